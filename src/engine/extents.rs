@@ -1,0 +1,69 @@
+//! A sparse source's data extents, found with SEEK_DATA/SEEK_HOLE; a dense source is one
+//! range from 0 to EOF.
+
+use std::os::fd::BorrowedFd;
+
+use rustix::fs::{SeekFrom, seek};
+use rustix::io::Errno;
+
+/// A data range: start, and end (`None`: up to EOF, wherever that turns out to be).
+pub type Extent = (u64, Option<u64>);
+
+pub struct Extents<'a> {
+    fd: BorrowedFd<'a>,
+    walk: bool,
+    pos: u64,
+    done: bool,
+    started: bool,
+}
+
+impl<'a> Extents<'a> {
+    pub fn new(fd: BorrowedFd<'a>, walk: bool) -> Self {
+        Self { fd, walk, pos: 0, done: false, started: false }
+    }
+
+    /// Whether the holes were really walked (a filesystem without SEEK_DATA gives one range).
+    pub fn walked(&self) -> bool {
+        self.walk
+    }
+
+    fn next_data(&mut self) -> Option<Result<Extent, Errno>> {
+        let first = !self.started;
+        self.started = true;
+        let data = match seek(self.fd, SeekFrom::Data(self.pos)) {
+            Ok(data) => data,
+            Err(Errno::NXIO) => return None, // no data after pos: the rest is hole
+            Err(Errno::INVAL | Errno::OPNOTSUPP) if first => {
+                self.walk = false;
+                self.done = true;
+                return Some(Ok((0, None)));
+            }
+            Err(errno) => return Some(Err(errno)),
+        };
+        let hole = match seek(self.fd, SeekFrom::Hole(data)) {
+            Ok(hole) => hole,
+            Err(errno) => return Some(Err(errno)),
+        };
+        self.pos = hole;
+        Some(Ok((data, Some(hole))))
+    }
+}
+
+impl Iterator for Extents<'_> {
+    type Item = Result<Extent, Errno>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if !self.walk {
+            self.done = true;
+            return Some(Ok((0, None)));
+        }
+        let item = self.next_data();
+        if item.is_none() {
+            self.done = true;
+        }
+        item
+    }
+}

@@ -1,0 +1,295 @@
+//! The engine: copies one open source's bytes to one open destination by the cheapest path
+//! that works (FICLONE → copy_file_range → splice → read/write) and returns a record of it.
+//!
+//! Rules: fall back only on "unsupported here" errors and only while no byte has moved;
+//! remember what a (source device, destination device) pair does not support; read to EOF;
+//! walk a sparse source's data extents with SEEK_DATA/SEEK_HOLE and keep its holes.
+
+mod extents;
+mod ranges;
+mod support;
+
+use std::os::fd::BorrowedFd;
+
+use rustix::io::Errno;
+
+use extents::Extents;
+use ranges::RangeError;
+pub use support::Support;
+
+/// The kernel path that moved a file's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    Clone,
+    CopyFileRange,
+    Splice,
+    ReadWrite,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] =
+        [Strategy::Clone, Strategy::CopyFileRange, Strategy::Splice, Strategy::ReadWrite];
+
+    /// The name records and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Clone => "clone",
+            Strategy::CopyFileRange => "copy_file_range",
+            Strategy::Splice => "splice",
+            Strategy::ReadWrite => "read_write",
+        }
+    }
+}
+
+/// A strategy that gave up on a file before moving a byte, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fallback {
+    pub strategy: Strategy,
+    /// The errno it failed with; `None` when it found no data where the size promised some.
+    pub errno: Option<Errno>,
+    /// Not tried: this device pair already failed the same way.
+    pub cached: bool,
+}
+
+/// What the engine did for one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copied {
+    /// The strategy that moved the data (the last one tried, on failure).
+    pub strategy: Strategy,
+    /// The length of the copy (holes included).
+    pub bytes: u64,
+    pub fell_back: Vec<Fallback>,
+    /// Data extents were walked with SEEK_DATA/SEEK_HOLE.
+    pub holes: bool,
+    /// Runs of zeros were turned into holes (`--sparse=always`).
+    pub zeros: bool,
+}
+
+/// Why a file's copy failed: where, the errno, and what had been done by then.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub stage: Stage,
+    pub errno: Errno,
+    pub record: Copied,
+}
+
+/// The step that failed, which decides the message (`error reading`, `failed to clone`...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Clone,
+    Copy,
+    Read,
+    Write,
+    Seek,
+    Extend,
+}
+
+/// `--reflink`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reflink {
+    Never,
+    Auto,
+    Always,
+}
+
+/// `--sparse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sparse {
+    Never,
+    Auto,
+    Always,
+}
+
+/// The user's choices that bound which strategies may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub reflink: Reflink,
+    pub sparse: Sparse,
+}
+
+impl Policy {
+    /// FICLONE and copy_file_range may share extents or keep holes: `never` forbids both.
+    fn allows_offload(self) -> bool {
+        self.reflink != Reflink::Never && self.sparse != Sparse::Never
+    }
+}
+
+/// The open source and what its stat said.
+pub struct Source<'a> {
+    pub fd: BorrowedFd<'a>,
+    pub dev: u64,
+    pub size: u64,
+    pub blocks: u64,
+    pub regular: bool,
+}
+
+/// The open destination.
+pub struct Dest<'a> {
+    pub fd: BorrowedFd<'a>,
+    pub dev: u64,
+    pub regular: bool,
+}
+
+/// What one worker keeps between files: its pipe, its buffer, and the support cache.
+#[derive(Default)]
+pub struct Worker {
+    pipe: Option<ranges::Pipe>,
+    buf: Vec<u8>,
+    pub support: Support,
+}
+
+/// Copies all of `src`'s data into `dst` (empty, just created or truncated).
+pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<Copied, Failure> {
+    let pair = (src.dev, dst.dev);
+    let mut record = Copied {
+        strategy: Strategy::ReadWrite,
+        bytes: 0,
+        fell_back: Vec::new(),
+        holes: false,
+        zeros: false,
+    };
+    if wants_clone(src, policy) {
+        match try_clone(src, dst, pair, w) {
+            Ok(()) => {
+                record.strategy = Strategy::Clone;
+                record.bytes = src.size;
+                return Ok(record);
+            }
+            Err(fallback) => {
+                let errno = fallback.errno.unwrap_or(Errno::OPNOTSUPP);
+                record.fell_back.push(fallback);
+                if policy.reflink == Reflink::Always || !support::is_unsupported(errno) {
+                    record.strategy = Strategy::Clone;
+                    return Err(Failure { stage: Stage::Clone, errno, record });
+                }
+            }
+        }
+    }
+    copy_data(src, dst, policy, pair, w, record)
+}
+
+fn wants_clone(src: &Source, policy: Policy) -> bool {
+    match policy.reflink {
+        Reflink::Always => true,
+        Reflink::Auto => policy.allows_offload() && src.regular && src.size > 0,
+        Reflink::Never => false,
+    }
+}
+
+fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Worker) -> Result<(), Fallback> {
+    if let Some(errno) = w.support.known(pair, Strategy::Clone) {
+        return Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: true });
+    }
+    match ranges::clone_file(src.fd, dst.fd) {
+        Ok(()) => Ok(()),
+        Err(errno) => {
+            w.support.remember(pair, Strategy::Clone, errno);
+            Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: false })
+        }
+    }
+}
+
+/// The data strategies this file may use, in order; read/write always closes the chain.
+fn data_chain(src: &Source, dst: &Dest, policy: Policy) -> Vec<Strategy> {
+    let mut chain = Vec::with_capacity(3);
+    // Size 0 means "unknown" (procfs, sysfs): only reading to EOF finds the data.
+    let in_kernel = src.regular && dst.regular && src.size > 0;
+    if in_kernel && policy.allows_offload() {
+        chain.push(Strategy::CopyFileRange);
+    }
+    // Splice cannot punch holes, so it has no place when zeros must become holes.
+    if in_kernel && policy.sparse != Sparse::Always {
+        chain.push(Strategy::Splice);
+    }
+    chain.push(Strategy::ReadWrite);
+    chain
+}
+
+fn copy_data(
+    src: &Source,
+    dst: &Dest,
+    policy: Policy,
+    pair: (u64, u64),
+    w: &mut Worker,
+    mut record: Copied,
+) -> Result<Copied, Failure> {
+    let mut chain = data_chain(src, dst, policy).into_iter();
+    let mut current = next_supported(&mut chain, pair, w, &mut record);
+    record.strategy = current;
+    let walk = policy.sparse != Sparse::Never && src.regular && src.blocks * 512 < src.size;
+    let make_holes = policy.sparse == Sparse::Always && dst.regular;
+    record.zeros = make_holes;
+    let mut extents = Extents::new(src.fd, walk);
+    let mut moved = 0u64;
+    let mut logical_end = 0u64;
+    let mut written_end = 0u64;
+    for extent in extents.by_ref() {
+        let (start, end) = extent.map_err(|errno| Failure {
+            stage: Stage::Seek,
+            errno,
+            record: record.clone(),
+        })?;
+        let progress = loop {
+            let expect_data = end.map_or(src.size > start, |e| e > start);
+            match ranges::copy_range(current, src, dst, start, end, expect_data, make_holes, w) {
+                Ok(p) => break p,
+                Err(e) if moved + e.moved == 0 && may_fall_back(current, &e) => {
+                    if let Some(errno) = e.errno {
+                        w.support.remember(pair, current, errno);
+                    }
+                    record.fell_back.push(Fallback {
+                        strategy: current,
+                        errno: e.errno,
+                        cached: false,
+                    });
+                    current = next_supported(&mut chain, pair, w, &mut record);
+                    record.strategy = current;
+                }
+                Err(e) => {
+                    return Err(Failure {
+                        stage: e.stage,
+                        errno: e.errno.unwrap_or(Errno::IO),
+                        record,
+                    });
+                }
+            }
+        };
+        moved += progress.end - start;
+        logical_end = progress.end;
+        written_end = written_end.max(progress.written_end);
+    }
+    record.holes = extents.walked();
+    let length = if record.holes { src.size.max(logical_end) } else { logical_end };
+    if written_end < length {
+        rustix::fs::ftruncate(dst.fd, length).map_err(|errno| Failure {
+            stage: Stage::Extend,
+            errno,
+            record: record.clone(),
+        })?;
+    }
+    record.bytes = length;
+    Ok(record)
+}
+
+/// The next strategy of the chain this device pair is not known to refuse; cached refusals
+/// are recorded as fallbacks so the report still says why.
+fn next_supported(
+    chain: &mut std::vec::IntoIter<Strategy>,
+    pair: (u64, u64),
+    w: &Worker,
+    record: &mut Copied,
+) -> Strategy {
+    for strategy in chain.by_ref() {
+        match w.support.known(pair, strategy) {
+            Some(errno) => {
+                record.fell_back.push(Fallback { strategy, errno: Some(errno), cached: true })
+            }
+            None => return strategy,
+        }
+    }
+    Strategy::ReadWrite
+}
+
+fn may_fall_back(current: Strategy, e: &RangeError) -> bool {
+    current != Strategy::ReadWrite && e.errno.is_none_or(support::is_unsupported)
+}

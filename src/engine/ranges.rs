@@ -1,0 +1,257 @@
+//! One strategy over one byte range: FICLONE (whole file), copy_file_range, splice through
+//! the worker's pipe, read/write through the worker's buffer. Each loops on short counts,
+//! retries EINTR, and reports how far it got.
+
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use rustix::fs::{copy_file_range, ioctl_ficlone};
+use rustix::io::{Errno, pread, pwrite, read, write};
+use rustix::pipe::{PipeFlags, SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
+
+use super::{Dest, Source, Stage, Strategy, Worker};
+
+/// The most one copy_file_range call is asked to move.
+const MAX_CHUNK: usize = 1 << 30;
+/// The read/write buffer, allocated once per worker.
+const BUF_SIZE: usize = 256 << 10;
+/// The pipe size splice asks for (the default limit for unprivileged users is 1 MiB).
+const PIPE_SIZE: usize = 1 << 20;
+/// The granularity at which `--sparse=always` looks for zeros to leave as holes.
+const HOLE_BLOCK: usize = 4096;
+
+/// How far a range copy got: the offset it reached, and the end of what it wrote.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub end: u64,
+    pub written_end: u64,
+}
+
+/// A failed range copy: where, the errno (`None`: no data where data was expected), and
+/// how many bytes had reached the destination.
+#[derive(Clone, Copy, Debug)]
+pub struct RangeError {
+    pub stage: Stage,
+    pub errno: Option<Errno>,
+    pub moved: u64,
+}
+
+pub struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    size: usize,
+}
+
+impl Pipe {
+    fn new() -> Result<Pipe, Errno> {
+        let (read, write) = pipe_with(PipeFlags::CLOEXEC)?;
+        let size = fcntl_setpipe_size(&write, PIPE_SIZE).unwrap_or(64 << 10);
+        Ok(Pipe { read, write, size })
+    }
+}
+
+/// `ioctl(dst, FICLONE, src)`: share all of src's extents.
+pub fn clone_file(src: BorrowedFd, dst: BorrowedFd) -> Result<(), Errno> {
+    loop {
+        match ioctl_ficlone(dst, src) {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Copies `[start, end)` (or to EOF) with `strategy`.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_range(
+    strategy: Strategy,
+    src: &Source,
+    dst: &Dest,
+    start: u64,
+    end: Option<u64>,
+    expect_data: bool,
+    make_holes: bool,
+    w: &mut Worker,
+) -> Result<Progress, RangeError> {
+    match strategy {
+        Strategy::CopyFileRange => cfr_range(src.fd, dst.fd, start, end, expect_data),
+        Strategy::Splice => splice_range(src.fd, dst.fd, start, end, expect_data, &mut w.pipe),
+        Strategy::ReadWrite | Strategy::Clone => {
+            if w.buf.is_empty() {
+                w.buf = vec![0; BUF_SIZE];
+            }
+            let out = Out { fd: dst.fd, positional: dst.regular, make_holes };
+            rw_range(src.fd, out, start, end, &mut w.buf)
+        }
+    }
+}
+
+/// How many bytes to ask for next: what is left of a bounded range, capped at `cap`.
+fn next_len(pos: u64, end: Option<u64>, cap: usize) -> usize {
+    match end {
+        Some(end) => (end.saturating_sub(pos)).min(cap as u64) as usize,
+        None => cap,
+    }
+}
+
+fn cfr_range(
+    src: BorrowedFd,
+    dst: BorrowedFd,
+    start: u64,
+    end: Option<u64>,
+    expect_data: bool,
+) -> Result<Progress, RangeError> {
+    let (mut off_in, mut off_out) = (start, start);
+    loop {
+        let len = next_len(off_in, end, MAX_CHUNK);
+        if len == 0 {
+            break;
+        }
+        match copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), len) {
+            Ok(0) if off_in == start && expect_data => {
+                return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
+            }
+            Ok(0) => break,
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(errno) => {
+                return Err(RangeError {
+                    stage: Stage::Copy,
+                    errno: Some(errno),
+                    moved: off_out - start,
+                });
+            }
+        }
+    }
+    Ok(Progress { end: off_in, written_end: off_out })
+}
+
+fn splice_range(
+    src: BorrowedFd,
+    dst: BorrowedFd,
+    start: u64,
+    end: Option<u64>,
+    expect_data: bool,
+    pipe: &mut Option<Pipe>,
+) -> Result<Progress, RangeError> {
+    let fail = |stage, errno, moved| RangeError { stage, errno: Some(errno), moved };
+    if pipe.is_none() {
+        *pipe = Some(Pipe::new().map_err(|errno| fail(Stage::Copy, errno, 0))?);
+    }
+    let p = pipe.as_ref().expect("pipe was just made");
+    let (mut off_in, mut off_out) = (start, start);
+    loop {
+        let len = next_len(off_in, end, p.size);
+        if len == 0 {
+            break;
+        }
+        let n = match splice(src, Some(&mut off_in), &p.write, None, len, SpliceFlags::MOVE) {
+            Ok(0) if off_in == start && expect_data => {
+                return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
+            }
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(fail(Stage::Read, errno, off_out - start)),
+        };
+        let mut left = n;
+        while left > 0 {
+            match splice(&p.read, None, dst, Some(&mut off_out), left, SpliceFlags::MOVE) {
+                Ok(0) => {
+                    *pipe = None; // it still holds data: never reuse it
+                    return Err(fail(Stage::Write, Errno::NOSPC, off_out - start));
+                }
+                Ok(m) => left -= m,
+                Err(Errno::INTR) => {}
+                Err(errno) => {
+                    *pipe = None;
+                    return Err(fail(Stage::Write, errno, off_out - start));
+                }
+            }
+        }
+    }
+    Ok(Progress { end: off_in, written_end: off_out })
+}
+
+/// Where read/write sends data: positional writes to a regular file (so zeros can be
+/// skipped as holes), plain writes to anything else.
+#[derive(Clone, Copy)]
+struct Out<'a> {
+    fd: BorrowedFd<'a>,
+    positional: bool,
+    make_holes: bool,
+}
+
+fn rw_range(
+    src: BorrowedFd,
+    out: Out,
+    start: u64,
+    end: Option<u64>,
+    buf: &mut [u8],
+) -> Result<Progress, RangeError> {
+    // A range from 0 to EOF is read as a stream, which also works for pipes and devices.
+    let stream = start == 0 && end.is_none();
+    let (mut pos, mut written_end) = (start, start);
+    loop {
+        let len = next_len(pos, end, buf.len());
+        if len == 0 {
+            break;
+        }
+        let chunk = &mut buf[..len];
+        let got = if stream { read(src, &mut *chunk) } else { pread(src, &mut *chunk, pos) };
+        let n = match got {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(errno) => {
+                return Err(RangeError {
+                    stage: Stage::Read,
+                    errno: Some(errno),
+                    moved: pos - start,
+                });
+            }
+        };
+        written_end = write_out(out, &buf[..n], pos)
+            .map_err(|(errno, at)| RangeError {
+                stage: Stage::Write,
+                errno: Some(errno),
+                moved: at - start,
+            })?
+            .unwrap_or(written_end);
+        pos += n as u64;
+    }
+    Ok(Progress { end: pos, written_end })
+}
+
+/// Writes `data` at `pos`; with `make_holes`, blocks of zeros are skipped. Returns the end of
+/// what was written (`None` if all was skipped), or the errno and the offset it failed at.
+fn write_out(out: Out, data: &[u8], pos: u64) -> Result<Option<u64>, (Errno, u64)> {
+    if !out.make_holes {
+        write_all(out, data, pos)?;
+        return Ok(Some(pos + data.len() as u64));
+    }
+    let mut last = None;
+    let mut offset = 0;
+    for block in data.chunks(HOLE_BLOCK) {
+        if block.iter().any(|&b| b != 0) {
+            let at = pos + offset as u64;
+            write_all(out, block, at)?;
+            last = Some(at + block.len() as u64);
+        }
+        offset += block.len();
+    }
+    Ok(last)
+}
+
+fn write_all(out: Out, mut data: &[u8], mut pos: u64) -> Result<(), (Errno, u64)> {
+    while !data.is_empty() {
+        let written = if out.positional { pwrite(out.fd, data, pos) } else { write(out.fd, data) };
+        match written {
+            Ok(0) => return Err((Errno::NOSPC, pos)),
+            Ok(n) => {
+                data = &data[n..];
+                pos += n as u64;
+            }
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err((errno, pos)),
+        }
+    }
+    Ok(())
+}

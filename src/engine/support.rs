@@ -1,0 +1,93 @@
+//! Which errors mean "this path is unsupported here", and the per (source device,
+//! destination device) memory of them, so a tree on ext4 tries FICLONE once, not per file.
+
+use std::collections::HashMap;
+
+use rustix::io::Errno;
+
+use super::Strategy;
+
+/// Errors after which the next strategy may run (while nothing has moved): the kernel,
+/// the filesystem or this pair of files does not do it. Anything else is a real error.
+pub fn is_unsupported(errno: Errno) -> bool {
+    matches!(
+        errno,
+        Errno::OPNOTSUPP
+            | Errno::NOTTY
+            | Errno::XDEV
+            | Errno::INVAL
+            | Errno::NOSYS
+            | Errno::BADF
+            | Errno::PERM
+            | Errno::ACCESS
+            | Errno::TXTBSY
+            | Errno::NOENT // CIFS answers copy_file_range this way
+    )
+}
+
+/// Whether `errno` from `strategy` speaks for the whole device pair, not just this file.
+/// EINVAL from FICLONE can be one file's flags (btrfs nodatacow); from splice it means the
+/// filesystem has no splice support.
+fn is_device_level(strategy: Strategy, errno: Errno) -> bool {
+    match errno {
+        Errno::OPNOTSUPP | Errno::NOTTY | Errno::XDEV | Errno::NOSYS => true,
+        Errno::INVAL => strategy == Strategy::Splice,
+        _ => false,
+    }
+}
+
+/// Strategies a device pair is known not to support, with the errno that showed it.
+#[derive(Default, Debug)]
+pub struct Support {
+    refused: HashMap<(u64, u64), [Option<Errno>; 3]>,
+}
+
+fn slot(strategy: Strategy) -> Option<usize> {
+    match strategy {
+        Strategy::Clone => Some(0),
+        Strategy::CopyFileRange => Some(1),
+        Strategy::Splice => Some(2),
+        Strategy::ReadWrite => None,
+    }
+}
+
+impl Support {
+    /// The errno with which `strategy` already failed on this pair, if it is device-wide.
+    pub fn known(&self, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
+        let slot = slot(strategy)?;
+        self.refused.get(&pair).and_then(|row| row[slot])
+    }
+
+    /// Remembers a failure of `strategy` on this pair if it holds for every file there.
+    pub fn remember(&mut self, pair: (u64, u64), strategy: Strategy, errno: Errno) {
+        if let Some(slot) = slot(strategy)
+            && is_device_level(strategy, errno)
+        {
+            self.refused.entry(pair).or_default()[slot] = Some(errno);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_only_device_wide_refusals() {
+        let mut s = Support::default();
+        s.remember((1, 2), Strategy::Clone, Errno::INVAL);
+        assert_eq!(s.known((1, 2), Strategy::Clone), None);
+        s.remember((1, 2), Strategy::Clone, Errno::OPNOTSUPP);
+        assert_eq!(s.known((1, 2), Strategy::Clone), Some(Errno::OPNOTSUPP));
+        assert_eq!(s.known((2, 1), Strategy::Clone), None);
+        s.remember((1, 2), Strategy::ReadWrite, Errno::XDEV);
+        assert_eq!(s.known((1, 2), Strategy::ReadWrite), None);
+    }
+
+    #[test]
+    fn real_errors_are_not_unsupported() {
+        for errno in [Errno::IO, Errno::NOSPC, Errno::DQUOT, Errno::NOMEM, Errno::FBIG] {
+            assert!(!is_unsupported(errno), "{errno:?}");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The one error type of a copy: the operation that failed, the path(s) it worked on and the
+//! errno. `Display` renders GNU cp's message text (without the `rcp: ` prefix).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustix::io::Errno;
+
+use crate::quote::quote;
+
+/// What rcp was doing when it failed; variants that name two files carry the second path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Stat,
+    OpenRead,
+    Fstat,
+    CreateRegular,
+    OpenWrite,
+    Read,
+    Write,
+    /// `error copying SRC to DST` (copy_file_range); the path is the source.
+    CopyTo(PathBuf),
+    /// `failed to clone DST from SRC`; the path is the destination.
+    CloneFrom(PathBuf),
+    Extend,
+    Seek,
+    Close,
+    CreateDir,
+    Access,
+    ReadLink,
+    CreateSymlink,
+    CreateFifo,
+    CreateSpecial,
+    SetPermissions,
+    Remove,
+    /// `SRC and DST are the same file`; the path is the source.
+    SameFile(PathBuf),
+    OmitDirectory,
+    /// `cannot overwrite directory DST with non-directory`; the path is the destination.
+    OverwriteDirectory,
+    /// `cannot overwrite non-directory DST with directory SRC`; the path is the destination.
+    OverwriteNonDirectory(PathBuf),
+    /// `cannot copy a directory, SRC, into itself, DST`; the path is the source.
+    IntoItself(PathBuf),
+    DanglingSymlink,
+    NotADirectory,
+    /// The last operand, which must be a directory: `target 'x': ...`.
+    Target,
+    /// The `-t` operand: `target directory 'x': ...`.
+    TargetDirectory,
+}
+
+/// A failed operation on a path, with the errno when the kernel gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub op: Op,
+    pub path: PathBuf,
+    pub errno: Option<Errno>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(op: Op, path: impl AsRef<Path>, errno: Errno) -> Self {
+        Self { op, path: path.as_ref().to_path_buf(), errno: Some(errno) }
+    }
+
+    /// A refusal of rcp's own (same file, omitted directory...), with no errno.
+    pub fn refusal(op: Op, path: impl AsRef<Path>) -> Self {
+        Self { op, path: path.as_ref().to_path_buf(), errno: None }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = quote(&self.path);
+        match &self.op {
+            Op::Stat => write!(f, "cannot stat {p}"),
+            Op::OpenRead => write!(f, "cannot open {p} for reading"),
+            Op::Fstat => write!(f, "cannot fstat {p}"),
+            Op::CreateRegular => write!(f, "cannot create regular file {p}"),
+            Op::OpenWrite => write!(f, "cannot open {p} for writing"),
+            Op::Read => write!(f, "error reading {p}"),
+            Op::Write => write!(f, "error writing {p}"),
+            Op::CopyTo(dst) => write!(f, "error copying {p} to {}", quote(dst)),
+            Op::CloneFrom(src) => write!(f, "failed to clone {p} from {}", quote(src)),
+            Op::Extend => write!(f, "failed to extend {p}"),
+            Op::Seek => write!(f, "cannot lseek {p}"),
+            Op::Close => write!(f, "failed to close {p}"),
+            Op::CreateDir => write!(f, "cannot create directory {p}"),
+            Op::Access => write!(f, "cannot access {p}"),
+            Op::ReadLink => write!(f, "cannot read symbolic link {p}"),
+            Op::CreateSymlink => write!(f, "cannot create symbolic link {p}"),
+            Op::CreateFifo => write!(f, "cannot create fifo {p}"),
+            Op::CreateSpecial => write!(f, "cannot create special file {p}"),
+            Op::SetPermissions => write!(f, "setting permissions for {p}"),
+            Op::Remove => write!(f, "cannot remove {p}"),
+            Op::SameFile(dst) => write!(f, "{p} and {} are the same file", quote(dst)),
+            Op::OmitDirectory => write!(f, "-r not specified; omitting directory {p}"),
+            Op::OverwriteDirectory => {
+                write!(f, "cannot overwrite directory {p} with non-directory")
+            }
+            Op::OverwriteNonDirectory(src) => {
+                write!(f, "cannot overwrite non-directory {p} with directory {}", quote(src))
+            }
+            Op::IntoItself(dst) => {
+                write!(f, "cannot copy a directory, {p}, into itself, {}", quote(dst))
+            }
+            Op::DanglingSymlink => write!(f, "not writing through dangling symlink {p}"),
+            Op::NotADirectory => write!(f, "target {p} is not a directory"),
+            Op::Target => write!(f, "target {p}"),
+            Op::TargetDirectory => write!(f, "target directory {p}"),
+        }?;
+        match self.errno {
+            Some(errno) => write!(f, ": {}", strerror(errno)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The C library's text for an errno, without Rust's ` (os error N)` suffix.
+pub fn strerror(errno: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(errno.raw_os_error()).to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// The symbolic name of an errno (`EXDEV`), as records and `--debug` lines show it.
+pub fn errno_name(errno: Errno) -> String {
+    let name = match errno {
+        Errno::PERM => "EPERM",
+        Errno::NOENT => "ENOENT",
+        Errno::INTR => "EINTR",
+        Errno::IO => "EIO",
+        Errno::NXIO => "ENXIO",
+        Errno::BADF => "EBADF",
+        Errno::AGAIN => "EAGAIN",
+        Errno::NOMEM => "ENOMEM",
+        Errno::ACCESS => "EACCES",
+        Errno::BUSY => "EBUSY",
+        Errno::EXIST => "EEXIST",
+        Errno::XDEV => "EXDEV",
+        Errno::NODEV => "ENODEV",
+        Errno::NOTDIR => "ENOTDIR",
+        Errno::ISDIR => "EISDIR",
+        Errno::INVAL => "EINVAL",
+        Errno::NFILE => "ENFILE",
+        Errno::MFILE => "EMFILE",
+        Errno::NOTTY => "ENOTTY",
+        Errno::TXTBSY => "ETXTBSY",
+        Errno::FBIG => "EFBIG",
+        Errno::NOSPC => "ENOSPC",
+        Errno::SPIPE => "ESPIPE",
+        Errno::ROFS => "EROFS",
+        Errno::MLINK => "EMLINK",
+        Errno::PIPE => "EPIPE",
+        Errno::NAMETOOLONG => "ENAMETOOLONG",
+        Errno::NOSYS => "ENOSYS",
+        Errno::LOOP => "ELOOP",
+        Errno::NODATA => "ENODATA",
+        Errno::OVERFLOW => "EOVERFLOW",
+        Errno::OPNOTSUPP => "EOPNOTSUPP",
+        Errno::DQUOT => "EDQUOT",
+        Errno::STALE => "ESTALE",
+        Errno::CANCELED => "ECANCELED",
+        other => return format!("errno {}", other.raw_os_error()),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_gnu_text() {
+        let e = Error::new(Op::Stat, "x", Errno::NOENT);
+        assert_eq!(e.to_string(), "cannot stat 'x': No such file or directory");
+        let e = Error::new(Op::CloneFrom("a".into()), "b", Errno::OPNOTSUPP);
+        assert_eq!(e.to_string(), "failed to clone 'b' from 'a': Operation not supported");
+        let e = Error::refusal(Op::SameFile("a".into()), "a");
+        assert_eq!(e.to_string(), "'a' and 'a' are the same file");
+    }
+}

@@ -1,0 +1,309 @@
+//! Everything rcp prints: error messages, `-v` lines, `--debug` lines, the per-file
+//! `--report` records (text or JSON) and the `--stats` summary. No other module prints.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Instant;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::cli::ReportFormat;
+use crate::engine::{Copied, Strategy};
+use crate::error::{Error, errno_name};
+use crate::options::{Options, UsageError};
+use crate::quote::quote;
+
+/// What kind of entry a record is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    CharDevice,
+    BlockDevice,
+    Socket,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Fifo => "fifo",
+            Kind::CharDevice => "char",
+            Kind::BlockDevice => "block",
+            Kind::Socket => "socket",
+        }
+    }
+}
+
+/// One finished entry: what it was, what the engine did (files), and the error if it failed.
+pub struct Entry<'a> {
+    pub src: &'a Path,
+    pub dst: &'a Path,
+    pub kind: Kind,
+    pub record: Option<&'a Copied>,
+    pub error: Option<&'a Error>,
+}
+
+/// Files and bytes per strategy, and the other entries, for `--stats`.
+struct Stats {
+    start: Instant,
+    files: [(u64, u64); 4],
+    others: u64,
+    failed: u64,
+}
+
+pub struct Reporter {
+    program: String,
+    verbose: bool,
+    debug: bool,
+    stdout: io::Stdout,
+    records: Option<(ReportFormat, Box<dyn Write>)>,
+    stats: Option<Stats>,
+}
+
+impl Reporter {
+    /// A reporter for `opts`; fails only if `--report-file` cannot be created.
+    pub fn new(program: String, opts: &Options) -> Result<Reporter, (String, io::Error)> {
+        let records = match (opts.report, &opts.report_file) {
+            (None, _) => None,
+            (Some(format), None) => Some((format, Box::new(io::stdout()) as Box<dyn Write>)),
+            (Some(format), Some(path)) => {
+                let file = File::create(path)
+                    .map_err(|e| (format!("cannot create report file {}", quote(path)), e))?;
+                Some((format, Box::new(BufWriter::new(file)) as Box<dyn Write>))
+            }
+        };
+        let stats = opts.stats.then(|| Stats {
+            start: Instant::now(),
+            files: [(0, 0); 4],
+            others: 0,
+            failed: 0,
+        });
+        Ok(Reporter {
+            program,
+            verbose: opts.verbose,
+            debug: opts.debug,
+            stdout: io::stdout(),
+            records,
+            stats,
+        })
+    }
+
+    /// The program name as invoked, for messages.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// `rcp: MESSAGE` on stderr.
+    pub fn error(&self, error: &Error) {
+        self.message(&error.to_string());
+    }
+
+    pub fn message(&self, text: &str) {
+        let _ = self.stdout.lock().flush();
+        let _ = writeln!(io::stderr().lock(), "{}: {text}", self.program);
+    }
+
+    /// A usage error, with GNU's hint line.
+    pub fn usage(&self, error: &UsageError) {
+        self.message(&error.0);
+        let _ =
+            writeln!(io::stderr().lock(), "Try '{} --help' for more information.", self.program);
+    }
+
+    /// The `-v` line, printed as GNU does: before the entry is copied.
+    pub fn starting(&self, src: &Path, dst: &Path) {
+        if self.verbose {
+            let _ = writeln!(self.stdout.lock(), "{} -> {}", quote(src), quote(dst));
+        }
+    }
+
+    /// Records a finished entry: `--debug` lines, a `--report` record, `--stats` counts, and
+    /// the error message if it failed.
+    pub fn finished(&mut self, entry: Entry) {
+        if let Some(error) = entry.error {
+            self.error(error);
+        }
+        if let (true, Some(record)) = (self.debug, entry.record) {
+            let mut out = self.stdout.lock();
+            let _ = writeln!(out, "{}", debug_line(record));
+            let _ = writeln!(out, "strategy: {}", strategy_line(record));
+        }
+        if let Some((format, out)) = &mut self.records {
+            let line = match format {
+                ReportFormat::Text => text_record(&entry),
+                ReportFormat::Json => json_record(&entry).to_string(),
+            };
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(stats) = &mut self.stats {
+            match (entry.error, entry.record) {
+                (Some(_), _) => stats.failed += 1,
+                (None, Some(record)) => {
+                    let slot = &mut stats.files[strategy_index(record.strategy)];
+                    slot.0 += 1;
+                    slot.1 += record.bytes;
+                }
+                (None, None) => stats.others += 1,
+            }
+        }
+    }
+
+    /// Flushes the outputs and prints the `--stats` summary.
+    pub fn finish(&mut self) {
+        if let Some((_, out)) = &mut self.records
+            && let Err(e) = out.flush()
+        {
+            self.message(&format!("error writing report: {e}"));
+        }
+        let _ = self.stdout.lock().flush();
+        if let Some(stats) = &self.stats {
+            let _ = io::stderr().lock().write_all(stats_summary(stats).as_bytes());
+        }
+    }
+}
+
+fn strategy_index(strategy: Strategy) -> usize {
+    Strategy::ALL.iter().position(|&s| s == strategy).unwrap_or(3)
+}
+
+/// GNU 9.2+'s `--debug` line: `copy offload: …, reflink: …, sparse detection: …`.
+fn debug_line(record: &Copied) -> String {
+    let tried = |s: Strategy| record.fell_back.iter().any(|f| f.strategy == s);
+    let cloned = record.strategy == Strategy::Clone;
+    let reflink = if cloned {
+        "yes"
+    } else if tried(Strategy::Clone) {
+        "unsupported"
+    } else {
+        "avoided"
+    };
+    let offload = if cloned {
+        "unknown"
+    } else if record.strategy == Strategy::CopyFileRange {
+        "yes"
+    } else if tried(Strategy::CopyFileRange) {
+        "unsupported"
+    } else {
+        "avoided"
+    };
+    let sparse = match (cloned, record.holes, record.zeros) {
+        (true, _, _) => "unknown",
+        (false, true, true) => "SEEK_HOLE + zeros",
+        (false, true, false) => "SEEK_HOLE",
+        (false, false, true) => "zeros",
+        (false, false, false) => "no",
+    };
+    format!("copy offload: {offload}, reflink: {reflink}, sparse detection: {sparse}")
+}
+
+/// `copy_file_range (fell back from: clone: EOPNOTSUPP)`.
+fn strategy_line(record: &Copied) -> String {
+    format!("{}{}", record.strategy.name(), fallback_suffix(record))
+}
+
+/// ` (fell back from: clone: EXDEV, copy_file_range: EXDEV)`, or nothing.
+fn fallback_suffix(record: &Copied) -> String {
+    if record.fell_back.is_empty() {
+        return String::new();
+    }
+    let reasons: Vec<String> = record
+        .fell_back
+        .iter()
+        .map(|f| {
+            let why = f.errno.map_or_else(|| "no data".to_string(), errno_name);
+            let known = if f.cached { " (known for this device pair)" } else { "" };
+            format!("{}: {why}{known}", f.strategy.name())
+        })
+        .collect();
+    format!(" (fell back from: {})", reasons.join(", "))
+}
+
+fn text_record(entry: &Entry) -> String {
+    let names = format!("{} -> {}", quote(entry.src), quote(entry.dst));
+    match (entry.error, entry.record) {
+        (Some(error), _) => format!("failed {names}: {error}"),
+        (None, Some(record)) => {
+            let holes = if record.holes { ", holes kept" } else { "" };
+            let strategy = record.strategy.name();
+            format!("{strategy} {names} ({} bytes{holes}){}", record.bytes, fallback_suffix(record))
+        }
+        (None, None) => format!("{} {names}", entry.kind.name()),
+    }
+}
+
+fn json_record(entry: &Entry) -> Value {
+    let record = entry.record;
+    let fell_back: Vec<Value> = record
+        .map(|r| {
+            r.fell_back
+                .iter()
+                .map(|f| {
+                    json!({
+                        "strategy": f.strategy.name(),
+                        "errno": f.errno.map(errno_name),
+                        "cached": f.cached,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "source": path_json(entry.src.as_os_str()),
+        "destination": path_json(entry.dst.as_os_str()),
+        "kind": entry.kind.name(),
+        "strategy": record.map(|r| r.strategy.name()),
+        "bytes": record.map(|r| r.bytes),
+        "fell_back": fell_back,
+        "holes": record.is_some_and(|r| r.holes),
+        "error": entry.error.map(|e| e.to_string()),
+    })
+}
+
+/// A path as ripgrep's JSON gives one: `{"text": "..."}`, or `{"bytes": "<base64>"}` when it
+/// is not UTF-8, so every name round-trips.
+fn path_json(path: &OsStr) -> Value {
+    match path.to_str() {
+        Some(text) => json!({ "text": text }),
+        None => {
+            json!({ "bytes": base64::engine::general_purpose::STANDARD.encode(path.as_bytes()) })
+        }
+    }
+}
+
+fn stats_summary(stats: &Stats) -> String {
+    let elapsed = stats.start.elapsed().as_secs_f64();
+    let files: u64 = stats.files.iter().map(|f| f.0).sum();
+    let bytes: u64 = stats.files.iter().map(|f| f.1).sum();
+    let rate = if elapsed > 0.0 { bytes as f64 / elapsed } else { 0.0 };
+    let mut out = format!(
+        "{files} files, {} in {elapsed:.3} s ({}/s); {} other entries; {} failed\n",
+        human(bytes as f64),
+        human(rate),
+        stats.others,
+        stats.failed
+    );
+    for (strategy, (n, b)) in Strategy::ALL.iter().zip(stats.files) {
+        out.push_str(&format!("  {:<16}{n:>9} files {:>12}\n", strategy.name(), human(b as f64)));
+    }
+    out
+}
+
+fn human(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
