@@ -43,7 +43,6 @@ pub enum Op {
     /// `cannot copy a directory, SRC, into itself, DST`; the path is the source.
     IntoItself(PathBuf),
     DanglingSymlink,
-    NotADirectory,
     /// The last operand, which must be a directory: `target 'x': ...`.
     Target,
     /// The `-t` operand: `target directory 'x': ...`.
@@ -107,7 +106,6 @@ impl fmt::Display for Error {
                 write!(f, "cannot copy a directory, {p}, into itself, {}", quote(dst))
             }
             Op::DanglingSymlink => write!(f, "not writing through dangling symlink {p}"),
-            Op::NotADirectory => write!(f, "target {p} is not a directory"),
             Op::Target => write!(f, "target {p}"),
             Op::TargetDirectory => write!(f, "target directory {p}"),
         }?;

@@ -77,8 +77,10 @@ fn current_umask() -> u32 {
 }
 
 fn usage_exit(program: &str, usage: &UsageError) -> i32 {
-    eprintln!("{program}: {}", usage.0);
-    eprintln!("Try '{program} --help' for more information.");
+    eprintln!("{program}: {}", usage.message);
+    if usage.hint {
+        eprintln!("Try '{program} --help' for more information.");
+    }
     1
 }
 
@@ -93,7 +95,7 @@ fn clap_exit(program: &str, e: clap::Error) -> i32 {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
             let message = first.strip_prefix("error: ").unwrap_or(first);
-            usage_exit(program, &UsageError(message.to_string()))
+            usage_exit(program, &UsageError::new(message))
         }
     }
 }

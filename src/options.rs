@@ -21,15 +21,29 @@ pub struct Options {
     pub operands: Vec<PathBuf>,
 }
 
-/// A usage error: printed with the `Try 'rcp --help'` line, exit status 1.
+/// A usage error, exit status 1; `hint` adds GNU's `Try 'rcp --help'` line.
 #[derive(Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub struct UsageError {
+    pub message: String,
+    pub hint: bool,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        UsageError { message: message.into(), hint: true }
+    }
+
+    /// A refusal GNU prints without the hint line.
+    pub fn bare(message: impl Into<String>) -> Self {
+        UsageError { message: message.into(), hint: false }
+    }
+}
 
 impl Options {
     pub fn resolve(cli: Cli) -> Result<Options, UsageError> {
         if cli.target_directory.is_some() && cli.no_target_directory {
-            return Err(UsageError(
-                "cannot combine --target-directory (-t) and --no-target-directory (-T)".into(),
+            return Err(UsageError::bare(
+                "cannot combine --target-directory (-t) and --no-target-directory (-T)",
             ));
         }
         let reflink = match cli.reflink {
@@ -43,7 +57,7 @@ impl Options {
             Some(SparseArg::Never) => Sparse::Never,
         };
         if reflink == Reflink::Always && sparse != Sparse::Auto {
-            return Err(UsageError("--reflink can be used only with --sparse=auto".into()));
+            return Err(UsageError::new("--reflink can be used only with --sparse=auto"));
         }
         Ok(Options {
             recursive: cli.recursive,

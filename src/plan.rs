@@ -51,14 +51,14 @@ pub fn plan(opts: &Options) -> Result<Vec<Pair>, PlanError> {
             _ if sources.len() == 1 => {
                 Ok(vec![Pair { src: sources[0].clone(), dst: last.clone() }])
             }
-            Ok(_) => Err(PlanError::Target(Error::refusal(Op::NotADirectory, last))),
+            Ok(_) => Err(PlanError::Target(Error::new(Op::Target, last, Errno::NOTDIR))),
             Err(e) => Err(PlanError::Target(Error::new(Op::Target, last, e))),
         },
     }
 }
 
 fn usage(message: impl Into<String>) -> PlanError {
-    PlanError::Usage(UsageError(message.into()))
+    PlanError::Usage(UsageError::new(message))
 }
 
 fn check_target_directory(dir: &Path) -> Result<(), PlanError> {

@@ -114,9 +114,14 @@ impl Reporter {
 
     /// A usage error, with GNU's hint line.
     pub fn usage(&self, error: &UsageError) {
-        self.message(&error.0);
-        let _ =
-            writeln!(io::stderr().lock(), "Try '{} --help' for more information.", self.program);
+        self.message(&error.message);
+        if error.hint {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "Try '{} --help' for more information.",
+                self.program
+            );
+        }
     }
 
     /// The `-v` line, printed as GNU does: before the entry is copied.

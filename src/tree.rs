@@ -101,33 +101,49 @@ fn copy_entry(src: &Path, dst: &Path, kind: Kind, follow: bool, ctx: &mut Ctx) {
 }
 
 fn copy_tree(src_root: &Path, dst_root: &Path, ctx: &mut Ctx) {
-    if let Some(error) = into_itself(src_root, dst_root) {
-        return ctx.fail(&error);
-    }
-    let mut pending: Vec<PendingDir> = Vec::new();
-    let mut walk = WalkDir::new(src_root).follow_links(false).into_iter();
+    // Like GNU, make the destination before reading the source, so that a destination inside
+    // the source is among the entries the walk meets.
+    let root_mode = match make_dir(src_root, dst_root, ctx) {
+        Ok(mode) => mode,
+        Err(error) => return ctx.fail(&error),
+    };
+    let mut pending: Vec<PendingDir> = root_mode
+        .map(|mode| PendingDir { depth: 0, path: dst_root.to_path_buf(), mode })
+        .into_iter()
+        .collect();
+    // The destination directory's identity, to stop where the walk would enter it.
+    let top = lstat(dst_root).ok().map(|st| (st.st_dev, st.st_ino));
+    // Entries in inode order, as GNU's savedir gives them: the same order as cp, and fewer
+    // seeks on ext4.
+    let mut walk = WalkDir::new(src_root)
+        .follow_links(false)
+        .min_depth(1)
+        .sort_by(|a, b| walkdir::DirEntryExt::ino(a).cmp(&walkdir::DirEntryExt::ino(b)))
+        .into_iter();
     while let Some(next) = walk.next() {
         let entry = match next {
             Ok(entry) => entry,
             Err(err) => {
                 let path = err.path().unwrap_or(src_root).to_path_buf();
-                let errno =
-                    err.io_error().and_then(|e| e.raw_os_error()).map(Errno::from_raw_os_error);
-                ctx.fail(&Error::new(Op::Access, path, errno.unwrap_or(Errno::IO)));
+                let errno = err.io_error().and_then(|e| e.raw_os_error());
+                let errno = errno.map_or(Errno::IO, Errno::from_raw_os_error);
+                ctx.fail(&Error::new(Op::Access, path, errno));
                 continue;
             }
         };
         finish_dirs(&mut pending, entry.depth(), ctx);
         let src = entry.path();
-        let dst = match src.strip_prefix(src_root) {
-            Ok(rel) if rel.as_os_str().is_empty() => dst_root.to_path_buf(),
-            Ok(rel) => dst_root.join(rel),
-            Err(_) => continue,
-        };
+        let Ok(rel) = src.strip_prefix(src_root) else { continue };
+        let dst = dst_root.join(rel);
         let kind = kind_of_type(entry.file_type());
         if kind != Kind::Dir {
             copy_entry(src, &dst, kind, false, ctx);
             continue;
+        }
+        if is_destination(&entry, top) {
+            // GNU's rule: copy in readdir order until the walk reaches the copy itself.
+            ctx.fail(&Error::refusal(Op::IntoItself(dst_root.to_path_buf()), src_root));
+            break;
         }
         match make_dir(src, &dst, ctx) {
             Ok(Some(mode)) => pending.push(PendingDir { depth: entry.depth(), path: dst, mode }),
@@ -141,18 +157,11 @@ fn copy_tree(src_root: &Path, dst_root: &Path, ctx: &mut Ctx) {
     finish_dirs(&mut pending, 0, ctx);
 }
 
-/// GNU's "cannot copy a directory, 'd', into itself, 'd/x'".
-fn into_itself(src: &Path, dst: &Path) -> Option<Error> {
-    let src_real = src.canonicalize().ok()?;
-    let dst_real = match dst.canonicalize() {
-        Ok(real) => real,
-        Err(_) => {
-            let parent =
-                dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            parent.canonicalize().ok()?.join(dst.file_name()?)
-        }
-    };
-    dst_real.starts_with(&src_real).then(|| Error::refusal(Op::IntoItself(dst.to_path_buf()), src))
+/// Whether this source directory is the operand's destination directory itself.
+fn is_destination(entry: &walkdir::DirEntry, top: Option<(u64, u64)>) -> bool {
+    use walkdir::DirEntryExt;
+    let Some((dev, ino)) = top else { return false };
+    entry.ino() == ino && lstat(entry.path()).is_ok_and(|st| st.st_dev == dev)
 }
 
 /// Creates `dst` for the directory `src` (or accepts an existing directory there). Returns

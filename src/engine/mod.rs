@@ -194,11 +194,12 @@ fn data_chain(src: &Source, dst: &Dest, policy: Policy) -> Vec<Strategy> {
     let mut chain = Vec::with_capacity(3);
     // Size 0 means "unknown" (procfs, sysfs): only reading to EOF finds the data.
     let in_kernel = src.regular && dst.regular && src.size > 0;
+    // Neither can turn zeros into holes, so neither runs when that is asked for.
+    let in_kernel = in_kernel && policy.sparse != Sparse::Always;
     if in_kernel && policy.allows_offload() {
         chain.push(Strategy::CopyFileRange);
     }
-    // Splice cannot punch holes, so it has no place when zeros must become holes.
-    if in_kernel && policy.sparse != Sparse::Always {
+    if in_kernel {
         chain.push(Strategy::Splice);
     }
     chain.push(Strategy::ReadWrite);
@@ -219,10 +220,22 @@ fn copy_data(
     let walk = policy.sparse != Sparse::Never && src.regular && src.blocks * 512 < src.size;
     let make_holes = policy.sparse == Sparse::Always && dst.regular;
     record.zeros = make_holes;
+    let extend =
+        |length| rustix::fs::ftruncate(dst.fd, length).map_err(|errno| (Stage::Extend, errno));
+    // Where holes matter, give the destination its length first: writes then never land at
+    // EOF, where XFS would preallocate blocks past each extent that the holes would keep.
+    let presized = (walk || make_holes) && src.size > 0;
+    if presized {
+        extend(src.size).map_err(|(stage, errno)| Failure {
+            stage,
+            errno,
+            record: record.clone(),
+        })?;
+    }
     let mut extents = Extents::new(src.fd, walk);
     let mut moved = 0u64;
     let mut logical_end = 0u64;
-    let mut written_end = 0u64;
+    let mut written_end = if presized { src.size } else { 0 };
     for extent in extents.by_ref() {
         let (start, end) = extent.map_err(|errno| Failure {
             stage: Stage::Seek,
@@ -260,9 +273,10 @@ fn copy_data(
     }
     record.holes = extents.walked();
     let length = if record.holes { src.size.max(logical_end) } else { logical_end };
-    if written_end < length {
-        rustix::fs::ftruncate(dst.fd, length).map_err(|errno| Failure {
-            stage: Stage::Extend,
+    // The source may have grown or shrunk since its stat: the copy ends where reading did.
+    if written_end != length {
+        extend(length).map_err(|(stage, errno)| Failure {
+            stage,
             errno,
             record: record.clone(),
         })?;

@@ -1,0 +1,10 @@
+//! rcp's integration tests: the real binary on real ext4, btrfs and xfs loop mounts.
+//! One test binary, so the filesystems are made and mounted once per run.
+
+mod common;
+mod errors;
+mod fallback;
+mod paths;
+mod report;
+mod sparse;
+mod tree;

@@ -1,0 +1,99 @@
+//! The per-file records: JSON that round-trips any name, the text form, the report file,
+//! and the --stats summary.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+
+use base64::Engine as _;
+
+use crate::common::*;
+
+#[test]
+fn json_records_round_trip_non_utf8_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = OsStr::from_bytes(b"caf\xe9 \n\x01");
+    let src = dir.path().join(name);
+    fs::write(&src, "data").unwrap();
+    let dst = dir.path().join("out");
+    let out = run_rcp(["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()]);
+    let record = only_record(&out);
+    let encoded = record["source"]["bytes"].as_str().expect("non-UTF-8 name as bytes");
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+    assert_eq!(decoded, src.as_os_str().as_bytes());
+    assert_eq!(record["destination"]["text"], dst.to_str().unwrap());
+    assert_eq!(record["kind"], "file");
+    assert_eq!(record["bytes"], 4);
+    assert_eq!(record["error"], serde_json::Value::Null);
+}
+
+#[test]
+fn records_cover_every_entry_and_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("src/sub")).unwrap();
+    fs::write(d.join("src/sub/f"), "f").unwrap();
+    std::os::unix::fs::symlink("sub/f", d.join("src/l")).unwrap();
+    fs::create_dir(d.join("dst")).unwrap();
+    let out = rcp()
+        .current_dir(d)
+        .args(["-r", "--report=json", "src", "nosuch", "dst"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let mut kinds: Vec<String> = records(&out)
+        .iter()
+        .map(|r| format!("{} {}", r["kind"], r["destination"]["text"]))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            r#""dir" "dst/src""#,
+            r#""dir" "dst/src/sub""#,
+            r#""file" "dst/src/sub/f""#,
+            r#""symlink" "dst/src/l""#
+        ]
+    );
+    assert!(stderr(&out).ends_with(": cannot stat 'nosuch': No such file or directory\n"));
+}
+
+#[test]
+fn text_report_goes_to_the_report_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("a"), "abc").unwrap();
+    let out = rcp()
+        .current_dir(d)
+        .args(["--report", "--report-file=rep.txt", "a", "b"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "records go to the file, not stdout");
+    let text = fs::read_to_string(d.join("rep.txt")).unwrap();
+    let line = text.lines().next().unwrap();
+    assert!(line.contains("'a' -> 'b' (3 bytes"), "{line}");
+    let strategy = line.split(' ').next().unwrap();
+    assert!(["clone", "copy_file_range", "splice", "read_write"].contains(&strategy), "{line}");
+}
+
+#[test]
+fn stats_count_files_and_bytes_per_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("src")).unwrap();
+    for i in 0..5 {
+        fs::write(d.join(format!("src/{i}")), vec![b'x'; 1000]).unwrap();
+    }
+    let out = rcp().current_dir(d).args(["-r", "--stats", "src", "dst"]).output().unwrap();
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(err.starts_with("5 files, 4.9 KiB in "), "{err}");
+    assert!(err.contains("1 other entries; 0 failed"), "{err}");
+    let per_strategy: u64 = err
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(per_strategy, 5, "{err}");
+}

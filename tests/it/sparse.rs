@@ -1,0 +1,90 @@
+//! Holes: a 1 GiB file holding 8 MiB of data stays about 8 MiB on disk on every filesystem
+//! and by every path; --sparse=never makes it dense; --sparse=always makes zeros holes.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::common::*;
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+/// 1 GiB with 8 MiB of data in 4 extents of 2 MiB (the last one ends the file).
+fn make_sparse(path: &Path) {
+    let file = OpenOptions::new().create_new(true).write(true).open(path).unwrap();
+    file.set_len(GIB).unwrap();
+    let mut chunk = vec![0u8; (2 * MIB) as usize];
+    for (i, offset) in [0, 256 * MIB, 700 * MIB, GIB - 2 * MIB].into_iter().enumerate() {
+        chunk.iter_mut().enumerate().for_each(|(j, b)| *b = (j % 251) as u8 + 1 + i as u8);
+        file.write_all_at(&chunk, offset).unwrap();
+    }
+    file.sync_all().unwrap();
+}
+
+fn assert_blocks_close(src: &Path, dst: &Path, what: &str) {
+    let (s, d) = (blocks(src), blocks(dst));
+    let diff = s.abs_diff(d) as f64 / s as f64;
+    assert!(diff <= 0.10, "{what}: st_blocks {d} vs source {s} ({:.1}% apart)", diff * 100.0);
+}
+
+#[test]
+fn sparse_files_keep_their_holes_on_every_filesystem_and_path() {
+    for fs in Fs::ALL {
+        let Some(dir) = dir_on(fs, "sparse") else { return };
+        let src = dir.path().join("src");
+        make_sparse(&src);
+        assert!(blocks(&src) * 512 < 9 * MIB, "{fs:?}: source is sparse");
+        // Default chain (clone on btrfs/xfs, copy_file_range on ext4), then the in-kernel
+        // copy without offload (splice), which must walk the extents itself.
+        for (name, extra) in [("auto", None), ("never-reflink", Some("--reflink=never"))] {
+            let dst = dir.path().join(name);
+            let mut args = vec!["--report=json".to_string()];
+            args.extend(extra.map(String::from));
+            args.push(src.to_string_lossy().into());
+            args.push(dst.to_string_lossy().into());
+            let record = only_record(&run_rcp(&args));
+            assert_eq!(record["bytes"], GIB, "{fs:?} {name}");
+            assert_eq!(fs::metadata(&dst).unwrap().len(), GIB);
+            assert_blocks_close(&src, &dst, &format!("{fs:?} {name} ({record})"));
+            if record["strategy"] != "clone" {
+                assert_eq!(record["holes"], true, "{fs:?} {name}: extents walked: {record}");
+            }
+            assert_same_bytes(&src, &dst);
+            fs::remove_file(&dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn sparse_never_makes_a_dense_copy() {
+    let Some(dir) = dir_on(Fs::Ext4, "dense") else { return };
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    make_sparse(&src);
+    let out = run_rcp([
+        "--sparse=never".as_ref(),
+        "--report=json".as_ref(),
+        src.as_os_str(),
+        dst.as_os_str(),
+    ]);
+    let record = only_record(&out);
+    assert_eq!(record["holes"], false);
+    assert!(blocks(&dst) * 512 >= GIB, "dense copy: {} blocks", blocks(&dst));
+    assert_same_bytes(&src, &dst);
+}
+
+#[test]
+fn sparse_always_turns_zero_runs_into_holes() {
+    let Some(dir) = dir_on(Fs::Ext4, "always") else { return };
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    let mut data = vec![0u8; (40 * MIB) as usize];
+    data[..(4 * MIB) as usize].fill(7);
+    data[(36 * MIB) as usize..(38 * MIB) as usize].fill(9); // ends in 2 MiB of zeros
+    fs::write(&src, &data).unwrap();
+    let out =
+        run_rcp(["--sparse=always".as_ref(), "--debug".as_ref(), src.as_os_str(), dst.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sparse detection: zeros"));
+    assert_eq!(fs::read(&dst).unwrap(), data);
+    assert!(blocks(&dst) * 512 <= 7 * MIB, "only the data is allocated: {} blocks", blocks(&dst));
+}
