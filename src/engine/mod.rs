@@ -73,6 +73,12 @@ pub struct Failure {
     pub record: Copied,
 }
 
+impl Failure {
+    fn at(stage: Stage, errno: Errno, record: &Copied) -> Failure {
+        Failure { stage, errno, record: record.clone() }
+    }
+}
+
 /// The step that failed, which decides the message (`error reading`, `failed to clone`...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -220,28 +226,21 @@ fn copy_data(
     let walk = policy.sparse != Sparse::Never && src.regular && src.blocks * 512 < src.size;
     let make_holes = policy.sparse == Sparse::Always && dst.regular;
     record.zeros = make_holes;
-    let extend =
-        |length| rustix::fs::ftruncate(dst.fd, length).map_err(|errno| (Stage::Extend, errno));
+    let extend = |length, record: &Copied| {
+        rustix::fs::ftruncate(dst.fd, length).map_err(|e| Failure::at(Stage::Extend, e, record))
+    };
     // Where holes matter, give the destination its length first: writes then never land at
     // EOF, where XFS would preallocate blocks past each extent that the holes would keep.
     let presized = (walk || make_holes) && src.size > 0;
     if presized {
-        extend(src.size).map_err(|(stage, errno)| Failure {
-            stage,
-            errno,
-            record: record.clone(),
-        })?;
+        extend(src.size, &record)?;
     }
     let mut extents = Extents::new(src.fd, walk);
     let mut moved = 0u64;
     let mut logical_end = 0u64;
     let mut written_end = if presized { src.size } else { 0 };
     for extent in extents.by_ref() {
-        let (start, end) = extent.map_err(|errno| Failure {
-            stage: Stage::Seek,
-            errno,
-            record: record.clone(),
-        })?;
+        let (start, end) = extent.map_err(|e| Failure::at(Stage::Seek, e, &record))?;
         let progress = loop {
             let expect_data = end.map_or(src.size > start, |e| e > start);
             match ranges::copy_range(current, src, dst, start, end, expect_data, make_holes, w) {
@@ -275,11 +274,7 @@ fn copy_data(
     let length = if record.holes { src.size.max(logical_end) } else { logical_end };
     // The source may have grown or shrunk since its stat: the copy ends where reading did.
     if written_end != length {
-        extend(length).map_err(|(stage, errno)| Failure {
-            stage,
-            errno,
-            record: record.clone(),
-        })?;
+        extend(length, &record)?;
     }
     record.bytes = length;
     Ok(record)

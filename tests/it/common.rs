@@ -211,6 +211,13 @@ pub fn only_record(out: &Output) -> Value {
     all.remove(0)
 }
 
+/// Copies `src` to `dst` with `--report=json` and `extra` options; returns the one record.
+pub fn copy_record(extra: &[&str], src: &Path, dst: &Path) -> Value {
+    let mut cmd = rcp();
+    cmd.arg("--report=json").args(extra).arg(src).arg(dst);
+    only_record(&cmd.output().expect("run rcp"))
+}
+
 /// The strategies named in a record's `fell_back` list, with their errnos.
 pub fn fallbacks(record: &Value) -> Vec<(String, String)> {
     record["fell_back"]

@@ -13,13 +13,7 @@ fn reflink_auto_clones_on_btrfs_and_xfs() {
         let Some(dir) = dir_on(fs, "clone") else { return };
         let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
         write_pattern(&src, 64 * MIB, 1);
-        let out = run_rcp([
-            "--reflink=auto".as_ref(),
-            "--report=json".as_ref(),
-            src.as_os_str(),
-            dst.as_os_str(),
-        ]);
-        let record = only_record(&out);
+        let record = copy_record(&["--reflink=auto"], &src, &dst);
         assert_eq!(record["strategy"], "clone", "{fs:?}: {record}");
         assert_eq!(record["bytes"], 64 * MIB as u64);
         assert!(fallbacks(&record).is_empty(), "{fs:?}: {record}");
@@ -33,8 +27,7 @@ fn ext4_copies_with_copy_file_range() {
     let Some(dir) = dir_on(Fs::Ext4, "cfr") else { return };
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     write_pattern(&src, 8 * MIB + 123, 2);
-    let out = run_rcp(["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()]);
-    let record = only_record(&out);
+    let record = copy_record(&[], &src, &dst);
     assert_eq!(record["strategy"], "copy_file_range", "{record}");
     assert_eq!(record["bytes"], (8 * MIB + 123) as u64);
     assert_eq!(fallbacks(&record), [("clone".to_string(), "\"EOPNOTSUPP\"".to_string())]);
@@ -49,8 +42,7 @@ fn btrfs_to_xfs_splices() {
     };
     let (src, dst) = (from.path().join("src"), to.path().join("dst"));
     write_pattern(&src, 8 * MIB + 7, 3);
-    let out = run_rcp(["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()]);
-    let record = only_record(&out);
+    let record = copy_record(&[], &src, &dst);
     assert_eq!(record["strategy"], "splice", "{record}");
     let fell: Vec<String> =
         fallbacks(&record).into_iter().map(|(s, e)| format!("{s}:{e}")).collect();
@@ -63,8 +55,7 @@ fn procfs_files_are_read_to_eof() {
     let dir = tempfile::tempdir().unwrap();
     for proc_file in ["/proc/version", "/proc/filesystems"] {
         let dst = dir.path().join(proc_file.trim_start_matches("/proc/"));
-        let out = run_rcp(["--report=json".as_ref(), proc_file.as_ref(), dst.as_os_str()]);
-        let record = only_record(&out);
+        let record = copy_record(&[], proc_file.as_ref(), &dst);
         assert_eq!(record["strategy"], "read_write", "{record}");
         let direct = fs::read(proc_file).unwrap();
         assert!(!direct.is_empty());
@@ -73,8 +64,7 @@ fn procfs_files_are_read_to_eof() {
     }
     // Its content differs per process, but it reports size 0 and has data.
     let dst = dir.path().join("status");
-    let out = run_rcp(["--report=json".as_ref(), "/proc/self/status".as_ref(), dst.as_os_str()]);
-    let record = only_record(&out);
+    let record = copy_record(&[], "/proc/self/status".as_ref(), &dst);
     assert_eq!(record["strategy"], "read_write");
     let copied = fs::read_to_string(&dst).unwrap();
     assert!(copied.starts_with("Name:\t"), "{copied}");
@@ -106,9 +96,7 @@ fn reflink_always_clones_on_btrfs() {
     let Some(dir) = dir_on(Fs::Btrfs, "always") else { return };
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     write_pattern(&src, MIB, 5);
-    let out =
-        run_rcp(["--reflink".as_ref(), "--report=json".as_ref(), src.as_os_str(), dst.as_os_str()]);
-    assert_eq!(only_record(&out)["strategy"], "clone");
+    assert_eq!(copy_record(&["--reflink"], &src, &dst)["strategy"], "clone");
     assert!(all_extents_shared(&dst));
 }
 
@@ -118,13 +106,7 @@ fn reflink_never_uses_neither_clone_nor_copy_file_range() {
         let Some(dir) = dir_on(fs, "never") else { return };
         let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
         write_pattern(&src, 2 * MIB, 6);
-        let out = run_rcp([
-            "--reflink=never".as_ref(),
-            "--report=json".as_ref(),
-            src.as_os_str(),
-            dst.as_os_str(),
-        ]);
-        let record = only_record(&out);
+        let record = copy_record(&["--reflink=never"], &src, &dst);
         assert_eq!(record["strategy"], "splice", "{fs:?}: {record}");
         assert!(fallbacks(&record).is_empty(), "{fs:?}: nothing was tried before splice");
         assert!(!all_extents_shared(&dst), "{fs:?}: --reflink=never must not share extents");

@@ -39,11 +39,7 @@ fn sparse_files_keep_their_holes_on_every_filesystem_and_path() {
         // copy without offload (splice), which must walk the extents itself.
         for (name, extra) in [("auto", None), ("never-reflink", Some("--reflink=never"))] {
             let dst = dir.path().join(name);
-            let mut args = vec!["--report=json".to_string()];
-            args.extend(extra.map(String::from));
-            args.push(src.to_string_lossy().into());
-            args.push(dst.to_string_lossy().into());
-            let record = only_record(&run_rcp(&args));
+            let record = copy_record(extra.as_slice(), &src, &dst);
             assert_eq!(record["bytes"], GIB, "{fs:?} {name}");
             assert_eq!(fs::metadata(&dst).unwrap().len(), GIB);
             assert_blocks_close(&src, &dst, &format!("{fs:?} {name} ({record})"));
@@ -61,13 +57,7 @@ fn sparse_never_makes_a_dense_copy() {
     let Some(dir) = dir_on(Fs::Ext4, "dense") else { return };
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     make_sparse(&src);
-    let out = run_rcp([
-        "--sparse=never".as_ref(),
-        "--report=json".as_ref(),
-        src.as_os_str(),
-        dst.as_os_str(),
-    ]);
-    let record = only_record(&out);
+    let record = copy_record(&["--sparse=never"], &src, &dst);
     assert_eq!(record["holes"], false);
     assert!(blocks(&dst) * 512 >= GIB, "dense copy: {} blocks", blocks(&dst));
     assert_same_bytes(&src, &dst);
