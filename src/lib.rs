@@ -34,17 +34,16 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     let opts = match Options::resolve(cli) {
         Ok(opts) => opts,
-        Err(usage) => return usage_exit(&program, &usage),
+        Err(error) => {
+            report::usage(&program, &error);
+            return 1;
+        }
     };
     let out = match Reporter::new(program.clone(), &opts) {
         Ok(out) => out,
         Err((what, e)) => {
-            eprintln!(
-                "{program}: {what}: {}",
-                error::strerror(
-                    rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO)
-                )
-            );
+            let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
+            report::message(&program, &format!("{what}: {}", error::strerror(errno)));
             return 1;
         }
     };
@@ -76,14 +75,6 @@ fn current_umask() -> u32 {
     old.bits()
 }
 
-fn usage_exit(program: &str, usage: &UsageError) -> i32 {
-    eprintln!("{program}: {}", usage.message);
-    if usage.hint {
-        eprintln!("Try '{program} --help' for more information.");
-    }
-    1
-}
-
 /// `--help` and `--version` exit 0; every other parse error is a usage error with status 1.
 fn clap_exit(program: &str, e: clap::Error) -> i32 {
     match e.kind() {
@@ -95,7 +86,8 @@ fn clap_exit(program: &str, e: clap::Error) -> i32 {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
             let message = first.strip_prefix("error: ").unwrap_or(first);
-            usage_exit(program, &UsageError::new(message))
+            report::usage(program, &UsageError::new(message));
+            1
         }
     }
 }

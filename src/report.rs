@@ -109,19 +109,13 @@ impl Reporter {
 
     pub fn message(&self, text: &str) {
         let _ = self.stdout.lock().flush();
-        let _ = writeln!(io::stderr().lock(), "{}: {text}", self.program);
+        message(&self.program, text);
     }
 
-    /// A usage error, with GNU's hint line.
+    /// A usage error, with GNU's hint line where GNU prints one.
     pub fn usage(&self, error: &UsageError) {
-        self.message(&error.message);
-        if error.hint {
-            let _ = writeln!(
-                io::stderr().lock(),
-                "Try '{} --help' for more information.",
-                self.program
-            );
-        }
+        let _ = self.stdout.lock().flush();
+        usage(&self.program, error);
     }
 
     /// The `-v` line, printed as GNU does: before the entry is copied.
@@ -173,6 +167,20 @@ impl Reporter {
         if let Some(stats) = &self.stats {
             let _ = io::stderr().lock().write_all(stats_summary(stats).as_bytes());
         }
+    }
+}
+
+/// `PROGRAM: TEXT` on stderr, for errors before a `Reporter` exists.
+pub fn message(program: &str, text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{program}: {text}");
+}
+
+/// A usage error on stderr: the message, then `Try 'PROGRAM --help'` when `hint` is set.
+pub fn usage(program: &str, error: &UsageError) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{program}: {}", error.message);
+    if error.hint {
+        let _ = writeln!(err, "Try '{program} --help' for more information.");
     }
 }
 

@@ -11,48 +11,46 @@ fn chain(record: &serde_json::Value) -> Vec<String> {
     fallbacks(record).into_iter().map(|(s, e)| format!("{s}:{}", e.trim_matches('"'))).collect()
 }
 
+/// Copies a fresh `len`-byte file on `fs` under `injections`, checks the bytes arrived
+/// intact, and returns the record (or `None` after `skip`).
+fn injected_copy(fs: Fs, test: &str, injections: &[&str], len: usize) -> Option<serde_json::Value> {
+    let dir = dir_on(fs, test)?;
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    write_pattern(&src, len, len as u64);
+    let args = ["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()];
+    let record = only_record(&rcp_injected(test, injections, &args)?);
+    assert_same_bytes(&src, &dst);
+    Some(record)
+}
+
 #[test]
 fn failed_ficlone_on_btrfs_falls_back_to_copy_file_range() {
-    let Some(dir) = dir_on(Fs::Btrfs, "inject-clone") else { return };
-    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
-    write_pattern(&src, 3 * MIB + 1, 10);
-    let args = ["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()];
-    let Some(out) = rcp_injected("inject-clone", &["ioctl:error=EOPNOTSUPP"], &args) else {
+    let injections = ["ioctl:error=EOPNOTSUPP"];
+    let Some(record) = injected_copy(Fs::Btrfs, "inject-clone", &injections, 3 * MIB + 1) else {
         return;
     };
-    let record = only_record(&out);
     assert_eq!(record["strategy"], "copy_file_range", "{record}");
     assert_eq!(chain(&record), ["clone:EOPNOTSUPP"]);
-    assert_same_bytes(&src, &dst);
 }
 
 #[test]
 fn enosys_copy_file_range_falls_back_to_splice() {
-    let Some(dir) = dir_on(Fs::Ext4, "inject-cfr") else { return };
-    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
-    write_pattern(&src, 5 * MIB + 3, 11);
-    let args = ["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()];
-    let Some(out) = rcp_injected("inject-cfr", &["copy_file_range:error=ENOSYS"], &args) else {
+    let injections = ["copy_file_range:error=ENOSYS"];
+    let Some(record) = injected_copy(Fs::Ext4, "inject-cfr", &injections, 5 * MIB + 3) else {
         return;
     };
-    let record = only_record(&out);
     assert_eq!(record["strategy"], "splice", "{record}");
     assert_eq!(chain(&record), ["clone:EOPNOTSUPP", "copy_file_range:ENOSYS"]);
-    assert_same_bytes(&src, &dst);
 }
 
 #[test]
 fn einval_splice_falls_back_to_read_write() {
-    let Some(dir) = dir_on(Fs::Ext4, "inject-splice") else { return };
-    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
-    write_pattern(&src, 5 * MIB + 5, 12);
-    let args = ["--report=json".as_ref(), src.as_os_str(), dst.as_os_str()];
     let injections = ["copy_file_range:error=ENOSYS", "splice:error=EINVAL"];
-    let Some(out) = rcp_injected("inject-splice", &injections, &args) else { return };
-    let record = only_record(&out);
+    let Some(record) = injected_copy(Fs::Ext4, "inject-splice", &injections, 5 * MIB + 5) else {
+        return;
+    };
     assert_eq!(record["strategy"], "read_write", "{record}");
     assert_eq!(chain(&record), ["clone:EOPNOTSUPP", "copy_file_range:ENOSYS", "splice:EINVAL"]);
-    assert_same_bytes(&src, &dst);
 }
 
 #[test]
