@@ -1,83 +1,490 @@
-//! The command line as clap sees it: GNU cp's spellings plus rcp's own reporting options.
-//! Parsing only; meaning is given in `options`.
+//! The command line as clap sees it: GNU cp's options (with getopt's abbreviations and
+//! permutation) plus rcp's own. Parsing only: values stay strings here and get their meaning,
+//! and GNU's messages for bad ones, in `options`. `order` recovers the left-to-right order of
+//! the options whose last occurrence wins (`-L`/`-P`/`-H`, `-i`/`-n`, `--preserve`...).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
 
-#[derive(Parser, Debug)]
+const USAGE: &str = "{name} [OPTION]... [-T] SOURCE DEST
+  or:  {name} [OPTION]... SOURCE... DIRECTORY
+  or:  {name} [OPTION]... -t DIRECTORY SOURCE...";
+
+const TEMPLATE: &str = "\
+Usage: {usage}
+{about}
+
+Mandatory arguments to long options are mandatory for short options too.
+{options}
+{after-help}";
+
+const AFTER_HELP: &str = "\
+By default, sparse SOURCE files are detected by a crude heuristic and the
+corresponding DEST file is made sparse as well.  That is the behavior
+selected by --sparse=auto.  Specify --sparse=always to create a sparse DEST
+file whenever the SOURCE file contains a long enough sequence of zero bytes.
+Use --sparse=never to inhibit creation of sparse files.
+
+When --reflink[=always] is specified, perform a lightweight copy, where the
+data blocks are copied only when modified.  If this is not possible the copy
+fails, or if --reflink=auto is specified, fall back to a standard copy.
+Use --reflink=never to ensure a standard copy is performed.
+
+Each regular file is copied by the first kernel path that works: a reflink
+(FICLONE), copy_file_range, splice through a pipe, or read/write.  --debug and
+--report say which path each file took, and why it fell back.
+
+The backup suffix is '~', unless set with --suffix or SIMPLE_BACKUP_SUFFIX.
+The version control method may be selected via the --backup option or through
+the VERSION_CONTROL environment variable.  Here are the values:
+
+  none, off       never make backups (even if --backup is given)
+  numbered, t     make numbered backups
+  existing, nil   numbered if numbered backups exist, simple otherwise
+  simple, never   always make simple backups
+
+As a special case, cp makes a backup of SOURCE when the force and backup
+options are given and SOURCE and DEST are the same name for an existing,
+regular file.";
+
+#[derive(Parser, Debug, Default)]
 #[command(
     name = "rcp",
     version,
-    about = "Copy SOURCE to DEST, or multiple SOURCE(s) to DIRECTORY, by the cheapest kernel path.",
-    override_usage = "rcp [OPTION]... [-T] SOURCE DEST\n       rcp [OPTION]... SOURCE... DIRECTORY\n       rcp [OPTION]... -t DIRECTORY SOURCE...",
-    after_help = "Each regular file is copied by the first path that works: a reflink (FICLONE), \
-copy_file_range, splice through a pipe, or read/write. --debug and --report say which."
+    about = "Copy SOURCE to DEST, or multiple SOURCE(s) to DIRECTORY.",
+    override_usage = USAGE,
+    help_template = TEMPLATE,
+    after_help = AFTER_HELP,
+    args_override_self = true,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    max_term_width = 80
 )]
 pub struct Cli {
-    /// Copy directories recursively
-    #[arg(short = 'r', short_alias = 'R', long = "recursive")]
-    pub recursive: bool,
+    /// same as -dR --preserve=all
+    #[arg(short = 'a', long = "archive")]
+    pub archive: bool,
 
-    /// Control clone/CoW copies: auto, always (the default when WHEN is omitted), never
-    #[arg(long, value_name = "WHEN", num_args = 0..=1, require_equals = true,
-          default_missing_value = "always", value_enum)]
-    pub reflink: Option<ReflinkArg>,
+    /// don't copy the file data, just the attributes
+    #[arg(long)]
+    pub attributes_only: bool,
 
-    /// Control creation of sparse files: auto, always, never
-    #[arg(long, value_name = "WHEN", require_equals = true, value_enum)]
-    pub sparse: Option<SparseArg>,
+    /// make a backup of each existing destination file
+    #[arg(long, value_name = "CONTROL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", hide_default_value = true)]
+    pub backup: Option<String>,
 
-    /// Copy all SOURCE arguments into DIRECTORY
-    #[arg(short = 't', long = "target-directory", value_name = "DIRECTORY")]
-    pub target_directory: Option<PathBuf>,
+    /// like --backup but does not accept an argument
+    #[arg(short = 'b')]
+    pub b: bool,
 
-    /// Treat DEST as a normal file
-    #[arg(short = 'T', long = "no-target-directory")]
-    pub no_target_directory: bool,
+    /// copy contents of special files when recursive
+    #[arg(long)]
+    pub copy_contents: bool,
 
-    /// Explain what is being done
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
+    /// same as --no-dereference --preserve=links
+    #[arg(short = 'd')]
+    pub d: bool,
 
-    /// Explain how each file is copied (implies -v)
+    /// explain how a file is copied.  Implies -v
     #[arg(long)]
     pub debug: bool,
 
-    /// Report the path each file took, one record per file: text (default) or json
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
-          default_missing_value = "text", value_enum)]
-    pub report: Option<ReportFormat>,
+    /// if an existing destination file cannot be opened, remove it and try again (this
+    /// option is ignored when the -n option is also used)
+    #[arg(short = 'f', long)]
+    pub force: bool,
 
-    /// Write the --report records to PATH instead of standard output
-    #[arg(long, value_name = "PATH", requires = "report")]
+    /// prompt before overwrite (overrides a previous -n option)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+
+    /// follow command-line symbolic links in SOURCE
+    #[arg(short = 'H')]
+    pub h: bool,
+
+    /// hard link files instead of copying
+    #[arg(short = 'l', long)]
+    pub link: bool,
+
+    /// always follow symbolic links in SOURCE
+    #[arg(short = 'L', long)]
+    pub dereference: bool,
+
+    /// do not overwrite an existing file (overrides a previous -i option)
+    #[arg(short = 'n', long)]
+    pub no_clobber: bool,
+
+    /// never follow symbolic links in SOURCE
+    #[arg(short = 'P', long)]
+    pub no_dereference: bool,
+
+    /// same as --preserve=mode,ownership,timestamps
+    #[arg(short = 'p')]
+    pub p: bool,
+
+    /// preserve the specified attributes (default: mode,ownership,timestamps), if possible
+    /// additional attributes: context, links, xattr, all
+    #[arg(long, value_name = "ATTR_LIST", num_args = 0..=1, require_equals = true,
+          default_missing_value = "mode,ownership,timestamps", action = ArgAction::Append)]
+    pub preserve: Vec<String>,
+
+    /// don't preserve the specified attributes
+    #[arg(long, value_name = "ATTR_LIST", action = ArgAction::Append)]
+    pub no_preserve: Vec<String>,
+
+    /// use full source file name under DIRECTORY
+    #[arg(long, alias = "path")]
+    pub parents: bool,
+
+    /// copy directories recursively
+    #[arg(short = 'R', short_alias = 'r', long)]
+    pub recursive: bool,
+
+    /// control clone/CoW copies. See below
+    #[arg(long, value_name = "WHEN", num_args = 0..=1, require_equals = true,
+          default_missing_value = "always")]
+    pub reflink: Option<String>,
+
+    /// remove each existing destination file before attempting to open it (contrast with
+    /// --force)
+    #[arg(long)]
+    pub remove_destination: bool,
+
+    /// control creation of sparse files. See below
+    #[arg(long, value_name = "WHEN")]
+    pub sparse: Option<String>,
+
+    /// remove any trailing slashes from each SOURCE argument
+    #[arg(long)]
+    pub strip_trailing_slashes: bool,
+
+    /// make symbolic links instead of copying
+    #[arg(short = 's', long)]
+    pub symbolic_link: bool,
+
+    /// override the usual backup suffix
+    #[arg(short = 'S', long, value_name = "SUFFIX")]
+    pub suffix: Option<OsString>,
+
+    /// copy all SOURCE arguments into DIRECTORY
+    #[arg(short = 't', long, value_name = "DIRECTORY")]
+    pub target_directory: Option<PathBuf>,
+
+    /// treat DEST as a normal file
+    #[arg(short = 'T', long)]
+    pub no_target_directory: bool,
+
+    /// control which existing files are updated; UPDATE={all,none,none-fail,older(default)}
+    #[arg(long, value_name = "UPDATE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "older")]
+    pub update: Option<String>,
+
+    /// equivalent to --update[=older]
+    #[arg(short = 'u')]
+    pub u: bool,
+
+    /// explain what is being done
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// don't replace a symlink to a directory in DEST with a directory
+    #[arg(long)]
+    pub keep_directory_symlink: bool,
+
+    /// stay on this file system
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+
+    /// set SELinux security context of destination file to default type
+    #[arg(short = 'Z')]
+    pub z: bool,
+
+    /// like -Z, or if CTX is specified then set the SELinux or SMACK security context to CTX
+    #[arg(long, value_name = "CTX", num_args = 0..=1, require_equals = true,
+          default_missing_value = "")]
+    pub context: Option<String>,
+
+    /// report the path each file took, one record per file: text (default) or json
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "text")]
+    pub report: Option<String>,
+
+    /// write the --report records to PATH instead of standard output
+    #[arg(long, value_name = "PATH")]
     pub report_file: Option<PathBuf>,
 
-    /// Print files and bytes per strategy, elapsed time and throughput at the end
+    /// print files and bytes per strategy, elapsed time and throughput at the end
     #[arg(long)]
     pub stats: bool,
+
+    /// print a man page or a shell completion script and exit: man, complete-bash,
+    /// complete-zsh, complete-fish
+    #[arg(long, value_name = "WHAT")]
+    pub generate: Option<String>,
+
+    /// display this help and exit
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// output version information and exit
+    #[arg(long, action = ArgAction::Version)]
+    pub version: Option<bool>,
 
     #[arg(value_name = "SOURCE", num_args = 0.., allow_hyphen_values = false)]
     pub operands: Vec<OsString>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ReflinkArg {
-    Auto,
-    Always,
-    Never,
+/// An option whose effect depends on where it stands among the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ordered {
+    Archive,
+    NoDerefAndLinks,
+    CommandLineDeref,
+    Dereference,
+    NoDereference,
+    Interactive,
+    NoClobber,
+    PreserveDefault,
+    Preserve(String),
+    NoPreserve(String),
+    Update(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SparseArg {
-    Auto,
-    Always,
-    Never,
+/// The parsed command line: the fields, and the order-sensitive options in argv order.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub cli: Cli,
+    pub ordered: Vec<Ordered>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Text,
-    Json,
+/// Why the command line could not be parsed: getopt's message (usage error, exit 1), or
+/// `--help`/`--version`, which clap prints (exit 0).
+#[derive(Debug)]
+pub enum ParseError {
+    Usage(String),
+    Exit(clap::Error),
+}
+
+/// Parses argv (program name first), with getopt's rules for long options: unambiguous
+/// abbreviations, `--opt=value` or `--opt value` for required values, `=value` only for
+/// optional ones, and getopt's messages when they are broken.
+pub fn parse(args: &[OsString]) -> Result<Parsed, ParseError> {
+    let command = Cli::command();
+    let args = expand_long_options(&command, args)?;
+    let matches = command.try_get_matches_from(&args).map_err(getopt_message)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(getopt_message)?;
+    Ok(Parsed { ordered: order(&matches), cli })
+}
+
+/// GNU cp's option table order, which getopt follows when it lists ambiguous matches.
+const GETOPT_ORDER: &[&str] = &[
+    "archive",
+    "attributes-only",
+    "backup",
+    "copy-contents",
+    "debug",
+    "dereference",
+    "force",
+    "interactive",
+    "link",
+    "no-clobber",
+    "no-dereference",
+    "no-preserve",
+    "no-target-directory",
+    "one-file-system",
+    "parents",
+    "path",
+    "preserve",
+    "recursive",
+    "remove-destination",
+    "sparse",
+    "reflink",
+    "strip-trailing-slashes",
+    "suffix",
+    "symbolic-link",
+    "target-directory",
+    "update",
+    "verbose",
+    "keep-directory-symlink",
+    "context",
+    "help",
+    "version",
+];
+
+/// How a long option takes a value, as getopt knows it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Nothing,
+    Required,
+    Optional,
+}
+
+/// Every long name (aliases included) in declaration order, with its canonical name.
+fn long_names(command: &clap::Command) -> Vec<(String, String, Takes)> {
+    let mut names = Vec::new();
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        let takes = match arg.get_num_args() {
+            _ if !arg.get_action().takes_values() => Takes::Nothing,
+            Some(range) if range.min_values() == 0 => Takes::Optional,
+            _ => Takes::Required,
+        };
+        names.push((long.to_string(), long.to_string(), takes));
+        for alias in arg.get_all_aliases().into_iter().flatten() {
+            names.push((alias.to_string(), long.to_string(), takes));
+        }
+    }
+    names
+}
+
+/// Rewrites abbreviated long options to their full names, reporting what getopt_long would.
+fn expand_long_options(
+    command: &clap::Command,
+    args: &[OsString],
+) -> Result<Vec<OsString>, ParseError> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let names = long_names(command);
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.iter().enumerate().peekable();
+    while let Some((i, arg)) = iter.next() {
+        let bytes = arg.as_bytes();
+        if i == 0 || bytes == b"--" {
+            out.push(arg.clone());
+            if bytes == b"--" {
+                out.extend(iter.by_ref().map(|(_, a)| a.clone()));
+            }
+            continue;
+        }
+        let Some(body) = bytes.strip_prefix(b"--") else {
+            out.push(arg.clone());
+            continue;
+        };
+        let (name, value) = match body.iter().position(|&b| b == b'=') {
+            Some(eq) => (&body[..eq], Some(&body[eq + 1..])),
+            None => (body, None),
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        let shown = String::from_utf8_lossy(bytes);
+        let (canonical, takes) = resolve_long(&names, &name, &shown)?;
+        match (takes, value) {
+            (Takes::Nothing, Some(_)) => {
+                return Err(ParseError::Usage(format!(
+                    "option '--{canonical}' doesn't allow an argument"
+                )));
+            }
+            (Takes::Required, None) if iter.peek().is_none() => {
+                return Err(ParseError::Usage(format!(
+                    "option '--{canonical}' requires an argument"
+                )));
+            }
+            (Takes::Required, None) => {
+                // getopt takes the next argument as the value, even if it starts with '-'.
+                let (_, next) = iter.next().expect("peeked");
+                let mut joined = format!("--{canonical}=").into_bytes();
+                joined.extend_from_slice(next.as_bytes());
+                out.push(OsString::from_vec(joined));
+            }
+            (_, Some(value)) => {
+                let mut joined = format!("--{canonical}=").into_bytes();
+                joined.extend_from_slice(value);
+                out.push(OsString::from_vec(joined));
+            }
+            (_, None) => out.push(OsString::from(format!("--{canonical}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// getopt_long's matching: an exact name, else the one option all matching prefixes name.
+fn resolve_long(
+    names: &[(String, String, Takes)],
+    name: &str,
+    shown: &str,
+) -> Result<(String, Takes), ParseError> {
+    if let Some((_, canonical, takes)) = names.iter().find(|(n, _, _)| n == name) {
+        return Ok((canonical.clone(), *takes));
+    }
+    let matches: Vec<&(String, String, Takes)> =
+        names.iter().filter(|(n, _, _)| !name.is_empty() && n.starts_with(name)).collect();
+    match matches.as_slice() {
+        [] => Err(ParseError::Usage(format!("unrecognized option '{shown}'"))),
+        [(_, canonical, takes), rest @ ..] if rest.iter().all(|(_, c, _)| c == canonical) => {
+            Ok((canonical.clone(), *takes))
+        }
+        all => {
+            let mut all = all.to_vec();
+            all.sort_by_key(|(n, _, _)| {
+                GETOPT_ORDER.iter().position(|g| g == n).unwrap_or(usize::MAX)
+            });
+            let listed: Vec<String> = all.iter().map(|(n, _, _)| format!("'--{n}'")).collect();
+            let before_eq = shown.split('=').next().unwrap_or(shown);
+            Err(ParseError::Usage(format!(
+                "option '{before_eq}' is ambiguous; possibilities: {}",
+                listed.join(" ")
+            )))
+        }
+    }
+}
+
+/// clap's errors for short options, in getopt's words; help and version pass through.
+fn getopt_message(e: clap::Error) -> ParseError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let invalid = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let short = invalid.strip_prefix('-').and_then(|s| s.chars().next()).unwrap_or('?');
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ParseError::Exit(e),
+        ErrorKind::UnknownArgument => ParseError::Usage(format!("invalid option -- '{short}'")),
+        ErrorKind::InvalidValue | ErrorKind::NoEquals | ErrorKind::WrongNumberOfValues
+            if invalid.starts_with('-') && !invalid.starts_with("--") =>
+        {
+            ParseError::Usage(format!("option requires an argument -- '{short}'"))
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            ParseError::Usage(first.strip_prefix("error: ").unwrap_or(first).to_string())
+        }
+    }
+}
+
+/// The order-sensitive options, sorted by their position on the command line.
+fn order(m: &ArgMatches) -> Vec<Ordered> {
+    let mut seen: Vec<(usize, Ordered)> = Vec::new();
+    let flags = [
+        ("archive", Ordered::Archive),
+        ("d", Ordered::NoDerefAndLinks),
+        ("h", Ordered::CommandLineDeref),
+        ("dereference", Ordered::Dereference),
+        ("no_dereference", Ordered::NoDereference),
+        ("interactive", Ordered::Interactive),
+        ("no_clobber", Ordered::NoClobber),
+        ("p", Ordered::PreserveDefault),
+        ("u", Ordered::Update("older".into())),
+    ];
+    for (id, event) in flags {
+        if m.get_flag(id) {
+            let at = m.index_of(id).unwrap_or(0);
+            seen.push((at, event));
+        }
+    }
+    type Make = fn(String) -> Ordered;
+    let valued: [(&str, Make); 3] = [
+        ("preserve", Ordered::Preserve),
+        ("no_preserve", Ordered::NoPreserve),
+        ("update", Ordered::Update),
+    ];
+    for (id, make) in valued {
+        let (Some(indices), Some(values)) = (m.indices_of(id), m.get_many::<String>(id)) else {
+            continue;
+        };
+        seen.extend(indices.zip(values).map(|(at, v)| (at, make(v.clone()))));
+    }
+    seen.sort_by_key(|(at, _)| *at);
+    seen.into_iter().map(|(_, event)| event).collect()
 }

@@ -47,6 +47,30 @@ pub enum Op {
     Target,
     /// The `-t` operand: `target directory 'x': ...`.
     TargetDirectory,
+    Backup,
+    Unbackup,
+    /// `cannot create hard link DST to SRC`; the path is the destination.
+    HardLink(PathBuf),
+    /// `cannot create symbolic link DST to SRC`; the path is the destination.
+    SymlinkTo(PathBuf),
+    PreserveTimes,
+    PreservePermissions,
+    PreserveOwnership,
+    ClearPermissions,
+    /// `skipping file SRC, as it was replaced while being copied`.
+    Replaced,
+    /// `--parents`: `failed to get attributes of 'x'`.
+    GetAttributes,
+    /// `--parents`: `cannot make directory 'x'`.
+    MakeDirectory,
+    /// `--parents`: `'x' exists but is not a directory`.
+    NotADirectory,
+    /// `--parents`: `failed to preserve times for 'x'`.
+    PreserveTimesOf,
+    /// `--parents`: `failed to preserve permissions for 'x'`.
+    PreservePermissionsOf,
+    /// A failure whose message was already printed.
+    Reported,
 }
 
 /// A failed operation on a path, with the errno when the kernel gave one.
@@ -62,6 +86,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     pub fn new(op: Op, path: impl AsRef<Path>, errno: Errno) -> Self {
         Self { op, path: path.as_ref().to_path_buf(), errno: Some(errno) }
+    }
+
+    /// A failure already reported where it happened.
+    pub fn silent(path: impl AsRef<Path>) -> Self {
+        Self { op: Op::Reported, path: path.as_ref().to_path_buf(), errno: None }
     }
 
     /// A refusal of rcp's own (same file, omitted directory...), with no errno.
@@ -108,6 +137,23 @@ impl fmt::Display for Error {
             Op::DanglingSymlink => write!(f, "not writing through dangling symlink {p}"),
             Op::Target => write!(f, "target {p}"),
             Op::TargetDirectory => write!(f, "target directory {p}"),
+            Op::Backup => write!(f, "cannot backup {p}"),
+            Op::Unbackup => write!(f, "cannot un-backup {p}"),
+            Op::HardLink(src) => write!(f, "cannot create hard link {p} to {}", quote(src)),
+            Op::SymlinkTo(src) => write!(f, "cannot create symbolic link {p} to {}", quote(src)),
+            Op::PreserveTimes => write!(f, "preserving times for {p}"),
+            Op::PreservePermissions => write!(f, "preserving permissions for {p}"),
+            Op::PreserveOwnership => write!(f, "failed to preserve ownership for {p}"),
+            Op::ClearPermissions => write!(f, "clearing permissions for {p}"),
+            Op::Replaced => {
+                write!(f, "skipping file {p}, as it was replaced while being copied")
+            }
+            Op::GetAttributes => write!(f, "failed to get attributes of {p}"),
+            Op::MakeDirectory => write!(f, "cannot make directory {p}"),
+            Op::NotADirectory => write!(f, "{p} exists but is not a directory"),
+            Op::PreserveTimesOf => write!(f, "failed to preserve times for {p}"),
+            Op::PreservePermissionsOf => write!(f, "failed to preserve permissions for {p}"),
+            Op::Reported => Ok(()),
         }?;
         match self.errno {
             Some(errno) => write!(f, ": {}", strerror(errno)),

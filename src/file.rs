@@ -1,14 +1,19 @@
-//! One regular file: open the source, create (or open and truncate) the destination, run the
-//! engine, and remove the destination again if rcp created it and the copy failed.
+//! One regular file, as GNU's `copy_reg`: open the source (and check it is still the file
+//! that was stat'ed), open the existing destination for truncation (`-f`: unlink it if that
+//! fails) or create it exclusively, run the engine, set attributes on the open fd, and remove
+//! the destination again if rcp created it and the copy failed.
 
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
 use std::path::Path;
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, stat, unlinkat};
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, readlinkat, unlinkat};
 use rustix::io::Errno;
 
-use crate::engine::{self, Copied, Dest, Failure, Policy, Source, Stage, Worker};
+use crate::copy::{Ctx, Owner};
+use crate::engine::{self, Copied, Dest, Failure, Source, Stage};
 use crate::error::{Error, Op};
+use crate::links::ino;
+use crate::metadata::{self, Node};
 
 /// A failed file copy: the message, and the engine's record when it got that far.
 #[derive(Debug)]
@@ -23,40 +28,42 @@ impl From<Error> for FileError {
     }
 }
 
-/// Copies the file at `src` to `dst`. `follow` allows `src` itself to be a symlink.
-pub fn copy_file(
+/// What `copy` decided for this file.
+#[derive(Clone, Copy)]
+pub struct RegularPlan {
+    /// Permission bits for a new file (before the umask).
+    pub mode: u32,
+    /// Bits withheld at creation and added at the end (`-p` as non-owner...).
+    pub omitted: u32,
+    pub new_dst: bool,
+    /// Whether the source may be reached through a symlink.
+    pub follow: bool,
+}
+
+/// Copies `src` (status `src_st`) to `dst`. Returns the engine's record (none with
+/// `--attributes-only`).
+pub fn copy_regular(
+    ctx: &mut Ctx,
     src: &Path,
     dst: &Path,
-    follow: bool,
-    policy: Policy,
-    w: &mut Worker,
-) -> Result<Copied, FileError> {
-    let nofollow = if follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+    src_st: &Stat,
+    plan: RegularPlan,
+) -> Result<Option<Copied>, FileError> {
+    let nofollow = if plan.follow { OFlags::empty() } else { OFlags::NOFOLLOW };
     let src_fd = openat(CWD, src, OFlags::RDONLY | OFlags::CLOEXEC | nofollow, Mode::empty())
         .map_err(|e| Error::new(Op::OpenRead, src, e))?;
-    let src_st = fstat(&src_fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
-    let (dst_fd, created) = open_destination(src, dst, &src_st)?;
-    let dst_st = fstat(&dst_fd).map_err(|e| Error::new(Op::Fstat, dst, e))?;
-
-    let source = Source {
-        fd: src_fd.as_fd(),
-        dev: src_st.st_dev,
-        size: src_st.st_size as u64,
-        blocks: src_st.st_blocks as u64,
-        regular: FileType::from_raw_mode(src_st.st_mode) == FileType::RegularFile,
-    };
-    let dest = Dest {
-        fd: dst_fd.as_fd(),
-        dev: dst_st.st_dev,
-        regular: FileType::from_raw_mode(dst_st.st_mode) == FileType::RegularFile,
-    };
-    let result = engine::copy(&source, &dest, policy, w);
+    let open_st = fstat(&src_fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
+    if ino(&open_st) != ino(src_st) {
+        return Err(Error::refusal(Op::Replaced, src).into());
+    }
+    let (dst_fd, created) = open_destination(ctx, dst, &plan)?;
+    let result = fill(ctx, src, dst, &src_fd, &open_st, &dst_fd, src_st, &plan, created);
     drop(src_fd);
     let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst, e));
     let outcome = match (result, closed) {
         (Ok(record), Ok(())) => return Ok(record),
-        (Ok(record), Err(error)) => FileError { error, record: Some(record) },
-        (Err(failure), _) => failure_error(src, dst, failure),
+        (Ok(record), Err(error)) => FileError { error, record },
+        (Err(e), _) => e,
     };
     if created {
         // Never leave a torn file that looks complete; a failed unlink changes nothing more.
@@ -65,30 +72,128 @@ pub fn copy_file(
     Err(outcome)
 }
 
-/// Creates `dst` exclusively, or — when it exists — checks it is not the source or a
-/// directory and opens it for truncation, as GNU cp does. Returns whether it was created.
-fn open_destination(src: &Path, dst: &Path, src_st: &Stat) -> Result<(OwnedFd, bool), Error> {
-    let mode = Mode::from_raw_mode(src_st.st_mode & 0o777);
-    let create = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
-    match openat(CWD, dst, create, mode) {
-        Ok(fd) => return Ok((fd, true)),
-        Err(Errno::EXIST) => {}
-        Err(e) => return Err(Error::new(Op::CreateRegular, dst, e)),
+/// Opens the destination: truncating an existing one (`-f` removes it if that fails), or
+/// creating it with O_EXCL. Returns the fd and whether rcp created the file.
+fn open_destination(
+    ctx: &mut Ctx,
+    dst: &Path,
+    plan: &RegularPlan,
+) -> Result<(OwnedFd, bool), Error> {
+    let opts = ctx.opts;
+    let mut new_dst = plan.new_dst;
+    if !new_dst {
+        let trunc = if opts.data { OFlags::TRUNC } else { OFlags::empty() };
+        match openat(CWD, dst, OFlags::WRONLY | OFlags::CLOEXEC | trunc, Mode::empty()) {
+            Ok(fd) => return Ok((fd, false)),
+            Err(Errno::NOENT) => new_dst = true,
+            Err(e) if opts.force => {
+                match unlinkat(CWD, dst, AtFlags::empty()) {
+                    Ok(()) => ctx.out.removed(dst),
+                    Err(Errno::NOENT) => {}
+                    Err(e) => return Err(Error::new(Op::Remove, dst, e)),
+                }
+                let _ = e;
+                new_dst = true;
+            }
+            Err(e) => return Err(Error::new(Op::CreateRegular, dst, e)),
+        }
     }
-    let dst_st = match stat(dst) {
-        Ok(st) => st,
-        Err(Errno::NOENT) => return Err(Error::refusal(Op::DanglingSymlink, dst)),
-        Err(e) => return Err(Error::new(Op::Stat, dst, e)),
+    debug_assert!(new_dst);
+    let mode = Mode::from_raw_mode(plan.mode & !plan.omitted);
+    let create = OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC;
+    match openat(CWD, dst, create | OFlags::EXCL, mode) {
+        Ok(fd) => Ok((fd, true)),
+        Err(Errno::EXIST) if readlinkat(CWD, dst, Vec::new()).is_ok() => {
+            if opts.open_dangling_symlink {
+                let fd = openat(CWD, dst, create, mode)
+                    .map_err(|e| Error::new(Op::CreateRegular, dst, e))?;
+                Ok((fd, true))
+            } else {
+                Err(Error::refusal(Op::DanglingSymlink, dst))
+            }
+        }
+        Err(Errno::ISDIR) if dst.as_os_str().to_string_lossy().ends_with('/') => {
+            Err(Error::new(Op::CreateRegular, dst, Errno::NOTDIR))
+        }
+        Err(e) => Err(Error::new(Op::CreateRegular, dst, e)),
+    }
+}
+
+/// The data (unless `--attributes-only`), then timestamps, owner, xattrs and mode on the fd.
+#[allow(clippy::too_many_arguments)]
+fn fill(
+    ctx: &mut Ctx,
+    src: &Path,
+    dst: &Path,
+    src_fd: &OwnedFd,
+    open_st: &Stat,
+    dst_fd: &OwnedFd,
+    src_st: &Stat,
+    plan: &RegularPlan,
+    created: bool,
+) -> Result<Option<Copied>, FileError> {
+    let opts = ctx.opts;
+    let p = opts.preserve;
+    let dst_st = fstat(dst_fd).map_err(|e| Error::new(Op::Fstat, dst, e))?;
+    let record = if opts.data {
+        let source = Source {
+            fd: src_fd.as_fd(),
+            dev: open_st.st_dev,
+            size: open_st.st_size as u64,
+            blocks: open_st.st_blocks as u64,
+            regular: FileType::from_raw_mode(open_st.st_mode) == FileType::RegularFile,
+        };
+        let dest = Dest {
+            fd: dst_fd.as_fd(),
+            dev: dst_st.st_dev,
+            regular: FileType::from_raw_mode(dst_st.st_mode) == FileType::RegularFile,
+        };
+        let copied = engine::copy(&source, &dest, opts.policy, &mut ctx.worker)
+            .map_err(|failure| failure_error(src, dst, failure))?;
+        Some(copied)
+    } else {
+        None
     };
-    if (dst_st.st_dev, dst_st.st_ino) == (src_st.st_dev, src_st.st_ino) {
-        return Err(Error::refusal(Op::SameFile(dst.to_path_buf()), src));
+    let node = Node::Fd(dst_fd.as_fd(), dst);
+    let attr_error =
+        |op: Op, e: Errno| FileError { error: Error::new(op, dst, e), record: record.clone() };
+    let mut src_mode = src_st.st_mode;
+    if p.timestamps
+        && let Err(e) = metadata::set_times(node, src_st)
+    {
+        if p.required {
+            return Err(attr_error(Op::PreserveTimes, e));
+        }
+        ctx.out.error(&Error::new(Op::PreserveTimes, dst, e));
     }
-    if FileType::from_raw_mode(dst_st.st_mode) == FileType::Directory {
-        return Err(Error::refusal(Op::OverwriteDirectory, dst));
+    if p.ownership && (dst_st.st_uid, dst_st.st_gid) != (src_st.st_uid, src_st.st_gid) {
+        match ctx.set_owner(node, src_st, plan.new_dst || created, Some(&dst_st)) {
+            Owner::Failed => {
+                return Err(FileError { error: Error::silent(dst), record: record.clone() });
+            }
+            Owner::Dropped => src_mode &= !0o7000,
+            Owner::Set => {}
+        }
     }
-    let fd = openat(CWD, dst, OFlags::WRONLY | OFlags::TRUNC | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| Error::new(Op::OpenWrite, dst, e))?;
-    Ok((fd, false))
+    if p.xattr && !ctx.copy_xattrs(Node::Fd(src_fd.as_fd(), src), node) && p.require_xattr {
+        return Err(FileError { error: Error::silent(dst), record: record.clone() });
+    }
+    let mode_result = if p.mode {
+        metadata::copy_acl(Node::Fd(src_fd.as_fd(), src), node, src_mode, false)
+    } else if p.explicit_no_mode && created {
+        metadata::chmod(node, 0o666 & !ctx.umask)
+    } else if created && plan.omitted & !ctx.umask != 0 {
+        metadata::chmod(node, plan.mode & !ctx.umask)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = mode_result {
+        if p.required || p.explicit_no_mode {
+            return Err(attr_error(Op::PreservePermissions, e));
+        }
+        ctx.out.error(&Error::new(Op::PreservePermissions, dst, e));
+    }
+    Ok(record)
 }
 
 /// Closes `fd` and reports the error (NFS reports write-back failures here).

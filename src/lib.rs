@@ -2,43 +2,59 @@
 //! (reflink, copy_file_range, splice, read/write) and reports which one it took.
 //! `run` is the whole program; `main.rs` only maps its result to the exit status.
 
+pub mod argmatch;
+pub mod backup;
 pub mod cli;
+pub mod copy;
 pub mod engine;
 pub mod error;
 pub mod file;
+pub mod generate;
+pub mod links;
+pub mod metadata;
 pub mod options;
+pub mod parents;
 pub mod plan;
+pub mod prompt;
 pub mod quote;
 pub mod report;
-pub mod tree;
 
 use std::ffi::OsString;
 
-use clap::Parser;
-use clap::error::ErrorKind;
-
-use crate::cli::Cli;
-use crate::engine::Worker;
-use crate::options::{Options, UsageError};
-use crate::plan::PlanError;
+use crate::cli::ParseError;
+use crate::copy::Ctx;
+use crate::options::{Backup, Options};
+use crate::plan::{Pair, PlanError};
 use crate::report::Reporter;
-use crate::tree::Ctx;
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
     let program =
         args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => return clap_exit(&program, e),
+    let parsed = match cli::parse(&args) {
+        Ok(parsed) => parsed,
+        Err(ParseError::Exit(e)) => {
+            let _ = e.print();
+            return 0;
+        }
+        Err(ParseError::Usage(message)) => {
+            report::usage(&program, &options::UsageError::new(message));
+            return 1;
+        }
     };
-    let opts = match Options::resolve(cli) {
+    if let Some(what) = parsed.cli.generate.clone() {
+        return generate::generate(&program, &what);
+    }
+    let opts = match Options::resolve(parsed) {
         Ok(opts) => opts,
         Err(error) => {
             report::usage(&program, &error);
             return 1;
         }
     };
+    if let Some(warning) = &opts.context_warning {
+        report::message(&program, warning);
+    }
     let out = match Reporter::new(program.clone(), &opts) {
         Ok(out) => out,
         Err((what, e)) => {
@@ -47,8 +63,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    let pairs = match plan::plan(&opts) {
-        Ok(pairs) => pairs,
+    let plan = match plan::plan(&opts) {
+        Ok(plan) => plan,
         Err(PlanError::Usage(usage)) => {
             out.usage(&usage);
             return 1;
@@ -58,13 +74,36 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    let mut ctx =
-        Ctx { opts: &opts, worker: Worker::default(), out, umask: current_umask(), failed: false };
-    for pair in &pairs {
-        tree::copy_operand(pair, &mut ctx);
+    // `cp -fb f f` copies to the backup name without a further backup.
+    let no_backup;
+    let opts = if plan.pairs.iter().any(|p| p.no_backup) {
+        no_backup = Options { backup: Backup::None, ..opts.clone() };
+        &no_backup
+    } else {
+        &opts
+    };
+    let mut ctx = Ctx::new(opts, out, current_umask(), plan.track_operands);
+    for pair in &plan.pairs {
+        copy_pair(pair, &mut ctx);
     }
     ctx.out.finish();
     i32::from(ctx.failed)
+}
+
+/// Copies one operand, making and then fixing up its `--parents` directories.
+fn copy_pair(pair: &Pair, ctx: &mut Ctx) {
+    let Some(target) = &pair.parents_under else {
+        return ctx.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+    };
+    let rel = plan::strip_slashes(&pair.src);
+    let Some(made) = parents::make_parents(ctx, target, &rel, &pair.dst) else {
+        ctx.failed = true;
+        return;
+    };
+    ctx.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+    if !parents::protect(ctx, &made) {
+        ctx.failed = true;
+    }
 }
 
 /// The process umask (read by setting it and putting it back, before any file is made).
@@ -73,21 +112,4 @@ fn current_umask() -> u32 {
     let old = rustix::process::umask(Mode::empty());
     rustix::process::umask(old);
     old.bits()
-}
-
-/// `--help` and `--version` exit 0; every other parse error is a usage error with status 1.
-fn clap_exit(program: &str, e: clap::Error) -> i32 {
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            0
-        }
-        _ => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or_default();
-            let message = first.strip_prefix("error: ").unwrap_or(first);
-            report::usage(program, &UsageError::new(message));
-            1
-        }
-    }
 }

@@ -1,15 +1,92 @@
-//! What the parsed command line means: defaults filled in, implications applied, and the
-//! combinations GNU cp refuses turned into usage errors.
+//! What the parsed command line means: GNU cp's option semantics (last of `-L`/`-P`/`-H`
+//! wins, `-n` beats `-u`, `--preserve` lists applied in order...), defaults filled in, and the
+//! combinations GNU refuses turned into usage errors.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, ReflinkArg, ReportFormat, SparseArg};
+use crate::argmatch::argmatch;
+use crate::cli::{Cli, Ordered, Parsed};
 use crate::engine::{Policy, Reflink, Sparse};
+
+/// Which symlinks among the sources are followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deref {
+    Never,
+    /// `-H`: those named on the command line.
+    CommandLine,
+    Always,
+}
+
+/// What to do when the destination exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interactive {
+    /// Overwrite.
+    Unset,
+    /// `-n`, `--update=none`: skip silently, exit status unaffected.
+    Skip,
+    /// `--update=none-fail`: skip with `not replacing 'x'`, exit status 1.
+    Fail,
+    /// `-i`: ask on stderr, read the answer from stdin.
+    Ask,
+}
+
+/// Backups of replaced destinations (`--backup=CONTROL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backup {
+    None,
+    Simple,
+    Existing,
+    Numbered,
+}
+
+/// Which attributes the copy carries over (`-p`, `-a`, `--preserve`, `--no-preserve`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Preserve {
+    pub mode: bool,
+    pub ownership: bool,
+    pub timestamps: bool,
+    pub links: bool,
+    pub context: bool,
+    pub xattr: bool,
+    /// `--no-preserve=mode`: new files get 0666/0777 less the umask.
+    pub explicit_no_mode: bool,
+    /// Failing to preserve is an error (any of `-p`, `--preserve`; `-a` sets it too).
+    pub required: bool,
+    pub require_xattr: bool,
+    pub require_context: bool,
+    /// `-a`: some failures (xattrs on filesystems without them) stay silent.
+    pub reduce_diagnostics: bool,
+}
 
 /// Everything a run needs to know, resolved.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub recursive: bool,
+    pub deref: Deref,
+    pub interactive: Interactive,
+    /// `-u`: skip when the destination is not older.
+    pub update_older: bool,
+    /// `-f`: unlink a destination that cannot be opened and try again.
+    pub force: bool,
+    /// `--remove-destination` (and `-f` with `-l`/`-s`).
+    pub remove_destination: bool,
+    pub backup: Backup,
+    pub suffix: OsString,
+    pub hard_link: bool,
+    pub symbolic_link: bool,
+    /// Special files are read as data: without `-r`, or with `--copy-contents`.
+    pub copy_as_regular: bool,
+    pub keep_directory_symlink: bool,
+    pub one_file_system: bool,
+    /// False with `--attributes-only`.
+    pub data: bool,
+    pub parents: bool,
+    pub strip_trailing_slashes: bool,
+    pub preserve: Preserve,
+    /// POSIXLY_CORRECT: write through a dangling destination symlink.
+    pub open_dangling_symlink: bool,
     pub policy: Policy,
     pub verbose: bool,
     pub debug: bool,
@@ -19,6 +96,14 @@ pub struct Options {
     pub target_directory: Option<PathBuf>,
     pub no_target_directory: bool,
     pub operands: Vec<PathBuf>,
+    /// `-Z`/`--context` given: warn once and carry on, as GNU does without SELinux.
+    pub context_warning: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 /// A usage error, exit status 1; `hint` adds GNU's `Try 'rcp --help'` line.
@@ -39,37 +124,238 @@ impl UsageError {
     }
 }
 
+const REFLINK: &[(&str, Reflink)] =
+    &[("auto", Reflink::Auto), ("always", Reflink::Always), ("never", Reflink::Never)];
+const SPARSE: &[(&str, Sparse)] =
+    &[("never", Sparse::Never), ("auto", Sparse::Auto), ("always", Sparse::Always)];
+const BACKUP: &[(&str, Backup)] = &[
+    ("none", Backup::None),
+    ("off", Backup::None),
+    ("simple", Backup::Simple),
+    ("never", Backup::Simple),
+    ("existing", Backup::Existing),
+    ("nil", Backup::Existing),
+    ("numbered", Backup::Numbered),
+    ("t", Backup::Numbered),
+];
+const REPORT: &[(&str, ReportFormat)] =
+    &[("text", ReportFormat::Text), ("json", ReportFormat::Json)];
+
+/// `--update=WHEN` (later GNU releases; 9.1's `-u` is `older`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Update {
+    All,
+    None,
+    NoneFail,
+    Older,
+}
+const UPDATE: &[(&str, Update)] = &[
+    ("all", Update::All),
+    ("none", Update::None),
+    ("none-fail", Update::NoneFail),
+    ("older", Update::Older),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attr {
+    Mode,
+    Timestamps,
+    Ownership,
+    Links,
+    Context,
+    Xattr,
+    All,
+}
+const ATTRS: &[(&str, Attr)] = &[
+    ("mode", Attr::Mode),
+    ("timestamps", Attr::Timestamps),
+    ("ownership", Attr::Ownership),
+    ("links", Attr::Links),
+    ("context", Attr::Context),
+    ("xattr", Attr::Xattr),
+    ("all", Attr::All),
+];
+
 impl Options {
-    pub fn resolve(cli: Cli) -> Result<Options, UsageError> {
-        if cli.target_directory.is_some() && cli.no_target_directory {
-            return Err(UsageError::bare(
-                "cannot combine --target-directory (-t) and --no-target-directory (-T)",
+    pub fn resolve(parsed: Parsed) -> Result<Options, UsageError> {
+        let Parsed { cli, ordered } = parsed;
+        let mut deref = None;
+        let mut interactive = Interactive::Unset;
+        let mut update = Update::All;
+        let mut preserve = Preserve::default();
+        let mut recursive = cli.recursive;
+        for event in &ordered {
+            match event {
+                Ordered::Archive => {
+                    deref = Some(Deref::Never);
+                    recursive = true;
+                    apply_attr(&mut preserve, Attr::All, true, false);
+                    preserve.required = true;
+                    preserve.reduce_diagnostics = true;
+                }
+                Ordered::NoDerefAndLinks => {
+                    deref = Some(Deref::Never);
+                    preserve.links = true;
+                }
+                Ordered::CommandLineDeref => deref = Some(Deref::CommandLine),
+                Ordered::Dereference => deref = Some(Deref::Always),
+                Ordered::NoDereference => deref = Some(Deref::Never),
+                Ordered::Interactive => interactive = Interactive::Ask,
+                Ordered::NoClobber => interactive = Interactive::Skip,
+                Ordered::PreserveDefault => {
+                    preserve.mode = true;
+                    preserve.ownership = true;
+                    preserve.timestamps = true;
+                    preserve.required = true;
+                }
+                Ordered::Preserve(list) => {
+                    decode_attrs(&mut preserve, list, true)?;
+                    preserve.required = true;
+                }
+                Ordered::NoPreserve(list) => decode_attrs(&mut preserve, list, false)?,
+                Ordered::Update(when) => {
+                    update = argmatch("--update", when, UPDATE)?;
+                    match update {
+                        Update::None => interactive = Interactive::Skip,
+                        Update::NoneFail => interactive = Interactive::Fail,
+                        Update::All | Update::Older => {}
+                    }
+                }
+            }
+        }
+        let mut update_older = update == Update::Older;
+        if cli.link && cli.symbolic_link {
+            return Err(UsageError::new("cannot make both hard and symbolic links"));
+        }
+        if interactive == Interactive::Skip {
+            update_older = false;
+        }
+        let make_backups = cli.b || cli.backup.is_some() || cli.suffix.is_some();
+        if make_backups && matches!(interactive, Interactive::Skip | Interactive::Fail) {
+            return Err(UsageError::new(
+                "options --backup and --no-clobber are mutually exclusive",
             ));
         }
-        let reflink = match cli.reflink {
-            None | Some(ReflinkArg::Auto) => Reflink::Auto,
-            Some(ReflinkArg::Always) => Reflink::Always,
-            Some(ReflinkArg::Never) => Reflink::Never,
+        let reflink = match &cli.reflink {
+            None => Reflink::Auto,
+            Some(when) => argmatch("--reflink", when, REFLINK)?,
         };
-        let sparse = match cli.sparse {
-            None | Some(SparseArg::Auto) => Sparse::Auto,
-            Some(SparseArg::Always) => Sparse::Always,
-            Some(SparseArg::Never) => Sparse::Never,
+        let sparse = match &cli.sparse {
+            None => Sparse::Auto,
+            Some(when) => argmatch("--sparse", when, SPARSE)?,
         };
         if reflink == Reflink::Always && sparse != Sparse::Auto {
             return Err(UsageError::new("--reflink can be used only with --sparse=auto"));
         }
+        let backup = if make_backups { backup_type(cli.backup.as_deref())? } else { Backup::None };
+        let deref =
+            deref.unwrap_or(if recursive && !cli.link { Deref::Never } else { Deref::Always });
+        let report = match &cli.report {
+            None => None,
+            Some(format) => Some(argmatch("--report", format, REPORT)?),
+        };
+        if cli.report_file.is_some() && report.is_none() {
+            return Err(UsageError::new("--report-file requires --report"));
+        }
+        let context_warning = context_warning(&cli);
         Ok(Options {
-            recursive: cli.recursive,
+            recursive,
+            deref,
+            interactive,
+            update_older,
+            force: cli.force,
+            remove_destination: cli.remove_destination
+                || (cli.force && (cli.link || cli.symbolic_link)),
+            backup,
+            suffix: backup_suffix(cli.suffix.as_deref()),
+            hard_link: cli.link,
+            symbolic_link: cli.symbolic_link,
+            copy_as_regular: !recursive || cli.copy_contents,
+            keep_directory_symlink: cli.keep_directory_symlink,
+            one_file_system: cli.one_file_system,
+            data: !cli.attributes_only,
+            parents: cli.parents,
+            strip_trailing_slashes: cli.strip_trailing_slashes,
+            preserve,
+            open_dangling_symlink: std::env::var_os("POSIXLY_CORRECT").is_some(),
             policy: Policy { reflink, sparse },
             verbose: cli.verbose || cli.debug,
             debug: cli.debug,
-            report: cli.report,
+            report,
             report_file: cli.report_file,
             stats: cli.stats,
             target_directory: cli.target_directory,
             no_target_directory: cli.no_target_directory,
             operands: cli.operands.into_iter().map(PathBuf::from).collect(),
+            context_warning,
         })
     }
+}
+
+/// GNU without SELinux: `-Z` is ignored silently, `--context=CTX` with a warning.
+fn context_warning(cli: &Cli) -> Option<String> {
+    match &cli.context {
+        Some(ctx) if !ctx.is_empty() => {
+            Some("warning: ignoring --context; it requires an SELinux-enabled kernel".into())
+        }
+        _ => None,
+    }
+}
+
+/// Applies one `--preserve`/`--no-preserve` list, left to right.
+fn decode_attrs(preserve: &mut Preserve, list: &str, on: bool) -> Result<(), UsageError> {
+    let context = if on { "--preserve" } else { "--no-preserve" };
+    for word in list.split(',') {
+        let attr = argmatch(context, word, ATTRS)?;
+        apply_attr(preserve, attr, on, true);
+    }
+    Ok(())
+}
+
+fn apply_attr(p: &mut Preserve, attr: Attr, on: bool, explicit: bool) {
+    match attr {
+        Attr::Mode => {
+            p.mode = on;
+            p.explicit_no_mode = !on;
+        }
+        Attr::Timestamps => p.timestamps = on,
+        Attr::Ownership => p.ownership = on,
+        Attr::Links => p.links = on,
+        Attr::Context => {
+            p.context = on;
+            p.require_context = on;
+        }
+        Attr::Xattr => {
+            p.xattr = on;
+            p.require_xattr = on;
+        }
+        Attr::All => {
+            p.mode = on;
+            p.timestamps = on;
+            p.ownership = on;
+            p.links = on;
+            p.xattr = on;
+            // `-a` does not make xattr failures errors; `--preserve=all` is the same in GNU.
+            let _ = explicit;
+            p.explicit_no_mode = !on;
+        }
+    }
+}
+
+/// gnulib's xget_version: the CONTROL word, else $VERSION_CONTROL, else `existing`.
+fn backup_type(control: Option<&str>) -> Result<Backup, UsageError> {
+    match control {
+        Some(word) if !word.is_empty() => argmatch("backup type", word, BACKUP),
+        _ => match std::env::var("VERSION_CONTROL") {
+            Ok(word) if !word.is_empty() => argmatch("$VERSION_CONTROL", &word, BACKUP),
+            _ => Ok(Backup::Existing),
+        },
+    }
+}
+
+/// `-S`, else $SIMPLE_BACKUP_SUFFIX, else `~`; a suffix with a slash is not used.
+fn backup_suffix(given: Option<&OsStr>) -> OsString {
+    let env = std::env::var_os("SIMPLE_BACKUP_SUFFIX");
+    let suffix = given.map(OsStr::to_os_string).or(env).unwrap_or_default();
+    if suffix.is_empty() || suffix.as_bytes().contains(&b'/') { "~".into() } else { suffix }
 }

@@ -10,6 +10,26 @@ pub fn quote(name: impl AsRef<OsStr>) -> String {
     quote_bytes(name.as_ref().as_bytes(), utf8_locale())
 }
 
+/// GNU's `quotef` (shell-escape style): quotes only names the shell would need quoted.
+pub fn quote_if_needed(name: impl AsRef<OsStr>) -> String {
+    let bytes = name.as_ref().as_bytes();
+    let safe = |(i, &b): (usize, &u8)| {
+        b.is_ascii_alphanumeric()
+            || b"%+,-./:@_".contains(&b)
+            || (i > 0 && (b == b'#' || b == b'~'))
+    };
+    if !bytes.is_empty() && bytes.iter().enumerate().all(safe) {
+        String::from_utf8_lossy(bytes).into_owned()
+    } else {
+        quote(name)
+    }
+}
+
+/// GNU's `quote`, for option values in messages: `'x'`, or `‘x’` in a UTF-8 locale.
+pub fn quote_str(text: &str) -> String {
+    if utf8_locale() { format!("\u{2018}{text}\u{2019}") } else { format!("'{text}'") }
+}
+
 /// Whether the locale (LC_ALL, then LC_CTYPE, then LANG) uses UTF-8, as glibc resolves it.
 fn utf8_locale() -> bool {
     static UTF8: OnceLock<bool> = OnceLock::new();

@@ -11,10 +11,9 @@ use std::time::Instant;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::cli::ReportFormat;
 use crate::engine::{Copied, Strategy};
 use crate::error::{Error, errno_name};
-use crate::options::{Options, UsageError};
+use crate::options::{Options, ReportFormat, UsageError};
 use crate::quote::quote;
 
 /// What kind of entry a record is about.
@@ -27,6 +26,8 @@ pub enum Kind {
     CharDevice,
     BlockDevice,
     Socket,
+    /// A hard link (`-l`, or a source linked to one copied earlier).
+    HardLink,
 }
 
 impl Kind {
@@ -39,6 +40,7 @@ impl Kind {
             Kind::CharDevice => "char",
             Kind::BlockDevice => "block",
             Kind::Socket => "socket",
+            Kind::HardLink => "hardlink",
         }
     }
 }
@@ -50,6 +52,13 @@ pub struct Entry<'a> {
     pub kind: Kind,
     pub record: Option<&'a Copied>,
     pub error: Option<&'a Error>,
+}
+
+impl<'a> Entry<'a> {
+    /// A finished entry with no engine record and no error.
+    pub fn plain(src: &'a Path, dst: &'a Path, kind: Kind) -> Self {
+        Entry { src, dst, kind, record: None, error: None }
+    }
 }
 
 /// Files and bytes per strategy, and the other entries, for `--stats`.
@@ -118,17 +127,43 @@ impl Reporter {
         usage(&self.program, error);
     }
 
-    /// The `-v` line, printed as GNU does: before the entry is copied.
-    pub fn starting(&self, src: &Path, dst: &Path) {
+    /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
+    pub fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
         if self.verbose {
-            let _ = writeln!(self.stdout.lock(), "{} -> {}", quote(src), quote(dst));
+            let mut out = self.stdout.lock();
+            let _ = write!(out, "{} -> {}", quote(src), quote(dst));
+            if let Some(backup) = backup {
+                let _ = write!(out, " (backup: {})", quote(backup));
+            }
+            let _ = writeln!(out);
+        }
+    }
+
+    /// `-v`: `removed 'x'`, when an existing destination was unlinked.
+    pub fn removed(&self, dst: &Path) {
+        if self.verbose {
+            let _ = writeln!(self.stdout.lock(), "removed {}", quote(dst));
+        }
+    }
+
+    /// `-v`: a backup put back after the copy failed.
+    pub fn unbackup(&self, backup: &Path, dst: &Path) {
+        if self.verbose {
+            let _ = writeln!(self.stdout.lock(), "{} -> {} (unbackup)", quote(backup), quote(dst));
+        }
+    }
+
+    /// Any other `-v` line (`--parents` directories).
+    pub fn verbose_line(&self, text: &str) {
+        if self.verbose {
+            let _ = writeln!(self.stdout.lock(), "{text}");
         }
     }
 
     /// Records a finished entry: `--debug` lines, a `--report` record, `--stats` counts, and
     /// the error message if it failed.
     pub fn finished(&mut self, entry: Entry) {
-        if let Some(error) = entry.error {
+        if let Some(error) = entry.error.filter(|e| e.op != crate::error::Op::Reported) {
             self.error(error);
         }
         if let (true, Some(record)) = (self.debug, entry.record) {

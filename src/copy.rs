@@ -1,0 +1,941 @@
+//! One source operand, recursively, with GNU cp's decisions for each entry (its
+//! `copy_internal`): stat the source, look at the destination (same file? `-u`, `-n`, `-i`,
+//! backups, removal), then make a directory and copy its contents, a link, a symlink, a
+//! special file, or a regular file (through `file`), and finally carry attributes over.
+//! Directory attributes land after their contents.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::unlinkat;
+use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, mknodat, readlinkat, statat};
+use rustix::io::Errno;
+
+use crate::backup;
+use crate::engine::Worker;
+use crate::error::{Error, Op};
+use crate::file::{self, FileError, RegularPlan};
+use crate::links::{self, Made, Memory, ino};
+use crate::metadata::{self, Node};
+use crate::options::{Backup, Deref, Interactive, Options};
+use crate::plan::last_component;
+use crate::prompt;
+use crate::report::{Entry, Kind, Reporter};
+
+/// What a whole run shares: options, the worker, the reporter, remembered inodes, the flag.
+pub struct Ctx<'a> {
+    pub opts: &'a Options,
+    pub worker: Worker,
+    pub out: Reporter,
+    pub umask: u32,
+    pub failed: bool,
+    pub memory: Memory,
+    pub root: bool,
+    top_src: PathBuf,
+    top_dst: PathBuf,
+}
+
+/// Whether the destination is known not to exist: `Yes`, `Unknown`, or `MaybeDangling` (it
+/// does not exist, except perhaps as a dangling symlink).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nonexistent {
+    Yes,
+    Unknown,
+    MaybeDangling,
+}
+
+/// Where in the recursion an entry is.
+struct Place<'p> {
+    parent: Option<&'p Stat>,
+    ancestors: &'p [(u64, u64)],
+    deref: Deref,
+    command_line: bool,
+}
+
+const S_IRWXU: u32 = 0o700;
+const SPECIAL: u32 = 0o7000;
+
+fn kind_of(mode: u32) -> Kind {
+    match FileType::from_raw_mode(mode) {
+        FileType::Directory => Kind::Dir,
+        FileType::Symlink => Kind::Symlink,
+        FileType::Fifo => Kind::Fifo,
+        FileType::CharacterDevice => Kind::CharDevice,
+        FileType::BlockDevice => Kind::BlockDevice,
+        FileType::Socket => Kind::Socket,
+        _ => Kind::File,
+    }
+}
+
+fn is(mode: u32, ft: FileType) -> bool {
+    FileType::from_raw_mode(mode) == ft
+}
+
+fn lstat(p: &Path) -> Result<Stat, Errno> {
+    statat(CWD, p, AtFlags::SYMLINK_NOFOLLOW)
+}
+
+fn stat(p: &Path) -> Result<Stat, Errno> {
+    statat(CWD, p, AtFlags::empty())
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(opts: &'a Options, out: Reporter, umask: u32, track_operands: bool) -> Self {
+        Ctx {
+            opts,
+            worker: Worker::default(),
+            out,
+            umask,
+            failed: false,
+            memory: Memory::new(track_operands),
+            root: rustix::process::geteuid().is_root(),
+            top_src: PathBuf::new(),
+            top_dst: PathBuf::new(),
+        }
+    }
+
+    /// Reports an error that has no engine record and marks the run as failed.
+    pub fn fail(&mut self, error: &Error) {
+        self.failed = true;
+        self.out.error(error);
+    }
+
+    /// A message of GNU's own wording (no errno), marking the run as failed.
+    fn fail_text(&mut self, text: &str) {
+        self.failed = true;
+        self.out.message(text);
+    }
+
+    /// Copies one command-line operand to `dst`; failures are reported and flagged.
+    pub fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
+        self.top_src = src.to_path_buf();
+        self.top_dst = dst.to_path_buf();
+        let mut first_dir = false;
+        let mut into_self = false;
+        let place =
+            Place { parent: None, ancestors: &[], deref: self.opts.deref, command_line: true };
+        let ok = self.copy_internal(src, dst, nonexistent, &place, &mut first_dir, &mut into_self);
+        self.failed |= !ok;
+    }
+
+    /// GNU's `copy_internal`. Returns false if anything failed (already reported).
+    fn copy_internal(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        nonexistent: Nonexistent,
+        place: &Place,
+        first_dir: &mut bool,
+        into_self: &mut bool,
+    ) -> bool {
+        let opts = self.opts;
+        *into_self = false;
+        let follow = place.deref != Deref::Never;
+        let src_st = match if follow { stat(src) } else { lstat(src) } {
+            Ok(st) => st,
+            Err(e) => return self.report(Error::new(Op::Stat, src, e)),
+        };
+        let src_mode = src_st.st_mode;
+        let src_dir = is(src_mode, FileType::Directory);
+        if src_dir && !opts.recursive {
+            return self.report(Error::refusal(Op::OmitDirectory, src));
+        }
+        if place.command_line && self.memory.tracks_operands() {
+            if !src_dir && opts.backup == Backup::None && self.memory.source_seen(src, &src_st) {
+                self.out.message(&format!(
+                    "warning: source file {} specified more than once",
+                    crate::quote::quote(src)
+                ));
+                return true;
+            }
+            self.memory.record_source(src, &src_st);
+        }
+        let dereference = place.deref == Deref::Always
+            || (place.deref == Deref::CommandLine && place.command_line);
+
+        let mut new_dst = nonexistent == Nonexistent::Yes;
+        let mut dst_st: Option<Stat> = None;
+        let mut have_dst_lstat = false;
+        let mut backup_name: Option<PathBuf> = None;
+        if nonexistent != Nonexistent::Yes {
+            let src_reg = is(src_mode, FileType::RegularFile);
+            let src_lnk = is(src_mode, FileType::Symlink);
+            let use_lstat = (!src_reg && (!opts.copy_as_regular || src_dir || src_lnk))
+                || opts.symbolic_link
+                || opts.hard_link
+                || opts.backup != Backup::None
+                || opts.remove_destination;
+            if !use_lstat && nonexistent == Nonexistent::MaybeDangling {
+                new_dst = true;
+            } else {
+                match if use_lstat { lstat(dst) } else { stat(dst) } {
+                    Ok(st) => {
+                        have_dst_lstat = use_lstat;
+                        dst_st = Some(st);
+                    }
+                    Err(Errno::LOOP) if opts.force => {}
+                    Err(Errno::NOENT) => new_dst = true,
+                    Err(e) => return self.report(Error::new(Op::Stat, dst, e)),
+                }
+            }
+            // --keep-directory-symlink: a symlink to a directory stands for that directory.
+            if let Some(st) = dst_st
+                && src_dir
+                && opts.keep_directory_symlink
+                && is(st.st_mode, FileType::Symlink)
+                && let Ok(target) = stat(dst)
+                && is(target.st_mode, FileType::Directory)
+            {
+                dst_st = Some(target);
+            }
+        }
+
+        if let Some(d) = dst_st {
+            let skip_all = matches!(opts.interactive, Interactive::Skip | Interactive::Fail);
+            let mut return_now = false;
+            if !skip_all && !self.same_file_ok(src, &src_st, dst, &d, &mut return_now) {
+                return self.report(Error::refusal(Op::SameFile(dst.to_path_buf()), src));
+            }
+            if opts.update_older && !src_dir && !dst_older(&d, &src_st, opts.preserve.timestamps) {
+                return self.link_to_earlier_if_any(dst, &src_st, dereference);
+            }
+            if !src_dir {
+                match opts.interactive {
+                    Interactive::Skip => return true,
+                    Interactive::Fail => {
+                        let text = format!("not replacing {}", crate::quote::quote(dst));
+                        self.fail_text(&text);
+                        return false;
+                    }
+                    Interactive::Ask => {
+                        let replacing = opts.force || opts.remove_destination;
+                        if !prompt::overwrite_ok(self.out.program(), dst, &d, replacing) {
+                            return true;
+                        }
+                    }
+                    Interactive::Unset => {}
+                }
+            }
+            if return_now {
+                return true;
+            }
+            let dst_dir = is(d.st_mode, FileType::Directory);
+            if !dst_dir {
+                if src_dir {
+                    return self
+                        .report(Error::refusal(Op::OverwriteNonDirectory(src.to_path_buf()), dst));
+                }
+                if place.command_line
+                    && opts.backup != Backup::Numbered
+                    && self.memory.dest_seen(dst, &d)
+                {
+                    let text = format!(
+                        "will not overwrite just-created {} with {}",
+                        crate::quote::quote(dst),
+                        crate::quote::quote(src)
+                    );
+                    self.fail_text(&text);
+                    return false;
+                }
+            }
+            if !src_dir && dst_dir {
+                return self.report(Error::refusal(Op::OverwriteDirectory, dst));
+            }
+            let srcbase = last_component(src);
+            if opts.backup != Backup::None && !dot_or_dotdot(srcbase) && !dst_dir {
+                if opts.backup != Backup::Numbered
+                    && backup::source_is_backup_of(src, &src_st, dst, &opts.suffix)
+                {
+                    let text = format!(
+                        "backing up {} might destroy source;  {} not copied",
+                        crate::quote::quote(dst),
+                        crate::quote::quote(src)
+                    );
+                    self.fail_text(&text);
+                    return false;
+                }
+                match backup::backup(dst, opts.backup, &opts.suffix) {
+                    Ok(name) => backup_name = Some(name),
+                    Err(Errno::NOENT) => {}
+                    Err(e) => return self.report(Error::new(Op::Backup, dst, e)),
+                }
+                new_dst = true;
+            } else if !dst_dir
+                && (opts.remove_destination
+                    || (opts.data
+                        && ((opts.preserve.links && d.st_nlink > 1)
+                            || (place.deref == Deref::Never
+                                && !is(src_mode, FileType::RegularFile)))))
+            {
+                match unlinkat(CWD, dst, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => {}
+                    Err(e) => return self.report(Error::new(Op::Remove, dst, e)),
+                }
+                new_dst = true;
+                self.out.removed(dst);
+            }
+        }
+
+        if place.command_line && self.memory.tracks_operands() && opts.backup == Backup::None {
+            let dst_lstat = if have_dst_lstat { dst_st } else { lstat(dst).ok() };
+            if let Some(l) = dst_lstat
+                && is(l.st_mode, FileType::Symlink)
+                && self.memory.dest_seen(dst, &l)
+            {
+                let text = format!(
+                    "will not copy {} through just-created symlink {}",
+                    crate::quote::quote(src),
+                    crate::quote::quote(dst)
+                );
+                self.fail_text(&text);
+                return false;
+            }
+        }
+
+        if !src_dir {
+            self.out.starting(src, dst, backup_name.as_deref());
+        }
+
+        // Hard links within the copy, `cp -r d d`, and a tree copied into itself.
+        let earlier = if opts.recursive && src_dir {
+            if place.command_line {
+                self.memory.remember_copied(dst, ino(&src_st))
+            } else {
+                self.memory.lookup_copied(ino(&src_st))
+            }
+        } else if opts.preserve.links
+            && !opts.hard_link
+            && (src_st.st_nlink > 1
+                || (place.command_line && place.deref == Deref::CommandLine)
+                || place.deref == Deref::Always)
+        {
+            self.memory.remember_copied(dst, ino(&src_st))
+        } else {
+            None
+        };
+        if let Some(earlier) = &earlier {
+            if src_dir {
+                if links::same_name(src, earlier) {
+                    let (top_src, top_dst) = (self.top_src.clone(), self.top_dst.clone());
+                    self.fail(&Error::refusal(Op::IntoItself(top_dst), &top_src));
+                    *into_self = true;
+                    return self.un_backup(dst, backup_name, None);
+                } else if links::same_name(dst, earlier) {
+                    let text = format!(
+                        "warning: source directory {} specified more than once",
+                        crate::quote::quote(&self.top_src)
+                    );
+                    self.out.message(&text);
+                    return true;
+                } else if dereference {
+                    // The same directory met again through symlinks under -L: copy it again.
+                } else {
+                    let text = format!(
+                        "will not create hard link {} to directory {}",
+                        crate::quote::quote(dst),
+                        crate::quote::quote(earlier)
+                    );
+                    self.fail_text(&text);
+                    return self.un_backup(dst, backup_name, None);
+                }
+            } else {
+                return match links::force_link(earlier, dst, true, dereference) {
+                    Ok(made) => {
+                        self.note_link(dst, made);
+                        self.out.finished(Entry::plain(src, dst, Kind::HardLink));
+                        true
+                    }
+                    Err(e) => {
+                        self.fail(&Error::new(Op::HardLink(earlier.clone()), dst, e));
+                        self.un_backup(dst, backup_name, None)
+                    }
+                };
+            }
+        }
+
+        let dst_mode_bits = src_mode & 0o7777;
+        let mut omitted = dst_mode_bits
+            & if opts.preserve.ownership {
+                0o077
+            } else if src_dir {
+                0o022
+            } else {
+                0
+            };
+        let remembered = if earlier.is_none() { Some(ino(&src_st)) } else { None };
+        let mut restore_mode: Option<u32> = None;
+        let mut dest_is_symlink = false;
+        let mut ok = true;
+
+        if src_dir {
+            let id = ino(&src_st);
+            if place.ancestors.contains(&id) {
+                let text = format!("cannot copy cyclic symbolic link {}", crate::quote::quote(src));
+                self.fail_text(&text);
+                return self.un_backup(dst, backup_name, remembered);
+            }
+            let mut ancestors = place.ancestors.to_vec();
+            ancestors.push(id);
+            if new_dst || !dst_st.is_some_and(|d| is(d.st_mode, FileType::Directory)) {
+                let mode = dst_mode_bits & !omitted;
+                if let Err(e) = mkdirat(CWD, dst, Mode::from_raw_mode(mode)) {
+                    self.fail(&Error::new(Op::CreateDir, dst, e));
+                    return self.un_backup(dst, backup_name, remembered);
+                }
+                let made = match lstat(dst) {
+                    Ok(st) => st,
+                    Err(e) => {
+                        self.fail(&Error::new(Op::Stat, dst, e));
+                        return self.un_backup(dst, backup_name, remembered);
+                    }
+                };
+                if made.st_mode & S_IRWXU != S_IRWXU {
+                    restore_mode = Some(made.st_mode);
+                    if let Err(e) = metadata::chmod(Node::Path(dst), made.st_mode | S_IRWXU) {
+                        self.fail(&Error::new(Op::SetPermissions, dst, e));
+                        return self.un_backup(dst, backup_name, remembered);
+                    }
+                }
+                dst_st = Some(made);
+                if !*first_dir {
+                    self.memory.remember_copied(dst, ino(&made));
+                    *first_dir = true;
+                }
+                self.out.starting(src, dst, None);
+                self.out.finished(Entry::plain(src, dst, Kind::Dir));
+            } else {
+                omitted = 0;
+            }
+            let crosses = place.parent.is_some_and(|p| p.st_dev != src_st.st_dev);
+            if !(opts.one_file_system && crosses) {
+                let child_deref =
+                    if place.deref == Deref::CommandLine { Deref::Never } else { place.deref };
+                ok &= self.copy_dir(
+                    src,
+                    dst,
+                    new_dst,
+                    &src_st,
+                    &ancestors,
+                    child_deref,
+                    first_dir,
+                    into_self,
+                );
+            }
+        } else if opts.symbolic_link {
+            dest_is_symlink = true;
+            if !src.as_os_str().as_bytes().starts_with(b"/") && !in_current_dir(dst) {
+                let text = format!(
+                    "{}: can make relative symbolic links only in current directory",
+                    crate::quote::quote_if_needed(dst)
+                );
+                self.fail_text(&text);
+                return self.un_backup(dst, backup_name, remembered);
+            }
+            if let Err(e) = links::force_symlink(src, dst, opts.force) {
+                self.fail(&Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e));
+                return self.un_backup(dst, backup_name, remembered);
+            }
+            self.out.finished(Entry::plain(src, dst, Kind::Symlink));
+        } else if opts.hard_link {
+            let replace = opts.force || opts.interactive == Interactive::Ask;
+            if let Err(e) = links::force_link(src, dst, replace, dereference) {
+                self.fail(&Error::new(Op::HardLink(src.to_path_buf()), dst, e));
+                return self.un_backup(dst, backup_name, remembered);
+            }
+            self.out.finished(Entry::plain(src, dst, Kind::HardLink));
+        } else if is(src_mode, FileType::RegularFile)
+            || (opts.copy_as_regular && !is(src_mode, FileType::Symlink))
+        {
+            let plan = RegularPlan {
+                mode: dst_mode_bits & 0o777,
+                omitted,
+                new_dst,
+                follow: place.deref != Deref::Never,
+            };
+            let ok = self.copy_regular(src, dst, &src_st, plan);
+            if !ok {
+                return self.un_backup(dst, backup_name, remembered);
+            }
+            return self.finish_operand(dst, place, ok);
+        } else if is(src_mode, FileType::Fifo)
+            || is(src_mode, FileType::CharacterDevice)
+            || is(src_mode, FileType::BlockDevice)
+            || is(src_mode, FileType::Socket)
+        {
+            let ft = FileType::from_raw_mode(src_mode);
+            let mode = Mode::from_raw_mode(src_mode & 0o7777 & !omitted);
+            let rdev = if ft == FileType::Fifo { 0 } else { src_st.st_rdev };
+            if let Err(e) = mknodat(CWD, dst, ft, mode, rdev) {
+                let op = if ft == FileType::Fifo { Op::CreateFifo } else { Op::CreateSpecial };
+                self.fail(&Error::new(op, dst, e));
+                return self.un_backup(dst, backup_name, remembered);
+            }
+            self.out.finished(Entry::plain(src, dst, kind_of(src_mode)));
+        } else if is(src_mode, FileType::Symlink) {
+            dest_is_symlink = true;
+            if !self.copy_symlink(src, dst, &src_st, dst_st.as_ref(), new_dst) {
+                return self.un_backup(dst, backup_name, remembered);
+            }
+        } else {
+            let text = format!("{} has unknown file type", crate::quote::quote(src));
+            self.fail_text(&text);
+            return self.un_backup(dst, backup_name, remembered);
+        }
+
+        if !self.finish_operand(dst, place, true) {
+            ok = false;
+        }
+        if opts.hard_link && !src_dir {
+            return ok;
+        }
+        ok & self.set_attributes(
+            src,
+            dst,
+            &src_st,
+            dst_st.as_ref(),
+            new_dst,
+            dest_is_symlink,
+            omitted,
+            restore_mode,
+        )
+    }
+
+    /// Records a command-line destination as just created.
+    fn finish_operand(&mut self, dst: &Path, place: &Place, ok: bool) -> bool {
+        if place.command_line {
+            self.memory.record_dest(dst);
+        }
+        ok
+    }
+
+    /// `-u` said skip: but a source hard-linked to one copied earlier still becomes a link.
+    fn link_to_earlier_if_any(&mut self, dst: &Path, src_st: &Stat, dereference: bool) -> bool {
+        let Some(earlier) = self.memory.remember_copied(dst, ino(src_st)) else { return true };
+        match links::force_link(&earlier, dst, true, dereference) {
+            Ok(made) => {
+                self.note_link(dst, made);
+                true
+            }
+            Err(e) => self.report(Error::new(Op::HardLink(earlier), dst, e)),
+        }
+    }
+
+    fn note_link(&mut self, dst: &Path, made: Made) {
+        if matches!(made, Made::Replaced) {
+            self.out.removed(dst);
+        }
+    }
+
+    /// GNU's failure path: forget the inode we remembered and put a backup back.
+    fn un_backup(
+        &mut self,
+        dst: &Path,
+        backup: Option<PathBuf>,
+        remembered: Option<(u64, u64)>,
+    ) -> bool {
+        if let Some(id) = remembered {
+            self.memory.forget_copied(id);
+        }
+        if let Some(name) = backup {
+            match rustix::fs::renameat(CWD, &name, CWD, dst) {
+                Ok(()) => self.out.unbackup(&name, dst),
+                Err(e) => {
+                    let error = Error::new(Op::Unbackup, dst, e);
+                    self.out.error(&error);
+                }
+            }
+        }
+        self.failed = true;
+        false
+    }
+
+    fn report(&mut self, error: Error) -> bool {
+        self.fail(&error);
+        false
+    }
+
+    /// GNU's `copy_dir`: every entry, in inode order, with `copy_internal`.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_dir(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        new_dst: bool,
+        src_st: &Stat,
+        ancestors: &[(u64, u64)],
+        deref: Deref,
+        first_dir: &mut bool,
+        into_self: &mut bool,
+    ) -> bool {
+        let names = match read_names(src) {
+            Ok(names) => names,
+            Err(e) => return self.report(Error::new(Op::Access, src, e)),
+        };
+        let place = Place { parent: Some(src_st), ancestors, deref, command_line: false };
+        let nonexistent = if new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
+        let start = *first_dir;
+        let mut any_first = false;
+        let mut ok = true;
+        for name in names {
+            let (s, d) = (src.join(&name), dst.join(&name));
+            let mut first = start;
+            let mut local_into_self = false;
+            ok &= self.copy_internal(&s, &d, nonexistent, &place, &mut first, &mut local_into_self);
+            *into_self |= local_into_self;
+            if local_into_self {
+                break;
+            }
+            any_first |= first;
+        }
+        *first_dir = any_first;
+        ok
+    }
+
+    /// Copies a symlink as a symlink (`-P`, `-d`, `-a`, `-r`), keeping an identical existing
+    /// one under `-u`, and its owner under `--preserve=ownership`.
+    fn copy_symlink(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        src_st: &Stat,
+        dst_st: Option<&Stat>,
+        new_dst: bool,
+    ) -> bool {
+        let opts = self.opts;
+        let target = match readlinkat(CWD, src, Vec::new()) {
+            Ok(t) => PathBuf::from(OsStr::from_bytes(t.as_bytes())),
+            Err(e) => return self.report(Error::new(Op::ReadLink, src, e)),
+        };
+        let mut result = links::force_symlink(&target, dst, opts.force).map(|_| ());
+        if result.is_err()
+            && opts.update_older
+            && !new_dst
+            && let Some(d) = dst_st
+            && is(d.st_mode, FileType::Symlink)
+            && readlinkat(CWD, dst, Vec::new())
+                .is_ok_and(|t| t.as_bytes() == target.as_os_str().as_bytes())
+        {
+            result = Ok(());
+        }
+        if let Err(e) = result {
+            return self.report(Error::new(Op::CreateSymlink, dst, e));
+        }
+        self.out.finished(Entry::plain(src, dst, Kind::Symlink));
+        if opts.preserve.ownership
+            && let Err(e) =
+                metadata::chown(Node::Path(dst), Some(src_st.st_uid), Some(src_st.st_gid))
+            && !self.chown_failure_ok(e)
+        {
+            // GNU prints this one name unquoted.
+            let text = format!(
+                "failed to preserve ownership for {}: {}",
+                dst.display(),
+                crate::error::strerror(e)
+            );
+            self.out.message(&text);
+            if opts.preserve.required {
+                self.failed = true;
+                return false;
+            }
+        }
+        true
+    }
+
+    fn copy_regular(&mut self, src: &Path, dst: &Path, src_st: &Stat, plan: RegularPlan) -> bool {
+        let result = file::copy_regular(self, src, dst, src_st, plan);
+        let (record, error) = match &result {
+            Ok(record) => (record.as_ref(), None),
+            Err(FileError { error, record }) => (record.as_ref(), Some(error)),
+        };
+        let failed = error.is_some();
+        self.failed |= failed;
+        self.out.finished(Entry { src, dst, kind: Kind::File, record, error });
+        !failed && result.is_ok()
+    }
+
+    /// chown failures non-root users may ignore (EPERM, EINVAL), as GNU's `chown_failure_ok`.
+    pub fn chown_failure_ok(&self, e: Errno) -> bool {
+        matches!(e, Errno::PERM | Errno::INVAL) && !self.root
+    }
+
+    /// Timestamps, ownership, xattrs and mode for entries that are not regular files (those
+    /// are done on their open fd by `file`).
+    #[allow(clippy::too_many_arguments)]
+    fn set_attributes(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        src_st: &Stat,
+        dst_st: Option<&Stat>,
+        new_dst: bool,
+        dest_is_symlink: bool,
+        omitted: u32,
+        restore_mode: Option<u32>,
+    ) -> bool {
+        let p = self.opts.preserve;
+        let node = Node::Path(dst);
+        let mut src_mode = src_st.st_mode;
+        if p.timestamps
+            && let Err(e) = metadata::set_times(node, src_st)
+        {
+            self.fail(&Error::new(Op::PreserveTimes, dst, e));
+            if p.required {
+                return false;
+            }
+        }
+        let same_owner =
+            dst_st.is_some_and(|d| d.st_uid == src_st.st_uid && d.st_gid == src_st.st_gid);
+        if !dest_is_symlink && p.ownership && (new_dst || !same_owner) {
+            match self.set_owner(node, src_st, new_dst, dst_st) {
+                Owner::Failed => return false,
+                Owner::Dropped => src_mode &= !SPECIAL,
+                Owner::Set => {}
+            }
+        }
+        if p.xattr && !self.copy_xattrs(Node::Path(src), node) && p.require_xattr {
+            return false;
+        }
+        if dest_is_symlink {
+            return true;
+        }
+        let dir = is(src_mode, FileType::Directory);
+        if p.mode {
+            if let Err(e) = metadata::copy_acl(Node::Path(src), node, src_mode, dir) {
+                self.fail(&Error::new(Op::PreservePermissions, dst, e));
+                if p.required {
+                    return false;
+                }
+            }
+        } else if p.explicit_no_mode && new_dst {
+            let default = if dir || is(src_mode, FileType::Socket) { 0o777 } else { 0o666 };
+            if let Err(e) = metadata::chmod(node, default & !self.umask) {
+                return self.report(Error::new(Op::PreservePermissions, dst, e));
+            }
+        } else {
+            let mut restore = restore_mode;
+            let omitted = omitted & !self.umask;
+            if omitted != 0 && restore.is_none() {
+                let current = if new_dst { lstat(dst).ok() } else { dst_st.copied() };
+                match current {
+                    Some(st) if omitted & !st.st_mode != 0 => restore = Some(st.st_mode),
+                    Some(_) => {}
+                    None => return self.report(Error::new(Op::Stat, dst, Errno::NOENT)),
+                }
+            }
+            if let Some(mode) = restore
+                && let Err(e) = metadata::chmod(node, mode | omitted)
+            {
+                self.fail(&Error::new(Op::PreservePermissions, dst, e));
+                if p.required {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// GNU's `set_owner`: chown to the source's owner (first narrowing the mode of an
+    /// existing file); on EPERM try the group alone.
+    pub fn set_owner(
+        &mut self,
+        node: Node,
+        src_st: &Stat,
+        new_dst: bool,
+        dst_st: Option<&Stat>,
+    ) -> Owner {
+        let p = self.opts.preserve;
+        if !new_dst
+            && p.mode
+            && let Some(d) = dst_st
+        {
+            let (old, new) = (d.st_mode, src_st.st_mode);
+            let temp = old & new & S_IRWXU;
+            if old & 0o7777 & (!new | SPECIAL) != 0
+                && let Err(e) = metadata::chmod(node, temp)
+            {
+                if !self.chown_failure_ok(e) {
+                    self.fail(&Error::new(Op::ClearPermissions, node.path(), e));
+                }
+                return if p.required { Owner::Failed } else { Owner::Dropped };
+            }
+        }
+        match metadata::chown(node, Some(src_st.st_uid), Some(src_st.st_gid)) {
+            Ok(()) => return Owner::Set,
+            Err(e @ (Errno::PERM | Errno::INVAL)) => {
+                let _ = metadata::chown(node, None, Some(src_st.st_gid));
+                if self.chown_failure_ok(e) {
+                    return Owner::Dropped;
+                }
+                self.fail(&Error::new(Op::PreserveOwnership, node.path(), e));
+            }
+            Err(e) => self.fail(&Error::new(Op::PreserveOwnership, node.path(), e)),
+        }
+        if p.required { Owner::Failed } else { Owner::Dropped }
+    }
+
+    /// Copies xattrs, reporting failures as GNU does (`-a` stays quiet where unsupported).
+    pub fn copy_xattrs(&mut self, src: Node, dst: Node) -> bool {
+        let p = self.opts.preserve;
+        let errors = metadata::copy_xattrs(src, dst);
+        let all = !self.opts.data || p.require_xattr;
+        let some = !all && !p.reduce_diagnostics;
+        for e in &errors {
+            if all || (some && e.errno != Errno::OPNOTSUPP) {
+                let text = format!("{}: {}", e.what, crate::error::strerror(e.errno));
+                self.out.message(&text);
+                self.failed |= p.require_xattr;
+            }
+        }
+        errors.is_empty()
+    }
+
+    /// GNU's `same_file_ok`, without its `mv` branches: whether copying `src` onto the
+    /// existing `dst` is allowed.
+    fn same_file_ok(
+        &self,
+        src: &Path,
+        src_st: &Stat,
+        dst: &Path,
+        dst_st: &Stat,
+        return_now: &mut bool,
+    ) -> bool {
+        let opts = self.opts;
+        let same = ino(src_st) == ino(dst_st);
+        if same && opts.hard_link {
+            *return_now = true;
+            return true;
+        }
+        let (src_l, dst_l, same_link);
+        if opts.deref == Deref::Never {
+            same_link = same;
+            if is(src_st.st_mode, FileType::Symlink) && is(dst_st.st_mode, FileType::Symlink) {
+                let sn = links::same_name(src, dst);
+                if !sn {
+                    if opts.backup != Backup::None {
+                        return true;
+                    }
+                    if same_link {
+                        *return_now = true;
+                        return true;
+                    }
+                }
+                return !sn;
+            }
+            src_l = *src_st;
+            dst_l = *dst_st;
+        } else {
+            if !same {
+                return true;
+            }
+            let (Ok(d), Ok(s)) = (lstat(dst), lstat(src)) else { return true };
+            src_l = s;
+            dst_l = d;
+            same_link = ino(&src_l) == ino(&dst_l);
+            if is(src_l.st_mode, FileType::Symlink)
+                && is(dst_l.st_mode, FileType::Symlink)
+                && opts.remove_destination
+            {
+                return true;
+            }
+        }
+        if opts.backup != Backup::None {
+            if !same_link {
+                return !(opts.deref != Deref::Never
+                    && is(src_l.st_mode, FileType::Symlink)
+                    && !is(dst_l.st_mode, FileType::Symlink));
+            }
+            return !links::same_name(src, dst);
+        }
+        if opts.remove_destination {
+            if is(dst_l.st_mode, FileType::Symlink) {
+                return true;
+            }
+            if same_link && dst_l.st_nlink > 1 && !links::same_name(src, dst) {
+                return true;
+            }
+        }
+        if !is(src_l.st_mode, FileType::Symlink) && !is(dst_l.st_mode, FileType::Symlink) {
+            if ino(&src_l) != ino(&dst_l) {
+                return true;
+            }
+            if opts.hard_link {
+                *return_now = true;
+                return true;
+            }
+        }
+        if opts.symbolic_link && is(dst_l.st_mode, FileType::Symlink) {
+            return true;
+        }
+        if opts.deref == Deref::Never {
+            let s = if is(src_l.st_mode, FileType::Symlink) {
+                match stat(src) {
+                    Ok(s) => s,
+                    Err(_) => return true,
+                }
+            } else {
+                src_l
+            };
+            let d = if is(dst_l.st_mode, FileType::Symlink) {
+                match stat(dst) {
+                    Ok(d) => d,
+                    Err(_) => return true,
+                }
+            } else {
+                dst_l
+            };
+            if ino(&s) != ino(&d) {
+                return true;
+            }
+            if opts.hard_link {
+                *return_now = true;
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// What `set_owner` achieved.
+pub enum Owner {
+    Set,
+    /// Not set, and that is acceptable: drop setuid/setgid/sticky from the mode.
+    Dropped,
+    Failed,
+}
+
+/// `-u`: whether the destination is older than the source (then it is replaced). With `-p`,
+/// the source time is truncated to what the destination filesystem can store.
+fn dst_older(dst: &Stat, src: &Stat, _truncate: bool) -> bool {
+    (dst.st_mtime, dst.st_mtime_nsec) < (src.st_mtime, src.st_mtime_nsec)
+}
+
+fn dot_or_dotdot(name: &OsStr) -> bool {
+    name == "." || name == ".."
+}
+
+/// Whether `dst`'s directory is the current directory (for relative `-s` links).
+fn in_current_dir(dst: &Path) -> bool {
+    let parent = match dst.parent() {
+        None => return true,
+        Some(p) if p.as_os_str().is_empty() || p == Path::new(".") => return true,
+        Some(p) => p,
+    };
+    match (stat(Path::new(".")), stat(parent)) {
+        (Ok(a), Ok(b)) => ino(&a) == ino(&b),
+        _ => true,
+    }
+}
+
+/// A directory's entry names in inode order (as GNU's savedir gives them).
+fn read_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, Errno> {
+    use std::os::unix::fs::DirEntryExt;
+    let io = |e: std::io::Error| Errno::from_io_error(&e).unwrap_or(Errno::IO);
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        entries.push((entry.ino(), entry.file_name()));
+    }
+    entries.sort_by_key(|(ino, _)| *ino);
+    Ok(entries.into_iter().map(|(_, name)| name).collect())
+}

@@ -1,0 +1,207 @@
+//! Attributes of a copy, in GNU's order: timestamps, then ownership (chown clears file
+//! capabilities and setuid bits), then xattrs, then ACLs and mode. Each works on an open fd
+//! when there is one, else on the path without following a final symlink.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+
+use rustix::fs::Timespec;
+use rustix::fs::{AtFlags, CWD, Gid, Mode, Stat, Timestamps, Uid, XattrFlags};
+use rustix::fs::{chmodat, chownat, fchmod, fchown, futimens, utimensat};
+use rustix::io::Errno;
+
+/// The destination's handle: an open fd, or a path (never followed if a symlink).
+#[derive(Clone, Copy)]
+pub enum Node<'a> {
+    Fd(BorrowedFd<'a>, &'a Path),
+    Path(&'a Path),
+}
+
+impl Node<'_> {
+    pub fn path(&self) -> &Path {
+        match self {
+            Node::Fd(_, p) | Node::Path(p) => p,
+        }
+    }
+}
+
+pub fn set_times(node: Node, src: &Stat) -> Result<(), Errno> {
+    let times = Timestamps {
+        last_access: Timespec { tv_sec: src.st_atime, tv_nsec: src.st_atime_nsec as _ },
+        last_modification: Timespec { tv_sec: src.st_mtime, tv_nsec: src.st_mtime_nsec as _ },
+    };
+    match node {
+        Node::Fd(fd, _) => futimens(fd, &times),
+        Node::Path(p) => utimensat(CWD, p, &times, AtFlags::SYMLINK_NOFOLLOW),
+    }
+}
+
+pub fn chown(node: Node, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+    let (uid, gid) = (uid.map(Uid::from_raw), gid.map(Gid::from_raw));
+    match node {
+        Node::Fd(fd, _) => fchown(fd, uid, gid),
+        Node::Path(p) => chownat(CWD, p, uid, gid, AtFlags::SYMLINK_NOFOLLOW),
+    }
+}
+
+pub fn chmod(node: Node, mode: u32) -> Result<(), Errno> {
+    let mode = Mode::from_raw_mode(mode & 0o7777);
+    match node {
+        Node::Fd(fd, _) => fchmod(fd, mode),
+        Node::Path(p) => chmodat(CWD, p, mode, AtFlags::empty()),
+    }
+}
+
+const ACL_ACCESS: &CStr = c"system.posix_acl_access";
+const ACL_DEFAULT: &CStr = c"system.posix_acl_default";
+
+/// gnulib's `copy_acl`: the source's POSIX ACLs (a directory's default ACL too) and its mode
+/// (setuid/setgid/sticky included). Without ACLs this is a chmod.
+pub fn copy_acl(src: Node, dst: Node, mode: u32, dir: bool) -> Result<(), Errno> {
+    chmod(dst, mode)?;
+    for name in [ACL_ACCESS, ACL_DEFAULT] {
+        if name == ACL_DEFAULT && !dir {
+            continue;
+        }
+        match get(src, name) {
+            Ok(Some(value)) => set(dst, name, &value)?,
+            Ok(None) => match remove(dst, name) {
+                Ok(()) | Err(Errno::NODATA) | Err(Errno::OPNOTSUPP) => {}
+                Err(e) => return Err(e),
+            },
+            Err(Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A failure while copying xattrs, in libattr's words.
+pub struct XattrError {
+    pub what: String,
+    pub errno: Errno,
+}
+
+/// libattr's `attr_copy_*`: every xattr but those `/etc/xattr.conf` leaves to ACL copying
+/// or skips. Returns each failure; a source filesystem without xattrs is not one.
+pub fn copy_xattrs(src: Node, dst: Node) -> Vec<XattrError> {
+    let mut errors = Vec::new();
+    let names = match list(src) {
+        Ok(names) => names,
+        Err(Errno::OPNOTSUPP) | Err(Errno::NOSYS) => return errors,
+        Err(errno) => {
+            let what = format!("listing attributes of {}", crate::quote::quote(src.path()));
+            errors.push(XattrError { what, errno });
+            return errors;
+        }
+    };
+    let mut unsupported_reported = false;
+    for name in names.iter().filter(|n| !skipped(n.to_bytes())) {
+        let shown = name.to_string_lossy();
+        let value = match get(src, name) {
+            Ok(Some(value)) => value,
+            Ok(None) => continue,
+            Err(errno) => {
+                let what = format!(
+                    "getting attribute {} of {}",
+                    crate::quote::quote(&*shown),
+                    crate::quote::quote(src.path())
+                );
+                errors.push(XattrError { what, errno });
+                continue;
+            }
+        };
+        if let Err(errno) = set(dst, name, &value) {
+            if errno == Errno::OPNOTSUPP {
+                if !unsupported_reported {
+                    let what =
+                        format!("setting attributes for {}", crate::quote::quote(dst.path()));
+                    errors.push(XattrError { what, errno });
+                    unsupported_reported = true;
+                }
+            } else {
+                let what = format!(
+                    "setting attribute {} for {}",
+                    crate::quote::quote(&*shown),
+                    crate::quote::quote(dst.path())
+                );
+                errors.push(XattrError { what, errno });
+            }
+        }
+    }
+    errors
+}
+
+/// The names `/etc/xattr.conf` marks `permissions` or `skip`.
+fn skipped(name: &[u8]) -> bool {
+    const EXACT: &[&[u8]] = &[
+        b"system.nfs4_acl",
+        b"system.nfs4acl",
+        b"system.posix_acl_access",
+        b"system.posix_acl_default",
+        b"trusted.SGI_ACL_DEFAULT",
+        b"trusted.SGI_ACL_FILE",
+        b"trusted.SGI_CAP_FILE",
+        b"trusted.SGI_MAC_FILE",
+        b"security.evm",
+    ];
+    const PREFIX: &[&[u8]] = &[b"trusted.SGI_DMI_", b"xfsroot.", b"user.Beagle.", b"afs."];
+    EXACT.contains(&name) || PREFIX.iter().any(|p| name.starts_with(p))
+}
+
+fn list(node: Node) -> Result<Vec<CString>, Errno> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let got = match node {
+            Node::Fd(fd, _) => rustix::fs::flistxattr(fd, &mut buf[..]),
+            Node::Path(p) => rustix::fs::llistxattr(p, &mut buf[..]),
+        };
+        match got {
+            Ok(n) => {
+                let names = buf[..n]
+                    .split(|&b| b == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| CString::new(s).expect("split on NUL"))
+                    .collect();
+                return Ok(names);
+            }
+            Err(Errno::RANGE) => buf.resize(buf.len() * 4, 0),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One xattr's value; `None` when it is absent.
+fn get(node: Node, name: &CStr) -> Result<Option<Vec<u8>>, Errno> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let got = match node {
+            Node::Fd(fd, _) => rustix::fs::fgetxattr(fd, name, &mut buf[..]),
+            Node::Path(p) => rustix::fs::lgetxattr(p, name, &mut buf[..]),
+        };
+        match got {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(buf));
+            }
+            Err(Errno::NODATA) => return Ok(None),
+            Err(Errno::RANGE) if buf.len() < 1 << 20 => buf.resize(buf.len() * 16, 0),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn set(node: Node, name: &CStr, value: &[u8]) -> Result<(), Errno> {
+    match node {
+        Node::Fd(fd, _) => rustix::fs::fsetxattr(fd, name, value, XattrFlags::empty()),
+        Node::Path(p) => rustix::fs::lsetxattr(p, name, value, XattrFlags::empty()),
+    }
+}
+
+fn remove(node: Node, name: &CStr) -> Result<(), Errno> {
+    match node {
+        Node::Fd(fd, _) => rustix::fs::fremovexattr(fd, name),
+        Node::Path(p) => rustix::fs::lremovexattr(p, name),
+    }
+}

@@ -1,0 +1,158 @@
+//! `--parents`: the source's leading directories made under the target directory before
+//! the copy (GNU's `make_dir_parents_private`), and their attributes set after it
+//! (`re_protect`).
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, statat};
+use rustix::io::Errno;
+
+use crate::copy::Ctx;
+use crate::error::{Error, Op};
+use crate::metadata::{self, Node};
+use crate::quote::quote;
+
+/// A leading directory of the destination whose attributes are set after the copy.
+pub struct Parent {
+    dst: PathBuf,
+    src_st: Stat,
+    mode: u32,
+    restore_mode: bool,
+}
+
+fn is_dir(st: &Stat) -> bool {
+    FileType::from_raw_mode(st.st_mode) == FileType::Directory
+}
+
+/// Makes the missing leading directories of `dst` = `target/src`. Returns them (deepest
+/// first), or `None` after reporting why the copy cannot go ahead.
+pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path, dst: &Path) -> Option<Vec<Parent>> {
+    let opts = ctx.opts;
+    let p = opts.preserve;
+    let mut list = Vec::new();
+    let rel = src.as_os_str().as_bytes();
+    let Some(last_slash) = rel.iter().rposition(|&b| b == b'/') else { return Some(list) };
+    let dst_dir = crate::plan::concat(target, std::ffi::OsStr::from_bytes(&rel[..last_slash]));
+    match statat(CWD, &dst_dir, AtFlags::empty()) {
+        Ok(st) if is_dir(&st) => return Some(list),
+        Ok(_) => {
+            ctx.fail(&Error::refusal(Op::NotADirectory, &dst_dir));
+            return None;
+        }
+        Err(_) => {}
+    }
+    let _ = dst;
+    let slashes =
+        rel.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0 && rel[i - 1] != b'/');
+    for (at, _) in slashes {
+        let src_prefix = Path::new(std::ffi::OsStr::from_bytes(&rel[..at]));
+        let dst_prefix = crate::plan::concat(target, src_prefix.as_os_str());
+        let existing = statat(CWD, &dst_prefix, AtFlags::empty()).ok();
+        let mut entry = None;
+        if existing.is_none() || p.ownership || p.mode || p.timestamps {
+            let src_st = match statat(CWD, src_prefix, AtFlags::empty()) {
+                Ok(st) if is_dir(&st) => st,
+                Ok(_) => {
+                    return report(ctx, Error::new(Op::GetAttributes, src_prefix, Errno::NOTDIR));
+                }
+                Err(e) => return report(ctx, Error::new(Op::GetAttributes, src_prefix, e)),
+            };
+            entry = Some(Parent {
+                dst: dst_prefix.clone(),
+                src_st,
+                mode: src_st.st_mode,
+                restore_mode: false,
+            });
+        }
+        match existing {
+            None => {
+                let parent = entry.as_mut().expect("made for missing directories");
+                let src_mode = parent.src_st.st_mode;
+                let mut omitted = src_mode
+                    & if p.ownership {
+                        0o077
+                    } else if p.mode {
+                        0o022
+                    } else {
+                        0
+                    };
+                let base = if p.explicit_no_mode { 0o777 } else { src_mode };
+                let mkdir_mode = base & 0o7777 & !omitted;
+                if let Err(e) = mkdirat(CWD, &dst_prefix, Mode::from_raw_mode(mkdir_mode)) {
+                    return report(ctx, Error::new(Op::MakeDirectory, &dst_prefix, e));
+                }
+                ctx.out.verbose_line(&format!("{} -> {}", quote(src_prefix), quote(&dst_prefix)));
+                let made = match statat(CWD, &dst_prefix, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => st,
+                    Err(e) => return report(ctx, Error::new(Op::GetAttributes, &dst_prefix, e)),
+                };
+                if !p.mode {
+                    if omitted & !made.st_mode != 0 {
+                        omitted &= !ctx.umask;
+                    }
+                    if omitted & !made.st_mode != 0 || made.st_mode & 0o700 != 0o700 {
+                        parent.mode = made.st_mode | omitted;
+                        parent.restore_mode = true;
+                    }
+                }
+                let accessible = made.st_mode | 0o700;
+                if made.st_mode != accessible
+                    && let Err(e) = metadata::chmod(Node::Path(&dst_prefix), accessible)
+                {
+                    return report(ctx, Error::new(Op::SetPermissions, &dst_prefix, e));
+                }
+            }
+            Some(st) if !is_dir(&st) => {
+                return report(ctx, Error::refusal(Op::NotADirectory, &dst_prefix));
+            }
+            Some(_) => {}
+        }
+        if let Some(entry) = entry {
+            list.push(entry);
+        }
+    }
+    list.reverse();
+    Some(list)
+}
+
+fn report<T>(ctx: &mut Ctx, error: Error) -> Option<T> {
+    ctx.fail(&error);
+    None
+}
+
+/// Sets the leading directories' attributes once the copy is done (`re_protect`).
+pub fn protect(ctx: &mut Ctx, parents: &[Parent]) -> bool {
+    let p = ctx.opts.preserve;
+    for parent in parents {
+        let node = Node::Path(&parent.dst);
+        if p.timestamps
+            && let Err(e) = metadata::set_times(node, &parent.src_st)
+        {
+            ctx.fail(&Error::new(Op::PreserveTimesOf, &parent.dst, e));
+            return false;
+        }
+        if p.ownership
+            && let Err(e) =
+                metadata::chown(node, Some(parent.src_st.st_uid), Some(parent.src_st.st_gid))
+        {
+            if !ctx.chown_failure_ok(e) {
+                ctx.fail(&Error::new(Op::PreserveOwnership, &parent.dst, e));
+                return false;
+            }
+            let _ = metadata::chown(node, None, Some(parent.src_st.st_gid));
+        }
+        if p.mode {
+            if let Err(e) = metadata::chmod(node, parent.src_st.st_mode) {
+                ctx.fail(&Error::new(Op::PreservePermissionsOf, &parent.dst, e));
+                return false;
+            }
+        } else if parent.restore_mode
+            && let Err(e) = metadata::chmod(node, parent.mode)
+        {
+            ctx.fail(&Error::new(Op::PreservePermissionsOf, &parent.dst, e));
+            return false;
+        }
+    }
+    true
+}
