@@ -440,9 +440,14 @@ fn getopt_message(e: clap::Error) -> ParseError {
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ParseError::Exit(e),
         ErrorKind::UnknownArgument => ParseError::Usage(format!("invalid option -- '{short}'")),
-        ErrorKind::InvalidValue | ErrorKind::NoEquals | ErrorKind::WrongNumberOfValues
-            if invalid.starts_with('-') && !invalid.starts_with("--") =>
-        {
+        // Long options were checked by `expand_long_options`: a missing value is a short one's.
+        ErrorKind::InvalidValue | ErrorKind::NoEquals | ErrorKind::WrongNumberOfValues => {
+            let long = invalid.trim_start_matches('-').split([' ', '=']).next().unwrap_or("");
+            let short = Cli::command()
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .and_then(|a| a.get_short())
+                .unwrap_or(short);
             ParseError::Usage(format!("option requires an argument -- '{short}'"))
         }
         _ => {

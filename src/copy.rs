@@ -708,8 +708,10 @@ impl<'a> Ctx<'a> {
                 }
             }
         } else if p.explicit_no_mode && new_dst {
+            // GNU sets these bits through an ACL, which leaves setuid/setgid/sticky as made.
             let default = if dir || is(src_mode, FileType::Socket) { 0o777 } else { 0o666 };
-            if let Err(e) = metadata::chmod(node, default & !self.umask) {
+            let special = lstat(dst).map_or(0, |st| st.st_mode & SPECIAL);
+            if let Err(e) = metadata::chmod(node, special | (default & !self.umask)) {
                 return self.report(Error::new(Op::PreservePermissions, dst, e));
             }
         } else {

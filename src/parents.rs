@@ -11,7 +11,6 @@ use rustix::io::Errno;
 use crate::copy::Ctx;
 use crate::error::{Error, Op};
 use crate::metadata::{self, Node};
-use crate::quote::quote;
 
 /// A leading directory of the destination whose attributes are set after the copy.
 pub struct Parent {
@@ -82,7 +81,12 @@ pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path, dst: &Path) -> Opt
                 if let Err(e) = mkdirat(CWD, &dst_prefix, Mode::from_raw_mode(mkdir_mode)) {
                     return report(ctx, Error::new(Op::MakeDirectory, &dst_prefix, e));
                 }
-                ctx.out.verbose_line(&format!("{} -> {}", quote(src_prefix), quote(&dst_prefix)));
+                // GNU 9.1 prints these two names unquoted.
+                ctx.out.verbose_line(&format!(
+                    "{} -> {}",
+                    src_prefix.display(),
+                    dst_prefix.display()
+                ));
                 let made = match statat(CWD, &dst_prefix, AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(st) => st,
                     Err(e) => return report(ctx, Error::new(Op::GetAttributes, &dst_prefix, e)),

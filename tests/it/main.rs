@@ -4,6 +4,7 @@
 mod common;
 mod errors;
 mod fallback;
+mod gnu;
 mod paths;
 mod report;
 mod sparse;
