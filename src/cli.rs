@@ -8,17 +8,9 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
 
-const USAGE: &str = "{name} [OPTION]... [-T] SOURCE DEST
-  or:  {name} [OPTION]... SOURCE... DIRECTORY
-  or:  {name} [OPTION]... -t DIRECTORY SOURCE...";
-
-const TEMPLATE: &str = "\
-Usage: {usage}
-{about}
-
-Mandatory arguments to long options are mandatory for short options too.
-{options}
-{after-help}";
+const USAGE: &str = "rcp [OPTION]... [-T] SOURCE DEST
+  or:  rcp [OPTION]... SOURCE... DIRECTORY
+  or:  rcp [OPTION]... -t DIRECTORY SOURCE...";
 
 const AFTER_HELP: &str = "\
 By default, sparse SOURCE files are detected by a crude heuristic and the
@@ -55,7 +47,6 @@ regular file.";
     version,
     about = "Copy SOURCE to DEST, or multiple SOURCE(s) to DIRECTORY.",
     override_usage = USAGE,
-    help_template = TEMPLATE,
     after_help = AFTER_HELP,
     args_override_self = true,
     disable_help_flag = true,
@@ -226,15 +217,107 @@ pub struct Cli {
     pub generate: Option<String>,
 
     /// display this help and exit
-    #[arg(long, action = ArgAction::Help)]
-    pub help: Option<bool>,
+    #[arg(long)]
+    pub help: bool,
 
     /// output version information and exit
-    #[arg(long, action = ArgAction::Version)]
-    pub version: Option<bool>,
+    #[arg(long)]
+    pub version: bool,
 
     #[arg(value_name = "SOURCE", num_args = 0.., allow_hyphen_values = false)]
     pub operands: Vec<OsString>,
+}
+
+/// `--help` in GNU's layout: usage lines with the program name as invoked, one line per
+/// option (`  -b, --backup[=CONTROL]` padded to column 30, help wrapped at 80), then the
+/// notes. Made from the clap definition, so every option is listed.
+pub fn help_text(program: &str) -> String {
+    let command = Cli::command();
+    let mut out = String::new();
+    for (i, line) in USAGE.lines().enumerate() {
+        let line = line.replacen("rcp", program, 1);
+        out += &if i == 0 { format!("Usage: {line}\n") } else { format!("{line}\n") };
+    }
+    out += "Copy SOURCE to DEST, or multiple SOURCE(s) to DIRECTORY.\n\n";
+    out += "Mandatory arguments to long options are mandatory for short options too.\n";
+    for arg in command.get_arguments().filter(|a| !a.is_positional()) {
+        let spec = option_spec(arg);
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        out += &format_option(&spec, &help);
+    }
+    out += "\n";
+    out += AFTER_HELP;
+    out += "\n";
+    out
+}
+
+/// `-S, --suffix=SUFFIX`, `    --backup[=CONTROL]`, `-b`: as GNU writes an option.
+fn option_spec(arg: &clap::Arg) -> String {
+    let short = arg.get_short().map(|c| format!("-{c}"));
+    let mut spec = match (&short, arg.get_long()) {
+        (Some(s), Some(_)) => format!("{s}, "),
+        (Some(s), None) => s.clone(),
+        (None, _) => "    ".to_string(),
+    };
+    if let Some(long) = arg.get_long() {
+        spec += &format!("--{long}");
+    }
+    if arg.get_action().takes_values() {
+        let name =
+            arg.get_value_names().and_then(|n| n.first()).map_or("VALUE".into(), |n| n.to_string());
+        let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
+        spec += &match (arg.get_long().is_some(), optional) {
+            (true, true) => format!("[={name}]"),
+            (true, false) => format!("={name}"),
+            (false, _) => format!(" {name}"),
+        };
+    }
+    if arg.get_id() == "recursive" {
+        spec = "-R, -r, --recursive".into();
+    }
+    spec
+}
+
+/// One option's help: spec at column 2, text at column 31 (or on the next line if the spec
+/// is longer), wrapped to 80 columns with continuation lines at column 33.
+fn format_option(spec: &str, help: &str) -> String {
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut lines = Vec::new();
+    let mut line = format!("  {spec}");
+    if line.len() >= 30 {
+        line.push_str("  ");
+    } else {
+        line = format!("{line:<31}");
+    }
+    let mut first = true;
+    let mut current = String::new();
+    for word in help.split(' ') {
+        let indent = if first { line.len() } else { 33 };
+        if !current.is_empty() && indent + current.len() + 1 + word.len() > 79 {
+            lines.push(if first {
+                format!("{line}{current}")
+            } else {
+                format!("{:33}{current}", "")
+            });
+            first = false;
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    lines.push(if first { format!("{line}{current}") } else { format!("{:33}{current}", "") });
+    lines.join("\n") + "\n"
+}
+
+/// `--version`, in GNU's shape.
+pub fn version_text(program: &str) -> String {
+    let _ = program;
+    format!(
+        "rcp {}\nA drop-in GNU cp that copies by the cheapest kernel path.\nLicense MIT.\n",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// An option whose effect depends on where it stands among the others.

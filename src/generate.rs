@@ -12,8 +12,20 @@ use crate::cli::Cli;
 pub fn generate(program: &str, what: &str) -> i32 {
     let mut command = Cli::command();
     let mut out = std::io::stdout().lock();
-    let shell = match what {
-        "man" => {
+    #[derive(Clone, Copy, PartialEq)]
+    enum What {
+        Man,
+        Shell(Shell),
+    }
+    const TABLE: &[(&str, What)] = &[
+        ("man", What::Man),
+        ("complete-bash", What::Shell(Shell::Bash)),
+        ("complete-zsh", What::Shell(Shell::Zsh)),
+        ("complete-fish", What::Shell(Shell::Fish)),
+    ];
+    let shell = match crate::argmatch::argmatch("--generate", what, TABLE) {
+        Ok(What::Shell(shell)) => shell,
+        Ok(What::Man) => {
             let page = clap_mangen::Man::new(command.clone());
             return match page.render(&mut out) {
                 Ok(()) => 0,
@@ -23,15 +35,8 @@ pub fn generate(program: &str, what: &str) -> i32 {
                 }
             };
         }
-        "complete-bash" => Shell::Bash,
-        "complete-zsh" => Shell::Zsh,
-        "complete-fish" => Shell::Fish,
-        other => {
-            let message = format!(
-                "invalid argument {} for '--generate'\nValid arguments are:\n  - 'man'\n  - 'complete-bash'\n  - 'complete-zsh'\n  - 'complete-fish'",
-                crate::quote::quote_str(other)
-            );
-            crate::report::usage(program, &crate::options::UsageError::new(message));
+        Err(usage) => {
+            crate::report::usage(program, &usage);
             return 1;
         }
     };

@@ -42,6 +42,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
+    if parsed.cli.help {
+        print!("{}", cli::help_text(&program));
+        return 0;
+    }
+    if parsed.cli.version {
+        print!("{}", cli::version_text(&program));
+        return 0;
+    }
     if let Some(what) = parsed.cli.generate.clone() {
         return generate::generate(&program, &what);
     }

@@ -2,6 +2,7 @@
 //! One test binary, so the filesystems are made and mounted once per run.
 
 mod common;
+mod docs;
 mod errors;
 mod fallback;
 mod gnu;
