@@ -351,6 +351,49 @@ pub fn all() -> Vec<Scenario> {
         sc("u-new", existing, "-u c out"),
         sc("u-n", existing, "-u -n a out").tweak(b_newer),
         sc("u-r", existing, "-ru sub out").tweak(b_newer),
+        sc("update-none", existing, "--update=none a c out").deliberate(
+            "--update=WHEN is from GNU 9.3+",
+            |run| {
+                let kept = run.tree.get("out/a").is_some_and(|t| t.contains("OLD a"));
+                let copied = run.tree.get("out/c").is_some_and(|t| t.contains("old c"));
+                if run.code == Some(0) && kept && copied && run.stderr.is_empty() {
+                    Ok(())
+                } else {
+                    Err("existing file replaced, or not silent".into())
+                }
+            },
+        ),
+        sc("update-none-fail", existing, "--update=none-fail a c out").deliberate(
+            "--update=none-fail is from GNU 9.5",
+            |run| {
+                let kept = run.tree.get("out/a").is_some_and(|t| t.contains("OLD a"));
+                let copied = run.tree.get("out/c").is_some_and(|t| t.contains("old c"));
+                if run.code == Some(1)
+                    && kept
+                    && copied
+                    && run.stderr == "PROG: not replacing 'out/a'\n"
+                {
+                    Ok(())
+                } else {
+                    Err("want exit 1, out/a kept, 'not replacing' message".into())
+                }
+            },
+        ),
+        sc("update-all", existing, "--update=all a out").tweak(b_newer).deliberate(
+            "--update=all is from GNU 9.3+",
+            |run| {
+                let replaced = run.tree.get("out/a").is_some_and(|t| t.contains("new a"));
+                if run.code == Some(0) && replaced { Ok(()) } else { Err("not replaced".into()) }
+            },
+        ),
+        sc("update-older", existing, "--update=older a b out").tweak(b_newer).deliberate(
+            "--update=older is GNU 9.3+'s spelling of -u",
+            |run| {
+                let a = run.tree.get("out/a").is_some_and(|t| t.contains("new a"));
+                let b = run.tree.get("out/b").is_some_and(|t| t.contains("OLD b"));
+                if run.code == Some(0) && a && b { Ok(()) } else { Err("not like -u".into()) }
+            },
+        ),
         sc("remove-destination", existing, "--remove-destination a b out"),
         sc("remove-destination-v", existing, "-v --remove-destination a out"),
         sc("remove-destination-symlink", existing, "--remove-destination a lc"),
