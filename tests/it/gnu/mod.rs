@@ -147,7 +147,7 @@ fn snapshot(root: &Path) -> BTreeMap<String, String> {
             group.sort();
             what += &format!(" links {group:?}");
         }
-        let xattrs = user_xattrs(path);
+        let xattrs = xattrs(path);
         if !xattrs.is_empty() {
             what += &format!(" xattrs {xattrs:?}");
         }
@@ -156,8 +156,9 @@ fn snapshot(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The `user.*` xattrs of a path (not following symlinks), with values.
-fn user_xattrs(path: &Path) -> Vec<String> {
+/// The xattrs a copy may carry (user.*, trusted.*, file capabilities, POSIX ACLs) of a path,
+/// not following symlinks, with their values in hex.
+fn xattrs(path: &Path) -> Vec<String> {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
     let mut buf = vec![0u8; 4096];
     // SAFETY: buffer and length match.
@@ -166,7 +167,12 @@ fn user_xattrs(path: &Path) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for name in buf[..n as usize].split(|&b| b == 0).filter(|n| n.starts_with(b"user.")) {
+    let wanted = |n: &&[u8]| {
+        [&b"user."[..], b"trusted.", b"security.capability", b"system.posix_acl_"]
+            .iter()
+            .any(|p| n.starts_with(p))
+    };
+    for name in buf[..n as usize].split(|&b| b == 0).filter(wanted) {
         let cname = std::ffi::CString::new(name).expect("no NUL");
         let mut value = vec![0u8; 4096];
         // SAFETY: buffer and length match.
@@ -174,7 +180,7 @@ fn user_xattrs(path: &Path) -> Vec<String> {
             libc::lgetxattr(c.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len())
         };
         let value = if len >= 0 {
-            String::from_utf8_lossy(&value[..len as usize]).into_owned()
+            value[..len as usize].iter().map(|b| format!("{b:02x}")).collect::<String>()
         } else {
             "?".into()
         };

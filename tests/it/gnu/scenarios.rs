@@ -182,6 +182,14 @@ fn xattrs(d: &Path) {
     write(&d.join("src/plain"), "plain\n", 0o644);
 }
 
+/// A file with a file capability, and a trusted xattr (root only).
+fn capability(d: &Path) {
+    mkdir(&d.join("src"), 0o755);
+    write(&d.join("src/ping"), "cap\n", 0o755);
+    sh(d, "setcap cap_net_raw+ep src/ping && setfattr -n trusted.t -v 1 src/ping");
+    mkdir(&d.join("dst"), 0o755);
+}
+
 /// Names that need quoting in messages.
 fn odd_names(d: &Path) {
     write(&d.join("q'uote"), "q\n", 0o644);
@@ -575,6 +583,14 @@ pub fn all() -> Vec<Scenario> {
         sc("xattr-r-not-kept", xattrs, "-r src dst"),
         sc("xattr-p-not-kept", xattrs, "-p src/f out"),
         sc("xattr-no-preserve", xattrs, "-a --no-preserve=xattr src dst"),
+        sc("capability-a", capability, "-a src dst"),
+        sc("capability-p", capability, "-p src/ping dst"),
+        sc("capability-preserve-xattr", capability, "--preserve=xattr,ownership src/ping dst"),
+        sc("capability-r", capability, "-r src dst"),
+        sc("acl-a", xattrs, "-a src/dir src/f out")
+            .tweak(|d| fs::create_dir(d.join("out")).unwrap()),
+        sc("acl-p-mode", xattrs, "--preserve=mode src/f out"),
+        sc("setuid-root-no-p", modes, "src/su dst"),
         // As an unprivileged user.
         sc("nobody-p", modes, "-p src/owned src/su dst").nobody(),
         sc("nobody-a", modes, "-a src dst").nobody(),
