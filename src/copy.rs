@@ -447,12 +447,10 @@ impl<'a> Ctx<'a> {
         } else if is(src_mode, FileType::RegularFile)
             || (opts.copy_as_regular && !is(src_mode, FileType::Symlink))
         {
-            let plan = RegularPlan {
-                mode: dst_mode_bits & 0o777,
-                omitted,
-                new_dst,
-                follow: place.deref != Deref::Never,
-            };
+            let mode = dst_mode_bits & 0o777;
+            let extra = if opts.preserve.xattr && !self.root { 0o200 & !mode } else { 0 };
+            let plan =
+                RegularPlan { mode, omitted, extra, new_dst, follow: place.deref != Deref::Never };
             let ok = self.copy_regular(src, dst, &src_st, plan);
             if !ok {
                 return self.un_backup(dst, backup_name, remembered);
@@ -890,7 +888,8 @@ impl<'a> Ctx<'a> {
                 return true;
             }
             if opts.hard_link {
-                *return_now = true;
+                // Linking the same file is fine; replacing a symlink to it still goes ahead.
+                *return_now = !is(dst_l.st_mode, FileType::Symlink);
                 return true;
             }
         }

@@ -35,6 +35,9 @@ pub struct RegularPlan {
     pub mode: u32,
     /// Bits withheld at creation and added at the end (`-p` as non-owner...).
     pub omitted: u32,
+    /// u+w added at creation so xattrs can be set on a read-only copy (non-root), removed
+    /// at the end.
+    pub extra: u32,
     pub new_dst: bool,
     /// Whether the source may be reached through a symlink.
     pub follow: bool,
@@ -99,7 +102,7 @@ fn open_destination(
         }
     }
     debug_assert!(new_dst);
-    let mode = Mode::from_raw_mode(plan.mode & !plan.omitted);
+    let mode = Mode::from_raw_mode((plan.mode & !plan.omitted) | plan.extra);
     let create = OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC;
     match openat(CWD, dst, create | OFlags::EXCL, mode) {
         Ok(fd) => Ok((fd, true)),
@@ -155,6 +158,11 @@ fn fill(
         None
     };
     let node = Node::Fd(dst_fd.as_fd(), dst);
+    let extra = if created { plan.extra } else { 0 };
+    if extra != 0 && dst_st.st_mode & extra == 0 {
+        // The umask took u+w away again; without it the xattrs will fail, as in GNU.
+        let _ = metadata::chmod(node, dst_st.st_mode | extra);
+    }
     let attr_error =
         |op: Op, e: Errno| FileError { error: Error::new(op, dst, e), record: record.clone() };
     let mut src_mode = src_st.st_mode;
@@ -182,7 +190,7 @@ fn fill(
         metadata::copy_acl(Node::Fd(src_fd.as_fd(), src), node, src_mode, false)
     } else if p.explicit_no_mode && created {
         metadata::chmod(node, 0o666 & !ctx.umask)
-    } else if created && plan.omitted & !ctx.umask != 0 {
+    } else if created && (plan.omitted & !ctx.umask != 0 || extra != 0) {
         metadata::chmod(node, plan.mode & !ctx.umask)
     } else {
         Ok(())

@@ -1,8 +1,6 @@
 //! `--generate`: the man page and shell completions, made from the same clap definition
 //! that parses the command line, so they cannot drift from it.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -11,7 +9,7 @@ use crate::cli::Cli;
 /// Prints the man page (`man`) or a completion script (`complete-bash|zsh|fish`).
 pub fn generate(program: &str, what: &str) -> i32 {
     let mut command = Cli::command();
-    let mut out = std::io::stdout().lock();
+    let mut out: Vec<u8> = Vec::new();
     #[derive(Clone, Copy, PartialEq)]
     enum What {
         Man,
@@ -27,13 +25,8 @@ pub fn generate(program: &str, what: &str) -> i32 {
         Ok(What::Shell(shell)) => shell,
         Ok(What::Man) => {
             let page = clap_mangen::Man::new(command.clone());
-            return match page.render(&mut out) {
-                Ok(()) => 0,
-                Err(e) => {
-                    crate::report::message(program, &format!("write error: {e}"));
-                    1
-                }
-            };
+            page.render(&mut out).expect("rendering to memory cannot fail");
+            return crate::report::print_stdout(program, &out);
         }
         Err(usage) => {
             crate::report::usage(program, &usage);
@@ -41,6 +34,5 @@ pub fn generate(program: &str, what: &str) -> i32 {
         }
     };
     clap_complete::generate(shell, &mut command, "rcp", &mut out);
-    let _ = out.flush();
-    0
+    crate::report::print_stdout(program, &out)
 }

@@ -29,6 +29,7 @@ use crate::report::Reporter;
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
+    let stdout_closed = reserve_standard_fds();
     let program =
         args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());
     let parsed = match cli::parse(&args) {
@@ -43,12 +44,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     if parsed.cli.help {
-        print!("{}", cli::help_text(&program));
-        return 0;
+        return report::print_stdout(&program, cli::help_text(&program).as_bytes());
     }
     if parsed.cli.version {
-        print!("{}", cli::version_text(&program));
-        return 0;
+        return report::print_stdout(&program, cli::version_text(&program).as_bytes());
     }
     if let Some(what) = parsed.cli.generate.clone() {
         return generate::generate(&program, &what);
@@ -64,7 +63,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         report::message(&program, warning);
     }
     let out = match Reporter::new(program.clone(), &opts) {
-        Ok(out) => out,
+        Ok(out) => out.stdout_closed(stdout_closed),
         Err((what, e)) => {
             let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
             report::message(&program, &format!("{what}: {}", error::strerror(errno)));
@@ -94,8 +93,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     for pair in &plan.pairs {
         copy_pair(pair, &mut ctx);
     }
-    ctx.out.finish();
-    i32::from(ctx.failed)
+    let written = ctx.out.finish();
+    i32::from(ctx.failed || !written)
 }
 
 /// Copies one operand, making and then fixing up its `--parents` directories.
@@ -112,6 +111,20 @@ fn copy_pair(pair: &Pair, ctx: &mut Ctx) {
     if !parents::protect(ctx, &made) {
         ctx.failed = true;
     }
+}
+
+/// Whether standard output was closed when rcp started. Rust's runtime puts /dev/null
+/// (opened read-write) on closed fds 0-2 before `main`, so no file rcp opens can become
+/// "standard output"; a redirection to /dev/null by a shell is write-only. GNU cp fails
+/// (`write error: Bad file descriptor`, exit status 1) when it writes to a closed stdout, and
+/// so does rcp.
+fn reserve_standard_fds() -> bool {
+    use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, major, minor};
+    let stdout = std::io::stdout();
+    let std::result::Result::Ok(st) = fstat(&stdout) else { return true };
+    let null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && (major(st.st_rdev), minor(st.st_rdev)) == (1, 3);
+    null && fcntl_getfl(&stdout).is_ok_and(|f| f & OFlags::ACCMODE == OFlags::RDWR)
 }
 
 /// The process umask (read by setting it and putting it back, before any file is made).

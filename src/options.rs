@@ -70,7 +70,7 @@ pub struct Options {
     pub update_older: bool,
     /// `-f`: unlink a destination that cannot be opened and try again.
     pub force: bool,
-    /// `--remove-destination` (and `-f` with `-l`/`-s`).
+    /// `--remove-destination`.
     pub remove_destination: bool,
     pub backup: Backup,
     pub suffix: OsString,
@@ -264,8 +264,9 @@ impl Options {
             interactive,
             update_older,
             force: cli.force,
-            remove_destination: cli.remove_destination
-                || (cli.force && (cli.link || cli.symbolic_link)),
+            // GNU 9.1: `-f` with `-l`/`-s` replaces the destination atomically (links.rs)
+            // rather than removing it first.
+            remove_destination: cli.remove_destination,
             backup,
             suffix: backup_suffix(cli.suffix.as_deref()),
             hard_link: cli.link,

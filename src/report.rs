@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use base64::Engine as _;
+use rustix::io::Errno;
 use serde_json::{Value, json};
 
 use crate::engine::{Copied, Strategy};
@@ -74,6 +75,8 @@ pub struct Reporter {
     verbose: bool,
     debug: bool,
     stdout: io::Stdout,
+    stdout_error: std::cell::Cell<Option<Errno>>,
+    closed_stdout: bool,
     records: Option<(ReportFormat, Box<dyn Write>)>,
     stats: Option<Stats>,
 }
@@ -101,9 +104,17 @@ impl Reporter {
             verbose: opts.verbose,
             debug: opts.debug,
             stdout: io::stdout(),
+            stdout_error: std::cell::Cell::new(None),
+            closed_stdout: false,
             records,
             stats,
         })
+    }
+
+    /// Standard output was closed when rcp started: every write to it is an error.
+    pub fn stdout_closed(mut self, closed: bool) -> Self {
+        self.closed_stdout = closed;
+        self
     }
 
     /// The program name as invoked, for messages.
@@ -130,33 +141,29 @@ impl Reporter {
     /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
     pub fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
         if self.verbose {
-            let mut out = self.stdout.lock();
-            let _ = write!(out, "{} -> {}", quote(src), quote(dst));
-            if let Some(backup) = backup {
-                let _ = write!(out, " (backup: {})", quote(backup));
-            }
-            let _ = writeln!(out);
+            let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
+            self.line(format_args!("{} -> {}{backup}", quote(src), quote(dst)));
         }
     }
 
     /// `-v`: `removed 'x'`, when an existing destination was unlinked.
     pub fn removed(&self, dst: &Path) {
         if self.verbose {
-            let _ = writeln!(self.stdout.lock(), "removed {}", quote(dst));
+            self.line(format_args!("removed {}", quote(dst)));
         }
     }
 
     /// `-v`: a backup put back after the copy failed.
     pub fn unbackup(&self, backup: &Path, dst: &Path) {
         if self.verbose {
-            let _ = writeln!(self.stdout.lock(), "{} -> {} (unbackup)", quote(backup), quote(dst));
+            self.line(format_args!("{} -> {} (unbackup)", quote(backup), quote(dst)));
         }
     }
 
     /// Any other `-v` line (`--parents` directories).
     pub fn verbose_line(&self, text: &str) {
         if self.verbose {
-            let _ = writeln!(self.stdout.lock(), "{text}");
+            self.line(format_args!("{text}"));
         }
     }
 
@@ -167,9 +174,8 @@ impl Reporter {
             self.error(error);
         }
         if let (true, Some(record)) = (self.debug, entry.record) {
-            let mut out = self.stdout.lock();
-            let _ = writeln!(out, "{}", debug_line(record));
-            let _ = writeln!(out, "strategy: {}", strategy_line(record));
+            self.line(format_args!("{}", debug_line(record)));
+            self.line(format_args!("strategy: {}", strategy_line(record)));
         }
         if let Some((format, out)) = &mut self.records {
             let line = match format {
@@ -192,15 +198,57 @@ impl Reporter {
     }
 
     /// Flushes the outputs and prints the `--stats` summary.
-    pub fn finish(&mut self) {
+    /// Flushes the outputs and prints the `--stats` summary. Returns false if standard
+    /// output or the report could not be written (GNU's `write error`, exit status 1).
+    pub fn finish(&mut self) -> bool {
+        let mut ok = true;
         if let Some((_, out)) = &mut self.records
             && let Err(e) = out.flush()
         {
             self.message(&format!("error writing report: {e}"));
+            ok = false;
         }
-        let _ = self.stdout.lock().flush();
+        if let Err(e) = self.stdout.lock().flush() {
+            self.note_write_error(&e);
+        }
+        if let Some(errno) = self.stdout_error.get() {
+            message(&self.program, &format!("write error: {}", crate::error::strerror(errno)));
+            ok = false;
+        }
         if let Some(stats) = &self.stats {
             let _ = io::stderr().lock().write_all(stats_summary(stats).as_bytes());
+        }
+        ok
+    }
+
+    /// One line on standard output; the first write error is kept for `finish`.
+    fn line(&self, args: std::fmt::Arguments) {
+        if self.closed_stdout {
+            return self
+                .note_write_error(&io::Error::from_raw_os_error(Errno::BADF.raw_os_error()));
+        }
+        if let Err(e) = writeln!(self.stdout.lock(), "{args}") {
+            self.note_write_error(&e);
+        }
+    }
+
+    fn note_write_error(&self, e: &io::Error) {
+        if self.stdout_error.get().is_none() {
+            self.stdout_error.set(Some(Errno::from_io_error(e).unwrap_or(Errno::IO)));
+        }
+    }
+}
+
+/// Prints `text` on standard output (help, version, generated files); 1 and GNU's `write
+/// error` message if it cannot be written.
+pub fn print_stdout(program: &str, text: &[u8]) -> i32 {
+    let mut out = io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) => {
+            let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
+            message(program, &format!("write error: {}", crate::error::strerror(errno)));
+            1
         }
     }
 }

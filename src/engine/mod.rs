@@ -223,7 +223,9 @@ fn copy_data(
     let mut chain = data_chain(src, dst, policy).into_iter();
     let mut current = next_supported(&mut chain, pair, w, &mut record);
     record.strategy = current;
-    let walk = policy.sparse != Sparse::Never && src.regular && src.blocks * 512 < src.size;
+    // Holes can be skipped only where the destination can have them (not a pipe or device).
+    let walk =
+        policy.sparse != Sparse::Never && src.regular && dst.regular && src.blocks * 512 < src.size;
     let make_holes = policy.sparse == Sparse::Always && dst.regular;
     record.zeros = make_holes;
     let extend = |length, record: &Copied| {

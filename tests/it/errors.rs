@@ -80,3 +80,33 @@ fn destination_conflicts() {
         &["a", "dir"],
     );
 }
+
+/// Found by GNU's tests/misc/close-stdout.sh: output that cannot be written is an error
+/// (`write error: ...`, exit 1), whether stdout is full or closed; with nothing to print, a
+/// closed stdout is fine.
+#[test]
+fn unwritable_stdout_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a"), "a\n").unwrap();
+    let sh = |script: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_rcp"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for (script, code, message) in [
+        ("\"$0\" -v a b >/dev/full", Some(1), "write error: No space left on device"),
+        ("\"$0\" -v a c >&-", Some(1), "write error: Bad file descriptor"),
+        ("\"$0\" --help >/dev/full", Some(1), "write error: No space left on device"),
+        ("\"$0\" a d >&-", Some(0), ""),
+        ("\"$0\" -v a e >/dev/null", Some(0), ""),
+    ] {
+        let out = sh(script);
+        assert_eq!(out.status.code(), code, "{script}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{script}: {out:?}");
+    }
+    assert!(dir.path().join("c").exists(), "the copy itself still happened");
+}

@@ -78,3 +78,29 @@ fn sparse_always_turns_zero_runs_into_holes() {
     assert_eq!(fs::read(&dst).unwrap(), data);
     assert!(blocks(&dst) * 512 <= 7 * MIB, "only the data is allocated: {} blocks", blocks(&dst));
 }
+
+/// Found by GNU's tests/cp/sparse-to-pipe.sh: a sparse source copied onto a fifo has its
+/// holes written as zeros (a pipe cannot have holes, nor be truncated).
+#[test]
+fn sparse_source_into_a_fifo_arrives_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, pipe, got) =
+        (dir.path().join("sparse"), dir.path().join("pipe"), dir.path().join("got"));
+    let file = fs::File::create(&src).unwrap();
+    file.set_len(MIB).unwrap();
+    file.write_all_at(b"end", MIB - 3).unwrap();
+    let status = std::process::Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(status.success());
+    let reader = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("cat \"$0\" > \"$1\"")
+        .arg(&pipe)
+        .arg(&got)
+        .spawn()
+        .unwrap();
+    let out = run_rcp([&src, &pipe]);
+    let mut reader = reader;
+    assert!(reader.wait().unwrap().success());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same_bytes(&src, &got);
+}

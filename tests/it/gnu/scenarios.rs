@@ -473,6 +473,13 @@ pub fn all() -> Vec<Scenario> {
         sc("s-existing", files, "-s a b"),
         sc("s-existing-f", files, "-sf a b"),
         sc("l-and-s", files, "-l -s a b"),
+        // From GNU's tests/cp/same-file.sh.
+        sc("dl-onto-symlink-to-it", files, "-dl a la"),
+        sc("sf-onto-hard-link", files, "-sf a hl")
+            .tweak(|d| fs::hard_link(d.join("a"), d.join("hl")).unwrap()),
+        sc("s-onto-hard-link", files, "-s a hl")
+            .tweak(|d| fs::hard_link(d.join("a"), d.join("hl")).unwrap()),
+        sc("lf-onto-symlink-to-it", files, "-lf a la"),
         sc("s-r", files, "-rs d dir").order_dependent(),
         sc("copy-contents-fifo", special, "-r --copy-contents src/plain dst").tweak(|d| {
             fs::create_dir(d.join("dst")).unwrap();
@@ -606,6 +613,10 @@ pub fn all() -> Vec<Scenario> {
             sh(d, "chmod 555 dir");
         }),
         sc("nobody-i-unwritable", existing, "-i a ro").nobody().stdin("y\n"),
+        // From GNU's tests/misc/xattr.sh: a read-only source's xattrs still reach its copy.
+        sc("nobody-xattr-read-only", xattrs, "--preserve=xattr src/f out")
+            .nobody()
+            .tweak(|d| sh(d, "chmod a-w src/f")),
         sc("nobody-preserve-ownership", modes, "--preserve=ownership src/owned dst").nobody(),
         sc("nobody-hardlinks-a", hardlinks, "-a src dst").nobody(),
         sc("nobody-ro-tree", tree, "-a src dst").nobody(),
