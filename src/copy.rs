@@ -51,6 +51,15 @@ struct Place<'p> {
     ancestors: &'p [(u64, u64)],
     deref: Deref,
     command_line: bool,
+    /// The device of the destination directory, when known (saves an fstat per file).
+    dst_dev: Option<u64>,
+}
+
+/// A source a directory walk has already opened (its entry said "regular file"): the fd and
+/// its fstat, so the file is neither stat'ed by path nor opened twice.
+pub struct Opened {
+    fd: std::os::fd::OwnedFd,
+    st: Stat,
 }
 
 const S_IRWXU: u32 = 0o700;
@@ -111,11 +120,15 @@ impl<'a> Ctx<'a> {
     pub fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
         self.top_src = src.to_path_buf();
         self.top_dst = dst.to_path_buf();
-        let mut first_dir = false;
-        let mut into_self = false;
-        let place =
-            Place { parent: None, ancestors: &[], deref: self.opts.deref, command_line: true };
-        let ok = self.copy_internal(src, dst, nonexistent, &place, &mut first_dir, &mut into_self);
+        let mut marks = Marks::default();
+        let place = Place {
+            parent: None,
+            ancestors: &[],
+            deref: self.opts.deref,
+            command_line: true,
+            dst_dev: None,
+        };
+        let ok = self.copy_internal(src, dst, nonexistent, &place, None, &mut marks);
         self.failed |= !ok;
     }
 
@@ -126,15 +139,18 @@ impl<'a> Ctx<'a> {
         dst: &Path,
         nonexistent: Nonexistent,
         place: &Place,
-        first_dir: &mut bool,
-        into_self: &mut bool,
+        opened: Option<Opened>,
+        marks: &mut Marks,
     ) -> bool {
         let opts = self.opts;
-        *into_self = false;
+        marks.into_self = false;
         let follow = place.deref != Deref::Never;
-        let src_st = match if follow { stat(src) } else { lstat(src) } {
-            Ok(st) => st,
-            Err(e) => return self.report(Error::new(Op::Stat, src, e)),
+        let (src_st, opened) = match opened {
+            Some(o) => (o.st, Some(o.fd)),
+            None => match if follow { stat(src) } else { lstat(src) } {
+                Ok(st) => (st, None),
+                Err(e) => return self.report(Error::new(Op::Stat, src, e)),
+            },
         };
         let src_mode = src_st.st_mode;
         let src_dir = is(src_mode, FileType::Directory);
@@ -319,7 +335,7 @@ impl<'a> Ctx<'a> {
                 if links::same_name(src, earlier) {
                     let (top_src, top_dst) = (self.top_src.clone(), self.top_dst.clone());
                     self.fail(&Error::refusal(Op::IntoItself(top_dst), &top_src));
-                    *into_self = true;
+                    marks.into_self = true;
                     return self.un_backup(dst, backup_name, None);
                 } else if links::same_name(dst, earlier) {
                     let text = format!(
@@ -398,9 +414,9 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 dst_st = Some(made);
-                if !*first_dir {
+                if !marks.first_dir {
                     self.memory.remember_copied(dst, ino(&made));
-                    *first_dir = true;
+                    marks.first_dir = true;
                 }
                 self.out.starting(src, dst, None);
                 self.out.finished(Entry::plain(src, dst, Kind::Dir));
@@ -411,16 +427,14 @@ impl<'a> Ctx<'a> {
             if !(opts.one_file_system && crosses) {
                 let child_deref =
                     if place.deref == Deref::CommandLine { Deref::Never } else { place.deref };
-                ok &= self.copy_dir(
-                    src,
-                    dst,
+                let dir = DirCopy {
                     new_dst,
-                    &src_st,
-                    &ancestors,
-                    child_deref,
-                    first_dir,
-                    into_self,
-                );
+                    src_st: &src_st,
+                    ancestors: &ancestors,
+                    deref: child_deref,
+                    dst_dev: dst_st.map(|d| d.st_dev),
+                };
+                ok &= self.copy_dir(src, dst, &dir, marks);
             }
         } else if opts.symbolic_link {
             dest_is_symlink = true;
@@ -449,9 +463,10 @@ impl<'a> Ctx<'a> {
         {
             let mode = dst_mode_bits & 0o777;
             let extra = if opts.preserve.xattr && !self.root { 0o200 & !mode } else { 0 };
-            let plan =
-                RegularPlan { mode, omitted, extra, new_dst, follow: place.deref != Deref::Never };
-            let ok = self.copy_regular(src, dst, &src_st, plan);
+            let follow = place.deref != Deref::Never;
+            let dst_dev = place.dst_dev;
+            let plan = RegularPlan { mode, omitted, extra, new_dst, follow, dst_dev };
+            let ok = self.copy_regular(src, dst, &src_st, plan, opened);
             if !ok {
                 return self.un_backup(dst, backup_name, remembered);
             }
@@ -553,40 +568,37 @@ impl<'a> Ctx<'a> {
         false
     }
 
-    /// GNU's `copy_dir`: every entry, in inode order, with `copy_internal`.
-    #[allow(clippy::too_many_arguments)]
-    fn copy_dir(
-        &mut self,
-        src: &Path,
-        dst: &Path,
-        new_dst: bool,
-        src_st: &Stat,
-        ancestors: &[(u64, u64)],
-        deref: Deref,
-        first_dir: &mut bool,
-        into_self: &mut bool,
-    ) -> bool {
-        let names = match read_names(src) {
-            Ok(names) => names,
+    /// GNU's `copy_dir`: every entry, in inode order, with `copy_internal`. Into a directory
+    /// rcp just made, a regular file is opened straight away (no stat by path).
+    fn copy_dir(&mut self, src: &Path, dst: &Path, dir: &DirCopy, marks: &mut Marks) -> bool {
+        let entries = match read_entries(src) {
+            Ok(entries) => entries,
             Err(e) => return self.report(Error::new(Op::Access, src, e)),
         };
-        let place = Place { parent: Some(src_st), ancestors, deref, command_line: false };
-        let nonexistent = if new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
-        let start = *first_dir;
+        let place = Place {
+            parent: Some(dir.src_st),
+            ancestors: dir.ancestors,
+            deref: dir.deref,
+            command_line: false,
+            dst_dev: dir.dst_dev,
+        };
+        let nonexistent = if dir.new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
+        let open_early = dir.new_dst && !self.opts.hard_link && !self.opts.symbolic_link;
+        let start = marks.first_dir;
         let mut any_first = false;
         let mut ok = true;
-        for name in names {
+        for (name, regular) in entries {
             let (s, d) = (src.join(&name), dst.join(&name));
-            let mut first = start;
-            let mut local_into_self = false;
-            ok &= self.copy_internal(&s, &d, nonexistent, &place, &mut first, &mut local_into_self);
-            *into_self |= local_into_self;
-            if local_into_self {
+            let opened = if open_early && regular { open_regular(&s) } else { None };
+            let mut entry = Marks { first_dir: start, into_self: false };
+            ok &= self.copy_internal(&s, &d, nonexistent, &place, opened, &mut entry);
+            marks.into_self |= entry.into_self;
+            if entry.into_self {
                 break;
             }
-            any_first |= first;
+            any_first |= entry.first_dir;
         }
-        *first_dir = any_first;
+        marks.first_dir = any_first;
         ok
     }
 
@@ -640,8 +652,15 @@ impl<'a> Ctx<'a> {
         true
     }
 
-    fn copy_regular(&mut self, src: &Path, dst: &Path, src_st: &Stat, plan: RegularPlan) -> bool {
-        let result = file::copy_regular(self, src, dst, src_st, plan);
+    fn copy_regular(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        src_st: &Stat,
+        plan: RegularPlan,
+        opened: Option<std::os::fd::OwnedFd>,
+    ) -> bool {
+        let result = file::copy_regular(self, src, dst, src_st, plan, opened);
         let (record, error) = match &result {
             Ok(record) => (record.as_ref(), None),
             Err(FileError { error, record }) => (record.as_ref(), Some(error)),
@@ -928,15 +947,45 @@ fn in_current_dir(dst: &Path) -> bool {
     }
 }
 
-/// A directory's entry names in inode order (as GNU's savedir gives them).
-fn read_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, Errno> {
+/// GNU's two flags threaded through the recursion: whether a directory was already made
+/// for this operand (its inode is remembered to catch a copy into itself), and whether the
+/// copy ran into itself (the walk stops).
+#[derive(Default)]
+pub struct Marks {
+    first_dir: bool,
+    into_self: bool,
+}
+
+/// What `copy_dir` needs of the directory being copied.
+struct DirCopy<'d> {
+    new_dst: bool,
+    src_st: &'d Stat,
+    ancestors: &'d [(u64, u64)],
+    deref: Deref,
+    dst_dev: Option<u64>,
+}
+
+/// Opens a source the walk says is a regular file (never following a symlink swapped in);
+/// `None` sends it down the ordinary stat-then-open path, which reports any error.
+fn open_regular(path: &Path) -> Option<Opened> {
+    use rustix::fs::{OFlags, fstat, openat};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = openat(CWD, path, flags, Mode::empty()).ok()?;
+    let st = fstat(&fd).ok()?;
+    is(st.st_mode, FileType::RegularFile).then_some(Opened { fd, st })
+}
+
+/// A directory's entries in inode order (as GNU's savedir gives them), with whether each
+/// is a regular file (from d_type; no stat).
+fn read_entries(dir: &Path) -> Result<Vec<(std::ffi::OsString, bool)>, Errno> {
     use std::os::unix::fs::DirEntryExt;
     let io = |e: std::io::Error| Errno::from_io_error(&e).unwrap_or(Errno::IO);
     let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
-        entries.push((entry.ino(), entry.file_name()));
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        entries.push((entry.ino(), entry.file_name(), regular));
     }
-    entries.sort_by_key(|(ino, _)| *ino);
-    Ok(entries.into_iter().map(|(_, name)| name).collect())
+    entries.sort_by_key(|(ino, _, _)| *ino);
+    Ok(entries.into_iter().map(|(_, name, regular)| (name, regular)).collect())
 }

@@ -41,6 +41,8 @@ pub struct RegularPlan {
     pub new_dst: bool,
     /// Whether the source may be reached through a symlink.
     pub follow: bool,
+    /// The destination directory's device, when known: a created file needs no fstat.
+    pub dst_dev: Option<u64>,
 }
 
 /// Copies `src` (status `src_st`) to `dst`. Returns the engine's record (none with
@@ -51,14 +53,22 @@ pub fn copy_regular(
     dst: &Path,
     src_st: &Stat,
     plan: RegularPlan,
+    opened: Option<OwnedFd>,
 ) -> Result<Option<Copied>, FileError> {
-    let nofollow = if plan.follow { OFlags::empty() } else { OFlags::NOFOLLOW };
-    let src_fd = openat(CWD, src, OFlags::RDONLY | OFlags::CLOEXEC | nofollow, Mode::empty())
-        .map_err(|e| Error::new(Op::OpenRead, src, e))?;
-    let open_st = fstat(&src_fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
-    if ino(&open_st) != ino(src_st) {
-        return Err(Error::refusal(Op::Replaced, src).into());
-    }
+    let (src_fd, open_st) = match opened {
+        Some(fd) => (fd, *src_st),
+        None => {
+            let nofollow = if plan.follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+            let flags = OFlags::RDONLY | OFlags::CLOEXEC | nofollow;
+            let fd = openat(CWD, src, flags, Mode::empty())
+                .map_err(|e| Error::new(Op::OpenRead, src, e))?;
+            let open_st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
+            if ino(&open_st) != ino(src_st) {
+                return Err(Error::refusal(Op::Replaced, src).into());
+            }
+            (fd, open_st)
+        }
+    };
     let (dst_fd, created) = open_destination(ctx, dst, &plan)?;
     let result = fill(ctx, src, dst, &src_fd, &open_st, &dst_fd, src_st, &plan, created);
     drop(src_fd);
@@ -137,7 +147,18 @@ fn fill(
 ) -> Result<Option<Copied>, FileError> {
     let opts = ctx.opts;
     let p = opts.preserve;
-    let dst_st = fstat(dst_fd).map_err(|e| Error::new(Op::Fstat, dst, e))?;
+    // A file rcp just created is a regular file on the directory's device, owned by rcp:
+    // no need to ask, unless its owner matters (-p) or its mode is being adjusted.
+    let known = plan.dst_dev.filter(|_| created && !p.ownership && plan.extra == 0);
+    let dst_st = match known {
+        Some(dev) => {
+            let mut st = *src_st;
+            st.st_dev = dev;
+            st.st_mode = 0o100000;
+            st
+        }
+        None => fstat(dst_fd).map_err(|e| Error::new(Op::Fstat, dst, e))?,
+    };
     let record = if opts.data {
         let source = Source {
             fd: src_fd.as_fd(),

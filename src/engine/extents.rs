@@ -1,5 +1,5 @@
 //! A sparse source's data extents, found with SEEK_DATA/SEEK_HOLE; a dense source is one
-//! range from 0 to EOF.
+//! range from 0 to its size (or to EOF when the size is unknown).
 
 use std::os::fd::BorrowedFd;
 
@@ -12,14 +12,17 @@ pub type Extent = (u64, Option<u64>);
 pub struct Extents<'a> {
     fd: BorrowedFd<'a>,
     walk: bool,
+    /// Where a dense copy ends: the size seen at open (no EOF-confirming call), or `None`
+    /// to read until EOF (sizes of 0 are unknown: procfs, sysfs).
+    dense_end: Option<u64>,
     pos: u64,
     done: bool,
     started: bool,
 }
 
 impl<'a> Extents<'a> {
-    pub fn new(fd: BorrowedFd<'a>, walk: bool) -> Self {
-        Self { fd, walk, pos: 0, done: false, started: false }
+    pub fn new(fd: BorrowedFd<'a>, walk: bool, dense_end: Option<u64>) -> Self {
+        Self { fd, walk, dense_end, pos: 0, done: false, started: false }
     }
 
     /// Whether the holes were really walked (a filesystem without SEEK_DATA gives one range).
@@ -36,7 +39,7 @@ impl<'a> Extents<'a> {
             Err(Errno::INVAL | Errno::OPNOTSUPP) if first => {
                 self.walk = false;
                 self.done = true;
-                return Some(Ok((0, None)));
+                return Some(Ok((0, self.dense_end)));
             }
             Err(errno) => return Some(Err(errno)),
         };
@@ -58,7 +61,7 @@ impl Iterator for Extents<'_> {
         }
         if !self.walk {
             self.done = true;
-            return Some(Ok((0, None)));
+            return Some(Ok((0, self.dense_end)));
         }
         let item = self.next_data();
         if item.is_none() {

@@ -237,7 +237,10 @@ fn copy_data(
     if presized {
         extend(src.size, &record)?;
     }
-    let mut extents = Extents::new(src.fd, walk);
+    // A regular file is copied as it was at open: its size ends the copy, with no extra
+    // call to find EOF. Size 0 means unknown (procfs): read until EOF.
+    let dense_end = (src.regular && src.size > 0).then_some(src.size);
+    let mut extents = Extents::new(src.fd, walk, dense_end);
     let mut moved = 0u64;
     let mut logical_end = 0u64;
     let mut written_end = if presized { src.size } else { 0 };
