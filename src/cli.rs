@@ -198,6 +198,10 @@ pub struct Cli {
           default_missing_value = "")]
     pub context: Option<String>,
 
+    /// copy with N threads (default: the number of CPUs)
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub jobs: Option<usize>,
+
     /// report the path each file took, one record per file: text (default) or json
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "text")]

@@ -12,6 +12,7 @@ use rustix::fs::unlinkat;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, mknodat, readlinkat, statat};
 use rustix::io::Errno;
 
+use crate::attrs::{Attrs, Owner};
 use crate::backup;
 use crate::engine::Worker;
 use crate::error::{Error, Op};
@@ -20,6 +21,7 @@ use crate::links::{self, Made, Memory, ino};
 use crate::metadata::{self, Node};
 use crate::options::{Backup, Deref, Interactive, Options};
 use crate::plan::last_component;
+use crate::pool::{Dispatch, Job};
 use crate::prompt;
 use crate::report::{Entry, Kind, Reporter};
 
@@ -32,6 +34,16 @@ pub struct Ctx<'a> {
     pub failed: bool,
     pub memory: Memory,
     pub root: bool,
+    /// Workers for `-j` (none: everything in line).
+    pool: Option<Box<dyn Dispatch + 'a>>,
+    /// Jobs handed to the workers and not yet done, by sequence number.
+    in_flight: std::collections::BTreeSet<u64>,
+    /// The last job handed over.
+    last_seq: u64,
+    /// Directories whose attributes wait for jobs handed over before they were finished.
+    deferred: std::collections::VecDeque<DirFinish>,
+    /// Regular files started so far.
+    files: u64,
     top_src: PathBuf,
     top_dst: PathBuf,
 }
@@ -63,6 +75,10 @@ pub struct Opened {
 }
 
 const S_IRWXU: u32 = 0o700;
+/// Lines and places waiting to be printed before the walk pauses for the workers.
+const BACKLOG: usize = 1024;
+/// New files handed to one worker at a time.
+const BATCH: usize = 128;
 const SPECIAL: u32 = 0o7000;
 
 fn kind_of(mode: u32) -> Kind {
@@ -90,8 +106,19 @@ fn stat(p: &Path) -> Result<Stat, Errno> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(opts: &'a Options, out: Reporter, umask: u32, track_operands: bool) -> Self {
+    pub fn new(
+        opts: &'a Options,
+        out: Reporter,
+        umask: u32,
+        track_operands: bool,
+        pool: Option<Box<dyn Dispatch + 'a>>,
+    ) -> Self {
         Ctx {
+            pool,
+            files: 0,
+            in_flight: Default::default(),
+            last_seq: 0,
+            deferred: Default::default(),
             opts,
             worker: Worker::default(),
             out,
@@ -502,16 +529,23 @@ impl<'a> Ctx<'a> {
         if opts.hard_link && !src_dir {
             return ok;
         }
-        ok & self.set_attributes(
-            src,
-            dst,
-            &src_st,
-            dst_st.as_ref(),
+        let finish = DirFinish {
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
+            src_st,
+            dst_st,
             new_dst,
             dest_is_symlink,
             omitted,
             restore_mode,
-        )
+            after: self.last_seq,
+        };
+        if src_dir && self.waiting_for(finish.after) {
+            // Files of this directory are still being filled: its times and mode wait.
+            self.deferred.push_back(finish);
+            return ok;
+        }
+        ok & self.finish_attributes(&finish)
     }
 
     /// Records a command-line destination as just created.
@@ -587,8 +621,22 @@ impl<'a> Ctx<'a> {
         let start = marks.first_dir;
         let mut any_first = false;
         let mut ok = true;
+        let hand_over = open_early
+            && !self.opts.preserve.links
+            && self.pool.as_ref().is_some_and(|p| p.parallel());
+        let mut batch = Vec::new();
         for (name, regular) in entries {
             let (s, d) = (src.join(&name), dst.join(&name));
+            if hand_over && regular && self.files > 0 {
+                batch.push((s, d));
+                if batch.len() == BATCH {
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+                }
+                continue;
+            }
+            if !batch.is_empty() {
+                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+            }
             let opened = if open_early && regular { open_regular(&s) } else { None };
             let mut entry = Marks { first_dir: start, into_self: false };
             ok &= self.copy_internal(&s, &d, nonexistent, &place, opened, &mut entry);
@@ -597,6 +645,9 @@ impl<'a> Ctx<'a> {
                 break;
             }
             any_first |= entry.first_dir;
+        }
+        if !batch.is_empty() {
+            self.hand_over_new_files(batch, dir.dst_dev);
         }
         marks.first_dir = any_first;
         ok
@@ -635,7 +686,7 @@ impl<'a> Ctx<'a> {
         if opts.preserve.ownership
             && let Err(e) =
                 metadata::chown(Node::Path(dst), Some(src_st.st_uid), Some(src_st.st_gid))
-            && !self.chown_failure_ok(e)
+            && !self.attrs().chown_failure_ok(e)
         {
             // GNU prints this one name unquoted.
             let text = format!(
@@ -652,6 +703,9 @@ impl<'a> Ctx<'a> {
         true
     }
 
+    /// A regular file: opened here, then filled here or by a worker (`-j`). A file handed
+    /// to a worker counts as copied for now; its outcome is reported in order when it is
+    /// done, and fails the run then if it failed.
     fn copy_regular(
         &mut self,
         src: &Path,
@@ -660,7 +714,41 @@ impl<'a> Ctx<'a> {
         plan: RegularPlan,
         opened: Option<std::os::fd::OwnedFd>,
     ) -> bool {
-        let result = file::copy_regular(self, src, dst, src_st, plan, opened);
+        let job = match file::open_pair(self, src, dst, src_st, plan, opened) {
+            Ok(job) => job,
+            Err(FileError { error, record }) => {
+                self.failed = true;
+                let record = record.as_ref();
+                self.out.finished(Entry {
+                    src,
+                    dst,
+                    kind: Kind::File,
+                    record,
+                    error: Some(&error),
+                });
+                return false;
+            }
+        };
+        self.files += 1;
+        if self.may_hand_over(src_st)
+            && let Some(pool) = self.pool.as_mut()
+        {
+            let seq = pool.next_seq();
+            self.out.pending(seq);
+            pool.submit(Job::Fill { seq, file: Box::new(job) }, &self.worker);
+            self.in_flight.insert(seq);
+            self.last_seq = seq;
+            self.collect(false);
+            while self.out.backlog() > BACKLOG {
+                if !self.collect(true) {
+                    break;
+                }
+            }
+            return true;
+        }
+        let mut attrs = self.attrs();
+        let result = file::fill_and_close(job, &mut self.worker, &mut attrs);
+        self.report_attrs(attrs);
         let (record, error) = match &result {
             Ok(record) => (record.as_ref(), None),
             Err(FileError { error, record }) => (record.as_ref(), Some(error)),
@@ -668,12 +756,118 @@ impl<'a> Ctx<'a> {
         let failed = error.is_some();
         self.failed |= failed;
         self.out.finished(Entry { src, dst, kind: Kind::File, record, error });
-        !failed && result.is_ok()
+        !failed
     }
 
-    /// chown failures non-root users may ignore (EPERM, EINVAL), as GNU's `chown_failure_ok`.
-    pub fn chown_failure_ok(&self, e: Errno) -> bool {
-        matches!(e, Errno::PERM | Errno::INVAL) && !self.root
+    /// Regular files for a directory rcp just made go to one worker, whole.
+    fn hand_over_new_files(&mut self, files: Vec<(PathBuf, PathBuf)>, dst_dev: Option<u64>) {
+        let Some(pool) = self.pool.as_mut() else { return };
+        self.files += files.len() as u64;
+        let seq = pool.next_seq();
+        // The workers' `-v` lines are printed with their outcomes, in this place.
+        self.out.pending(seq);
+        pool.submit(Job::Batch { seq, files, dst_dev }, &self.worker);
+        self.in_flight.insert(seq);
+        self.last_seq = seq;
+        self.collect(false);
+        while self.out.backlog() > BACKLOG {
+            if !self.collect(true) {
+                break;
+            }
+        }
+    }
+
+    /// Whether this file may go to a worker: not the first (a single file starts no threads),
+    /// and nothing that must happen after it in order depends on its outcome (a backup to
+    /// put back, a hard link to it, an answer to `-i`).
+    fn may_hand_over(&self, src_st: &Stat) -> bool {
+        let opts = self.opts;
+        self.files > 1
+            && self.pool.as_ref().is_some_and(|p| p.parallel())
+            && opts.backup == Backup::None
+            && opts.interactive != Interactive::Ask
+            && !(opts.preserve.links && src_st.st_nlink > 1)
+    }
+
+    /// Reports files the workers have finished (`wait`: at least one). Returns whether one
+    /// was reported.
+    fn collect(&mut self, wait: bool) -> bool {
+        let mut any = false;
+        while let Some(done) = self.pool.as_mut().and_then(|p| p.next_done(wait && !any)) {
+            any = true;
+            let mut items = Vec::with_capacity(done.files.len());
+            for f in &done.files {
+                let (record, error) = match &f.result {
+                    Ok(record) => (record.as_ref(), None),
+                    Err(FileError { error, record }) => (record.as_ref(), Some(error)),
+                };
+                self.failed |= error.is_some() || f.attrs_failed;
+                let entry = Entry { src: &f.src, dst: &f.dst, kind: Kind::File, record, error };
+                items.push((f.started, f.messages.as_slice(), entry));
+            }
+            self.out.complete(done.seq, items);
+            self.in_flight.remove(&done.seq);
+        }
+        self.finish_ready_dirs();
+        any
+    }
+
+    /// Whether a job numbered `seq` or lower is still with the workers.
+    fn waiting_for(&self, seq: u64) -> bool {
+        self.in_flight.first().is_some_and(|&first| first <= seq)
+    }
+
+    /// Sets the attributes of deferred directories whose files are all done (children
+    /// come before their parents in the queue).
+    fn finish_ready_dirs(&mut self) {
+        while let Some(next) = self.deferred.front()
+            && !self.waiting_for(next.after)
+        {
+            let finish = self.deferred.pop_front().expect("front exists");
+            let ok = self.finish_attributes(&finish);
+            self.failed |= !ok;
+        }
+    }
+
+    fn finish_attributes(&mut self, f: &DirFinish) -> bool {
+        self.set_attributes(
+            &f.src,
+            &f.dst,
+            &f.src_st,
+            f.dst_st.as_ref(),
+            f.new_dst,
+            f.dest_is_symlink,
+            f.omitted,
+            f.restore_mode,
+        )
+    }
+
+    /// Waits for every file handed to the workers and reports them.
+    pub fn drain(&mut self) {
+        while self.pool.as_ref().is_some_and(|p| p.in_flight() > 0) {
+            self.collect(true);
+        }
+    }
+
+    /// Drains the workers and lets them exit.
+    pub fn close_pool(&mut self) {
+        self.drain();
+        if let Some(pool) = self.pool.as_mut() {
+            pool.close();
+        }
+    }
+
+    /// GNU's attribute rules, for this run.
+    pub fn attrs(&self) -> Attrs<'a> {
+        Attrs::new(self.opts, self.root, self.umask)
+    }
+
+    /// Prints what the attribute rules had to say, and fails the run if they failed.
+    pub fn report_attrs(&mut self, attrs: Attrs) {
+        for text in &attrs.messages {
+            self.out.message(text);
+        }
+        self.failed |= attrs.failed;
     }
 
     /// Timestamps, ownership, xattrs and mode for entries that are not regular files (those
@@ -704,14 +898,22 @@ impl<'a> Ctx<'a> {
         let same_owner =
             dst_st.is_some_and(|d| d.st_uid == src_st.st_uid && d.st_gid == src_st.st_gid);
         if !dest_is_symlink && p.ownership && (new_dst || !same_owner) {
-            match self.set_owner(node, src_st, new_dst, dst_st) {
+            let mut attrs = self.attrs();
+            let owner = attrs.set_owner(node, src_st, new_dst, dst_st);
+            self.report_attrs(attrs);
+            match owner {
                 Owner::Failed => return false,
                 Owner::Dropped => src_mode &= !SPECIAL,
                 Owner::Set => {}
             }
         }
-        if p.xattr && !self.copy_xattrs(Node::Path(src), node) && p.require_xattr {
-            return false;
+        if p.xattr {
+            let mut attrs = self.attrs();
+            let copied = attrs.copy_xattrs(Node::Path(src), node);
+            self.report_attrs(attrs);
+            if !copied && p.require_xattr {
+                return false;
+            }
         }
         if dest_is_symlink {
             return true;
@@ -752,61 +954,6 @@ impl<'a> Ctx<'a> {
             }
         }
         true
-    }
-
-    /// GNU's `set_owner`: chown to the source's owner (first narrowing the mode of an
-    /// existing file); on EPERM try the group alone.
-    pub fn set_owner(
-        &mut self,
-        node: Node,
-        src_st: &Stat,
-        new_dst: bool,
-        dst_st: Option<&Stat>,
-    ) -> Owner {
-        let p = self.opts.preserve;
-        if !new_dst
-            && p.mode
-            && let Some(d) = dst_st
-        {
-            let (old, new) = (d.st_mode, src_st.st_mode);
-            let temp = old & new & S_IRWXU;
-            if old & 0o7777 & (!new | SPECIAL) != 0
-                && let Err(e) = metadata::chmod(node, temp)
-            {
-                if !self.chown_failure_ok(e) {
-                    self.fail(&Error::new(Op::ClearPermissions, node.path(), e));
-                }
-                return if p.required { Owner::Failed } else { Owner::Dropped };
-            }
-        }
-        match metadata::chown(node, Some(src_st.st_uid), Some(src_st.st_gid)) {
-            Ok(()) => return Owner::Set,
-            Err(e @ (Errno::PERM | Errno::INVAL)) => {
-                let _ = metadata::chown(node, None, Some(src_st.st_gid));
-                if self.chown_failure_ok(e) {
-                    return Owner::Dropped;
-                }
-                self.fail(&Error::new(Op::PreserveOwnership, node.path(), e));
-            }
-            Err(e) => self.fail(&Error::new(Op::PreserveOwnership, node.path(), e)),
-        }
-        if p.required { Owner::Failed } else { Owner::Dropped }
-    }
-
-    /// Copies xattrs, reporting failures as GNU does (`-a` stays quiet where unsupported).
-    pub fn copy_xattrs(&mut self, src: Node, dst: Node) -> bool {
-        let p = self.opts.preserve;
-        let errors = metadata::copy_xattrs(src, dst);
-        let all = !self.opts.data || p.require_xattr;
-        let some = !all && !p.reduce_diagnostics;
-        for e in &errors {
-            if all || (some && e.errno != Errno::OPNOTSUPP) {
-                let text = format!("{}: {}", e.what, crate::error::strerror(e.errno));
-                self.out.message(&text);
-                self.failed |= p.require_xattr;
-            }
-        }
-        errors.is_empty()
     }
 
     /// GNU's `same_file_ok`, without its `mv` branches: whether copying `src` onto the
@@ -916,14 +1063,6 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// What `set_owner` achieved.
-pub enum Owner {
-    Set,
-    /// Not set, and that is acceptable: drop setuid/setgid/sticky from the mode.
-    Dropped,
-    Failed,
-}
-
 /// `-u`: whether the destination is older than the source (then it is replaced). With `-p`,
 /// the source time is truncated to what the destination filesystem can store.
 fn dst_older(dst: &Stat, src: &Stat, _truncate: bool) -> bool {
@@ -945,6 +1084,20 @@ fn in_current_dir(dst: &Path) -> bool {
         (Ok(a), Ok(b)) => ino(&a) == ino(&b),
         _ => true,
     }
+}
+
+/// An entry's attributes, to set once its contents are in (now, or when the files handed
+/// to workers before it are done).
+struct DirFinish {
+    src: PathBuf,
+    dst: PathBuf,
+    src_st: Stat,
+    dst_st: Option<Stat>,
+    new_dst: bool,
+    dest_is_symlink: bool,
+    omitted: u32,
+    restore_mode: Option<u32>,
+    after: u64,
 }
 
 /// GNU's two flags threaded through the recursion: whether a directory was already made

@@ -4,13 +4,14 @@
 //! the destination again if rcp created it and the copy failed.
 
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, readlinkat, unlinkat};
 use rustix::io::Errno;
 
-use crate::copy::{Ctx, Owner};
-use crate::engine::{self, Copied, Dest, Failure, Source, Stage};
+use crate::attrs::{Attrs, Owner};
+use crate::copy::Ctx;
+use crate::engine::{self, Copied, Dest, Failure, Source, Stage, Worker};
 use crate::error::{Error, Op};
 use crate::links::ino;
 use crate::metadata::{self, Node};
@@ -45,16 +46,28 @@ pub struct RegularPlan {
     pub dst_dev: Option<u64>,
 }
 
-/// Copies `src` (status `src_st`) to `dst`. Returns the engine's record (none with
-/// `--attributes-only`).
-pub fn copy_regular(
+/// A file ready to be filled: both ends open. Built on the walking thread (all namespace
+/// changes happen there, in GNU's order); filled by `fill_and_close`, on any thread.
+pub struct FileJob {
+    pub src: PathBuf,
+    pub dst: PathBuf,
+    src_fd: OwnedFd,
+    dst_fd: OwnedFd,
+    open_st: Stat,
+    src_st: Stat,
+    plan: RegularPlan,
+    created: bool,
+}
+
+/// Opens `src` (unless the walk already did) and opens or creates `dst`.
+pub fn open_pair(
     ctx: &mut Ctx,
     src: &Path,
     dst: &Path,
     src_st: &Stat,
     plan: RegularPlan,
     opened: Option<OwnedFd>,
-) -> Result<Option<Copied>, FileError> {
+) -> Result<FileJob, FileError> {
     let (src_fd, open_st) = match opened {
         Some(fd) => (fd, *src_st),
         None => {
@@ -70,9 +83,74 @@ pub fn copy_regular(
         }
     };
     let (dst_fd, created) = open_destination(ctx, dst, &plan)?;
-    let result = fill(ctx, src, dst, &src_fd, &open_st, &dst_fd, src_st, &plan, created);
+    Ok(FileJob {
+        src: src.to_path_buf(),
+        dst: dst.to_path_buf(),
+        src_fd,
+        dst_fd,
+        open_st,
+        src_st: *src_st,
+        plan,
+        created,
+    })
+}
+
+/// A new file in a directory rcp just made, copied entirely by a worker: open the source
+/// (the walk saw a regular file), create the destination, fill it. Nothing can exist there
+/// yet, so none of GNU's checks on an existing destination apply.
+pub fn copy_new_file(
+    src: &Path,
+    dst: &Path,
+    dst_dev: Option<u64>,
+    worker: &mut Worker,
+    attrs: &mut Attrs,
+) -> Result<Option<Copied>, FileError> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let src_fd = openat(CWD, src, flags, Mode::empty()).map_err(|e| match e {
+        Errno::LOOP => Error::refusal(Op::Replaced, src),
+        e => Error::new(Op::OpenRead, src, e),
+    })?;
+    let st = fstat(&src_fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Error::refusal(Op::Replaced, src).into());
+    }
+    let p = attrs.opts.preserve;
+    let mode = st.st_mode & 0o777;
+    let plan = RegularPlan {
+        mode,
+        omitted: mode & if p.ownership { 0o077 } else { 0 },
+        extra: if p.xattr && !attrs.root { 0o200 & !mode } else { 0 },
+        new_dst: true,
+        follow: false,
+        dst_dev,
+    };
+    let dst_fd = create_new(dst, &plan, attrs.opts.open_dangling_symlink)?;
+    let job = FileJob {
+        src: src.to_path_buf(),
+        dst: dst.to_path_buf(),
+        src_fd,
+        dst_fd,
+        open_st: st,
+        src_st: st,
+        plan,
+        created: true,
+    };
+    fill_and_close(job, worker, attrs)
+}
+
+/// Copies the data and attributes, closes both ends, and removes the destination if rcp
+/// created it and anything failed. Returns the engine's record (none with
+/// `--attributes-only`); non-fatal messages go to `attrs`.
+pub fn fill_and_close(
+    job: FileJob,
+    worker: &mut Worker,
+    attrs: &mut Attrs,
+) -> Result<Option<Copied>, FileError> {
+    let FileJob { src, dst, src_fd, dst_fd, open_st, src_st, plan, created } = job;
+    let result =
+        fill(worker, attrs, &src, &dst, &src_fd, &open_st, &dst_fd, &src_st, &plan, created);
     drop(src_fd);
-    let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst, e));
+    let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, &dst, e));
     let outcome = match (result, closed) {
         (Ok(record), Ok(())) => return Ok(record),
         (Ok(record), Err(error)) => FileError { error, record },
@@ -80,7 +158,7 @@ pub fn copy_regular(
     };
     if created {
         // Never leave a torn file that looks complete; a failed unlink changes nothing more.
-        let _ = unlinkat(CWD, dst, AtFlags::empty());
+        let _ = unlinkat(CWD, &dst, AtFlags::empty());
     }
     Err(outcome)
 }
@@ -112,15 +190,19 @@ fn open_destination(
         }
     }
     debug_assert!(new_dst);
+    create_new(dst, plan, opts.open_dangling_symlink).map(|fd| (fd, true))
+}
+
+/// Creates `dst` with O_EXCL; a dangling symlink there is refused (GNU's "not writing
+/// through dangling symlink") unless POSIXLY_CORRECT asks to write through it.
+fn create_new(dst: &Path, plan: &RegularPlan, through_dangling: bool) -> Result<OwnedFd, Error> {
     let mode = Mode::from_raw_mode((plan.mode & !plan.omitted) | plan.extra);
     let create = OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC;
     match openat(CWD, dst, create | OFlags::EXCL, mode) {
-        Ok(fd) => Ok((fd, true)),
+        Ok(fd) => Ok(fd),
         Err(Errno::EXIST) if readlinkat(CWD, dst, Vec::new()).is_ok() => {
-            if opts.open_dangling_symlink {
-                let fd = openat(CWD, dst, create, mode)
-                    .map_err(|e| Error::new(Op::CreateRegular, dst, e))?;
-                Ok((fd, true))
+            if through_dangling {
+                openat(CWD, dst, create, mode).map_err(|e| Error::new(Op::CreateRegular, dst, e))
             } else {
                 Err(Error::refusal(Op::DanglingSymlink, dst))
             }
@@ -135,7 +217,8 @@ fn open_destination(
 /// The data (unless `--attributes-only`), then timestamps, owner, xattrs and mode on the fd.
 #[allow(clippy::too_many_arguments)]
 fn fill(
-    ctx: &mut Ctx,
+    worker: &mut Worker,
+    attrs: &mut Attrs,
     src: &Path,
     dst: &Path,
     src_fd: &OwnedFd,
@@ -145,7 +228,8 @@ fn fill(
     plan: &RegularPlan,
     created: bool,
 ) -> Result<Option<Copied>, FileError> {
-    let opts = ctx.opts;
+    let opts = attrs.opts;
+    let umask = attrs.umask;
     let p = opts.preserve;
     // A file rcp just created is a regular file on the directory's device, owned by rcp:
     // no need to ask, unless its owner matters (-p) or its mode is being adjusted.
@@ -172,7 +256,7 @@ fn fill(
             dev: dst_st.st_dev,
             regular: FileType::from_raw_mode(dst_st.st_mode) == FileType::RegularFile,
         };
-        let copied = engine::copy(&source, &dest, opts.policy, &mut ctx.worker)
+        let copied = engine::copy(&source, &dest, opts.policy, worker)
             .map_err(|failure| failure_error(src, dst, failure))?;
         Some(copied)
     } else {
@@ -193,10 +277,10 @@ fn fill(
         if p.required {
             return Err(attr_error(Op::PreserveTimes, e));
         }
-        ctx.out.error(&Error::new(Op::PreserveTimes, dst, e));
+        attrs.messages.push(Error::new(Op::PreserveTimes, dst, e).to_string());
     }
     if p.ownership && (dst_st.st_uid, dst_st.st_gid) != (src_st.st_uid, src_st.st_gid) {
-        match ctx.set_owner(node, src_st, plan.new_dst || created, Some(&dst_st)) {
+        match attrs.set_owner(node, src_st, plan.new_dst || created, Some(&dst_st)) {
             Owner::Failed => {
                 return Err(FileError { error: Error::silent(dst), record: record.clone() });
             }
@@ -204,15 +288,15 @@ fn fill(
             Owner::Set => {}
         }
     }
-    if p.xattr && !ctx.copy_xattrs(Node::Fd(src_fd.as_fd(), src), node) && p.require_xattr {
+    if p.xattr && !attrs.copy_xattrs(Node::Fd(src_fd.as_fd(), src), node) && p.require_xattr {
         return Err(FileError { error: Error::silent(dst), record: record.clone() });
     }
     let mode_result = if p.mode {
         metadata::copy_acl(Node::Fd(src_fd.as_fd(), src), node, src_mode, false)
     } else if p.explicit_no_mode && created {
-        metadata::chmod(node, 0o666 & !ctx.umask)
-    } else if created && (plan.omitted & !ctx.umask != 0 || extra != 0) {
-        metadata::chmod(node, plan.mode & !ctx.umask)
+        metadata::chmod(node, 0o666 & !umask)
+    } else if created && (plan.omitted & !umask != 0 || extra != 0) {
+        metadata::chmod(node, plan.mode & !umask)
     } else {
         Ok(())
     };
@@ -220,7 +304,7 @@ fn fill(
         if p.required || p.explicit_no_mode {
             return Err(attr_error(Op::PreservePermissions, e));
         }
-        ctx.out.error(&Error::new(Op::PreservePermissions, dst, e));
+        attrs.messages.push(Error::new(Op::PreservePermissions, dst, e).to_string());
     }
     Ok(record)
 }

@@ -3,6 +3,7 @@
 //! `run` is the whole program; `main.rs` only maps its result to the exit status.
 
 pub mod argmatch;
+pub mod attrs;
 pub mod backup;
 pub mod cli;
 pub mod copy;
@@ -15,6 +16,7 @@ pub mod metadata;
 pub mod options;
 pub mod parents;
 pub mod plan;
+pub mod pool;
 pub mod prompt;
 pub mod quote;
 pub mod report;
@@ -89,12 +91,18 @@ pub fn run(args: Vec<OsString>) -> i32 {
     } else {
         &opts
     };
-    let mut ctx = Ctx::new(opts, out, current_umask(), plan.track_operands);
-    for pair in &plan.pairs {
-        copy_pair(pair, &mut ctx);
-    }
-    let written = ctx.out.finish();
-    i32::from(ctx.failed || !written)
+    let umask = current_umask();
+    let root = rustix::process::geteuid().is_root();
+    std::thread::scope(|scope| {
+        let pool = pool::Pool::new(scope, opts, opts.jobs, umask, root);
+        let mut ctx = Ctx::new(opts, out, umask, plan.track_operands, Some(Box::new(pool)));
+        for pair in &plan.pairs {
+            copy_pair(pair, &mut ctx);
+        }
+        ctx.close_pool();
+        let written = ctx.out.finish();
+        i32::from(ctx.failed || !written)
+    })
 }
 
 /// Copies one operand, making and then fixing up its `--parents` directories.
@@ -108,6 +116,7 @@ fn copy_pair(pair: &Pair, ctx: &mut Ctx) {
         return;
     };
     ctx.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+    ctx.drain();
     if !parents::protect(ctx, &made) {
         ctx.failed = true;
     }

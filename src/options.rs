@@ -96,6 +96,8 @@ pub struct Options {
     pub target_directory: Option<PathBuf>,
     pub no_target_directory: bool,
     pub operands: Vec<PathBuf>,
+    /// `-j`: threads filling files (1: all in line).
+    pub jobs: usize,
     /// `-Z`/`--context` given: warn once and carry on, as GNU does without SELinux.
     pub context_warning: Option<String>,
 }
@@ -289,6 +291,9 @@ impl Options {
             no_target_directory: cli.no_target_directory,
             operands: cli.operands.into_iter().map(PathBuf::from).collect(),
             context_warning,
+            jobs: cli.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
         })
     }
 }

@@ -140,7 +140,7 @@ pub fn protect(ctx: &mut Ctx, parents: &[Parent]) -> bool {
             && let Err(e) =
                 metadata::chown(node, Some(parent.src_st.st_uid), Some(parent.src_st.st_gid))
         {
-            if !ctx.chown_failure_ok(e) {
+            if !ctx.attrs().chown_failure_ok(e) {
                 ctx.fail(&Error::new(Op::PreserveOwnership, &parent.dst, e));
                 return false;
             }

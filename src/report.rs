@@ -1,6 +1,8 @@
 //! Everything rcp prints: error messages, `-v` lines, `--debug` lines, the per-file
 //! `--report` records (text or JSON) and the `--stats` summary. No other module prints.
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -70,15 +72,33 @@ struct Stats {
     failed: u64,
 }
 
+/// One line of output, kept in order with the others.
+enum Line {
+    Out(String),
+    Err(String),
+    Record(String),
+}
+
+/// A place in the output order: lines ready to print, or a file still being copied by a
+/// worker, whose lines take this place when it completes.
+enum Slot {
+    Ready(Vec<Line>),
+    Pending(u64),
+}
+
+/// The only printer. With workers copying files in parallel, every line still comes out in
+/// the order a sequential copy would print it: a file in flight holds its place
+/// (`pending`), and what follows waits behind it (`complete` releases it).
 pub struct Reporter {
     program: String,
     verbose: bool,
     debug: bool,
     stdout: io::Stdout,
-    stdout_error: std::cell::Cell<Option<Errno>>,
+    stdout_error: Cell<Option<Errno>>,
     closed_stdout: bool,
-    records: Option<(ReportFormat, Box<dyn Write>)>,
+    records: RefCell<Option<(ReportFormat, Box<dyn Write>)>>,
     stats: Option<Stats>,
+    queue: RefCell<VecDeque<Slot>>,
 }
 
 impl Reporter {
@@ -104,10 +124,11 @@ impl Reporter {
             verbose: opts.verbose,
             debug: opts.debug,
             stdout: io::stdout(),
-            stdout_error: std::cell::Cell::new(None),
+            stdout_error: Cell::new(None),
             closed_stdout: false,
-            records,
+            records: RefCell::new(records),
             stats,
+            queue: RefCell::new(VecDeque::new()),
         })
     }
 
@@ -128,8 +149,7 @@ impl Reporter {
     }
 
     pub fn message(&self, text: &str) {
-        let _ = self.stdout.lock().flush();
-        message(&self.program, text);
+        self.push(Line::Err(text.to_string()));
     }
 
     /// A usage error, with GNU's hint line where GNU prints one.
@@ -142,47 +162,82 @@ impl Reporter {
     pub fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
         if self.verbose {
             let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
-            self.line(format_args!("{} -> {}{backup}", quote(src), quote(dst)));
+            self.push(Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst))));
         }
     }
 
     /// `-v`: `removed 'x'`, when an existing destination was unlinked.
     pub fn removed(&self, dst: &Path) {
         if self.verbose {
-            self.line(format_args!("removed {}", quote(dst)));
+            self.push(Line::Out(format!("removed {}", quote(dst))));
         }
     }
 
     /// `-v`: a backup put back after the copy failed.
     pub fn unbackup(&self, backup: &Path, dst: &Path) {
         if self.verbose {
-            self.line(format_args!("{} -> {} (unbackup)", quote(backup), quote(dst)));
+            self.push(Line::Out(format!("{} -> {} (unbackup)", quote(backup), quote(dst))));
         }
     }
 
     /// Any other `-v` line (`--parents` directories).
     pub fn verbose_line(&self, text: &str) {
         if self.verbose {
-            self.line(format_args!("{text}"));
+            self.push(Line::Out(text.to_string()));
         }
     }
 
-    /// Records a finished entry: `--debug` lines, a `--report` record, `--stats` counts, and
-    /// the error message if it failed.
+    /// Records a finished entry: the error message if it failed, `--debug` lines, a
+    /// `--report` record, and `--stats` counts.
     pub fn finished(&mut self, entry: Entry) {
+        for line in self.entry_lines(&entry) {
+            self.push(line);
+        }
+    }
+
+    /// Holds the place of file `seq`, being copied by a worker.
+    pub fn pending(&self, seq: u64) {
+        self.queue.borrow_mut().push_back(Slot::Pending(seq));
+    }
+
+    /// Job `seq` is done: its files' lines take its place (a file's `-v` line first if the
+    /// worker started it), and whatever was waiting is printed.
+    pub fn complete(&mut self, seq: u64, files: Vec<(bool, &[String], Entry)>) {
+        let mut lines = Vec::new();
+        for (started, messages, entry) in files {
+            if started && self.verbose {
+                lines.push(Line::Out(format!("{} -> {}", quote(entry.src), quote(entry.dst))));
+            }
+            lines.extend(messages.iter().map(|m| Line::Err(m.clone())));
+            lines.extend(self.entry_lines(&entry));
+        }
+        let mut queue = self.queue.borrow_mut();
+        if let Some(slot) = queue.iter_mut().find(|s| matches!(s, Slot::Pending(n) if *n == seq)) {
+            *slot = Slot::Ready(lines);
+        }
+        drop(queue);
+        self.release();
+    }
+
+    /// How many places are held or waiting (for back-pressure on the walk).
+    pub fn backlog(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    fn entry_lines(&mut self, entry: &Entry) -> Vec<Line> {
+        let mut lines = Vec::new();
         if let Some(error) = entry.error.filter(|e| e.op != crate::error::Op::Reported) {
-            self.error(error);
+            lines.push(Line::Err(error.to_string()));
         }
         if let (true, Some(record)) = (self.debug, entry.record) {
-            self.line(format_args!("{}", debug_line(record)));
-            self.line(format_args!("strategy: {}", strategy_line(record)));
+            lines.push(Line::Out(debug_line(record)));
+            lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
-        if let Some((format, out)) = &mut self.records {
-            let line = match format {
-                ReportFormat::Text => text_record(&entry),
-                ReportFormat::Json => json_record(&entry).to_string(),
-            };
-            let _ = writeln!(out, "{line}");
+        if let Some((format, _)) = &*self.records.borrow() {
+            lines.push(Line::Record(match format {
+                ReportFormat::Text => text_record(entry),
+                ReportFormat::Json => json_record(entry).to_string(),
+            }));
         }
         if let Some(stats) = &mut self.stats {
             match (entry.error, entry.record) {
@@ -195,17 +250,61 @@ impl Reporter {
                 (None, None) => stats.others += 1,
             }
         }
+        lines
     }
 
-    /// Flushes the outputs and prints the `--stats` summary.
+    /// Prints `line` now, or queues it behind files still in flight.
+    fn push(&self, line: Line) {
+        let mut queue = self.queue.borrow_mut();
+        if queue.is_empty() {
+            drop(queue);
+            return self.write(line);
+        }
+        match queue.back_mut() {
+            Some(Slot::Ready(lines)) => lines.push(line),
+            _ => queue.push_back(Slot::Ready(vec![line])),
+        }
+    }
+
+    /// Prints the front of the queue up to the first file still in flight.
+    fn release(&self) {
+        loop {
+            let mut queue = self.queue.borrow_mut();
+            match queue.front() {
+                Some(Slot::Ready(_)) => {
+                    let Some(Slot::Ready(lines)) = queue.pop_front() else { unreachable!() };
+                    drop(queue);
+                    lines.into_iter().for_each(|line| self.write(line));
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn write(&self, line: Line) {
+        match line {
+            Line::Out(text) => self.line(format_args!("{text}")),
+            Line::Err(text) => {
+                let _ = self.stdout.lock().flush();
+                message(&self.program, &text);
+            }
+            Line::Record(text) => {
+                if let Some((_, out)) = &mut *self.records.borrow_mut() {
+                    let _ = writeln!(out, "{text}");
+                }
+            }
+        }
+    }
+
     /// Flushes the outputs and prints the `--stats` summary. Returns false if standard
     /// output or the report could not be written (GNU's `write error`, exit status 1).
     pub fn finish(&mut self) -> bool {
+        self.release();
         let mut ok = true;
-        if let Some((_, out)) = &mut self.records
+        if let Some((_, out)) = &mut *self.records.borrow_mut()
             && let Err(e) = out.flush()
         {
-            self.message(&format!("error writing report: {e}"));
+            message(&self.program, &format!("error writing report: {e}"));
             ok = false;
         }
         if let Err(e) = self.stdout.lock().flush() {

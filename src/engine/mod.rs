@@ -11,6 +11,8 @@ mod support;
 
 use std::os::fd::BorrowedFd;
 
+use std::sync::Arc;
+
 use rustix::io::Errno;
 
 use extents::Extents;
@@ -141,7 +143,14 @@ pub struct Dest<'a> {
 pub struct Worker {
     pipe: Option<ranges::Pipe>,
     buf: Vec<u8>,
-    pub support: Support,
+    pub support: Arc<Support>,
+}
+
+impl Worker {
+    /// Another worker (its own pipe and buffer) that shares this one's device knowledge.
+    pub fn sibling(&self) -> Worker {
+        Worker { pipe: None, buf: Vec::new(), support: Arc::clone(&self.support) }
+    }
 }
 
 /// Copies all of `src`'s data into `dst` (empty, just created or truncated).

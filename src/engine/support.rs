@@ -2,6 +2,7 @@
 //! destination device) memory of them, so a tree on ext4 tries FICLONE once, not per file.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 
 use rustix::io::Errno;
 
@@ -37,9 +38,13 @@ fn is_device_level(strategy: Strategy, errno: Errno) -> bool {
 }
 
 /// Strategies a device pair is known not to support, with the errno that showed it.
+/// The errno each of FICLONE, copy_file_range and splice was refused with, if any.
+type Refusals = [Option<Errno>; 3];
+
+/// Shared by all workers of a run, so one refusal teaches them all.
 #[derive(Default, Debug)]
 pub struct Support {
-    refused: HashMap<(u64, u64), [Option<Errno>; 3]>,
+    refused: RwLock<HashMap<(u64, u64), Refusals>>,
 }
 
 fn slot(strategy: Strategy) -> Option<usize> {
@@ -55,15 +60,17 @@ impl Support {
     /// The errno with which `strategy` already failed on this pair, if it is device-wide.
     pub fn known(&self, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
         let slot = slot(strategy)?;
-        self.refused.get(&pair).and_then(|row| row[slot])
+        let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
+        refused.get(&pair).and_then(|row| row[slot])
     }
 
     /// Remembers a failure of `strategy` on this pair if it holds for every file there.
-    pub fn remember(&mut self, pair: (u64, u64), strategy: Strategy, errno: Errno) {
+    pub fn remember(&self, pair: (u64, u64), strategy: Strategy, errno: Errno) {
         if let Some(slot) = slot(strategy)
             && is_device_level(strategy, errno)
         {
-            self.refused.entry(pair).or_default()[slot] = Some(errno);
+            let mut refused = self.refused.write().unwrap_or_else(|e| e.into_inner());
+            refused.entry(pair).or_default()[slot] = Some(errno);
         }
     }
 }
@@ -74,7 +81,7 @@ mod tests {
 
     #[test]
     fn remembers_only_device_wide_refusals() {
-        let mut s = Support::default();
+        let s = Support::default();
         s.remember((1, 2), Strategy::Clone, Errno::INVAL);
         assert_eq!(s.known((1, 2), Strategy::Clone), None);
         s.remember((1, 2), Strategy::Clone, Errno::OPNOTSUPP);

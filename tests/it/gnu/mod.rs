@@ -88,7 +88,7 @@ pub fn set_mtime(path: &Path, secs: i64) {
 }
 
 /// A description of every entry under `root`, by relative path.
-fn snapshot(root: &Path) -> BTreeMap<String, String> {
+pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     let mut metas = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -1,0 +1,194 @@
+//! `-j N`: worker threads that fill files the walk has opened. The walk (one thread) keeps
+//! every namespace decision and change in GNU's order — stat, checks, backups, mkdir,
+//! create — and hands each regular file's data and attributes to a bounded queue; the
+//! workers send back what happened, and the reporter prints it in walk order.
+//! Threads start only when a second file is handed over, so a single file never pays for
+//! them.
+
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::Scope;
+
+use crate::attrs::Attrs;
+use crate::engine::{Copied, Worker};
+use std::path::PathBuf;
+
+use crate::file::{FileError, FileJob, copy_new_file, fill_and_close};
+use crate::options::Options;
+
+/// Files waiting for a worker, at most: memory stays flat however big the tree.
+const QUEUE: usize = 64;
+
+/// A file handed to the pool, tagged with its place in the output order.
+pub enum Job {
+    /// Both ends opened by the walk: fill and close.
+    Fill { seq: u64, file: Box<FileJob> },
+    /// New files in a directory rcp made, one after the other on one worker (workers
+    /// creating in the same directory would contend for its lock): open, create, fill,
+    /// close.
+    Batch { seq: u64, files: Vec<(PathBuf, PathBuf)>, dst_dev: Option<u64> },
+}
+
+/// What a worker did with a job: one outcome per file, in order.
+pub struct Done {
+    pub seq: u64,
+    pub files: Vec<Outcome>,
+}
+
+/// What happened to one file.
+pub struct Outcome {
+    pub src: PathBuf,
+    pub dst: PathBuf,
+    /// The worker started the file (its `-v` line goes first).
+    pub started: bool,
+    pub result: Result<Option<Copied>, FileError>,
+    pub messages: Vec<String>,
+    pub attrs_failed: bool,
+}
+
+/// What the walk needs of a pool (object-safe, so `Ctx` need not carry thread lifetimes).
+pub trait Dispatch {
+    fn parallel(&self) -> bool;
+    fn next_seq(&mut self) -> u64;
+    fn submit(&mut self, job: Job, template: &Worker);
+    fn next_done(&mut self, wait: bool) -> Option<Done>;
+    fn in_flight(&self) -> usize;
+    fn close(&mut self);
+}
+
+pub struct Pool<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    opts: &'env Options,
+    threads: usize,
+    umask: u32,
+    root: bool,
+    jobs: Option<SyncSender<Job>>,
+    done_tx: std::sync::mpsc::Sender<Done>,
+    done: Receiver<Done>,
+    in_flight: usize,
+    next_seq: u64,
+}
+
+impl<'scope, 'env> Pool<'scope, 'env> {
+    pub fn new(
+        scope: &'scope Scope<'scope, 'env>,
+        opts: &'env Options,
+        threads: usize,
+        umask: u32,
+        root: bool,
+    ) -> Self {
+        let (done_tx, done) = channel();
+        Pool {
+            scope,
+            opts,
+            threads,
+            umask,
+            root,
+            jobs: None,
+            done_tx,
+            done,
+            in_flight: 0,
+            next_seq: 0,
+        }
+    }
+
+    fn start(&mut self, template: &Worker) {
+        let (tx, rx) = sync_channel::<Job>(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..self.threads {
+            let rx = Arc::clone(&rx);
+            let done = self.done_tx.clone();
+            let mut worker = template.sibling();
+            let (opts, umask, root) = (self.opts, self.umask, self.root);
+            self.scope.spawn(move || {
+                loop {
+                    let job = {
+                        let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+                        rx.recv()
+                    };
+                    let Ok(job) = job else { break };
+                    let done_msg = run_job(job, &mut worker, opts, root, umask);
+                    if done.send(done_msg).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        self.jobs = Some(tx);
+    }
+}
+
+/// Fills one file, collecting what the attribute rules had to say.
+type Fill<'f> = dyn FnMut(&mut Worker, &mut Attrs) -> Result<Option<Copied>, FileError> + 'f;
+
+fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32) -> Done {
+    let mut outcome = |src: PathBuf, dst: PathBuf, started: bool, fill: &mut Fill| {
+        let mut attrs = Attrs::new(opts, root, umask);
+        let result = fill(worker, &mut attrs);
+        Outcome { src, dst, started, result, messages: attrs.messages, attrs_failed: attrs.failed }
+    };
+    match job {
+        Job::Fill { seq, file } => {
+            let (src, dst) = (file.src.clone(), file.dst.clone());
+            let mut file = Some(file);
+            let one = outcome(src, dst, false, &mut |w, a| {
+                fill_and_close(*file.take().expect("filled once"), w, a)
+            });
+            Done { seq, files: vec![one] }
+        }
+        Job::Batch { seq, files, dst_dev } => {
+            let files = files
+                .into_iter()
+                .map(|(src, dst)| {
+                    let (s, d) = (src.clone(), dst.clone());
+                    outcome(src, dst, true, &mut |w, a| copy_new_file(&s, &d, dst_dev, w, a))
+                })
+                .collect();
+            Done { seq, files }
+        }
+    }
+}
+
+impl Dispatch for Pool<'_, '_> {
+    /// Whether files may be handed over at all (`-j 1` copies everything in line).
+    fn parallel(&self) -> bool {
+        self.threads > 1
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// Hands `job` to a worker, starting the workers on first use; blocks while the queue is
+    /// full.
+    fn submit(&mut self, job: Job, template: &Worker) {
+        if self.jobs.is_none() {
+            self.start(template);
+        }
+        let sender = self.jobs.as_ref().expect("started");
+        self.in_flight += 1;
+        sender.send(job).expect("workers live as long as the pool");
+    }
+
+    /// A finished file, if one is ready (`wait`: block until one is).
+    fn next_done(&mut self, wait: bool) -> Option<Done> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        let got = if wait { self.done.recv().ok() } else { self.done.try_recv().ok() };
+        if got.is_some() {
+            self.in_flight -= 1;
+        }
+        got
+    }
+
+    /// Stops the workers once the queue is drained (they exit when the sender is gone).
+    fn close(&mut self) {
+        self.jobs = None;
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+}
