@@ -730,20 +730,8 @@ impl<'a> Ctx<'a> {
             }
         };
         self.files += 1;
-        if self.may_hand_over(src_st)
-            && let Some(pool) = self.pool.as_mut()
-        {
-            let seq = pool.next_seq();
-            self.out.pending(seq);
-            pool.submit(Job::Fill { seq, file: Box::new(job) }, &self.worker);
-            self.in_flight.insert(seq);
-            self.last_seq = seq;
-            self.collect(false);
-            while self.out.backlog() > BACKLOG {
-                if !self.collect(true) {
-                    break;
-                }
-            }
+        if self.may_hand_over(src_st) {
+            self.submit(|seq| Job::Fill { seq, file: Box::new(job) });
             return true;
         }
         let mut attrs = self.attrs();
@@ -761,12 +749,17 @@ impl<'a> Ctx<'a> {
 
     /// Regular files for a directory rcp just made go to one worker, whole.
     fn hand_over_new_files(&mut self, files: Vec<(PathBuf, PathBuf)>, dst_dev: Option<u64>) {
-        let Some(pool) = self.pool.as_mut() else { return };
         self.files += files.len() as u64;
+        self.submit(|seq| Job::Batch { seq, files, dst_dev });
+    }
+
+    /// Hands a job to the workers, holding its place in the output (its lines, `-v` ones
+    /// included, are printed there when it is done), and keeps the backlog bounded.
+    fn submit(&mut self, job: impl FnOnce(u64) -> Job) {
+        let Some(pool) = self.pool.as_mut() else { return };
         let seq = pool.next_seq();
-        // The workers' `-v` lines are printed with their outcomes, in this place.
         self.out.pending(seq);
-        pool.submit(Job::Batch { seq, files, dst_dev }, &self.worker);
+        pool.submit(job(seq), &self.worker);
         self.in_flight.insert(seq);
         self.last_seq = seq;
         self.collect(false);
