@@ -202,6 +202,14 @@ pub struct Cli {
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(usize))]
     pub jobs: Option<usize>,
 
+    /// show a progress bar on standard error (the default when it is a terminal)
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// never show a progress bar
+    #[arg(long, overrides_with = "progress")]
+    pub no_progress: bool,
+
     /// report the path each file took, one record per file: text (default) or json
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "text")]

@@ -17,6 +17,7 @@ pub mod options;
 pub mod parents;
 pub mod plan;
 pub mod pool;
+pub mod progress;
 pub mod prompt;
 pub mod quote;
 pub mod report;
@@ -94,14 +95,32 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let umask = current_umask();
     let root = rustix::process::geteuid().is_root();
     std::thread::scope(|scope| {
+        let bar = opts.progress.then(|| progress::Bar::start(scope, known_total(&plan.pairs)));
+        let out = match &bar {
+            Some(b) => out.with_bar(b.bar.clone()),
+            None => out,
+        };
         let pool = pool::Pool::new(scope, opts, opts.jobs, umask, root);
         let mut ctx = Ctx::new(opts, out, umask, plan.track_operands, Some(Box::new(pool)));
         for pair in &plan.pairs {
             copy_pair(pair, &mut ctx);
         }
         ctx.close_pool();
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
         let written = ctx.out.finish();
         i32::from(ctx.failed || !written)
+    })
+}
+
+/// The bytes to copy, when every source is a regular file (for the progress bar's ETA).
+fn known_total(pairs: &[Pair]) -> Option<u64> {
+    pairs.iter().try_fold(0u64, |sum, pair| {
+        let st = rustix::fs::stat(&pair.src).ok()?;
+        let regular =
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile;
+        regular.then_some(sum + st.st_size as u64)
     })
 }
 

@@ -98,6 +98,8 @@ pub struct Options {
     pub operands: Vec<PathBuf>,
     /// `-j`: threads filling files (1: all in line).
     pub jobs: usize,
+    /// Show the progress bar.
+    pub progress: bool,
     /// `-Z`/`--context` given: warn once and carry on, as GNU does without SELinux.
     pub context_warning: Option<String>,
 }
@@ -291,6 +293,11 @@ impl Options {
             no_target_directory: cli.no_target_directory,
             operands: cli.operands.into_iter().map(PathBuf::from).collect(),
             context_warning,
+            // A bar by default only where a person watches, and never over -i's questions.
+            progress: cli.progress
+                || (!cli.no_progress
+                    && interactive != Interactive::Ask
+                    && rustix::termios::isatty(std::io::stderr())),
             jobs: cli.jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
             }),

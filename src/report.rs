@@ -99,6 +99,8 @@ pub struct Reporter {
     records: RefCell<Option<(ReportFormat, Box<dyn Write>)>>,
     stats: Option<Stats>,
     queue: RefCell<VecDeque<Slot>>,
+    /// The progress bar, hidden while a line is printed.
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Reporter {
@@ -129,7 +131,14 @@ impl Reporter {
             records: RefCell::new(records),
             stats,
             queue: RefCell::new(VecDeque::new()),
+            bar: None,
         })
+    }
+
+    /// Prints around `bar`, so lines never tear it.
+    pub fn with_bar(mut self, bar: indicatif::ProgressBar) -> Self {
+        self.bar = Some(bar);
+        self
     }
 
     /// Standard output was closed when rcp started: every write to it is an error.
@@ -282,6 +291,13 @@ impl Reporter {
     }
 
     fn write(&self, line: Line) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.write_now(line)),
+            None => self.write_now(line),
+        }
+    }
+
+    fn write_now(&self, line: Line) {
         match line {
             Line::Out(text) => self.line(format_args!("{text}")),
             Line::Err(text) => {

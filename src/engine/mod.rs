@@ -17,6 +17,7 @@ use rustix::io::Errno;
 
 use extents::Extents;
 use ranges::RangeError;
+pub use ranges::{copied_files, moved_bytes, show_progress};
 pub use support::Support;
 
 /// The kernel path that moved a file's data.
@@ -155,6 +156,14 @@ impl Worker {
 
 /// Copies all of `src`'s data into `dst` (empty, just created or truncated).
 pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<Copied, Failure> {
+    let copied = copy_file(src, dst, policy, w);
+    if copied.is_ok() {
+        ranges::count_file();
+    }
+    copied
+}
+
+fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<Copied, Failure> {
     let pair = (src.dev, dst.dev);
     let mut record = Copied {
         strategy: Strategy::ReadWrite,
@@ -168,6 +177,7 @@ pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<
             Ok(()) => {
                 record.strategy = Strategy::Clone;
                 record.bytes = src.size;
+                ranges::count(src.size);
                 return Ok(record);
             }
             Err(fallback) => {

@@ -3,6 +3,7 @@
 //! retries EINTR, and reports how far it got.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rustix::fs::{copy_file_range, ioctl_ficlone};
 use rustix::io::{Errno, pread, pwrite, read, write};
@@ -12,6 +13,44 @@ use super::{Dest, Source, Stage, Strategy, Worker};
 
 /// The most one copy_file_range call is asked to move.
 const MAX_CHUNK: usize = 1 << 30;
+/// The most it is asked to move while a progress bar shows: the bar moves within a file.
+const PROGRESS_CHUNK: usize = 64 << 20;
+
+/// Bytes moved by every worker so far, read by the progress bar on a timer (one relaxed add
+/// per chunk, never per write of a small buffer more than the copy itself makes).
+static MOVED: AtomicU64 = AtomicU64::new(0);
+/// Whether a progress bar is reading `MOVED` (then copy_file_range works in smaller chunks).
+static SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// Files whose data was copied by this process so far.
+static FILES: AtomicU64 = AtomicU64::new(0);
+
+/// Files whose data was copied so far.
+pub fn copied_files() -> u64 {
+    FILES.load(Ordering::Relaxed)
+}
+
+pub(super) fn count_file() {
+    FILES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Total bytes copied so far by this process.
+pub fn moved_bytes() -> u64 {
+    MOVED.load(Ordering::Relaxed)
+}
+
+/// A progress bar is showing: count bytes as they move, and move them in chunks it can see.
+pub fn show_progress() {
+    SHOWN.store(true, Ordering::Relaxed);
+}
+
+pub(super) fn count(n: u64) {
+    MOVED.fetch_add(n, Ordering::Relaxed);
+}
+
+fn cfr_chunk() -> usize {
+    if SHOWN.load(Ordering::Relaxed) { PROGRESS_CHUNK } else { MAX_CHUNK }
+}
 /// The read/write buffer, allocated once per worker.
 const BUF_SIZE: usize = 256 << 10;
 /// The pipe size splice asks for (the default limit for unprivileged users is 1 MiB).
@@ -101,7 +140,7 @@ fn cfr_range(
 ) -> Result<Progress, RangeError> {
     let (mut off_in, mut off_out) = (start, start);
     loop {
-        let len = next_len(off_in, end, MAX_CHUNK);
+        let len = next_len(off_in, end, cfr_chunk());
         if len == 0 {
             break;
         }
@@ -110,7 +149,8 @@ fn cfr_range(
                 return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
             }
             Ok(0) => break,
-            Ok(_) | Err(Errno::INTR) => {}
+            Ok(n) => count(n as u64),
+            Err(Errno::INTR) => {}
             Err(errno) => {
                 return Err(RangeError {
                     stage: Stage::Copy,
@@ -158,7 +198,10 @@ fn splice_range(
                     *pipe = None; // it still holds data: never reuse it
                     return Err(fail(Stage::Write, Errno::NOSPC, off_out - start));
                 }
-                Ok(m) => left -= m,
+                Ok(m) => {
+                    left -= m;
+                    count(m as u64);
+                }
                 Err(Errno::INTR) => {}
                 Err(errno) => {
                     *pipe = None;
@@ -216,6 +259,7 @@ fn rw_range(
             })?
             .unwrap_or(written_end);
         pos += n as u64;
+        count(n as u64);
     }
     Ok(Progress { end: pos, written_end })
 }

@@ -8,6 +8,7 @@ mod fallback;
 mod gnu;
 mod parallel;
 mod paths;
+mod progress;
 mod report;
 mod sparse;
 mod tree;

@@ -1,0 +1,394 @@
+//! Whole-process comparison with GNU cp (`cargo bench --bench compare`): builds each
+//! workload on its own loop-mounted filesystem, runs `/usr/bin/cp` and rcp alternately
+//! (A B, then B A, ...) with a warm cache, checks every copy, and prints the median time of
+//! each and the rcp/cp ratio, plus syscalls per file (strace -f -c) and rcp's peak RSS on a
+//! 200,000-file tree. Needs root (loop mounts); says so and exits 0 otherwise.
+//!
+//! RCP_BENCH_RUNS (default 5) sets the runs per program; RCP_BENCH_ONLY=name,name picks
+//! workloads.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const GNU: &str = "/usr/bin/cp";
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Fs {
+    Ext4,
+    Btrfs,
+    Xfs,
+}
+
+impl Fs {
+    fn name(self) -> &'static str {
+        match self {
+            Fs::Ext4 => "ext4",
+            Fs::Btrfs => "btrfs",
+            Fs::Xfs => "xfs",
+        }
+    }
+}
+
+/// A loop-mounted filesystem, unmounted and deleted when dropped.
+struct Mount {
+    point: PathBuf,
+    image: PathBuf,
+}
+
+impl Mount {
+    fn new(root: &Path, fs: Fs, name: &str) -> Mount {
+        let image = root.join(format!("{name}.img"));
+        let point = root.join(name);
+        fs::create_dir_all(&point).unwrap();
+        fs::File::create(&image).unwrap().set_len(24 * GIB).unwrap();
+        let mut mkfs = match fs {
+            Fs::Ext4 => cmd("mkfs.ext4", &["-q", "-F"]),
+            Fs::Btrfs => cmd("mkfs.btrfs", &["-q", "-f"]),
+            Fs::Xfs => cmd("mkfs.xfs", &["-q", "-f", "-m", "reflink=1"]),
+        };
+        run_ok(mkfs.arg(&image));
+        run_ok(Command::new("mount").arg("-o").arg("loop").arg(&image).arg(&point));
+        Mount { point, image }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.point).status();
+        let _ = fs::remove_file(&self.image);
+    }
+}
+
+fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args);
+    c
+}
+
+fn run_ok(c: &mut Command) {
+    let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Deterministic, incompressible bytes.
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn big_file(dir: &Path) {
+    let mut f = fs::File::create(dir.join("big")).unwrap();
+    let chunk = pattern(MIB as usize, 1);
+    for _ in 0..1024 {
+        f.write_all(&chunk).unwrap();
+    }
+}
+
+fn sparse_file(dir: &Path) {
+    use std::os::unix::fs::FileExt;
+    let f = fs::File::create(dir.join("sparse")).unwrap();
+    f.set_len(4 * GIB).unwrap();
+    let chunk = pattern(4 * MIB as usize, 2);
+    for i in 0..16 {
+        f.write_all_at(&chunk, i * 256 * MIB).unwrap();
+    }
+}
+
+fn small_files(dir: &Path, dirs: usize, per_dir: usize) {
+    let data = pattern(16 << 10, 3);
+    for d in 0..dirs {
+        let sub = dir.join(format!("tree/d{d:03}"));
+        fs::create_dir_all(&sub).unwrap();
+        for f in 0..per_dir {
+            let len = 1024 + (d * per_dir + f) * 7919 % (15 << 10);
+            fs::write(sub.join(format!("f{f}")), &data[..len]).unwrap();
+        }
+    }
+}
+
+fn flat(dir: &Path, n: usize) {
+    let sub = dir.join("tree");
+    fs::create_dir_all(&sub).unwrap();
+    for f in 0..n {
+        fs::write(sub.join(format!("file{f:06}")), format!("{f}\n")).unwrap();
+    }
+}
+
+/// Like a source checkout: nested directories, mostly small text files, some larger, a few
+/// symlinks.
+fn checkout(dir: &Path) {
+    let data = pattern(256 << 10, 4);
+    let mut n = 0;
+    for a in 0..20 {
+        for b in 0..10 {
+            let sub = dir.join(format!("tree/mod{a}/pkg{b}/src"));
+            fs::create_dir_all(&sub).unwrap();
+            for f in 0..98 {
+                let len = if f % 50 == 0 { 200 << 10 } else { 300 + n * 131 % 12000 };
+                fs::write(sub.join(format!("file{f}.rs")), &data[..len]).unwrap();
+                n += 1;
+            }
+            symlink("src/file0.rs", dir.join(format!("tree/mod{a}/pkg{b}/main.rs"))).unwrap();
+            symlink("../pkg0", dir.join(format!("tree/mod{a}/pkg{b}/sibling"))).unwrap();
+        }
+    }
+}
+
+struct Workload {
+    name: &'static str,
+    fs: Fs,
+    build: fn(&Path),
+    source: &'static str,
+    args: &'static [&'static str],
+    /// Files in the workload, for syscalls per file.
+    files: u64,
+}
+
+fn workloads() -> Vec<Workload> {
+    vec![
+        Workload {
+            name: "1 GiB file",
+            fs: Fs::Ext4,
+            build: big_file,
+            source: "big",
+            args: &[],
+            files: 1,
+        },
+        Workload {
+            name: "1 GiB file (reflink)",
+            fs: Fs::Btrfs,
+            build: big_file,
+            source: "big",
+            args: &["--reflink=auto"],
+            files: 1,
+        },
+        Workload {
+            name: "1 GiB file (reflink)",
+            fs: Fs::Xfs,
+            build: big_file,
+            source: "big",
+            args: &["--reflink=auto"],
+            files: 1,
+        },
+        Workload {
+            name: "4 GiB sparse, 64 MiB data",
+            fs: Fs::Ext4,
+            build: sparse_file,
+            source: "sparse",
+            args: &[],
+            files: 1,
+        },
+        Workload {
+            name: "50,000 files of 1-16 KiB in 500 dirs",
+            fs: Fs::Ext4,
+            build: |d| small_files(d, 500, 100),
+            source: "tree",
+            args: &["-r"],
+            files: 50_000,
+        },
+        Workload {
+            name: "50,000 files of 1-16 KiB in 500 dirs",
+            fs: Fs::Btrfs,
+            build: |d| small_files(d, 500, 100),
+            source: "tree",
+            args: &["-r"],
+            files: 50_000,
+        },
+        Workload {
+            name: "100,000 files in one directory",
+            fs: Fs::Ext4,
+            build: |d| flat(d, 100_000),
+            source: "tree",
+            args: &["-r"],
+            files: 100_000,
+        },
+        Workload {
+            name: "20,000-file checkout with symlinks",
+            fs: Fs::Ext4,
+            build: checkout,
+            source: "tree",
+            args: &["-r"],
+            files: 20_000,
+        },
+    ]
+}
+
+fn timed(program: &str, args: &[&str], src: &str, dst: &str, cwd: &Path) -> Duration {
+    let _ = fs::remove_dir_all(cwd.join(dst)).or_else(|_| fs::remove_file(cwd.join(dst)));
+    run_ok(&mut Command::new("sync"));
+    let start = Instant::now();
+    let out = Command::new(program).args(args).arg(src).arg(dst).current_dir(cwd).output().unwrap();
+    let took = start.elapsed();
+    assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+    took
+}
+
+/// Compares two trees: the same entries, types, sizes, symlink targets, and the bytes of
+/// regular files (read in full).
+fn same_tree(a: &Path, b: &Path) -> Result<(), String> {
+    let (ma, mb) = (
+        fs::symlink_metadata(a).unwrap(),
+        fs::symlink_metadata(b).map_err(|e| format!("{b:?}: {e}"))?,
+    );
+    if ma.file_type() != mb.file_type() || (ma.is_file() && ma.len() != mb.len()) {
+        return Err(format!("{a:?} and {b:?} differ in type or size"));
+    }
+    if ma.is_symlink() {
+        return (fs::read_link(a).unwrap() == fs::read_link(b).unwrap())
+            .then_some(())
+            .ok_or(format!("{b:?}: link"));
+    }
+    if ma.is_file() {
+        use std::io::Read;
+        let (mut fa, mut fb) = (fs::File::open(a).unwrap(), fs::File::open(b).unwrap());
+        let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+        loop {
+            let n = fa.read(&mut ba).unwrap();
+            if n == 0 {
+                return Ok(());
+            }
+            fb.read_exact(&mut bb[..n]).map_err(|e| format!("{b:?}: {e}"))?;
+            if ba[..n] != bb[..n] {
+                return Err(format!("{b:?}: bytes differ"));
+            }
+        }
+    }
+    let mut names: Vec<_> = fs::read_dir(a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    if names.len() != fs::read_dir(b).unwrap().count() {
+        return Err(format!("{b:?}: entry count"));
+    }
+    names.iter().try_for_each(|n| same_tree(&a.join(n), &b.join(n)))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Syscalls per file of one run under `strace -f -c` (the total, less a run on an empty
+/// directory, over the number of files).
+fn syscalls(program: &str, w: &Workload, cwd: &Path) -> Option<f64> {
+    let total = |src: &str, dst: &str| -> Option<u64> {
+        let _ = fs::remove_dir_all(cwd.join(dst));
+        let out = Command::new("strace")
+            .args(["-f", "-c", "-o", "/dev/stdout", program])
+            .args(w.args)
+            .args([src, dst])
+            .current_dir(cwd)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.trim_end().ends_with("total"))?;
+        let _ = fs::remove_dir_all(cwd.join(dst));
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    fs::create_dir_all(cwd.join("empty")).ok()?;
+    let base = total("empty", "empty-copy")?;
+    let all = total(w.source, "strace-copy")?;
+    Some((all.saturating_sub(base)) as f64 / w.files as f64)
+}
+
+/// rcp's peak RSS (KiB) copying a 200,000-file tree, from GNU time's %M.
+fn peak_rss(rcp: &str, root: &Path) -> Option<(u64, u64)> {
+    let m = Mount::new(root, Fs::Ext4, "rss");
+    small_files(&m.point, 2000, 100);
+    let rss = |program: &str, dst: &str| -> Option<u64> {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M", program, "-r", "tree", dst])
+            .current_dir(&m.point)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()
+    };
+    Some((rss(GNU, "gnu")?, rss(rcp, "rcp")?))
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken from argv.
+    if !rustix::process::geteuid().is_root() {
+        println!(
+            "compare: skipped (needs root for loop mounts; run `sudo cargo bench --bench compare`)"
+        );
+        return;
+    }
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let runs: usize =
+        std::env::var("RCP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let only = std::env::var("RCP_BENCH_ONLY").unwrap_or_default();
+    let root = std::env::temp_dir().join(format!("rcp-bench-{}", std::process::id()));
+    fs::create_dir_all(&root).unwrap();
+    println!("| workload | fs | GNU cp 9.1 | rcp | rcp/cp | syscalls/file cp | rcp |");
+    println!("|---|---|---|---|---|---|---|");
+    for (i, w) in workloads().iter().enumerate() {
+        if !only.is_empty() && !only.split(',').any(|o| w.name.contains(o)) {
+            continue;
+        }
+        let m = Mount::new(&root, w.fs, &format!("w{i}"));
+        (w.build)(&m.point);
+        run_ok(&mut Command::new("sync"));
+        // Warm the cache, and check both copies once in full.
+        for (program, dst) in [(GNU, "check-cp"), (rcp, "check-rcp")] {
+            timed(program, w.args, w.source, dst, &m.point);
+            if let Err(e) = same_tree(&m.point.join(w.source), &m.point.join(dst)) {
+                panic!("{}: {program} copied wrongly: {e}", w.name);
+            }
+            if w.source == "sparse" {
+                let (s, d) = (
+                    fs::metadata(m.point.join("sparse")).unwrap(),
+                    fs::metadata(m.point.join(dst)).unwrap(),
+                );
+                println!(
+                    "<!-- {program}: sparse st_blocks {} (source {}) -->",
+                    d.blocks(),
+                    s.blocks()
+                );
+            }
+            let _ = fs::remove_dir_all(m.point.join(dst))
+                .or_else(|_| fs::remove_file(m.point.join(dst)));
+        }
+        let (mut gnu, mut ours) = (Vec::new(), Vec::new());
+        for r in 0..runs {
+            // A B, then B A: neither always runs second on a cache the other just warmed.
+            if r % 2 == 0 {
+                gnu.push(timed(GNU, w.args, w.source, "out-cp", &m.point));
+                ours.push(timed(rcp, w.args, w.source, "out-rcp", &m.point));
+            } else {
+                ours.push(timed(rcp, w.args, w.source, "out-rcp", &m.point));
+                gnu.push(timed(GNU, w.args, w.source, "out-cp", &m.point));
+            }
+        }
+        let (g, o) = (median(gnu), median(ours));
+        let per_file = |p| syscalls(p, w, &m.point).map_or("-".into(), |v| format!("{v:.1}"));
+        println!(
+            "| {} | {} | {:.3} s | {:.3} s | {:.2} | {} | {} |",
+            w.name,
+            w.fs.name(),
+            g.as_secs_f64(),
+            o.as_secs_f64(),
+            o.as_secs_f64() / g.as_secs_f64(),
+            per_file(GNU),
+            per_file(rcp),
+        );
+    }
+    if (only.is_empty() || only.contains("rss"))
+        && let Some((g, o)) = peak_rss(rcp, &root)
+    {
+        println!("\npeak RSS copying 200,000 files: GNU cp {} MiB, rcp {} MiB", g / 1024, o / 1024);
+    }
+    let _ = fs::remove_dir_all(&root);
+}
