@@ -626,6 +626,9 @@ impl<'a> Ctx<'a> {
             && self.pool.as_ref().is_some_and(|p| p.parallel());
         let mut batch = Vec::new();
         for (name, regular) in entries {
+            if crate::interrupt::stopping() {
+                break;
+            }
             let (s, d) = (src.join(&name), dst.join(&name));
             if hand_over && regular && self.files > 0 {
                 batch.push((s, d));

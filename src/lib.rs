@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod file;
 pub mod generate;
+pub mod interrupt;
 pub mod links;
 pub mod metadata;
 pub mod options;
@@ -92,6 +93,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
     } else {
         &opts
     };
+    if let Err(e) = interrupt::install() {
+        out.message(&format!("cannot handle signals: {e}"));
+    }
     let umask = current_umask();
     let root = rustix::process::geteuid().is_root();
     std::thread::scope(|scope| {
@@ -103,11 +107,19 @@ pub fn run(args: Vec<OsString>) -> i32 {
         let pool = pool::Pool::new(scope, opts, opts.jobs, umask, root);
         let mut ctx = Ctx::new(opts, out, umask, plan.track_operands, Some(Box::new(pool)));
         for pair in &plan.pairs {
+            if interrupt::stopping() {
+                break;
+            }
             copy_pair(pair, &mut ctx);
         }
         ctx.close_pool();
         if let Some(bar) = &bar {
             bar.finish();
+        }
+        if let Some((name, status)) = interrupt::stopped_by() {
+            ctx.out.message(&format!("interrupted by {name}"));
+            ctx.out.finish();
+            return status;
         }
         let written = ctx.out.finish();
         i32::from(ctx.failed || !written)

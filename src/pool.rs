@@ -139,6 +139,8 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
         Job::Batch { seq, files, dst_dev } => {
             let files = files
                 .into_iter()
+                // After SIGINT/SIGTERM, files not started yet are not created at all.
+                .take_while(|_| !crate::interrupt::stopping())
                 .map(|(src, dst)| {
                     let (s, d) = (src.clone(), dst.clone());
                     outcome(src, dst, true, &mut |w, a| copy_new_file(&s, &d, dst_dev, w, a))

@@ -235,7 +235,12 @@ impl Reporter {
 
     fn entry_lines(&mut self, entry: &Entry) -> Vec<Line> {
         let mut lines = Vec::new();
-        if let Some(error) = entry.error.filter(|e| e.op != crate::error::Op::Reported) {
+        // A file given up because of SIGINT/SIGTERM is told about once, at the end.
+        let cancelled =
+            |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::interrupt::stopping();
+        if let Some(error) =
+            entry.error.filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
+        {
             lines.push(Line::Err(error.to_string()));
         }
         if let (true, Some(record)) = (self.debug, entry.record) {

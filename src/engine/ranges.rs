@@ -123,6 +123,11 @@ pub fn copy_range(
     }
 }
 
+/// Gives up the range (ECANCELED) once SIGINT or SIGTERM asked rcp to stop.
+fn stop_point(stage: Stage, moved: u64) -> Result<(), RangeError> {
+    crate::interrupt::check().map_err(|errno| RangeError { stage, errno: Some(errno), moved })
+}
+
 /// How many bytes to ask for next: what is left of a bounded range, capped at `cap`.
 fn next_len(pos: u64, end: Option<u64>, cap: usize) -> usize {
     match end {
@@ -144,6 +149,7 @@ fn cfr_range(
         if len == 0 {
             break;
         }
+        stop_point(Stage::Copy, off_out - start)?;
         match copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), len) {
             Ok(0) if off_in == start && expect_data => {
                 return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
@@ -182,6 +188,7 @@ fn splice_range(
         if len == 0 {
             break;
         }
+        stop_point(Stage::Copy, off_out - start)?;
         let n = match splice(src, Some(&mut off_in), &p.write, None, len, SpliceFlags::MOVE) {
             Ok(0) if off_in == start && expect_data => {
                 return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
@@ -237,6 +244,7 @@ fn rw_range(
         if len == 0 {
             break;
         }
+        stop_point(Stage::Copy, pos - start)?;
         let chunk = &mut buf[..len];
         let got = if stream { read(src, &mut *chunk) } else { pread(src, &mut *chunk, pos) };
         let n = match got {

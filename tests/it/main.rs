@@ -6,6 +6,7 @@ mod docs;
 mod errors;
 mod fallback;
 mod gnu;
+mod interrupt;
 mod parallel;
 mod paths;
 mod progress;
