@@ -5,6 +5,7 @@ mod common;
 mod docs;
 mod errors;
 mod fallback;
+mod faults;
 mod gnu;
 mod interrupt;
 mod parallel;
