@@ -11,6 +11,7 @@ mod interrupt;
 mod parallel;
 mod paths;
 mod progress;
+mod property;
 mod report;
 mod sparse;
 mod tree;
