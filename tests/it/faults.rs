@@ -72,8 +72,10 @@ fn disk_full_keeps_what_fit_and_removes_the_torn_file() {
             }
         }
         assert!(dst.join("small").exists(), "{jobs}: the run went on after ENOSPC");
-        assert!(dst.join("big1").exists(), "{jobs}: the first big file fit");
-        assert!(!dst.join("big2").exists() || !dst.join("big3").exists(), "not all can fit");
+        // Entries go in inode order, which need not be creation order: whichever big file
+        // comes first fits, and the later ones cannot all fit.
+        let bigs = ["big1", "big2", "big3"].iter().filter(|n| dst.join(n).exists()).count();
+        assert!((1..3).contains(&bigs), "{jobs}: {bigs} of the 30 MiB files are there");
         fs::remove_dir_all(&dst).unwrap();
     }
 }
