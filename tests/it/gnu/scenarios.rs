@@ -198,6 +198,20 @@ fn odd_names(d: &Path) {
     mkdir(&d.join("dir"), 0o755);
 }
 
+/// Hostile names inside a directory: a non-UTF-8 byte, a newline, a leading dash, a
+/// 255-byte name, shell metacharacters.
+fn hostile(d: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = d.join("h");
+    mkdir(&dir, 0o755);
+    for name in [&b"caf\xff"[..], b"new\nline", b"-rf", b"$(x)`y`*?", b"sp ace\t"] {
+        write(&dir.join(std::ffi::OsStr::from_bytes(name)), "x\n", 0o644);
+    }
+    write(&dir.join("n".repeat(255)), "long\n", 0o644);
+    symlink("caf\u{e9}-missing", dir.join("dangling-\u{e9}")).unwrap();
+    mkdir(&d.join("out"), 0o755);
+}
+
 /// Files whose numbered backups already exist.
 fn numbered(d: &Path) {
     write(&d.join("a"), "a\n", 0o644);
@@ -544,6 +558,12 @@ pub fn all() -> Vec<Scenario> {
         sc("v-existing-tree", existing, "-rv sub out").order_dependent(),
         sc("quoted-names", odd_names, "").raw_args(&["-v", "q'uote", "nl\nx", "tab\tx", "dir"]),
         sc("quoted-missing", odd_names, "").raw_args(&["q'uote2", "nl\ny", "dir"]),
+        // Hostile names.
+        sc("hostile-r", hostile, "-r h out"),
+        sc("hostile-rv", hostile, "-rv h out").order_dependent(),
+        sc("hostile-a", hostile, "-a h out"),
+        sc("hostile-dash-operand", hostile, "-- h/-rf out"),
+        sc("hostile-name-too-long", hostile, "").raw_args(&["h/-rf", &format!("out/{}", "y".repeat(300))]),
         // Recursive trees.
         sc("tree-r", tree, "-r src dst").order_dependent(),
         sc("tree-r-new", tree, "-r src new").order_dependent(),
