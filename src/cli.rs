@@ -198,6 +198,15 @@ pub struct Cli {
           default_missing_value = "")]
     pub context: Option<String>,
 
+    /// write each file under a temporary name and rename it into place when complete, so a
+    /// crash leaves the old file or the new one, never a torn one
+    #[arg(long)]
+    pub atomic: bool,
+
+    /// flush each file to disk (with --atomic, its rename too) before it counts as copied
+    #[arg(long)]
+    pub fsync: bool,
+
     /// copy with N threads (default: the number of CPUs)
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(usize))]
     pub jobs: Option<usize>,

@@ -57,6 +57,8 @@ pub struct FileJob {
     src_st: Stat,
     plan: RegularPlan,
     created: bool,
+    /// `--atomic`: the temporary name being written, renamed over `dst` when complete.
+    temp: Option<PathBuf>,
 }
 
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.
@@ -82,7 +84,13 @@ pub fn open_pair(
             (fd, open_st)
         }
     };
-    let (dst_fd, created) = open_destination(ctx, dst, &plan)?;
+    let (dst_fd, created, temp) = match atomic_temp(ctx.opts, dst, &plan)? {
+        Some((fd, temp)) => (fd, true, Some(temp)),
+        None => {
+            let (fd, created) = open_destination(ctx, dst, &plan)?;
+            (fd, created, None)
+        }
+    };
     Ok(FileJob {
         src: src.to_path_buf(),
         dst: dst.to_path_buf(),
@@ -92,6 +100,7 @@ pub fn open_pair(
         src_st: *src_st,
         plan,
         created,
+        temp,
     })
 }
 
@@ -124,7 +133,10 @@ pub fn copy_new_file(
         follow: false,
         dst_dev,
     };
-    let dst_fd = create_new(dst, &plan, attrs.opts.open_dangling_symlink)?;
+    let (dst_fd, temp) = match atomic_temp(attrs.opts, dst, &plan)? {
+        Some((fd, temp)) => (fd, Some(temp)),
+        None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
+    };
     let job = FileJob {
         src: src.to_path_buf(),
         dst: dst.to_path_buf(),
@@ -134,6 +146,7 @@ pub fn copy_new_file(
         src_st: st,
         plan,
         created: true,
+        temp,
     };
     fill_and_close(job, worker, attrs)
 }
@@ -146,21 +159,90 @@ pub fn fill_and_close(
     worker: &mut Worker,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let FileJob { src, dst, src_fd, dst_fd, open_st, src_st, plan, created } = job;
-    let result =
+    let FileJob { src, dst, src_fd, dst_fd, open_st, src_st, plan, created, temp } = job;
+    let written = temp.as_deref().unwrap_or(&dst);
+    // Messages name the destination; everything on it goes through the fd.
+    let mut result =
         fill(worker, attrs, &src, &dst, &src_fd, &open_st, &dst_fd, &src_st, &plan, created);
+    if attrs.opts.fsync
+        && let Ok(record) = &result
+        && let Err(e) = rustix::fs::fsync(&dst_fd)
+    {
+        result = Err(FileError { error: Error::new(Op::Write, &dst, e), record: record.clone() });
+    }
     drop(src_fd);
     let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, &dst, e));
     let outcome = match (result, closed) {
-        (Ok(record), Ok(())) => return Ok(record),
+        (Ok(record), Ok(())) => match temp.as_deref().map(|t| commit(t, &dst, attrs.opts.fsync)) {
+            None | Some(Ok(())) => return Ok(record),
+            Some(Err(error)) => FileError { error, record },
+        },
         (Ok(record), Err(error)) => FileError { error, record },
         (Err(e), _) => e,
     };
     if created {
         // Never leave a torn file that looks complete; a failed unlink changes nothing more.
-        let _ = unlinkat(CWD, &dst, AtFlags::empty());
+        let _ = unlinkat(CWD, written, AtFlags::empty());
     }
     Err(outcome)
+}
+
+/// `--atomic`: creates a temporary file beside `dst` to be renamed over it when complete.
+/// `None` where the file is written in place: without `--atomic`, and when `dst` is a
+/// symlink (GNU writes through it, or refuses a dangling one; rcp keeps that).
+fn atomic_temp(
+    opts: &crate::options::Options,
+    dst: &Path,
+    plan: &RegularPlan,
+) -> Result<Option<(OwnedFd, PathBuf)>, Error> {
+    if !opts.atomic || !opts.data {
+        return Ok(None);
+    }
+    let existing = rustix::fs::lstat(dst).ok();
+    if existing.is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink) {
+        return Ok(None);
+    }
+    let (fd, temp) = create_temp(dst, plan)?;
+    // Replacing a file keeps its mode and owner, as writing into it would (GNU's rule for
+    // existing destinations); `-p` sets them from the source afterwards anyway.
+    if let Some(old) = existing.filter(|_| !opts.preserve.mode) {
+        let _ = rustix::fs::fchmod(&fd, Mode::from_raw_mode(old.st_mode & 0o7777));
+    }
+    if let Some(old) = existing.filter(|_| !opts.preserve.ownership) {
+        let (uid, gid) =
+            (rustix::fs::Uid::from_raw(old.st_uid), rustix::fs::Gid::from_raw(old.st_gid));
+        let _ = rustix::fs::fchown(&fd, Some(uid), Some(gid));
+    }
+    Ok(Some((fd, temp)))
+}
+
+/// Creates `.rcp-PID-N` (O_EXCL, the planned mode) in `dst`'s directory.
+fn create_temp(dst: &Path, plan: &RegularPlan) -> Result<(OwnedFd, PathBuf), Error> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".rcp-{}-{n}", std::process::id()));
+        match create_new(&temp, plan, false) {
+            Ok(fd) => return Ok((fd, temp)),
+            Err(Error { errno: Some(Errno::EXIST), .. }) => continue,
+            Err(e) => return Err(Error { path: dst.to_path_buf(), ..e }),
+        }
+    }
+}
+
+/// Renames the complete temporary file over `dst`; with `--fsync`, makes the rename durable.
+fn commit(temp: &Path, dst: &Path, fsync: bool) -> Result<(), Error> {
+    rustix::fs::renameat(CWD, temp, CWD, dst).map_err(|e| Error::new(Op::CreateRegular, dst, e))?;
+    if fsync {
+        let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd =
+            openat(CWD, dir, flags, Mode::empty()).map_err(|e| Error::new(Op::Write, dst, e))?;
+        rustix::fs::fsync(&fd).map_err(|e| Error::new(Op::Write, dst, e))?;
+    }
+    Ok(())
 }
 
 /// Opens the destination: truncating an existing one (`-f` removes it if that fails), or

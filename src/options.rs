@@ -100,6 +100,10 @@ pub struct Options {
     pub jobs: usize,
     /// Show the progress bar.
     pub progress: bool,
+    /// `--atomic`: write each regular file under a temporary name, rename it into place.
+    pub atomic: bool,
+    /// `--fsync`: make each file (and, with `--atomic`, its rename) durable before going on.
+    pub fsync: bool,
     /// `-Z`/`--context` given: warn once and carry on, as GNU does without SELinux.
     pub context_warning: Option<String>,
 }
@@ -298,6 +302,8 @@ impl Options {
                 || (!cli.no_progress
                     && interactive != Interactive::Ask
                     && rustix::termios::isatty(std::io::stderr())),
+            atomic: cli.atomic,
+            fsync: cli.fsync,
             jobs: cli.jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
             }),

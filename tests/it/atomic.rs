@@ -1,0 +1,102 @@
+//! `--atomic`: each regular file is written under a temporary name and renamed into place
+//! only when complete, so a failure or a kill leaves the old file or the new one.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::{Fs, assert_same_bytes, dir_on, have, rcp, rcp_injected, skip, write_pattern};
+use crate::gnu::snapshot;
+
+const MIB: usize = 1 << 20;
+
+fn no_temporaries(dir: &Path) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_name().to_string_lossy().starts_with(".rcp-") {
+                return false;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    true
+}
+
+#[test]
+fn atomic_copies_equal_plain_ones_and_leave_no_temporaries() {
+    let Some(dir) = dir_on(Fs::Ext4, "atomic") else { return };
+    let d = dir.path();
+    for i in 0..30 {
+        let sub = d.join(format!("src/d{}", i % 3));
+        fs::create_dir_all(&sub).unwrap();
+        write_pattern(&sub.join(format!("f{i}")), 1000 * i + 1, i as u64);
+    }
+    let runs: [(&str, &[&str]); 3] =
+        [("plain", &[]), ("atomic", &["--atomic"]), ("fsync", &["--atomic", "--fsync"])];
+    for (name, flags) in runs {
+        let ok = rcp().current_dir(d).arg("-r").args(flags).arg("src").arg(name).status();
+        assert!(ok.unwrap().success(), "{name}");
+    }
+    let plain = snapshot(&d.join("plain"));
+    // The same entries, types, bytes and modes (mtimes are the copies' own).
+    let without_time = |v: &str| v.split(" mtime").next().unwrap().to_string();
+    for name in ["atomic", "fsync"] {
+        let other = snapshot(&d.join(name));
+        assert_eq!(other.len(), plain.len(), "{name}");
+        for (k, v) in &plain {
+            assert_eq!(other.get(k).map(|s| without_time(s)), Some(without_time(v)), "{name}: {k}");
+        }
+        assert!(no_temporaries(&d.join(name)), "{name}: temporary files left");
+    }
+}
+
+#[test]
+fn a_failed_atomic_copy_leaves_the_old_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_pattern(&d.join("new"), 4 * MIB, 1);
+    fs::write(d.join("old"), "old contents\n").unwrap();
+    fs::set_permissions(d.join("old"), fs::Permissions::from_mode(0o600)).unwrap();
+    let src = d.join("new");
+    let dst = d.join("old");
+    let args = ["--atomic".as_ref(), src.as_os_str(), dst.as_os_str()];
+    let Some(out) = rcp_injected("atomic-eio", &["copy_file_range:error=EIO"], &args) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(d.join("old")).unwrap(), "old contents\n");
+    assert!(no_temporaries(d));
+    // Without a fault, the file is replaced and keeps the mode the old one had.
+    assert!(rcp().args(args).status().unwrap().success());
+    assert_same_bytes(&d.join("new"), &d.join("old"));
+    let mode = fs::metadata(d.join("old")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "an existing destination keeps its mode, as without --atomic");
+}
+
+#[test]
+fn a_killed_atomic_copy_leaves_the_old_file_whole() {
+    if !have("kill") {
+        return skip("atomic-kill", "kill is not installed");
+    }
+    let Some(dir) = dir_on(Fs::Ext4, "atomic-kill") else { return };
+    let d = dir.path();
+    write_pattern(&d.join("big"), 512 * MIB, 3);
+    fs::write(d.join("dst"), "previous\n").unwrap();
+    let mut child = rcp()
+        .current_dir(d)
+        .args(["--atomic", "--reflink=never", "--sparse=always", "big", "dst"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let killed = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(killed.success() && status.code().is_none(), "rcp finished before the kill");
+    assert_eq!(fs::read_to_string(d.join("dst")).unwrap(), "previous\n");
+}
