@@ -1,6 +1,7 @@
-//! Faults on real filesystems: a destination that fills up. Every file that fit is intact,
-//! the file that hit ENOSPC is removed (rcp created it), the message is GNU's, the run goes
-//! on with what still fits, and the exit status is 1.
+//! Faults on real filesystems: a destination that fills up (every file that fit is intact,
+//! the file that hit ENOSPC is removed, GNU's message, the run goes on, exit 1), and errors
+//! and short counts injected with strace into each syscall of the copy (retried, fallen back
+//! from, or a clean failure of that file; never wrong bytes, never a changed source).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -78,4 +79,82 @@ fn disk_full_keeps_what_fit_and_removes_the_torn_file() {
         assert!((1..3).contains(&bigs), "{jobs}: {bigs} of the 30 MiB files are there");
         fs::remove_dir_all(&dst).unwrap();
     }
+}
+
+/// What a fault must lead to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    /// The copy completes with the right bytes (the fault is retried or fallen back from).
+    Completes,
+    /// The file fails: exit 1, a message, and no destination left.
+    FailsCleanly,
+}
+
+/// Faults injected with strace into the real binary, one at a time, on ext4. Whatever the
+/// outcome, the source is untouched and the destination is never torn.
+#[test]
+fn injected_faults_fail_cleanly_or_complete_correctly() {
+    use Expect::*;
+    let cases: &[(&str, &[&str], Expect)] = &[
+        ("copy_file_range:error=EINTR:when=1", &[], Completes),
+        ("copy_file_range:error=EIO:when=2", &["--reflink=never", "--sparse=auto"], Completes),
+        ("copy_file_range:error=EIO:when=1", &[], FailsCleanly),
+        ("copy_file_range:error=EAGAIN:when=1", &[], FailsCleanly),
+        ("copy_file_range:error=ENOSPC:when=1", &[], FailsCleanly),
+        // A short count: the kernel's offsets say how far it really got.
+        ("copy_file_range:retval=4096:when=1", &[], Completes),
+        ("ioctl:error=EINTR:when=1", &[], Completes),
+        ("splice:error=EINTR:when=1", &["--reflink=never"], Completes),
+        ("splice:error=EIO:when=3", &["--reflink=never"], FailsCleanly),
+        // Regular sources are read with pread (read() is for size-0 files and streams).
+        ("pread64:error=EINTR:when=1", &["--sparse=always"], Completes),
+        ("pread64:error=EIO:when=2", &["--sparse=always"], FailsCleanly),
+        ("pwrite64:error=EINTR:when=1", &["--sparse=always"], Completes),
+        ("pwrite64:error=EIO:when=1", &["--sparse=always"], FailsCleanly),
+        ("fsync:error=EIO", &["--fsync"], FailsCleanly),
+        ("close:error=EIO", &[], FailsCleanly),
+    ];
+    if !have("strace") {
+        return skip("injected faults", "strace is not installed");
+    }
+    let Some(dir) = crate::common::dir_on(crate::common::Fs::Ext4, "faults") else { return };
+    let d = dir.path();
+    let src = d.join("src");
+    write_pattern(&src, 3 * MIB + 123, 9);
+    let before = fs::read(&src).unwrap();
+    let mut wrong = Vec::new();
+    for (i, (inject, flags, expect)) in cases.iter().enumerate() {
+        let dst = d.join(format!("dst{i}"));
+        // -P: only calls on that file count (the loader reads and closes files too).
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null"]);
+        if inject.starts_with("close") || inject.starts_with("fsync") {
+            cmd.arg("-P").arg(&dst);
+        } else if inject.starts_with("pread") {
+            cmd.arg("-P").arg(&src);
+        }
+        let out = cmd
+            .arg("-e")
+            .arg(format!("inject={inject}"))
+            .arg(env!("CARGO_BIN_EXE_rcp"))
+            .arg("-j1")
+            .args(*flags)
+            .arg(&src)
+            .arg(&dst)
+            .output()
+            .unwrap();
+        let got = match (out.status.code(), dst.exists()) {
+            (Some(0), true) if fs::read(&dst).unwrap() == before => Completes,
+            (Some(1), false) if !out.stderr.is_empty() => FailsCleanly,
+            (code, exists) => {
+                wrong.push(format!("{inject}: exit {code:?}, destination left: {exists}"));
+                continue;
+            }
+        };
+        if got != *expect {
+            wrong.push(format!("{inject} {flags:?}: {got:?}, expected {expect:?}"));
+        }
+        assert_eq!(fs::read(&src).unwrap(), before, "{inject}: the source changed");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
