@@ -333,8 +333,7 @@ fn format_option(spec: &str, help: &str) -> String {
 }
 
 /// `--version`, in GNU's shape.
-pub fn version_text(program: &str) -> String {
-    let _ = program;
+pub fn version_text() -> String {
     format!(
         "rcp {}\nA drop-in GNU cp that copies by the cheapest kernel path.\nLicense MIT.\n",
         env!("CARGO_PKG_VERSION")

@@ -259,13 +259,12 @@ fn open_destination(
         match openat(CWD, dst, OFlags::WRONLY | OFlags::CLOEXEC | trunc, Mode::empty()) {
             Ok(fd) => return Ok((fd, false)),
             Err(Errno::NOENT) => new_dst = true,
-            Err(e) if opts.force => {
+            Err(_) if opts.force => {
                 match unlinkat(CWD, dst, AtFlags::empty()) {
                     Ok(()) => ctx.out.removed(dst),
                     Err(Errno::NOENT) => {}
                     Err(e) => return Err(Error::new(Op::Remove, dst, e)),
                 }
-                let _ = e;
                 new_dst = true;
             }
             Err(e) => return Err(Error::new(Op::CreateRegular, dst, e)),

@@ -51,7 +51,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         return report::print_stdout(&program, cli::help_text(&program).as_bytes());
     }
     if parsed.cli.version {
-        return report::print_stdout(&program, cli::version_text(&program).as_bytes());
+        return report::print_stdout(&program, cli::version_text().as_bytes());
     }
     if let Some(what) = parsed.cli.generate.clone() {
         return generate::generate(&program, &what);
@@ -142,7 +142,7 @@ fn copy_pair(pair: &Pair, ctx: &mut Ctx) {
         return ctx.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
     };
     let rel = plan::strip_slashes(&pair.src);
-    let Some(made) = parents::make_parents(ctx, target, &rel, &pair.dst) else {
+    let Some(made) = parents::make_parents(ctx, target, &rel) else {
         ctx.failed = true;
         return;
     };

@@ -197,7 +197,7 @@ impl Options {
                 Ordered::Archive => {
                     deref = Some(Deref::Never);
                     recursive = true;
-                    apply_attr(&mut preserve, Attr::All, true, false);
+                    apply_attr(&mut preserve, Attr::All, true);
                     preserve.required = true;
                     preserve.reduce_diagnostics = true;
                 }
@@ -326,12 +326,12 @@ fn decode_attrs(preserve: &mut Preserve, list: &str, on: bool) -> Result<(), Usa
     let context = if on { "--preserve" } else { "--no-preserve" };
     for word in list.split(',') {
         let attr = argmatch(context, word, ATTRS)?;
-        apply_attr(preserve, attr, on, true);
+        apply_attr(preserve, attr, on);
     }
     Ok(())
 }
 
-fn apply_attr(p: &mut Preserve, attr: Attr, on: bool, explicit: bool) {
+fn apply_attr(p: &mut Preserve, attr: Attr, on: bool) {
     match attr {
         Attr::Mode => {
             p.mode = on;
@@ -354,8 +354,7 @@ fn apply_attr(p: &mut Preserve, attr: Attr, on: bool, explicit: bool) {
             p.ownership = on;
             p.links = on;
             p.xattr = on;
-            // `-a` does not make xattr failures errors; `--preserve=all` is the same in GNU.
-            let _ = explicit;
+            // Unlike `--preserve=xattr`, `all` does not make xattr failures errors (GNU).
             p.explicit_no_mode = !on;
         }
     }

@@ -26,7 +26,7 @@ fn is_dir(st: &Stat) -> bool {
 
 /// Makes the missing leading directories of `dst` = `target/src`. Returns them (deepest
 /// first), or `None` after reporting why the copy cannot go ahead.
-pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path, dst: &Path) -> Option<Vec<Parent>> {
+pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Parent>> {
     let opts = ctx.opts;
     let p = opts.preserve;
     let mut list = Vec::new();
@@ -41,7 +41,6 @@ pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path, dst: &Path) -> Opt
         }
         Err(_) => {}
     }
-    let _ = dst;
     let slashes =
         rel.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0 && rel[i - 1] != b'/');
     for (at, _) in slashes {
