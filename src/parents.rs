@@ -24,7 +24,7 @@ fn is_dir(st: &Stat) -> bool {
     FileType::from_raw_mode(st.st_mode) == FileType::Directory
 }
 
-/// Makes the missing leading directories of `dst` = `target/src`. Returns them (deepest
+/// Makes the missing leading directories of `target/src`. Returns them (deepest
 /// first), or `None` after reporting why the copy cannot go ahead.
 pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Parent>> {
     let opts = ctx.opts;
