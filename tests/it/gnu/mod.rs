@@ -234,6 +234,13 @@ fn run_all(filter: impl Fn(&Scenario) -> bool, test: &str) {
         skip(test, "GNU cp is not at /usr/bin/cp");
         return;
     }
+    // The fixtures use these (packages attr, acl, libcap2-bin, python3).
+    for tool in ["setfattr", "setfacl", "setcap", "python3", "mknod", "mkfifo"] {
+        if !crate::common::have(tool) {
+            skip(test, &format!("{tool} is not installed"));
+            return;
+        }
+    }
     let rcp = PathBuf::from(env!("CARGO_BIN_EXE_rcp"));
     let all = scenarios::all();
     let mut names = std::collections::HashSet::new();
