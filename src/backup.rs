@@ -11,7 +11,7 @@ use rustix::io::Errno;
 
 use crate::links::ino;
 use crate::options::Backup;
-use crate::plan::last_component;
+use crate::plan::{dir_of, last_component};
 
 /// The name `dst` would be backed up to.
 pub fn backup_name(dst: &Path, kind: Backup, suffix: &OsString) -> PathBuf {
@@ -57,7 +57,7 @@ fn append(path: &Path, suffix: &[u8]) -> PathBuf {
 /// The highest N among existing `NAME.~N~` beside `dst`.
 fn highest_number(dst: &Path) -> Option<u64> {
     let base = last_component(dst).as_bytes().to_vec();
-    let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dir_of(dst);
     let mut prefix = base;
     prefix.extend_from_slice(b".~");
     std::fs::read_dir(dir)

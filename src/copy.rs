@@ -110,6 +110,7 @@ impl<'a> Ctx<'a> {
         opts: &'a Options,
         out: Reporter,
         umask: u32,
+        root: bool,
         track_operands: bool,
         pool: Option<Box<dyn Dispatch + 'a>>,
     ) -> Self {
@@ -125,7 +126,7 @@ impl<'a> Ctx<'a> {
             umask,
             failed: false,
             memory: Memory::new(track_operands),
-            root: rustix::process::geteuid().is_root(),
+            root,
             top_src: PathBuf::new(),
             top_dst: PathBuf::new(),
         }
@@ -135,12 +136,6 @@ impl<'a> Ctx<'a> {
     pub fn fail(&mut self, error: &Error) {
         self.failed = true;
         self.out.error(error);
-    }
-
-    /// A message of GNU's own wording (no errno), marking the run as failed.
-    fn fail_text(&mut self, text: &str) {
-        self.failed = true;
-        self.out.message(text);
     }
 
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
@@ -184,15 +179,17 @@ impl<'a> Ctx<'a> {
         if src_dir && !opts.recursive {
             return self.report(Error::refusal(Op::OmitDirectory, src));
         }
-        if place.command_line && self.memory.tracks_operands() {
-            if !src_dir && opts.backup == Backup::None && self.memory.source_seen(src, &src_st) {
-                self.out.message(&format!(
-                    "warning: source file {} specified more than once",
-                    crate::quote::quote(src)
-                ));
-                return true;
-            }
-            self.memory.record_source(src, &src_st);
+        // GNU's src_info: recorded for every operand, a warning for a repeated non-directory.
+        if place.command_line
+            && self.memory.source_seen(src, &src_st)
+            && !src_dir
+            && opts.backup == Backup::None
+        {
+            self.out.message(&format!(
+                "warning: source file {} specified more than once",
+                crate::quote::quote(src)
+            ));
+            return true;
         }
         let dereference = place.deref == Deref::Always
             || (place.deref == Deref::CommandLine && place.command_line);
@@ -247,9 +244,7 @@ impl<'a> Ctx<'a> {
                 match opts.interactive {
                     Interactive::Skip => return true,
                     Interactive::Fail => {
-                        let text = format!("not replacing {}", crate::quote::quote(dst));
-                        self.fail_text(&text);
-                        return false;
+                        return self.report(Error::refusal(Op::NotReplacing, dst));
                     }
                     Interactive::Ask => {
                         let replacing = opts.force || opts.remove_destination;
@@ -273,13 +268,7 @@ impl<'a> Ctx<'a> {
                     && opts.backup != Backup::Numbered
                     && self.memory.dest_seen(dst, &d)
                 {
-                    let text = format!(
-                        "will not overwrite just-created {} with {}",
-                        crate::quote::quote(dst),
-                        crate::quote::quote(src)
-                    );
-                    self.fail_text(&text);
-                    return false;
+                    return self.report(Error::refusal(Op::JustCreated(src.to_path_buf()), dst));
                 }
             }
             if !src_dir && dst_dir {
@@ -290,13 +279,8 @@ impl<'a> Ctx<'a> {
                 if opts.backup != Backup::Numbered
                     && backup::source_is_backup_of(src, &src_st, dst, &opts.suffix)
                 {
-                    let text = format!(
-                        "backing up {} might destroy source;  {} not copied",
-                        crate::quote::quote(dst),
-                        crate::quote::quote(src)
-                    );
-                    self.fail_text(&text);
-                    return false;
+                    let op = Op::BackupDestroysSource(src.to_path_buf());
+                    return self.report(Error::refusal(op, dst));
                 }
                 match backup::backup(dst, opts.backup, &opts.suffix) {
                     Ok(name) => backup_name = Some(name),
@@ -326,13 +310,8 @@ impl<'a> Ctx<'a> {
                 && is(l.st_mode, FileType::Symlink)
                 && self.memory.dest_seen(dst, &l)
             {
-                let text = format!(
-                    "will not copy {} through just-created symlink {}",
-                    crate::quote::quote(src),
-                    crate::quote::quote(dst)
-                );
-                self.fail_text(&text);
-                return false;
+                let op = Op::ThroughJustCreatedSymlink(dst.to_path_buf());
+                return self.report(Error::refusal(op, src));
             }
         }
 
@@ -374,12 +353,7 @@ impl<'a> Ctx<'a> {
                 } else if dereference {
                     // The same directory met again through symlinks under -L: copy it again.
                 } else {
-                    let text = format!(
-                        "will not create hard link {} to directory {}",
-                        crate::quote::quote(dst),
-                        crate::quote::quote(earlier)
-                    );
-                    self.fail_text(&text);
+                    self.fail(&Error::refusal(Op::LinkToDirectory(earlier.clone()), dst));
                     return self.un_backup(dst, backup_name, None);
                 }
             } else {
@@ -414,8 +388,7 @@ impl<'a> Ctx<'a> {
         if src_dir {
             let id = ino(&src_st);
             if place.ancestors.contains(&id) {
-                let text = format!("cannot copy cyclic symbolic link {}", crate::quote::quote(src));
-                self.fail_text(&text);
+                self.fail(&Error::refusal(Op::Cyclic, src));
                 return self.un_backup(dst, backup_name, remembered);
             }
             let mut ancestors = place.ancestors.to_vec();
@@ -466,11 +439,7 @@ impl<'a> Ctx<'a> {
         } else if opts.symbolic_link {
             dest_is_symlink = true;
             if !src.as_os_str().as_bytes().starts_with(b"/") && !in_current_dir(dst) {
-                let text = format!(
-                    "{}: can make relative symbolic links only in current directory",
-                    crate::quote::quote_if_needed(dst)
-                );
-                self.fail_text(&text);
+                self.fail(&Error::refusal(Op::RelativeSymlink, dst));
                 return self.un_backup(dst, backup_name, remembered);
             }
             if let Err(e) = links::force_symlink(src, dst, opts.force) {
@@ -518,8 +487,7 @@ impl<'a> Ctx<'a> {
                 return self.un_backup(dst, backup_name, remembered);
             }
         } else {
-            let text = format!("{} has unknown file type", crate::quote::quote(src));
-            self.fail_text(&text);
+            self.fail(&Error::refusal(Op::UnknownType, src));
             return self.un_backup(dst, backup_name, remembered);
         }
 
@@ -1071,11 +1039,10 @@ fn dot_or_dotdot(name: &OsStr) -> bool {
 
 /// Whether `dst`'s directory is the current directory (for relative `-s` links).
 fn in_current_dir(dst: &Path) -> bool {
-    let parent = match dst.parent() {
-        None => return true,
-        Some(p) if p.as_os_str().is_empty() || p == Path::new(".") => return true,
-        Some(p) => p,
-    };
+    let parent = crate::plan::dir_of(dst);
+    if parent == Path::new(".") {
+        return true;
+    }
     match (stat(Path::new(".")), stat(parent)) {
         (Ok(a), Ok(b)) => ino(&a) == ino(&b),
         _ => true,
@@ -1114,14 +1081,10 @@ struct DirCopy<'d> {
     dst_dev: Option<u64>,
 }
 
-/// Opens a source the walk says is a regular file (never following a symlink swapped in);
-/// `None` sends it down the ordinary stat-then-open path, which reports any error.
+/// Opens a source the walk says is a regular file; `None` sends it down the ordinary
+/// stat-then-open path, which reports any error in GNU's order.
 fn open_regular(path: &Path) -> Option<Opened> {
-    use rustix::fs::{OFlags, fstat, openat};
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let fd = openat(CWD, path, flags, Mode::empty()).ok()?;
-    let st = fstat(&fd).ok()?;
-    is(st.st_mode, FileType::RegularFile).then_some(Opened { fd, st })
+    file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
 }
 
 /// A directory's entries in inode order (as GNU's savedir gives them), with whether each

@@ -69,6 +69,22 @@ pub enum Op {
     PreserveTimesOf,
     /// `--parents`: `failed to preserve permissions for 'x'`.
     PreservePermissionsOf,
+    /// `--update=none-fail`: `not replacing DST`; the path is the destination.
+    NotReplacing,
+    /// `will not overwrite just-created DST with SRC`; the path is the destination.
+    JustCreated(PathBuf),
+    /// `will not copy SRC through just-created symlink DST`; the path is the source.
+    ThroughJustCreatedSymlink(PathBuf),
+    /// `backing up DST might destroy source;  SRC not copied`; the path is the destination.
+    BackupDestroysSource(PathBuf),
+    /// `will not create hard link DST to directory EARLIER`; the path is the destination.
+    LinkToDirectory(PathBuf),
+    /// `cannot copy cyclic symbolic link SRC`.
+    Cyclic,
+    /// `SRC has unknown file type`.
+    UnknownType,
+    /// `DST: can make relative symbolic links only in current directory` (GNU's `quotef`).
+    RelativeSymlink,
     /// A failure whose message was already printed.
     Reported,
 }
@@ -153,6 +169,26 @@ impl fmt::Display for Error {
             Op::NotADirectory => write!(f, "{p} exists but is not a directory"),
             Op::PreserveTimesOf => write!(f, "failed to preserve times for {p}"),
             Op::PreservePermissionsOf => write!(f, "failed to preserve permissions for {p}"),
+            Op::NotReplacing => write!(f, "not replacing {p}"),
+            Op::JustCreated(src) => {
+                write!(f, "will not overwrite just-created {p} with {}", quote(src))
+            }
+            Op::ThroughJustCreatedSymlink(dst) => {
+                write!(f, "will not copy {p} through just-created symlink {}", quote(dst))
+            }
+            Op::BackupDestroysSource(src) => {
+                write!(f, "backing up {p} might destroy source;  {} not copied", quote(src))
+            }
+            Op::LinkToDirectory(earlier) => {
+                write!(f, "will not create hard link {p} to directory {}", quote(earlier))
+            }
+            Op::Cyclic => write!(f, "cannot copy cyclic symbolic link {p}"),
+            Op::UnknownType => write!(f, "{p} has unknown file type"),
+            Op::RelativeSymlink => write!(
+                f,
+                "{}: can make relative symbolic links only in current directory",
+                crate::quote::quote_if_needed(&self.path)
+            ),
             Op::Reported => Ok(()),
         }?;
         match self.errno {

@@ -104,6 +104,21 @@ pub fn open_pair(
     })
 }
 
+/// Opens a source the walk saw as a regular file, never following a symlink swapped in
+/// since; anything but a regular file now is "replaced while being copied".
+pub fn open_walked(src: &Path) -> Result<(OwnedFd, Stat), Error> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = openat(CWD, src, flags, Mode::empty()).map_err(|e| match e {
+        Errno::LOOP => Error::refusal(Op::Replaced, src),
+        e => Error::new(Op::OpenRead, src, e),
+    })?;
+    let st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Error::refusal(Op::Replaced, src));
+    }
+    Ok((fd, st))
+}
+
 /// A new file in a directory rcp just made, copied entirely by a worker: open the source
 /// (the walk saw a regular file), create the destination, fill it. Nothing can exist there
 /// yet, so none of GNU's checks on an existing destination apply.
@@ -114,15 +129,7 @@ pub fn copy_new_file(
     worker: &mut Worker,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let src_fd = openat(CWD, src, flags, Mode::empty()).map_err(|e| match e {
-        Errno::LOOP => Error::refusal(Op::Replaced, src),
-        e => Error::new(Op::OpenRead, src, e),
-    })?;
-    let st = fstat(&src_fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Error::refusal(Op::Replaced, src).into());
-    }
+    let (src_fd, st) = open_walked(src)?;
     let p = attrs.opts.preserve;
     let mode = st.st_mode & 0o777;
     let plan = RegularPlan {
@@ -218,12 +225,8 @@ fn atomic_temp(
 
 /// Creates `.rcp-PID-N` (O_EXCL, the planned mode) in `dst`'s directory.
 fn create_temp(dst: &Path, plan: &RegularPlan) -> Result<(OwnedFd, PathBuf), Error> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".rcp-{}-{n}", std::process::id()));
+        let temp = crate::links::temp_beside(dst);
         match create_new(&temp, plan, false) {
             Ok(fd) => return Ok((fd, temp)),
             Err(Error { errno: Some(Errno::EXIST), .. }) => continue,
@@ -236,10 +239,9 @@ fn create_temp(dst: &Path, plan: &RegularPlan) -> Result<(OwnedFd, PathBuf), Err
 fn commit(temp: &Path, dst: &Path, fsync: bool) -> Result<(), Error> {
     rustix::fs::renameat(CWD, temp, CWD, dst).map_err(|e| Error::new(Op::CreateRegular, dst, e))?;
     if fsync {
-        let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd =
-            openat(CWD, dir, flags, Mode::empty()).map_err(|e| Error::new(Op::Write, dst, e))?;
+        let fd = openat(CWD, crate::plan::dir_of(dst), flags, Mode::empty())
+            .map_err(|e| Error::new(Op::Write, dst, e))?;
         rustix::fs::fsync(&fd).map_err(|e| Error::new(Op::Write, dst, e))?;
     }
     Ok(())

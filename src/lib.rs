@@ -105,7 +105,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             None => out,
         };
         let pool = pool::Pool::new(scope, opts, opts.jobs, umask, root);
-        let mut ctx = Ctx::new(opts, out, umask, plan.track_operands, Some(Box::new(pool)));
+        let mut ctx = Ctx::new(opts, out, umask, root, plan.track_operands, Some(Box::new(pool)));
         for pair in &plan.pairs {
             if interrupt::stopping() {
                 break;

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, Stat, linkat, renameat, statat, symlinkat, unlinkat};
 use rustix::io::Errno;
 
-use crate::plan::last_component;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::plan::{dir_of, last_component};
 
 pub type Ino = (u64, u64);
 
@@ -63,7 +65,7 @@ impl Memory {
     }
 
     /// Whether this command-line source (same inode, same directory entry) was seen before;
-    /// records it either way.
+    /// records it either way. Always false when operands are not tracked.
     pub fn source_seen(&mut self, src: &Path, st: &Stat) -> bool {
         let Some(table) = &mut self.sources else { return false };
         let names = table.entry(ino(st)).or_default();
@@ -72,10 +74,6 @@ impl Memory {
             names.push(src.to_path_buf());
         }
         seen
-    }
-
-    pub fn record_source(&mut self, src: &Path, st: &Stat) {
-        self.source_seen(src, st);
     }
 
     /// Whether `dst` with this identity was created earlier from a command-line source.
@@ -130,6 +128,14 @@ pub fn force_symlink(target: &Path, dst: &Path, replace: bool) -> Result<Made, E
     force_create(dst, replace, |at| symlinkat(target, CWD, at))
 }
 
+/// A fresh temporary name in `dst`'s directory: `.rcp-PID-N`, N counting for the whole
+/// process (forced links and `--atomic` files share it, so they never race for a name).
+pub fn temp_beside(dst: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    dir_of(dst).join(format!(".rcp-{}-{n}", std::process::id()))
+}
+
 fn force_create(
     dst: &Path,
     replace: bool,
@@ -140,9 +146,8 @@ fn force_create(
         Err(Errno::EXIST) if replace => {}
         Err(e) => return Err(e),
     }
-    let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    for attempt in 0..100u32 {
-        let tmp = dir.join(format!(".rcp-{}-{attempt}", std::process::id()));
+    for _ in 0..100u32 {
+        let tmp = temp_beside(dst);
         match create(&tmp) {
             Ok(()) => {}
             Err(Errno::EXIST) => continue,

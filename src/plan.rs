@@ -153,6 +153,11 @@ pub fn strip_slashes(path: &Path) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(&bytes[..end]))
 }
 
+/// The directory `path` is in, for `*at` calls and names beside it (`f` → `.`).
+pub fn dir_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
 /// GNU's `last_component`: the name after the last slash, trailing slashes ignored
 /// (`a/b/` → `b`, `a/.` → `.`), unlike `Path::file_name`, which skips `.`.
 pub fn last_component(path: &Path) -> &OsStr {
