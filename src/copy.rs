@@ -5,13 +5,14 @@
 //! Directory attributes land after their contents.
 
 use std::ffi::OsStr;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::unlinkat;
-use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, mknodat, readlinkat, statat};
+use rustix::fs::{AtFlags, CWD, FileType, Stat, statat};
 use rustix::io::Errno;
 
+use crate::at::{At, DirFd, read_entries};
 use crate::attrs::{Attrs, Owner};
 use crate::backup;
 use crate::engine::Worker;
@@ -97,10 +98,6 @@ fn is(mode: u32, ft: FileType) -> bool {
     FileType::from_raw_mode(mode) == ft
 }
 
-fn lstat(p: &Path) -> Result<Stat, Errno> {
-    statat(CWD, p, AtFlags::SYMLINK_NOFOLLOW)
-}
-
 fn stat(p: &Path) -> Result<Stat, Errno> {
     statat(CWD, p, AtFlags::empty())
 }
@@ -150,26 +147,28 @@ impl<'a> Ctx<'a> {
             command_line: true,
             dst_dev: None,
         };
-        let ok = self.copy_internal(src, dst, nonexistent, &place, None, &mut marks);
+        let (src, dst) = (At::cwd(src), At::cwd(dst));
+        let ok = self.copy_internal(&src, &dst, nonexistent, &place, None, &mut marks);
         self.failed |= !ok;
     }
 
     /// GNU's `copy_internal`. Returns false if anything failed (already reported).
     fn copy_internal(
         &mut self,
-        src: &Path,
-        dst: &Path,
+        src_at: &At,
+        dst_at: &At,
         nonexistent: Nonexistent,
         place: &Place,
         opened: Option<Opened>,
         marks: &mut Marks,
     ) -> bool {
         let opts = self.opts;
+        let (src, dst) = (src_at.path(), dst_at.path());
         marks.into_self = false;
         let follow = place.deref != Deref::Never;
         let (src_st, opened) = match opened {
             Some(o) => (o.st, Some(o.fd)),
-            None => match if follow { stat(src) } else { lstat(src) } {
+            None => match src_at.stat_as(follow) {
                 Ok(st) => (st, None),
                 Err(e) => return self.report(Error::new(Op::Stat, src, e)),
             },
@@ -197,7 +196,7 @@ impl<'a> Ctx<'a> {
         let mut new_dst = nonexistent == Nonexistent::Yes;
         let mut dst_st: Option<Stat> = None;
         let mut have_dst_lstat = false;
-        let mut backup_name: Option<PathBuf> = None;
+        let mut backup_name: Option<At> = None;
         if nonexistent != Nonexistent::Yes {
             let src_reg = is(src_mode, FileType::RegularFile);
             let src_lnk = is(src_mode, FileType::Symlink);
@@ -209,7 +208,7 @@ impl<'a> Ctx<'a> {
             if !use_lstat && nonexistent == Nonexistent::MaybeDangling {
                 new_dst = true;
             } else {
-                match if use_lstat { lstat(dst) } else { stat(dst) } {
+                match dst_at.stat_as(!use_lstat) {
                     Ok(st) => {
                         have_dst_lstat = use_lstat;
                         dst_st = Some(st);
@@ -224,7 +223,7 @@ impl<'a> Ctx<'a> {
                 && src_dir
                 && opts.keep_directory_symlink
                 && is(st.st_mode, FileType::Symlink)
-                && let Ok(target) = stat(dst)
+                && let Ok(target) = dst_at.stat()
                 && is(target.st_mode, FileType::Directory)
             {
                 dst_st = Some(target);
@@ -234,11 +233,11 @@ impl<'a> Ctx<'a> {
         if let Some(d) = dst_st {
             let skip_all = matches!(opts.interactive, Interactive::Skip | Interactive::Fail);
             let mut return_now = false;
-            if !skip_all && !self.same_file_ok(src, &src_st, dst, &d, &mut return_now) {
+            if !skip_all && !self.same_file_ok(src_at, &src_st, dst_at, &d, &mut return_now) {
                 return self.report(Error::refusal(Op::SameFile(dst.to_path_buf()), src));
             }
             if opts.update_older && !src_dir && !dst_older(&d, &src_st, opts.preserve.timestamps) {
-                return self.link_to_earlier_if_any(dst, &src_st, dereference);
+                return self.link_to_earlier_if_any(dst_at, &src_st, dereference);
             }
             if !src_dir {
                 match opts.interactive {
@@ -277,12 +276,12 @@ impl<'a> Ctx<'a> {
             let srcbase = last_component(src);
             if opts.backup != Backup::None && !dot_or_dotdot(srcbase) && !dst_dir {
                 if opts.backup != Backup::Numbered
-                    && backup::source_is_backup_of(src, &src_st, dst, &opts.suffix)
+                    && backup::source_is_backup_of(src_at, &src_st, dst_at, &opts.suffix)
                 {
                     let op = Op::BackupDestroysSource(src.to_path_buf());
                     return self.report(Error::refusal(op, dst));
                 }
-                match backup::backup(dst, opts.backup, &opts.suffix) {
+                match backup::backup(dst_at, opts.backup, &opts.suffix) {
                     Ok(name) => backup_name = Some(name),
                     Err(Errno::NOENT) => {}
                     Err(e) => return self.report(Error::new(Op::Backup, dst, e)),
@@ -295,7 +294,7 @@ impl<'a> Ctx<'a> {
                             || (place.deref == Deref::Never
                                 && !is(src_mode, FileType::RegularFile)))))
             {
-                match unlinkat(CWD, dst, AtFlags::empty()) {
+                match dst_at.unlink() {
                     Ok(()) | Err(Errno::NOENT) => {}
                     Err(e) => return self.report(Error::new(Op::Remove, dst, e)),
                 }
@@ -305,7 +304,7 @@ impl<'a> Ctx<'a> {
         }
 
         if place.command_line && self.memory.tracks_operands() && opts.backup == Backup::None {
-            let dst_lstat = if have_dst_lstat { dst_st } else { lstat(dst).ok() };
+            let dst_lstat = if have_dst_lstat { dst_st } else { dst_at.lstat().ok() };
             if let Some(l) = dst_lstat
                 && is(l.st_mode, FileType::Symlink)
                 && self.memory.dest_seen(dst, &l)
@@ -316,7 +315,7 @@ impl<'a> Ctx<'a> {
         }
 
         if !src_dir {
-            self.out.starting(src, dst, backup_name.as_deref());
+            self.out.starting(src, dst, backup_name.as_ref().map(At::path));
         }
 
         // Hard links within the copy, `cp -r d d`, and a tree copied into itself.
@@ -342,7 +341,7 @@ impl<'a> Ctx<'a> {
                     let (top_src, top_dst) = (self.top_src.clone(), self.top_dst.clone());
                     self.fail(&Error::refusal(Op::IntoItself(top_dst), &top_src));
                     marks.into_self = true;
-                    return self.un_backup(dst, backup_name, None);
+                    return self.un_backup(dst_at, backup_name, None);
                 } else if links::same_name(dst, earlier) {
                     let text = format!(
                         "warning: source directory {} specified more than once",
@@ -354,10 +353,10 @@ impl<'a> Ctx<'a> {
                     // The same directory met again through symlinks under -L: copy it again.
                 } else {
                     self.fail(&Error::refusal(Op::LinkToDirectory(earlier.clone()), dst));
-                    return self.un_backup(dst, backup_name, None);
+                    return self.un_backup(dst_at, backup_name, None);
                 }
             } else {
-                return match links::force_link(earlier, dst, true, dereference) {
+                return match links::force_link(&At::cwd(earlier), dst_at, true, dereference) {
                     Ok(made) => {
                         self.note_link(dst, made);
                         self.out.finished(Entry::plain(src, dst, Kind::HardLink));
@@ -365,7 +364,7 @@ impl<'a> Ctx<'a> {
                     }
                     Err(e) => {
                         self.fail(&Error::new(Op::HardLink(earlier.clone()), dst, e));
-                        self.un_backup(dst, backup_name, None)
+                        self.un_backup(dst_at, backup_name, None)
                     }
                 };
             }
@@ -383,46 +382,35 @@ impl<'a> Ctx<'a> {
         let remembered = if earlier.is_none() { Some(ino(&src_st)) } else { None };
         let mut restore_mode: Option<u32> = None;
         let mut dest_is_symlink = false;
+        let mut dir_fd: Option<DirFd> = None;
         let mut ok = true;
 
         if src_dir {
             let id = ino(&src_st);
             if place.ancestors.contains(&id) {
                 self.fail(&Error::refusal(Op::Cyclic, src));
-                return self.un_backup(dst, backup_name, remembered);
+                return self.un_backup(dst_at, backup_name, remembered);
             }
             let mut ancestors = place.ancestors.to_vec();
             ancestors.push(id);
-            if new_dst || !dst_st.is_some_and(|d| is(d.st_mode, FileType::Directory)) {
-                let mode = dst_mode_bits & !omitted;
-                if let Err(e) = mkdirat(CWD, dst, Mode::from_raw_mode(mode)) {
-                    self.fail(&Error::new(Op::CreateDir, dst, e));
-                    return self.un_backup(dst, backup_name, remembered);
+            let existing_dir = dst_st.filter(|d| !new_dst && is(d.st_mode, FileType::Directory));
+            let opened_dst = match existing_dir {
+                None => self.make_dir(src, dst_at, dst_mode_bits & !omitted, marks),
+                Some(d) => {
+                    omitted = 0;
+                    self.open_existing_dir(dst_at, &d)
                 }
-                let made = match lstat(dst) {
-                    Ok(st) => st,
-                    Err(e) => {
-                        self.fail(&Error::new(Op::Stat, dst, e));
-                        return self.un_backup(dst, backup_name, remembered);
-                    }
-                };
+            };
+            let Some((dst_fd, made)) = opened_dst else {
+                return self.un_backup(dst_at, backup_name, remembered);
+            };
+            if existing_dir.is_none() {
                 if made.st_mode & S_IRWXU != S_IRWXU {
                     restore_mode = Some(made.st_mode);
-                    if let Err(e) = metadata::chmod(Node::Path(dst), made.st_mode | S_IRWXU) {
-                        self.fail(&Error::new(Op::SetPermissions, dst, e));
-                        return self.un_backup(dst, backup_name, remembered);
-                    }
                 }
                 dst_st = Some(made);
-                if !marks.first_dir {
-                    self.memory.remember_copied(dst, ino(&made));
-                    marks.first_dir = true;
-                }
-                self.out.starting(src, dst, None);
-                self.out.finished(Entry::plain(src, dst, Kind::Dir));
-            } else {
-                omitted = 0;
             }
+            dir_fd = Some(dst_fd.clone());
             let crosses = place.parent.is_some_and(|p| p.st_dev != src_st.st_dev);
             if !(opts.one_file_system && crosses) {
                 let child_deref =
@@ -430,28 +418,29 @@ impl<'a> Ctx<'a> {
                 let dir = DirCopy {
                     new_dst,
                     src_st: &src_st,
+                    follow,
                     ancestors: &ancestors,
                     deref: child_deref,
-                    dst_dev: dst_st.map(|d| d.st_dev),
+                    dst_dev: Some(made.st_dev),
                 };
-                ok &= self.copy_dir(src, dst, &dir, marks);
+                ok &= self.copy_dir(src_at, (&dst_fd, dst), &dir, marks);
             }
         } else if opts.symbolic_link {
             dest_is_symlink = true;
             if !src.as_os_str().as_bytes().starts_with(b"/") && !in_current_dir(dst) {
                 self.fail(&Error::refusal(Op::RelativeSymlink, dst));
-                return self.un_backup(dst, backup_name, remembered);
+                return self.un_backup(dst_at, backup_name, remembered);
             }
-            if let Err(e) = links::force_symlink(src, dst, opts.force) {
+            if let Err(e) = links::force_symlink(src, dst_at, opts.force) {
                 self.fail(&Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e));
-                return self.un_backup(dst, backup_name, remembered);
+                return self.un_backup(dst_at, backup_name, remembered);
             }
             self.out.finished(Entry::plain(src, dst, Kind::Symlink));
         } else if opts.hard_link {
             let replace = opts.force || opts.interactive == Interactive::Ask;
-            if let Err(e) = links::force_link(src, dst, replace, dereference) {
+            if let Err(e) = links::force_link(src_at, dst_at, replace, dereference) {
                 self.fail(&Error::new(Op::HardLink(src.to_path_buf()), dst, e));
-                return self.un_backup(dst, backup_name, remembered);
+                return self.un_backup(dst_at, backup_name, remembered);
             }
             self.out.finished(Entry::plain(src, dst, Kind::HardLink));
         } else if is(src_mode, FileType::RegularFile)
@@ -462,44 +451,44 @@ impl<'a> Ctx<'a> {
             let follow = place.deref != Deref::Never;
             let dst_dev = place.dst_dev;
             let plan = RegularPlan { mode, omitted, extra, new_dst, follow, dst_dev };
-            let ok = self.copy_regular(src, dst, &src_st, plan, opened);
+            let ok = self.copy_regular(src_at, dst_at, &src_st, plan, opened);
             if !ok {
-                return self.un_backup(dst, backup_name, remembered);
+                return self.un_backup(dst_at, backup_name, remembered);
             }
-            return self.finish_operand(dst, place, ok);
+            return self.finish_operand(dst_at, place, ok);
         } else if is(src_mode, FileType::Fifo)
             || is(src_mode, FileType::CharacterDevice)
             || is(src_mode, FileType::BlockDevice)
             || is(src_mode, FileType::Socket)
         {
             let ft = FileType::from_raw_mode(src_mode);
-            let mode = Mode::from_raw_mode(src_mode & 0o7777 & !omitted);
             let rdev = if ft == FileType::Fifo { 0 } else { src_st.st_rdev };
-            if let Err(e) = mknodat(CWD, dst, ft, mode, rdev) {
+            if let Err(e) = dst_at.mknod(ft, src_mode & 0o7777 & !omitted, rdev) {
                 let op = if ft == FileType::Fifo { Op::CreateFifo } else { Op::CreateSpecial };
                 self.fail(&Error::new(op, dst, e));
-                return self.un_backup(dst, backup_name, remembered);
+                return self.un_backup(dst_at, backup_name, remembered);
             }
             self.out.finished(Entry::plain(src, dst, kind_of(src_mode)));
         } else if is(src_mode, FileType::Symlink) {
             dest_is_symlink = true;
-            if !self.copy_symlink(src, dst, &src_st, dst_st.as_ref(), new_dst) {
-                return self.un_backup(dst, backup_name, remembered);
+            if !self.copy_symlink(src_at, dst_at, &src_st, dst_st.as_ref(), new_dst) {
+                return self.un_backup(dst_at, backup_name, remembered);
             }
         } else {
             self.fail(&Error::refusal(Op::UnknownType, src));
-            return self.un_backup(dst, backup_name, remembered);
+            return self.un_backup(dst_at, backup_name, remembered);
         }
 
-        if !self.finish_operand(dst, place, true) {
+        if !self.finish_operand(dst_at, place, true) {
             ok = false;
         }
         if opts.hard_link && !src_dir {
             return ok;
         }
         let finish = DirFinish {
-            src: src.to_path_buf(),
-            dst: dst.to_path_buf(),
+            src: src_at.clone(),
+            dst: dst_at.clone(),
+            dst_fd: dir_fd,
             src_st,
             dst_st,
             new_dst,
@@ -516,8 +505,58 @@ impl<'a> Ctx<'a> {
         ok & self.finish_attributes(&finish)
     }
 
+    /// Makes the destination directory (u+rwx while it is filled), opens it without
+    /// following a symlink swapped in since, and remembers the first one of an operand (to
+    /// catch a copy into itself). `None` after reporting a failure.
+    fn make_dir(
+        &mut self,
+        src: &Path,
+        dst: &At,
+        mode: u32,
+        marks: &mut Marks,
+    ) -> Option<(DirFd, Stat)> {
+        if let Err(e) = dst.mkdir(mode) {
+            self.fail(&Error::new(Op::CreateDir, dst.path(), e));
+            return None;
+        }
+        let (fd, made) = match dst.open_new_dir() {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.fail(&Error::new(Op::Stat, dst.path(), e));
+                return None;
+            }
+        };
+        if made.st_mode & S_IRWXU != S_IRWXU
+            && let Err(e) =
+                metadata::chmod(Node::Fd(fd.as_fd(), dst.path()), made.st_mode | S_IRWXU)
+        {
+            self.fail(&Error::new(Op::SetPermissions, dst.path(), e));
+            return None;
+        }
+        if !marks.first_dir {
+            self.memory.remember_copied(dst.path(), ino(&made));
+            marks.first_dir = true;
+        }
+        self.out.starting(src, dst.path(), None);
+        self.out.finished(Entry::plain(src, dst.path(), Kind::Dir));
+        Some((fd, made))
+    }
+
+    /// Opens a destination directory that already exists (through a symlink only under
+    /// `--keep-directory-symlink`), checking it is the one that was stat'ed.
+    fn open_existing_dir(&mut self, dst: &At, st: &Stat) -> Option<(DirFd, Stat)> {
+        let follow = self.opts.keep_directory_symlink;
+        let error = match dst.open_dest_dir(follow, st) {
+            Ok(opened) => return Some(opened),
+            Err(Some(e)) => Error::new(Op::Access, dst.path(), e),
+            Err(None) => Error::refusal(Op::Replaced, dst.path()),
+        };
+        self.fail(&error);
+        None
+    }
+
     /// Records a command-line destination as just created.
-    fn finish_operand(&mut self, dst: &Path, place: &Place, ok: bool) -> bool {
+    fn finish_operand(&mut self, dst: &At, place: &Place, ok: bool) -> bool {
         if place.command_line {
             self.memory.record_dest(dst);
         }
@@ -525,14 +564,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// `-u` said skip: but a source hard-linked to one copied earlier still becomes a link.
-    fn link_to_earlier_if_any(&mut self, dst: &Path, src_st: &Stat, dereference: bool) -> bool {
-        let Some(earlier) = self.memory.remember_copied(dst, ino(src_st)) else { return true };
-        match links::force_link(&earlier, dst, true, dereference) {
+    fn link_to_earlier_if_any(&mut self, dst: &At, src_st: &Stat, dereference: bool) -> bool {
+        let path = dst.path();
+        let Some(earlier) = self.memory.remember_copied(path, ino(src_st)) else { return true };
+        match links::force_link(&At::cwd(&earlier), dst, true, dereference) {
             Ok(made) => {
-                self.note_link(dst, made);
+                self.note_link(path, made);
                 true
             }
-            Err(e) => self.report(Error::new(Op::HardLink(earlier), dst, e)),
+            Err(e) => self.report(Error::new(Op::HardLink(earlier), path, e)),
         }
     }
 
@@ -543,20 +583,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// GNU's failure path: forget the inode we remembered and put a backup back.
-    fn un_backup(
-        &mut self,
-        dst: &Path,
-        backup: Option<PathBuf>,
-        remembered: Option<(u64, u64)>,
-    ) -> bool {
+    fn un_backup(&mut self, dst: &At, backup: Option<At>, remembered: Option<(u64, u64)>) -> bool {
         if let Some(id) = remembered {
             self.memory.forget_copied(id);
         }
         if let Some(name) = backup {
-            match rustix::fs::renameat(CWD, &name, CWD, dst) {
-                Ok(()) => self.out.unbackup(&name, dst),
+            match name.rename_to(dst) {
+                Ok(()) => self.out.unbackup(name.path(), dst.path()),
                 Err(e) => {
-                    let error = Error::new(Op::Unbackup, dst, e);
+                    let error = Error::new(Op::Unbackup, dst.path(), e);
                     self.out.error(&error);
                 }
             }
@@ -570,13 +605,27 @@ impl<'a> Ctx<'a> {
         false
     }
 
-    /// GNU's `copy_dir`: every entry, in inode order, with `copy_internal`. Into a directory
-    /// rcp just made, a regular file is opened straight away (no stat by path).
-    fn copy_dir(&mut self, src: &Path, dst: &Path, dir: &DirCopy, marks: &mut Marks) -> bool {
-        let entries = match read_entries(src) {
-            Ok(entries) => entries,
-            Err(e) => return self.report(Error::new(Op::Access, src, e)),
+    /// GNU's `copy_dir`: every entry, in inode order, with `copy_internal`, named relative
+    /// to the source directory opened here and the destination directory `dst` (an open fd
+    /// and its path). Into a directory rcp just made, a regular file is opened straight
+    /// away (no stat by name).
+    fn copy_dir(
+        &mut self,
+        src_at: &At,
+        (dst_fd, dst): (&DirFd, &Path),
+        dir: &DirCopy,
+        marks: &mut Marks,
+    ) -> bool {
+        let src = src_at.path();
+        let entries = match src_at.open_dir(dir.follow, dir.src_st) {
+            Ok((src_fd, _)) => match read_entries(&src_fd) {
+                Ok(entries) => (src_fd, entries),
+                Err(e) => return self.report(Error::new(Op::Access, src, e)),
+            },
+            Err(Some(e)) => return self.report(Error::new(Op::Access, src, e)),
+            Err(None) => return self.report(Error::refusal(Op::Replaced, src)),
         };
+        let (src_fd, entries) = entries;
         let place = Place {
             parent: Some(dir.src_st),
             ancestors: dir.ancestors,
@@ -597,7 +646,7 @@ impl<'a> Ctx<'a> {
             if crate::interrupt::stopping() {
                 break;
             }
-            let (s, d) = (src.join(&name), dst.join(&name));
+            let (s, d) = (At::child(&src_fd, src, &name), At::child(dst_fd, dst, &name));
             if hand_over && regular && self.files > 0 {
                 batch.push((s, d));
                 if batch.len() == BATCH {
@@ -628,25 +677,25 @@ impl<'a> Ctx<'a> {
     /// one under `-u`, and its owner under `--preserve=ownership`.
     fn copy_symlink(
         &mut self,
-        src: &Path,
-        dst: &Path,
+        src_at: &At,
+        dst_at: &At,
         src_st: &Stat,
         dst_st: Option<&Stat>,
         new_dst: bool,
     ) -> bool {
         let opts = self.opts;
-        let target = match readlinkat(CWD, src, Vec::new()) {
-            Ok(t) => PathBuf::from(OsStr::from_bytes(t.as_bytes())),
+        let (src, dst) = (src_at.path(), dst_at.path());
+        let target = match src_at.readlink() {
+            Ok(t) => t,
             Err(e) => return self.report(Error::new(Op::ReadLink, src, e)),
         };
-        let mut result = links::force_symlink(&target, dst, opts.force).map(|_| ());
+        let mut result = links::force_symlink(&target, dst_at, opts.force).map(|_| ());
         if result.is_err()
             && opts.update_older
             && !new_dst
             && let Some(d) = dst_st
             && is(d.st_mode, FileType::Symlink)
-            && readlinkat(CWD, dst, Vec::new())
-                .is_ok_and(|t| t.as_bytes() == target.as_os_str().as_bytes())
+            && dst_at.readlink().is_ok_and(|t| t == target)
         {
             result = Ok(());
         }
@@ -656,7 +705,7 @@ impl<'a> Ctx<'a> {
         self.out.finished(Entry::plain(src, dst, Kind::Symlink));
         if opts.preserve.ownership
             && let Err(e) =
-                metadata::chown(Node::Path(dst), Some(src_st.st_uid), Some(src_st.st_gid))
+                metadata::chown(Node::At(dst_at), Some(src_st.st_uid), Some(src_st.st_gid))
             && !self.attrs().chown_failure_ok(e)
         {
             // GNU prints this one name unquoted.
@@ -679,13 +728,14 @@ impl<'a> Ctx<'a> {
     /// done, and fails the run then if it failed.
     fn copy_regular(
         &mut self,
-        src: &Path,
-        dst: &Path,
+        src_at: &At,
+        dst_at: &At,
         src_st: &Stat,
         plan: RegularPlan,
         opened: Option<std::os::fd::OwnedFd>,
     ) -> bool {
-        let job = match file::open_pair(self, src, dst, src_st, plan, opened) {
+        let (src, dst) = (src_at.path(), dst_at.path());
+        let job = match file::open_pair(self, src_at, dst_at, src_st, plan, opened) {
             Ok(job) => job,
             Err(FileError { error, record }) => {
                 self.failed = true;
@@ -719,7 +769,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Regular files for a directory rcp just made go to one worker, whole.
-    fn hand_over_new_files(&mut self, files: Vec<(PathBuf, PathBuf)>, dst_dev: Option<u64>) {
+    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dev: Option<u64>) {
         self.files += files.len() as u64;
         self.submit(|seq| Job::Batch { seq, files, dst_dev });
     }
@@ -793,19 +843,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn finish_attributes(&mut self, f: &DirFinish) -> bool {
-        self.set_attributes(
-            &f.src,
-            &f.dst,
-            &f.src_st,
-            f.dst_st.as_ref(),
-            f.new_dst,
-            f.dest_is_symlink,
-            f.omitted,
-            f.restore_mode,
-        )
-    }
-
     /// Waits for every file handed to the workers and reports them.
     pub fn drain(&mut self) {
         while self.pool.as_ref().is_some_and(|p| p.in_flight() > 0) {
@@ -835,21 +872,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// Timestamps, ownership, xattrs and mode for entries that are not regular files (those
-    /// are done on their open fd by `file`).
-    #[allow(clippy::too_many_arguments)]
-    fn set_attributes(
-        &mut self,
-        src: &Path,
-        dst: &Path,
-        src_st: &Stat,
-        dst_st: Option<&Stat>,
-        new_dst: bool,
-        dest_is_symlink: bool,
-        omitted: u32,
-        restore_mode: Option<u32>,
-    ) -> bool {
+    /// are done on their open fd by `file`); a directory's through the fd the walk opened.
+    fn finish_attributes(&mut self, f: &DirFinish) -> bool {
+        let DirFinish { src_st, new_dst, dest_is_symlink, omitted, restore_mode, .. } = *f;
+        let (src_st, dst_st, dst) = (&src_st, f.dst_st.as_ref(), f.dst.path());
         let p = self.opts.preserve;
-        let node = Node::Path(dst);
+        let node = match &f.dst_fd {
+            Some(fd) => Node::Fd(fd.as_fd(), dst),
+            None => Node::At(&f.dst),
+        };
         let mut src_mode = src_st.st_mode;
         if p.timestamps
             && let Err(e) = metadata::set_times(node, src_st)
@@ -873,7 +904,7 @@ impl<'a> Ctx<'a> {
         }
         if p.xattr {
             let mut attrs = self.attrs();
-            let copied = attrs.copy_xattrs(Node::Path(src), node);
+            let copied = attrs.copy_xattrs(Node::At(&f.src), node);
             self.report_attrs(attrs);
             if !copied && p.require_xattr {
                 return false;
@@ -884,7 +915,7 @@ impl<'a> Ctx<'a> {
         }
         let dir = is(src_mode, FileType::Directory);
         if p.mode {
-            if let Err(e) = metadata::copy_acl(Node::Path(src), node, src_mode, dir) {
+            if let Err(e) = metadata::copy_acl(Node::At(&f.src), node, src_mode, dir) {
                 self.fail(&Error::new(Op::PreservePermissions, dst, e));
                 if p.required {
                     return false;
@@ -893,7 +924,7 @@ impl<'a> Ctx<'a> {
         } else if p.explicit_no_mode && new_dst {
             // GNU sets these bits through an ACL, which leaves setuid/setgid/sticky as made.
             let default = if dir || is(src_mode, FileType::Socket) { 0o777 } else { 0o666 };
-            let special = lstat(dst).map_or(0, |st| st.st_mode & SPECIAL);
+            let special = metadata::stat(node).map_or(0, |st| st.st_mode & SPECIAL);
             if let Err(e) = metadata::chmod(node, special | (default & !self.umask)) {
                 return self.report(Error::new(Op::PreservePermissions, dst, e));
             }
@@ -901,7 +932,7 @@ impl<'a> Ctx<'a> {
             let mut restore = restore_mode;
             let omitted = omitted & !self.umask;
             if omitted != 0 && restore.is_none() {
-                let current = if new_dst { lstat(dst).ok() } else { dst_st.copied() };
+                let current = if new_dst { metadata::stat(node).ok() } else { dst_st.copied() };
                 match current {
                     Some(st) if omitted & !st.st_mode != 0 => restore = Some(st.st_mode),
                     Some(_) => {}
@@ -924,13 +955,14 @@ impl<'a> Ctx<'a> {
     /// existing `dst` is allowed.
     fn same_file_ok(
         &self,
-        src: &Path,
+        src_at: &At,
         src_st: &Stat,
-        dst: &Path,
+        dst_at: &At,
         dst_st: &Stat,
         return_now: &mut bool,
     ) -> bool {
         let opts = self.opts;
+        let (src, dst) = (src_at.path(), dst_at.path());
         let same = ino(src_st) == ino(dst_st);
         if same && opts.hard_link {
             *return_now = true;
@@ -958,7 +990,7 @@ impl<'a> Ctx<'a> {
             if !same {
                 return true;
             }
-            let (Ok(d), Ok(s)) = (lstat(dst), lstat(src)) else { return true };
+            let (Ok(d), Ok(s)) = (dst_at.lstat(), src_at.lstat()) else { return true };
             src_l = s;
             dst_l = d;
             same_link = ino(&src_l) == ino(&dst_l);
@@ -999,7 +1031,7 @@ impl<'a> Ctx<'a> {
         }
         if opts.deref == Deref::Never {
             let s = if is(src_l.st_mode, FileType::Symlink) {
-                match stat(src) {
+                match src_at.stat() {
                     Ok(s) => s,
                     Err(_) => return true,
                 }
@@ -1007,7 +1039,7 @@ impl<'a> Ctx<'a> {
                 src_l
             };
             let d = if is(dst_l.st_mode, FileType::Symlink) {
-                match stat(dst) {
+                match dst_at.stat() {
                     Ok(d) => d,
                     Err(_) => return true,
                 }
@@ -1052,8 +1084,11 @@ fn in_current_dir(dst: &Path) -> bool {
 /// An entry's attributes, to set once its contents are in (now, or when the files handed
 /// to workers before it are done).
 struct DirFinish {
-    src: PathBuf,
-    dst: PathBuf,
+    src: At,
+    dst: At,
+    /// A directory's own fd (attributes land on the directory the walk filled, whatever
+    /// its name leads to by then).
+    dst_fd: Option<DirFd>,
     src_st: Stat,
     dst_st: Option<Stat>,
     new_dst: bool,
@@ -1076,6 +1111,8 @@ pub struct Marks {
 struct DirCopy<'d> {
     new_dst: bool,
     src_st: &'d Stat,
+    /// Whether the source directory may be reached through a symlink (-L, -H operands).
+    follow: bool,
     ancestors: &'d [(u64, u64)],
     deref: Deref,
     dst_dev: Option<u64>,
@@ -1083,21 +1120,6 @@ struct DirCopy<'d> {
 
 /// Opens a source the walk says is a regular file; `None` sends it down the ordinary
 /// stat-then-open path, which reports any error in GNU's order.
-fn open_regular(path: &Path) -> Option<Opened> {
+fn open_regular(path: &At) -> Option<Opened> {
     file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
-}
-
-/// A directory's entries in inode order (as GNU's savedir gives them), with whether each
-/// is a regular file (from d_type; no stat).
-fn read_entries(dir: &Path) -> Result<Vec<(std::ffi::OsString, bool)>, Errno> {
-    use std::os::unix::fs::DirEntryExt;
-    let io = |e: std::io::Error| Errno::from_io_error(&e).unwrap_or(Errno::IO);
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let regular = entry.file_type().is_ok_and(|t| t.is_file());
-        entries.push((entry.ino(), entry.file_name(), regular));
-    }
-    entries.sort_by_key(|(ino, _, _)| *ino);
-    Ok(entries.into_iter().map(|(_, name, regular)| (name, regular)).collect())
 }

@@ -4,11 +4,12 @@
 //! the destination again if rcp created it and the copy failed.
 
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, readlinkat, unlinkat};
+use rustix::fs::{FileType, Mode, OFlags, Stat, fstat};
 use rustix::io::Errno;
 
+use crate::at::At;
 use crate::attrs::{Attrs, Owner};
 use crate::copy::Ctx;
 use crate::engine::{self, Copied, Dest, Failure, Source, Stage, Worker};
@@ -49,8 +50,8 @@ pub struct RegularPlan {
 /// A file ready to be filled: both ends open. Built on the walking thread (all namespace
 /// changes happen there, in GNU's order); filled by `fill_and_close`, on any thread.
 pub struct FileJob {
-    pub src: PathBuf,
-    pub dst: PathBuf,
+    pub src: At,
+    pub dst: At,
     src_fd: OwnedFd,
     dst_fd: OwnedFd,
     open_st: Stat,
@@ -58,14 +59,14 @@ pub struct FileJob {
     plan: RegularPlan,
     created: bool,
     /// `--atomic`: the temporary name being written, renamed over `dst` when complete.
-    temp: Option<PathBuf>,
+    temp: Option<At>,
 }
 
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.
 pub fn open_pair(
     ctx: &mut Ctx,
-    src: &Path,
-    dst: &Path,
+    src: &At,
+    dst: &At,
     src_st: &Stat,
     plan: RegularPlan,
     opened: Option<OwnedFd>,
@@ -74,12 +75,12 @@ pub fn open_pair(
         Some(fd) => (fd, *src_st),
         None => {
             let nofollow = if plan.follow { OFlags::empty() } else { OFlags::NOFOLLOW };
-            let flags = OFlags::RDONLY | OFlags::CLOEXEC | nofollow;
-            let fd = openat(CWD, src, flags, Mode::empty())
-                .map_err(|e| Error::new(Op::OpenRead, src, e))?;
-            let open_st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
+            let fd = src
+                .open(OFlags::RDONLY | nofollow, Mode::empty())
+                .map_err(|e| Error::new(Op::OpenRead, src.path(), e))?;
+            let open_st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src.path(), e))?;
             if ino(&open_st) != ino(src_st) {
-                return Err(Error::refusal(Op::Replaced, src).into());
+                return Err(Error::refusal(Op::Replaced, src.path()).into());
             }
             (fd, open_st)
         }
@@ -92,8 +93,8 @@ pub fn open_pair(
         }
     };
     Ok(FileJob {
-        src: src.to_path_buf(),
-        dst: dst.to_path_buf(),
+        src: src.clone(),
+        dst: dst.clone(),
         src_fd,
         dst_fd,
         open_st,
@@ -106,15 +107,15 @@ pub fn open_pair(
 
 /// Opens a source the walk saw as a regular file, never following a symlink swapped in
 /// since; anything but a regular file now is "replaced while being copied".
-pub fn open_walked(src: &Path) -> Result<(OwnedFd, Stat), Error> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let fd = openat(CWD, src, flags, Mode::empty()).map_err(|e| match e {
-        Errno::LOOP => Error::refusal(Op::Replaced, src),
-        e => Error::new(Op::OpenRead, src, e),
+pub fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
+    let fd = src.open(flags, Mode::empty()).map_err(|e| match e {
+        Errno::LOOP => Error::refusal(Op::Replaced, src.path()),
+        e => Error::new(Op::OpenRead, src.path(), e),
     })?;
-    let st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src, e))?;
+    let st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src.path(), e))?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Error::refusal(Op::Replaced, src));
+        return Err(Error::refusal(Op::Replaced, src.path()));
     }
     Ok((fd, st))
 }
@@ -123,8 +124,8 @@ pub fn open_walked(src: &Path) -> Result<(OwnedFd, Stat), Error> {
 /// (the walk saw a regular file), create the destination, fill it. Nothing can exist there
 /// yet, so none of GNU's checks on an existing destination apply.
 pub fn copy_new_file(
-    src: &Path,
-    dst: &Path,
+    src: &At,
+    dst: &At,
     dst_dev: Option<u64>,
     worker: &mut Worker,
     attrs: &mut Attrs,
@@ -145,8 +146,8 @@ pub fn copy_new_file(
         None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
     };
     let job = FileJob {
-        src: src.to_path_buf(),
-        dst: dst.to_path_buf(),
+        src: src.clone(),
+        dst: dst.clone(),
         src_fd,
         dst_fd,
         open_st: st,
@@ -167,20 +168,23 @@ pub fn fill_and_close(
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
     let FileJob { src, dst, src_fd, dst_fd, open_st, src_st, plan, created, temp } = job;
-    let written = temp.as_deref().unwrap_or(&dst);
+    let written = temp.as_ref().unwrap_or(&dst);
+    let (src_path, dst_path) = (src.path(), dst.path());
     // Messages name the destination; everything on it goes through the fd.
-    let mut result =
-        fill(worker, attrs, &src, &dst, &src_fd, &open_st, &dst_fd, &src_st, &plan, created);
+    let mut result = fill(
+        worker, attrs, src_path, dst_path, &src_fd, &open_st, &dst_fd, &src_st, &plan, created,
+    );
     if attrs.opts.fsync
         && let Ok(record) = &result
         && let Err(e) = rustix::fs::fsync(&dst_fd)
     {
-        result = Err(FileError { error: Error::new(Op::Write, &dst, e), record: record.clone() });
+        let error = Error::new(Op::Write, dst_path, e);
+        result = Err(FileError { error, record: record.clone() });
     }
     drop(src_fd);
-    let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, &dst, e));
+    let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst_path, e));
     let outcome = match (result, closed) {
-        (Ok(record), Ok(())) => match temp.as_deref().map(|t| commit(t, &dst, attrs.opts.fsync)) {
+        (Ok(record), Ok(())) => match temp.as_ref().map(|t| commit(t, &dst, attrs.opts.fsync)) {
             None | Some(Ok(())) => return Ok(record),
             Some(Err(error)) => FileError { error, record },
         },
@@ -189,7 +193,7 @@ pub fn fill_and_close(
     };
     if created {
         // Never leave a torn file that looks complete; a failed unlink changes nothing more.
-        let _ = unlinkat(CWD, written, AtFlags::empty());
+        let _ = written.unlink();
     }
     Err(outcome)
 }
@@ -199,13 +203,13 @@ pub fn fill_and_close(
 /// symlink (GNU writes through it, or refuses a dangling one; rcp keeps that).
 fn atomic_temp(
     opts: &crate::options::Options,
-    dst: &Path,
+    dst: &At,
     plan: &RegularPlan,
-) -> Result<Option<(OwnedFd, PathBuf)>, Error> {
+) -> Result<Option<(OwnedFd, At)>, Error> {
     if !opts.atomic || !opts.data {
         return Ok(None);
     }
-    let existing = rustix::fs::lstat(dst).ok();
+    let existing = dst.lstat().ok();
     if existing.is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink) {
         return Ok(None);
     }
@@ -224,52 +228,46 @@ fn atomic_temp(
 }
 
 /// Creates `.rcp-PID-N` (O_EXCL, the planned mode) in `dst`'s directory.
-fn create_temp(dst: &Path, plan: &RegularPlan) -> Result<(OwnedFd, PathBuf), Error> {
+fn create_temp(dst: &At, plan: &RegularPlan) -> Result<(OwnedFd, At), Error> {
     loop {
         let temp = crate::links::temp_beside(dst);
         match create_new(&temp, plan, false) {
             Ok(fd) => return Ok((fd, temp)),
             Err(Error { errno: Some(Errno::EXIST), .. }) => continue,
-            Err(e) => return Err(Error { path: dst.to_path_buf(), ..e }),
+            Err(e) => return Err(Error { path: dst.path().to_path_buf(), ..e }),
         }
     }
 }
 
 /// Renames the complete temporary file over `dst`; with `--fsync`, makes the rename durable.
-fn commit(temp: &Path, dst: &Path, fsync: bool) -> Result<(), Error> {
-    rustix::fs::renameat(CWD, temp, CWD, dst).map_err(|e| Error::new(Op::CreateRegular, dst, e))?;
+fn commit(temp: &At, dst: &At, fsync: bool) -> Result<(), Error> {
+    temp.rename_to(dst).map_err(|e| Error::new(Op::CreateRegular, dst.path(), e))?;
     if fsync {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = openat(CWD, crate::plan::dir_of(dst), flags, Mode::empty())
-            .map_err(|e| Error::new(Op::Write, dst, e))?;
-        rustix::fs::fsync(&fd).map_err(|e| Error::new(Op::Write, dst, e))?;
+        let fd = dst.open_parent().map_err(|e| Error::new(Op::Write, dst.path(), e))?;
+        rustix::fs::fsync(&fd).map_err(|e| Error::new(Op::Write, dst.path(), e))?;
     }
     Ok(())
 }
 
 /// Opens the destination: truncating an existing one (`-f` removes it if that fails), or
 /// creating it with O_EXCL. Returns the fd and whether rcp created the file.
-fn open_destination(
-    ctx: &mut Ctx,
-    dst: &Path,
-    plan: &RegularPlan,
-) -> Result<(OwnedFd, bool), Error> {
+fn open_destination(ctx: &mut Ctx, dst: &At, plan: &RegularPlan) -> Result<(OwnedFd, bool), Error> {
     let opts = ctx.opts;
     let mut new_dst = plan.new_dst;
     if !new_dst {
         let trunc = if opts.data { OFlags::TRUNC } else { OFlags::empty() };
-        match openat(CWD, dst, OFlags::WRONLY | OFlags::CLOEXEC | trunc, Mode::empty()) {
+        match dst.open(OFlags::WRONLY | trunc, Mode::empty()) {
             Ok(fd) => return Ok((fd, false)),
             Err(Errno::NOENT) => new_dst = true,
             Err(_) if opts.force => {
-                match unlinkat(CWD, dst, AtFlags::empty()) {
-                    Ok(()) => ctx.out.removed(dst),
+                match dst.unlink() {
+                    Ok(()) => ctx.out.removed(dst.path()),
                     Err(Errno::NOENT) => {}
-                    Err(e) => return Err(Error::new(Op::Remove, dst, e)),
+                    Err(e) => return Err(Error::new(Op::Remove, dst.path(), e)),
                 }
                 new_dst = true;
             }
-            Err(e) => return Err(Error::new(Op::CreateRegular, dst, e)),
+            Err(e) => return Err(Error::new(Op::CreateRegular, dst.path(), e)),
         }
     }
     debug_assert!(new_dst);
@@ -278,22 +276,23 @@ fn open_destination(
 
 /// Creates `dst` with O_EXCL; a dangling symlink there is refused (GNU's "not writing
 /// through dangling symlink") unless POSIXLY_CORRECT asks to write through it.
-fn create_new(dst: &Path, plan: &RegularPlan, through_dangling: bool) -> Result<OwnedFd, Error> {
+fn create_new(dst: &At, plan: &RegularPlan, through_dangling: bool) -> Result<OwnedFd, Error> {
     let mode = Mode::from_raw_mode((plan.mode & !plan.omitted) | plan.extra);
-    let create = OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC;
-    match openat(CWD, dst, create | OFlags::EXCL, mode) {
+    let create = OFlags::WRONLY | OFlags::CREATE;
+    let path = dst.path();
+    match dst.open(create | OFlags::EXCL, mode) {
         Ok(fd) => Ok(fd),
-        Err(Errno::EXIST) if readlinkat(CWD, dst, Vec::new()).is_ok() => {
+        Err(Errno::EXIST) if dst.readlink().is_ok() => {
             if through_dangling {
-                openat(CWD, dst, create, mode).map_err(|e| Error::new(Op::CreateRegular, dst, e))
+                dst.open(create, mode).map_err(|e| Error::new(Op::CreateRegular, path, e))
             } else {
-                Err(Error::refusal(Op::DanglingSymlink, dst))
+                Err(Error::refusal(Op::DanglingSymlink, path))
             }
         }
-        Err(Errno::ISDIR) if dst.as_os_str().to_string_lossy().ends_with('/') => {
-            Err(Error::new(Op::CreateRegular, dst, Errno::NOTDIR))
+        Err(Errno::ISDIR) if path.as_os_str().to_string_lossy().ends_with('/') => {
+            Err(Error::new(Op::CreateRegular, path, Errno::NOTDIR))
         }
-        Err(e) => Err(Error::new(Op::CreateRegular, dst, e)),
+        Err(e) => Err(Error::new(Op::CreateRegular, path, e)),
     }
 }
 

@@ -3,6 +3,7 @@
 //! `run` is the whole program; `main.rs` only maps its result to the exit status.
 
 pub mod argmatch;
+pub mod at;
 pub mod attrs;
 pub mod backup;
 pub mod cli;
@@ -96,6 +97,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Err(e) = interrupt::install() {
         out.message(&format!("cannot handle signals: {e}"));
     }
+    if opts.recursive {
+        raise_open_file_limit();
+    }
     let umask = current_umask();
     let root = rustix::process::geteuid().is_root();
     std::thread::scope(|scope| {
@@ -173,4 +177,17 @@ fn current_umask() -> u32 {
     let old = rustix::process::umask(Mode::empty());
     rustix::process::umask(old);
     old.bits()
+}
+
+/// The walk holds two directory fds per level of the tree: lift the soft limit on open
+/// files to the hard one, so a deep tree is not cut short at 500 levels by the default 1024.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let _ = setrlimit(
+            Resource::Nofile,
+            rustix::process::Rlimit { current: limit.maximum, ..limit },
+        );
+    }
 }

@@ -9,12 +9,13 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, CWD, Stat, linkat, renameat, statat, symlinkat, unlinkat};
+use rustix::fs::{AtFlags, CWD, Stat, statat};
 use rustix::io::Errno;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::plan::{dir_of, last_component};
+use crate::at::At;
+use crate::plan::last_component;
 
 pub type Ino = (u64, u64);
 
@@ -82,10 +83,10 @@ impl Memory {
         table.get(&ino(st)).is_some_and(|names| names.iter().any(|n| n == dst))
     }
 
-    pub fn record_dest(&mut self, dst: &Path) {
+    pub fn record_dest(&mut self, dst: &At) {
         let Some(table) = &mut self.dests else { return };
-        if let Ok(st) = statat(CWD, dst, AtFlags::SYMLINK_NOFOLLOW) {
-            table.entry(ino(&st)).or_default().push(dst.to_path_buf());
+        if let Ok(st) = dst.lstat() {
+            table.entry(ino(&st)).or_default().push(dst.path().to_path_buf());
         }
     }
 }
@@ -118,28 +119,27 @@ pub enum Made {
 }
 
 /// `link(src, dst)`; with `replace`, an existing `dst` is atomically replaced.
-pub fn force_link(src: &Path, dst: &Path, replace: bool, follow: bool) -> Result<Made, Errno> {
-    let flags = if follow { AtFlags::SYMLINK_FOLLOW } else { AtFlags::empty() };
-    force_create(dst, replace, |at| linkat(CWD, src, CWD, at, flags))
+pub fn force_link(src: &At, dst: &At, replace: bool, follow: bool) -> Result<Made, Errno> {
+    force_create(dst, replace, |at| at.link_from(src, follow))
 }
 
 /// `symlink(target, dst)`; with `replace`, an existing `dst` is atomically replaced.
-pub fn force_symlink(target: &Path, dst: &Path, replace: bool) -> Result<Made, Errno> {
-    force_create(dst, replace, |at| symlinkat(target, CWD, at))
+pub fn force_symlink(target: &Path, dst: &At, replace: bool) -> Result<Made, Errno> {
+    force_create(dst, replace, |at| at.symlink(target))
 }
 
 /// A fresh temporary name in `dst`'s directory: `.rcp-PID-N`, N counting for the whole
 /// process (forced links and `--atomic` files share it, so they never race for a name).
-pub fn temp_beside(dst: &Path) -> PathBuf {
+pub fn temp_beside(dst: &At) -> At {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    dir_of(dst).join(format!(".rcp-{}-{n}", std::process::id()))
+    dst.sibling(format!(".rcp-{}-{n}", std::process::id()).as_ref())
 }
 
 fn force_create(
-    dst: &Path,
+    dst: &At,
     replace: bool,
-    create: impl Fn(&Path) -> rustix::io::Result<()>,
+    create: impl Fn(&At) -> rustix::io::Result<()>,
 ) -> Result<Made, Errno> {
     match create(dst) {
         Ok(()) => return Ok(Made::New),
@@ -153,10 +153,10 @@ fn force_create(
             Err(Errno::EXIST) => continue,
             Err(e) => return Err(e),
         }
-        return match renameat(CWD, &tmp, CWD, dst) {
+        return match tmp.rename_to(dst) {
             Ok(()) => Ok(Made::Replaced),
             Err(e) => {
-                let _ = unlinkat(CWD, &tmp, AtFlags::empty());
+                let _ = tmp.unlink();
                 Err(e)
             }
         };

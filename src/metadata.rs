@@ -11,18 +11,47 @@ use rustix::fs::{AtFlags, CWD, Gid, Mode, Stat, Timestamps, Uid, XattrFlags};
 use rustix::fs::{chmodat, chownat, fchmod, fchown, futimens, utimensat};
 use rustix::io::Errno;
 
-/// The destination's handle: an open fd, or a path (never followed if a symlink).
+use crate::at::{At, fd_path};
+
+/// The file's handle: an open fd, or a name (never followed if a symlink).
 #[derive(Clone, Copy)]
 pub enum Node<'a> {
     Fd(BorrowedFd<'a>, &'a Path),
-    Path(&'a Path),
+    At(&'a At),
 }
 
 impl Node<'_> {
     pub fn path(&self) -> &Path {
         match self {
-            Node::Fd(_, p) | Node::Path(p) => p,
+            Node::Fd(_, p) => p,
+            Node::At(at) => at.path(),
         }
+    }
+}
+
+/// Runs `op` on the fd; an O_PATH fd (a destination directory rcp may not read) refuses
+/// it with EBADF, and then `op` runs on `/proc/self/fd/N`, which names the same inode.
+fn on_fd<T>(fd: BorrowedFd, mut op: impl FnMut(Via) -> Result<T, Errno>) -> Result<T, Errno> {
+    match op(Via::Fd(fd)) {
+        Err(Errno::BADF) => match fd_path(fd) {
+            Some(path) => op(Via::Proc(&path)),
+            None => Err(Errno::BADF),
+        },
+        result => result,
+    }
+}
+
+/// How `on_fd` reaches the file: the fd, or its /proc name (followed).
+enum Via<'a> {
+    Fd(BorrowedFd<'a>),
+    Proc(&'a Path),
+}
+
+/// The file's own status (a symlink's, not its target's).
+pub fn stat(node: Node) -> Result<Stat, Errno> {
+    match node {
+        Node::Fd(fd, _) => rustix::fs::fstat(fd),
+        Node::At(at) => at.lstat(),
     }
 }
 
@@ -32,24 +61,33 @@ pub fn set_times(node: Node, src: &Stat) -> Result<(), Errno> {
         last_modification: Timespec { tv_sec: src.st_mtime, tv_nsec: src.st_mtime_nsec as _ },
     };
     match node {
-        Node::Fd(fd, _) => futimens(fd, &times),
-        Node::Path(p) => utimensat(CWD, p, &times, AtFlags::SYMLINK_NOFOLLOW),
+        Node::Fd(fd, _) => on_fd(fd, |via| match via {
+            Via::Fd(fd) => futimens(fd, &times),
+            Via::Proc(p) => utimensat(CWD, p, &times, AtFlags::empty()),
+        }),
+        Node::At(at) => utimensat(at.fd(), at.name(), &times, AtFlags::SYMLINK_NOFOLLOW),
     }
 }
 
 pub fn chown(node: Node, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
     let (uid, gid) = (uid.map(Uid::from_raw), gid.map(Gid::from_raw));
     match node {
-        Node::Fd(fd, _) => fchown(fd, uid, gid),
-        Node::Path(p) => chownat(CWD, p, uid, gid, AtFlags::SYMLINK_NOFOLLOW),
+        Node::Fd(fd, _) => on_fd(fd, |via| match via {
+            Via::Fd(fd) => fchown(fd, uid, gid),
+            Via::Proc(p) => chownat(CWD, p, uid, gid, AtFlags::empty()),
+        }),
+        Node::At(at) => chownat(at.fd(), at.name(), uid, gid, AtFlags::SYMLINK_NOFOLLOW),
     }
 }
 
 pub fn chmod(node: Node, mode: u32) -> Result<(), Errno> {
     let mode = Mode::from_raw_mode(mode & 0o7777);
     match node {
-        Node::Fd(fd, _) => fchmod(fd, mode),
-        Node::Path(p) => chmodat(CWD, p, mode, AtFlags::empty()),
+        Node::Fd(fd, _) => on_fd(fd, |via| match via {
+            Via::Fd(fd) => fchmod(fd, mode),
+            Via::Proc(p) => chmodat(CWD, p, mode, AtFlags::empty()),
+        }),
+        Node::At(at) => chmodat(at.fd(), at.name(), mode, AtFlags::empty()),
     }
 }
 
@@ -154,8 +192,11 @@ fn list(node: Node) -> Result<Vec<CString>, Errno> {
     let mut buf = vec![0u8; 4096];
     loop {
         let got = match node {
-            Node::Fd(fd, _) => rustix::fs::flistxattr(fd, &mut buf[..]),
-            Node::Path(p) => rustix::fs::llistxattr(p, &mut buf[..]),
+            Node::Fd(fd, _) => on_fd(fd, |via| match via {
+                Via::Fd(fd) => rustix::fs::flistxattr(fd, &mut buf[..]),
+                Via::Proc(p) => rustix::fs::listxattr(p, &mut buf[..]),
+            }),
+            Node::At(at) => rustix::fs::llistxattr(at.xattr_path(), &mut buf[..]),
         };
         match got {
             Ok(n) => {
@@ -177,8 +218,11 @@ fn get(node: Node, name: &CStr) -> Result<Option<Vec<u8>>, Errno> {
     let mut buf = vec![0u8; 4096];
     loop {
         let got = match node {
-            Node::Fd(fd, _) => rustix::fs::fgetxattr(fd, name, &mut buf[..]),
-            Node::Path(p) => rustix::fs::lgetxattr(p, name, &mut buf[..]),
+            Node::Fd(fd, _) => on_fd(fd, |via| match via {
+                Via::Fd(fd) => rustix::fs::fgetxattr(fd, name, &mut buf[..]),
+                Via::Proc(p) => rustix::fs::getxattr(p, name, &mut buf[..]),
+            }),
+            Node::At(at) => rustix::fs::lgetxattr(at.xattr_path(), name, &mut buf[..]),
         };
         match got {
             Ok(n) => {
@@ -194,14 +238,20 @@ fn get(node: Node, name: &CStr) -> Result<Option<Vec<u8>>, Errno> {
 
 fn set(node: Node, name: &CStr, value: &[u8]) -> Result<(), Errno> {
     match node {
-        Node::Fd(fd, _) => rustix::fs::fsetxattr(fd, name, value, XattrFlags::empty()),
-        Node::Path(p) => rustix::fs::lsetxattr(p, name, value, XattrFlags::empty()),
+        Node::Fd(fd, _) => on_fd(fd, |via| match via {
+            Via::Fd(fd) => rustix::fs::fsetxattr(fd, name, value, XattrFlags::empty()),
+            Via::Proc(p) => rustix::fs::setxattr(p, name, value, XattrFlags::empty()),
+        }),
+        Node::At(at) => rustix::fs::lsetxattr(at.xattr_path(), name, value, XattrFlags::empty()),
     }
 }
 
 fn remove(node: Node, name: &CStr) -> Result<(), Errno> {
     match node {
-        Node::Fd(fd, _) => rustix::fs::fremovexattr(fd, name),
-        Node::Path(p) => rustix::fs::lremovexattr(p, name),
+        Node::Fd(fd, _) => on_fd(fd, |via| match via {
+            Via::Fd(fd) => rustix::fs::fremovexattr(fd, name),
+            Via::Proc(p) => rustix::fs::removexattr(p, name),
+        }),
+        Node::At(at) => rustix::fs::lremovexattr(at.xattr_path(), name),
     }
 }

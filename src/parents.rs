@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, statat};
 use rustix::io::Errno;
 
+use crate::at::At;
 use crate::copy::Ctx;
 use crate::error::{Error, Op};
 use crate::metadata::{self, Node};
@@ -101,7 +102,7 @@ pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Pare
                 }
                 let accessible = made.st_mode | 0o700;
                 if made.st_mode != accessible
-                    && let Err(e) = metadata::chmod(Node::Path(&dst_prefix), accessible)
+                    && let Err(e) = metadata::chmod(Node::At(&At::cwd(&dst_prefix)), accessible)
                 {
                     return report(ctx, Error::new(Op::SetPermissions, &dst_prefix, e));
                 }
@@ -128,7 +129,8 @@ fn report<T>(ctx: &mut Ctx, error: Error) -> Option<T> {
 pub fn protect(ctx: &mut Ctx, parents: &[Parent]) -> bool {
     let p = ctx.opts.preserve;
     for parent in parents {
-        let node = Node::Path(&parent.dst);
+        let at = At::cwd(&parent.dst);
+        let node = Node::At(&at);
         if p.timestamps
             && let Err(e) = metadata::set_times(node, &parent.src_st)
         {

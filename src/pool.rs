@@ -13,6 +13,8 @@ use crate::attrs::Attrs;
 use crate::engine::{Copied, Worker};
 use std::path::PathBuf;
 
+use crate::at::At;
+
 use crate::file::{FileError, FileJob, copy_new_file, fill_and_close};
 use crate::options::Options;
 
@@ -26,7 +28,7 @@ pub enum Job {
     /// New files in a directory rcp made, one after the other on one worker (workers
     /// creating in the same directory would contend for its lock): open, create, fill,
     /// close.
-    Batch { seq: u64, files: Vec<(PathBuf, PathBuf)>, dst_dev: Option<u64> },
+    Batch { seq: u64, files: Vec<(At, At)>, dst_dev: Option<u64> },
 }
 
 /// What a worker did with a job: one outcome per file, in order.
@@ -129,7 +131,7 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
     };
     match job {
         Job::Fill { seq, file } => {
-            let (src, dst) = (file.src.clone(), file.dst.clone());
+            let (src, dst) = (file.src.path().to_path_buf(), file.dst.path().to_path_buf());
             let mut file = Some(file);
             let one = outcome(src, dst, false, &mut |w, a| {
                 fill_and_close(*file.take().expect("filled once"), w, a)
@@ -141,8 +143,8 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
                 .into_iter()
                 // After SIGINT/SIGTERM, files not started yet are not created at all.
                 .take_while(|_| !crate::interrupt::stopping())
-                .map(|(src, dst)| {
-                    let (s, d) = (src.clone(), dst.clone());
+                .map(|(s, d)| {
+                    let (src, dst) = (s.path().to_path_buf(), d.path().to_path_buf());
                     outcome(src, dst, true, &mut |w, a| copy_new_file(&s, &d, dst_dev, w, a))
                 })
                 .collect();

@@ -1,0 +1,252 @@
+//! Names relative to open directories. The walk opens each directory once (never through a
+//! symlink unless asked to dereference) and names its entries relative to that fd, so a
+//! syscall resolves a single component: a directory swapped for a symlink mid-run is never
+//! followed, and trees deeper than PATH_MAX copy. The full path is kept for messages only.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, statat};
+use rustix::io::Errno;
+
+use crate::plan::{dir_of, last_component};
+
+/// A directory entry: `name` under the open directory `dir` (or, for command-line
+/// operands, `name` is the whole path, relative to the working directory), and the
+/// full `path` it is shown as.
+#[derive(Clone, Debug)]
+pub struct At {
+    dir: Option<Arc<OwnedFd>>,
+    name: PathBuf,
+    path: PathBuf,
+}
+
+/// An open directory of the walk, shared by its entries (and the workers filling them).
+pub type DirFd = Arc<OwnedFd>;
+
+impl At {
+    /// A command-line name, resolved from the working directory as the user gave it.
+    pub fn cwd(path: &Path) -> At {
+        At { dir: None, name: path.to_path_buf(), path: path.to_path_buf() }
+    }
+
+    /// The entry `name` of the open directory `dir`, shown as `parent/name`.
+    pub fn child(dir: &DirFd, parent: &Path, name: &OsStr) -> At {
+        At { dir: Some(dir.clone()), name: PathBuf::from(name), path: parent.join(name) }
+    }
+
+    /// The directory fd syscalls resolve `name` from.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.dir.as_ref().map_or(CWD, |d| d.as_fd())
+    }
+
+    /// The name syscalls take (one component under a walked directory).
+    pub fn name(&self) -> &Path {
+        &self.name
+    }
+
+    /// The path messages show.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Another entry of the same directory.
+    pub fn sibling(&self, base: &OsStr) -> At {
+        let in_dir = |p: &Path| dir_of(p).join(base);
+        match &self.dir {
+            Some(_) => {
+                At { dir: self.dir.clone(), name: PathBuf::from(base), path: in_dir(&self.path) }
+            }
+            None => At::cwd(&in_dir(&self.path)),
+        }
+    }
+
+    /// This name with `suffix` appended (trailing slashes dropped first): `f` → `f~`.
+    pub fn with_suffix(&self, suffix: &[u8]) -> At {
+        At {
+            dir: self.dir.clone(),
+            name: append(&self.name, suffix),
+            path: append(&self.path, suffix),
+        }
+    }
+
+    /// The last component of the name (what a backup or temporary name is built from).
+    pub fn base(&self) -> &OsStr {
+        last_component(&self.name)
+    }
+
+    /// A path the `l*xattr` calls (which have no `*at` form) resolve to this entry without
+    /// following any symlink but the walk's own pinned directory: `/proc/self/fd/N/name`.
+    /// Falls back to the full path where /proc is missing.
+    pub fn xattr_path(&self) -> PathBuf {
+        match self.dir.as_ref().and_then(|dir| fd_path(dir.as_fd())) {
+            Some(dir) => dir.join(&self.name),
+            None => self.path.clone(),
+        }
+    }
+
+    pub fn lstat(&self) -> Result<Stat, Errno> {
+        statat(self.fd(), &self.name, AtFlags::SYMLINK_NOFOLLOW)
+    }
+
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        statat(self.fd(), &self.name, AtFlags::empty())
+    }
+
+    /// `stat` when `follow`, else `lstat`.
+    pub fn stat_as(&self, follow: bool) -> Result<Stat, Errno> {
+        if follow { self.stat() } else { self.lstat() }
+    }
+
+    pub fn open(&self, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
+        openat(self.fd(), &self.name, flags | OFlags::CLOEXEC, mode)
+    }
+
+    /// Opens this source directory for reading its entries (never through a final symlink
+    /// unless `follow`) and checks it is still the one `expected` described: a directory
+    /// swapped since it was stat'ed is `Err(None)`.
+    pub fn open_dir(&self, follow: bool, expected: &Stat) -> Result<(DirFd, Stat), Option<Errno>> {
+        let fd = self.open(dir_flags(follow), Mode::empty()).map_err(Some)?;
+        checked(fd, expected)
+    }
+
+    /// Opens this destination directory to create entries in and set its attributes,
+    /// like `open_dir`; one rcp may not read is opened O_PATH (its attributes are then
+    /// set through /proc, see `metadata`).
+    pub fn open_dest_dir(
+        &self,
+        follow: bool,
+        expected: &Stat,
+    ) -> Result<(DirFd, Stat), Option<Errno>> {
+        checked(self.open_dest(follow).map_err(Some)?, expected)
+    }
+
+    /// Opens the directory rcp has just made here (a symlink swapped in is refused).
+    pub fn open_new_dir(&self) -> Result<(DirFd, Stat), Errno> {
+        let fd = self.open_dest(false)?;
+        let st = fstat(&fd)?;
+        Ok((Arc::new(fd), st))
+    }
+
+    fn open_dest(&self, follow: bool) -> Result<OwnedFd, Errno> {
+        match self.open(dir_flags(follow), Mode::empty()) {
+            Err(Errno::ACCESS) => self.open(dir_flags(follow) | OFlags::PATH, Mode::empty()),
+            opened => opened,
+        }
+    }
+
+    pub fn unlink(&self) -> Result<(), Errno> {
+        rustix::fs::unlinkat(self.fd(), &self.name, AtFlags::empty())
+    }
+
+    pub fn mkdir(&self, mode: u32) -> Result<(), Errno> {
+        rustix::fs::mkdirat(self.fd(), &self.name, Mode::from_raw_mode(mode))
+    }
+
+    pub fn mknod(&self, ft: FileType, mode: u32, rdev: u64) -> Result<(), Errno> {
+        rustix::fs::mknodat(self.fd(), &self.name, ft, Mode::from_raw_mode(mode), rdev)
+    }
+
+    pub fn readlink(&self) -> Result<PathBuf, Errno> {
+        let target = rustix::fs::readlinkat(self.fd(), &self.name, Vec::new())?;
+        Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
+    }
+
+    pub fn symlink(&self, target: &Path) -> Result<(), Errno> {
+        rustix::fs::symlinkat(target, self.fd(), &self.name)
+    }
+
+    /// `link(from, self)`, following a symlink `from` when `follow`.
+    pub fn link_from(&self, from: &At, follow: bool) -> Result<(), Errno> {
+        let flags = if follow { AtFlags::SYMLINK_FOLLOW } else { AtFlags::empty() };
+        rustix::fs::linkat(from.fd(), &from.name, self.fd(), &self.name, flags)
+    }
+
+    /// Renames this entry to `to`.
+    pub fn rename_to(&self, to: &At) -> Result<(), Errno> {
+        rustix::fs::renameat(self.fd(), &self.name, to.fd(), &to.name)
+    }
+
+    /// The directory holding this entry, opened (for `--fsync` of a rename).
+    pub fn open_parent(&self) -> Result<OwnedFd, Errno> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        match &self.dir {
+            Some(dir) => openat(dir, ".", flags, Mode::empty()),
+            None => openat(CWD, dir_of(&self.path), flags, Mode::empty()),
+        }
+    }
+
+    /// The names in this entry's directory (for numbered backups).
+    pub fn siblings(&self) -> Vec<OsString> {
+        let dir = match &self.dir {
+            Some(dir) => rustix::fs::Dir::read_from(dir),
+            None => {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                match openat(CWD, dir_of(&self.path), flags, Mode::empty()) {
+                    Ok(fd) => rustix::fs::Dir::new(fd),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let Ok(dir) = dir else { return Vec::new() };
+        dir.filter_map(Result::ok)
+            .map(|e| OsString::from_vec(e.file_name().to_bytes().to_vec()))
+            .collect()
+    }
+}
+
+fn dir_flags(follow: bool) -> OFlags {
+    let nofollow = if follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+    OFlags::RDONLY | OFlags::DIRECTORY | nofollow
+}
+
+/// The opened directory, if it is the one `expected` describes (`Err(None)` if not).
+fn checked(fd: OwnedFd, expected: &Stat) -> Result<(DirFd, Stat), Option<Errno>> {
+    let st = fstat(&fd).map_err(Some)?;
+    let same = (st.st_dev, st.st_ino) == (expected.st_dev, expected.st_ino);
+    if !same || FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        return Err(None);
+    }
+    Ok((Arc::new(fd), st))
+}
+
+/// `/proc/self/fd/N`: the file an fd is open on, by a name the `*xattr`, `chmod` and
+/// `utimensat` calls accept where the fd itself (O_PATH) is refused. `None` without /proc.
+pub fn fd_path(fd: BorrowedFd) -> Option<PathBuf> {
+    proc_mounted().then(|| PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())))
+}
+
+/// Whether /proc is there to name entries under pinned directories (asked once).
+fn proc_mounted() -> bool {
+    static MOUNTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MOUNTED.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+}
+
+fn append(path: &Path, suffix: &[u8]) -> PathBuf {
+    let mut bytes = path.as_os_str().as_bytes().to_vec();
+    while bytes.len() > 1 && bytes.ends_with(b"/") {
+        bytes.pop();
+    }
+    bytes.extend_from_slice(suffix);
+    PathBuf::from(OsString::from_vec(bytes))
+}
+
+/// A directory's entries in inode order (as GNU's savedir gives them), with whether each
+/// is a regular file (from d_type; no stat).
+pub fn read_entries(dir: &DirFd) -> Result<Vec<(OsString, bool)>, Errno> {
+    let mut entries = Vec::new();
+    for entry in rustix::fs::Dir::read_from(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let regular = entry.file_type() == FileType::RegularFile;
+        entries.push((entry.ino(), OsString::from_vec(name.to_vec()), regular));
+    }
+    entries.sort_by_key(|(ino, _, _)| *ino);
+    Ok(entries.into_iter().map(|(_, name, regular)| (name, regular)).collect())
+}
