@@ -13,6 +13,7 @@ mod parallel;
 mod paths;
 mod progress;
 mod property;
+mod races;
 mod report;
 mod sparse;
 mod tree;
