@@ -247,7 +247,7 @@ impl<'a> Ctx<'a> {
                     }
                     Interactive::Ask => {
                         let replacing = opts.force || opts.remove_destination;
-                        if !prompt::overwrite_ok(self.out.program(), dst, &d, replacing) {
+                        if !prompt::overwrite_ok(self.out.program(), dst_at, &d, replacing) {
                             return true;
                         }
                     }
@@ -321,7 +321,7 @@ impl<'a> Ctx<'a> {
         // Hard links within the copy, `cp -r d d`, and a tree copied into itself.
         let earlier = if opts.recursive && src_dir {
             if place.command_line {
-                self.memory.remember_copied(dst, ino(&src_st))
+                self.memory.remember_copied(dst_at, ino(&src_st))
             } else {
                 self.memory.lookup_copied(ino(&src_st))
             }
@@ -331,7 +331,7 @@ impl<'a> Ctx<'a> {
                 || (place.command_line && place.deref == Deref::CommandLine)
                 || place.deref == Deref::Always)
         {
-            self.memory.remember_copied(dst, ino(&src_st))
+            self.memory.remember_copied(dst_at, ino(&src_st))
         } else {
             None
         };
@@ -356,7 +356,8 @@ impl<'a> Ctx<'a> {
                     return self.un_backup(dst_at, backup_name, None);
                 }
             } else {
-                return match links::force_link(&At::cwd(earlier), dst_at, true, dereference) {
+                let earlier_at = self.memory.link_source(earlier, ino(&src_st));
+                return match links::force_link(&earlier_at, dst_at, true, dereference) {
                     Ok(made) => {
                         self.note_link(dst, made);
                         self.out.finished(Entry::plain(src, dst, Kind::HardLink));
@@ -534,7 +535,7 @@ impl<'a> Ctx<'a> {
             return None;
         }
         if !marks.first_dir {
-            self.memory.remember_copied(dst.path(), ino(&made));
+            self.memory.remember_copied(dst, ino(&made));
             marks.first_dir = true;
         }
         self.out.starting(src, dst.path(), None);
@@ -566,8 +567,9 @@ impl<'a> Ctx<'a> {
     /// `-u` said skip: but a source hard-linked to one copied earlier still becomes a link.
     fn link_to_earlier_if_any(&mut self, dst: &At, src_st: &Stat, dereference: bool) -> bool {
         let path = dst.path();
-        let Some(earlier) = self.memory.remember_copied(path, ino(src_st)) else { return true };
-        match links::force_link(&At::cwd(&earlier), dst, true, dereference) {
+        let Some(earlier) = self.memory.remember_copied(dst, ino(src_st)) else { return true };
+        let earlier_at = self.memory.link_source(&earlier, ino(src_st));
+        match links::force_link(&earlier_at, dst, true, dereference) {
             Ok(made) => {
                 self.note_link(path, made);
                 true

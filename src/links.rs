@@ -19,6 +19,9 @@ use crate::plan::last_component;
 
 pub type Ino = (u64, u64);
 
+/// The longest path the kernel resolves in one call (with its NUL).
+const PATH_MAX: usize = 4096;
+
 pub fn ino(st: &Stat) -> Ino {
     (st.st_dev, st.st_ino)
 }
@@ -27,6 +30,9 @@ pub fn ino(st: &Stat) -> Ino {
 #[derive(Default)]
 pub struct Memory {
     copied: HashMap<Ino, PathBuf>,
+    /// Copies whose path is too long to name from the working directory, kept by their
+    /// directory fd so a hard link to them can still be made (only these: each holds an fd).
+    deep: HashMap<Ino, At>,
     /// Command-line sources (enabled with a target directory and two or more sources).
     sources: Option<HashMap<Ino, Vec<PathBuf>>>,
     /// Destinations created from command-line sources, by (inode, name).
@@ -37,20 +43,29 @@ impl Memory {
     pub fn new(track_operands: bool) -> Self {
         Memory {
             copied: HashMap::new(),
+            deep: HashMap::new(),
             sources: track_operands.then(HashMap::new),
             dests: track_operands.then(HashMap::new),
         }
     }
 
     /// Records that `src` was copied to `dst`; returns the earlier copy if there was one.
-    pub fn remember_copied(&mut self, dst: &Path, src: Ino) -> Option<PathBuf> {
+    pub fn remember_copied(&mut self, dst: &At, src: Ino) -> Option<PathBuf> {
         match self.copied.get(&src) {
             Some(earlier) => Some(earlier.clone()),
             None => {
-                self.copied.insert(src, dst.to_path_buf());
+                self.copied.insert(src, dst.path().to_path_buf());
+                if dst.path().as_os_str().len() >= PATH_MAX {
+                    self.deep.insert(src, dst.clone());
+                }
                 None
             }
         }
+    }
+
+    /// The earlier copy of `src` (named `earlier`), to make a hard link to.
+    pub fn link_source(&self, earlier: &Path, src: Ino) -> At {
+        self.deep.get(&src).cloned().unwrap_or_else(|| At::cwd(earlier))
     }
 
     pub fn lookup_copied(&self, src: Ino) -> Option<PathBuf> {
@@ -59,6 +74,7 @@ impl Memory {
 
     pub fn forget_copied(&mut self, src: Ino) {
         self.copied.remove(&src);
+        self.deep.remove(&src);
     }
 
     pub fn tracks_operands(&self) -> bool {

@@ -1,17 +1,18 @@
 //! `-i`: GNU's overwrite questions on stderr and its yes/no answer read from stdin.
 
 use std::io::{BufRead, Write};
-use std::path::Path;
 
-use rustix::fs::{Access, AtFlags, CWD, FileType, Stat, accessat};
+use rustix::fs::{Access, AtFlags, FileType, Stat, accessat};
 
+use crate::at::At;
 use crate::quote::quote;
 
 /// Asks whether to overwrite `dst` (status `st`), as GNU's `overwrite_ok` does.
-pub fn overwrite_ok(program: &str, dst: &Path, st: &Stat, replacing: bool) -> bool {
+pub fn overwrite_ok(program: &str, dst_at: &At, st: &Stat, replacing: bool) -> bool {
+    let dst = dst_at.path();
     let writable = FileType::from_raw_mode(st.st_mode) == FileType::Symlink
         || rustix::process::geteuid().is_root()
-        || accessat(CWD, dst, Access::WRITE_OK, AtFlags::EACCESS).is_ok();
+        || accessat(dst_at.fd(), dst_at.name(), Access::WRITE_OK, AtFlags::EACCESS).is_ok();
     let question = if writable {
         format!("{program}: overwrite {}? ", quote(dst))
     } else {

@@ -298,10 +298,12 @@ fn write_at(at: impl AsFd, name: &str, data: &str) {
 }
 
 /// `DEPTH` nested directories under `root`, made fd-relative (no full path would fit), with
-/// a file `f` naming the level at every fifth level and a file `bottom` at the bottom.
+/// a file `f` naming the level at every fifth level and a file `bottom` at the bottom, and
+/// two hard links there: `bottom-link` to `bottom`, `f35` to level 35's `f`.
 fn build_deep(root: &Path) {
     fs::create_dir(root).unwrap();
     let mut fd = open_dir(CWD, root);
+    let mut level_35 = None;
     for level in 1..=DEPTH {
         let name = level_name(level);
         rustix::fs::mkdirat(&fd, name.as_str(), Mode::from_raw_mode(0o755)).unwrap();
@@ -309,14 +311,23 @@ fn build_deep(root: &Path) {
         if level % 5 == 0 {
             write_at(&fd, "f", &format!("level {level}\n"));
         }
+        if level == 35 {
+            level_35 = Some(open_dir(&fd, "."));
+        }
     }
     write_at(&fd, "bottom", "the bottom\n");
+    let link = |from: &OwnedFd, name: &str, to: &str| {
+        rustix::fs::linkat(from, name, &fd, to, AtFlags::empty()).expect("hard link")
+    };
+    link(&fd, "bottom", "bottom-link");
+    link(&level_35.expect("level 35 made"), "f", "f35");
 }
 
 /// Every entry under `root` by relative path: type, permissions, size and contents of
-/// files, symlink targets, and with `times` the mtime. Walked fd-relative, so any depth.
-fn deep_listing(root: &Path, times: bool) -> BTreeMap<String, String> {
-    fn walk(fd: &OwnedFd, prefix: &str, times: bool, out: &mut BTreeMap<String, String>) {
+/// files, symlink targets, and with `all` (what `-a` keeps) the mtime and link count.
+/// Walked fd-relative, so any depth.
+fn deep_listing(root: &Path, all: bool) -> BTreeMap<String, String> {
+    fn walk(fd: &OwnedFd, prefix: &str, all: bool, out: &mut BTreeMap<String, String>) {
         for entry in Dir::read_from(fd).expect("read directory") {
             let entry = entry.expect("directory entry");
             let name = entry.file_name().to_str().expect("UTF-8 name").to_string();
@@ -326,13 +337,16 @@ fn deep_listing(root: &Path, times: bool) -> BTreeMap<String, String> {
             let st = rustix::fs::statat(fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).unwrap();
             let path = format!("{prefix}/{name}");
             let mut what = format!("mode {:o}", st.st_mode & 0o7777);
-            if times {
+            if all {
                 what += &format!(" mtime {}.{:09}", st.st_mtime, st.st_mtime_nsec);
+                if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
+                    what += &format!(" links {}", st.st_nlink);
+                }
             }
             match FileType::from_raw_mode(st.st_mode) {
                 FileType::Directory => {
                     what.insert_str(0, "dir ");
-                    walk(&open_dir(fd, name.as_str()), &path, times, out);
+                    walk(&open_dir(fd, name.as_str()), &path, all, out);
                 }
                 FileType::RegularFile => {
                     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -351,7 +365,7 @@ fn deep_listing(root: &Path, times: bool) -> BTreeMap<String, String> {
         }
     }
     let mut out = BTreeMap::new();
-    walk(&open_dir(CWD, root), "", times, &mut out);
+    walk(&open_dir(CWD, root), "", all, &mut out);
     out
 }
 
@@ -363,15 +377,15 @@ fn tree_deeper_than_path_max_is_copied() {
     let src = deep_listing(&root.join("src"), false);
     let longest = src.keys().map(String::len).max().unwrap();
     assert!(longest > 8000, "the fixture is only {longest} bytes deep");
-    assert_eq!(src.len(), DEPTH + DEPTH / 5 + 1, "the fixture: {:?}", src.keys());
+    assert_eq!(src.len(), DEPTH + DEPTH / 5 + 3, "the fixture: {:?}", src.keys());
 
-    for (args, dst, times) in [(["-r"], "dst", false), (["-a"], "dst2", true)] {
+    for (args, dst, all) in [(["-r"], "dst", false), (["-a"], "dst2", true)] {
         let out = rcp().current_dir(root).args(args).args(["src", dst]).output().unwrap();
         let ok = out.status.success() && out.stderr.is_empty();
         assert!(ok, "rcp {args:?}: {:?}\n{}", out.status, head(&out));
         assert_eq!(
-            deep_listing(&root.join(dst), times),
-            deep_listing(&root.join("src"), times),
+            deep_listing(&root.join(dst), all),
+            deep_listing(&root.join("src"), all),
             "rcp {args:?}: the copy differs (left: copy, right: source)"
         );
     }
