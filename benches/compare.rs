@@ -5,7 +5,7 @@
 //! 200,000-file tree. Needs root (loop mounts); says so and exits 0 otherwise.
 //!
 //! RCP_BENCH_RUNS (default 5) sets the runs per program; RCP_BENCH_ONLY=name,name picks
-//! workloads.
+//! workloads; RCP_BENCH_ARGS adds options to rcp's command line only (e.g. `-j4`).
 
 use std::fs;
 use std::io::Write;
@@ -282,12 +282,12 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Syscalls per file of one run under `strace -f -c` (the total, less a run on an empty
 /// directory, over the number of files).
-fn syscalls(program: &str, w: &Workload, cwd: &Path) -> Option<f64> {
+fn syscalls(program: &str, args: &[&str], w: &Workload, cwd: &Path) -> Option<f64> {
     let total = |src: &str, dst: &str| -> Option<u64> {
         let _ = fs::remove_dir_all(cwd.join(dst));
         let out = Command::new("strace")
             .args(["-f", "-c", "-o", "/dev/stdout", program])
-            .args(w.args)
+            .args(args)
             .args([src, dst])
             .current_dir(cwd)
             .output()
@@ -330,6 +330,7 @@ fn main() {
     let runs: usize =
         std::env::var("RCP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let only = std::env::var("RCP_BENCH_ONLY").unwrap_or_default();
+    let extra = std::env::var("RCP_BENCH_ARGS").unwrap_or_default();
     let root = std::env::temp_dir().join(format!("rcp-bench-{}", std::process::id()));
     fs::create_dir_all(&root).unwrap();
     println!("| workload | fs | GNU cp 9.1 | rcp | rcp/cp | syscalls/file cp | rcp |");
@@ -338,12 +339,14 @@ fn main() {
         if !only.is_empty() && !only.split(',').any(|o| w.name.contains(o)) {
             continue;
         }
+        let rcp_args: Vec<&str> = extra.split_whitespace().chain(w.args.iter().copied()).collect();
+        let args_of = |program: &str| if program == rcp { &rcp_args[..] } else { w.args };
         let m = Mount::new(&root, w.fs, &format!("w{i}"));
         (w.build)(&m.point);
         run_ok(&mut Command::new("sync"));
         // Warm the cache, and check both copies once in full.
         for (program, dst) in [(GNU, "check-cp"), (rcp, "check-rcp")] {
-            timed(program, w.args, w.source, dst, &m.point);
+            timed(program, args_of(program), w.source, dst, &m.point);
             if let Err(e) = same_tree(&m.point.join(w.source), &m.point.join(dst)) {
                 panic!("{}: {program} copied wrongly: {e}", w.name);
             }
@@ -366,14 +369,15 @@ fn main() {
             // A B, then B A: neither always runs second on a cache the other just warmed.
             if r % 2 == 0 {
                 gnu.push(timed(GNU, w.args, w.source, "out-cp", &m.point));
-                ours.push(timed(rcp, w.args, w.source, "out-rcp", &m.point));
+                ours.push(timed(rcp, &rcp_args, w.source, "out-rcp", &m.point));
             } else {
-                ours.push(timed(rcp, w.args, w.source, "out-rcp", &m.point));
+                ours.push(timed(rcp, &rcp_args, w.source, "out-rcp", &m.point));
                 gnu.push(timed(GNU, w.args, w.source, "out-cp", &m.point));
             }
         }
         let (g, o) = (median(gnu), median(ours));
-        let per_file = |p| syscalls(p, w, &m.point).map_or("-".into(), |v| format!("{v:.1}"));
+        let per_file =
+            |p| syscalls(p, args_of(p), w, &m.point).map_or("-".into(), |v| format!("{v:.1}"));
         println!(
             "| {} | {} | {:.3} s | {:.3} s | {:.2} | {} | {} |",
             w.name,
