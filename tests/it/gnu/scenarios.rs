@@ -648,6 +648,14 @@ pub fn all() -> Vec<Scenario> {
         sc("nobody-preserve-ownership", modes, "--preserve=ownership src/owned dst").nobody(),
         sc("nobody-hardlinks-a", hardlinks, "-a src dst").nobody(),
         sc("nobody-ro-tree", tree, "-a src dst").nobody(),
+        // Merging into a destination directory rcp may write but not read (opened O_PATH;
+        // its times are set through /proc/self/fd).
+        sc("nobody-merge-write-only-dir", tree, "-r --preserve=timestamps src/. dst")
+            .nobody()
+            .tweak(|d| {
+                make_writable(d);
+                sh(d, "mkdir -p dst/sub && chown -R nobody dst && chmod 333 dst/sub");
+            }),
         sc("nobody-f-ro-dir-file", existing, "-f a out").nobody().tweak(|d| {
             sh(d, "chmod 444 out/a");
         }),
