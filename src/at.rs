@@ -181,17 +181,9 @@ impl At {
 
     /// The names in this entry's directory (for numbered backups).
     pub fn siblings(&self) -> Vec<OsString> {
-        let dir = match &self.dir {
-            Some(dir) => rustix::fs::Dir::read_from(dir),
-            None => {
-                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-                match openat(CWD, dir_of(&self.path), flags, Mode::empty()) {
-                    Ok(fd) => rustix::fs::Dir::new(fd),
-                    Err(e) => Err(e),
-                }
-            }
+        let Ok(dir) = self.open_parent().and_then(rustix::fs::Dir::new) else {
+            return Vec::new();
         };
-        let Ok(dir) = dir else { return Vec::new() };
         dir.filter_map(Result::ok)
             .map(|e| OsString::from_vec(e.file_name().to_bytes().to_vec()))
             .collect()

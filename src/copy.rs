@@ -619,15 +619,14 @@ impl<'a> Ctx<'a> {
         marks: &mut Marks,
     ) -> bool {
         let src = src_at.path();
-        let entries = match src_at.open_dir(dir.follow, dir.src_st) {
-            Ok((src_fd, _)) => match read_entries(&src_fd) {
-                Ok(entries) => (src_fd, entries),
+        let (src_fd, entries) = match src_at.open_dir(dir.follow, dir.src_st) {
+            Ok((fd, _)) => match read_entries(&fd) {
+                Ok(entries) => (fd, entries),
                 Err(e) => return self.report(Error::new(Op::Access, src, e)),
             },
             Err(Some(e)) => return self.report(Error::new(Op::Access, src, e)),
             Err(None) => return self.report(Error::refusal(Op::Replaced, src)),
         };
-        let (src_fd, entries) = entries;
         let place = Place {
             parent: Some(dir.src_st),
             ancestors: dir.ancestors,
@@ -1032,21 +1031,12 @@ impl<'a> Ctx<'a> {
             return true;
         }
         if opts.deref == Deref::Never {
-            let s = if is(src_l.st_mode, FileType::Symlink) {
-                match src_at.stat() {
-                    Ok(s) => s,
-                    Err(_) => return true,
-                }
-            } else {
-                src_l
+            // What each names once a final symlink is followed.
+            let target = |at: &At, l: Stat| {
+                if is(l.st_mode, FileType::Symlink) { at.stat().ok() } else { Some(l) }
             };
-            let d = if is(dst_l.st_mode, FileType::Symlink) {
-                match dst_at.stat() {
-                    Ok(d) => d,
-                    Err(_) => return true,
-                }
-            } else {
-                dst_l
+            let (Some(s), Some(d)) = (target(src_at, src_l), target(dst_at, dst_l)) else {
+                return true;
             };
             if ino(&s) != ino(&d) {
                 return true;
