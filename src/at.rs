@@ -20,8 +20,9 @@ use crate::plan::{dir_of, last_component};
 #[derive(Clone, Debug)]
 pub struct At {
     dir: Option<Arc<OwnedFd>>,
-    name: PathBuf,
+    /// The full path; the name is its tail from `name_at` (one allocation per entry).
     path: PathBuf,
+    name_at: usize,
 }
 
 /// An open directory of the walk, shared by its entries (and the workers filling them).
@@ -30,12 +31,21 @@ pub type DirFd = Arc<OwnedFd>;
 impl At {
     /// A command-line name, resolved from the working directory as the user gave it.
     pub fn cwd(path: &Path) -> At {
-        At { dir: None, name: path.to_path_buf(), path: path.to_path_buf() }
+        At { dir: None, path: path.to_path_buf(), name_at: 0 }
     }
 
     /// The entry `name` of the open directory `dir`, shown as `parent/name`.
     pub fn child(dir: &DirFd, parent: &Path, name: &OsStr) -> At {
-        At { dir: Some(dir.clone()), name: PathBuf::from(name), path: parent.join(name) }
+        At::in_dir(Some(dir.clone()), parent, name)
+    }
+
+    /// `name` under `dir`, shown as `parent/name` (`Path::join`'s rules, one allocation).
+    fn in_dir(dir: Option<DirFd>, parent: &Path, name: &OsStr) -> At {
+        let mut path = PathBuf::with_capacity(parent.as_os_str().len() + 1 + name.len());
+        path.push(parent);
+        path.push(name);
+        let name_at = path.as_os_str().len() - name.len();
+        At { dir, path, name_at }
     }
 
     /// The directory fd syscalls resolve `name` from.
@@ -45,7 +55,7 @@ impl At {
 
     /// The name syscalls take (one component under a walked directory).
     pub fn name(&self) -> &Path {
-        &self.name
+        Path::new(OsStr::from_bytes(&self.path.as_os_str().as_bytes()[self.name_at..]))
     }
 
     /// The path messages show.
@@ -55,27 +65,21 @@ impl At {
 
     /// Another entry of the same directory.
     pub fn sibling(&self, base: &OsStr) -> At {
-        let in_dir = |p: &Path| dir_of(p).join(base);
         match &self.dir {
-            Some(_) => {
-                At { dir: self.dir.clone(), name: PathBuf::from(base), path: in_dir(&self.path) }
-            }
-            None => At::cwd(&in_dir(&self.path)),
+            Some(_) => At::in_dir(self.dir.clone(), dir_of(&self.path), base),
+            None => At::cwd(&dir_of(&self.path).join(base)),
         }
     }
 
     /// This name with `suffix` appended (trailing slashes dropped first): `f` → `f~`.
     pub fn with_suffix(&self, suffix: &[u8]) -> At {
-        At {
-            dir: self.dir.clone(),
-            name: append(&self.name, suffix),
-            path: append(&self.path, suffix),
-        }
+        // The name is the path's tail, so it keeps its start.
+        At { dir: self.dir.clone(), path: append(&self.path, suffix), name_at: self.name_at }
     }
 
     /// The last component of the name (what a backup or temporary name is built from).
     pub fn base(&self) -> &OsStr {
-        last_component(&self.name)
+        last_component(self.name())
     }
 
     /// A path the `l*xattr` calls (which have no `*at` form) resolve to this entry without
@@ -83,17 +87,17 @@ impl At {
     /// Falls back to the full path where /proc is missing.
     pub fn xattr_path(&self) -> PathBuf {
         match self.dir.as_ref().and_then(|dir| fd_path(dir.as_fd())) {
-            Some(dir) => dir.join(&self.name),
+            Some(dir) => dir.join(self.name()),
             None => self.path.clone(),
         }
     }
 
     pub fn lstat(&self) -> Result<Stat, Errno> {
-        statat(self.fd(), &self.name, AtFlags::SYMLINK_NOFOLLOW)
+        statat(self.fd(), self.name(), AtFlags::SYMLINK_NOFOLLOW)
     }
 
     pub fn stat(&self) -> Result<Stat, Errno> {
-        statat(self.fd(), &self.name, AtFlags::empty())
+        statat(self.fd(), self.name(), AtFlags::empty())
     }
 
     /// `stat` when `follow`, else `lstat`.
@@ -102,7 +106,7 @@ impl At {
     }
 
     pub fn open(&self, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
-        openat(self.fd(), &self.name, flags | OFlags::CLOEXEC, mode)
+        openat(self.fd(), self.name(), flags | OFlags::CLOEXEC, mode)
     }
 
     /// Opens this source directory for reading its entries (never through a final symlink
@@ -139,35 +143,35 @@ impl At {
     }
 
     pub fn unlink(&self) -> Result<(), Errno> {
-        rustix::fs::unlinkat(self.fd(), &self.name, AtFlags::empty())
+        rustix::fs::unlinkat(self.fd(), self.name(), AtFlags::empty())
     }
 
     pub fn mkdir(&self, mode: u32) -> Result<(), Errno> {
-        rustix::fs::mkdirat(self.fd(), &self.name, Mode::from_raw_mode(mode))
+        rustix::fs::mkdirat(self.fd(), self.name(), Mode::from_raw_mode(mode))
     }
 
     pub fn mknod(&self, ft: FileType, mode: u32, rdev: u64) -> Result<(), Errno> {
-        rustix::fs::mknodat(self.fd(), &self.name, ft, Mode::from_raw_mode(mode), rdev)
+        rustix::fs::mknodat(self.fd(), self.name(), ft, Mode::from_raw_mode(mode), rdev)
     }
 
     pub fn readlink(&self) -> Result<PathBuf, Errno> {
-        let target = rustix::fs::readlinkat(self.fd(), &self.name, Vec::new())?;
+        let target = rustix::fs::readlinkat(self.fd(), self.name(), Vec::new())?;
         Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
     }
 
     pub fn symlink(&self, target: &Path) -> Result<(), Errno> {
-        rustix::fs::symlinkat(target, self.fd(), &self.name)
+        rustix::fs::symlinkat(target, self.fd(), self.name())
     }
 
     /// `link(from, self)`, following a symlink `from` when `follow`.
     pub fn link_from(&self, from: &At, follow: bool) -> Result<(), Errno> {
         let flags = if follow { AtFlags::SYMLINK_FOLLOW } else { AtFlags::empty() };
-        rustix::fs::linkat(from.fd(), &from.name, self.fd(), &self.name, flags)
+        rustix::fs::linkat(from.fd(), from.name(), self.fd(), self.name(), flags)
     }
 
     /// Renames this entry to `to`.
     pub fn rename_to(&self, to: &At) -> Result<(), Errno> {
-        rustix::fs::renameat(self.fd(), &self.name, to.fd(), &to.name)
+        rustix::fs::renameat(self.fd(), self.name(), to.fd(), to.name())
     }
 
     /// The directory holding this entry, opened (for `--fsync` of a rename).
@@ -226,19 +230,47 @@ fn append(path: &Path, suffix: &[u8]) -> PathBuf {
     PathBuf::from(OsString::from_vec(bytes))
 }
 
-/// A directory's entries in inode order (as GNU's savedir gives them), with whether each
-/// is a regular file (from d_type; no stat).
-pub fn read_entries(dir: &DirFd) -> Result<Vec<(OsString, bool)>, Errno> {
-    let mut entries = Vec::new();
-    for entry in rustix::fs::Dir::read_from(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        let regular = entry.file_type() == FileType::RegularFile;
-        entries.push((entry.ino(), OsString::from_vec(name.to_vec()), regular));
+/// Bytes of `getdents64` output read per call: a 100-entry directory in one call.
+const DIRENT_BUFFER: usize = 32 << 10;
+
+/// A directory's entries, in inode order: the names in one buffer, not one allocation each.
+#[derive(Default)]
+pub struct Entries {
+    names: Vec<u8>,
+    /// (inode, start of the name in `names`, its length, whether d_type says regular file)
+    list: Vec<(u64, usize, usize, bool)>,
+}
+
+impl Entries {
+    /// Each name, and whether it is a regular file (from d_type; no stat).
+    pub fn iter(&self) -> impl Iterator<Item = (&OsStr, bool)> {
+        self.list
+            .iter()
+            .map(|&(_, at, len, regular)| (OsStr::from_bytes(&self.names[at..at + len]), regular))
     }
-    entries.sort_by_key(|(ino, _, _)| *ino);
-    Ok(entries.into_iter().map(|(_, name, regular)| (name, regular)).collect())
+}
+
+/// A directory's entries in inode order (as GNU's savedir gives them). Reads `dir` itself,
+/// so call it once, on a freshly opened fd (no dup, no fcntl, one `getdents64` per 32 KiB).
+pub fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> =
+            std::cell::RefCell::new(Vec::with_capacity(DIRENT_BUFFER));
+    }
+    BUFFER.with_borrow_mut(|buf| {
+        let mut raw = rustix::fs::RawDir::new(dir.as_fd(), buf.spare_capacity_mut());
+        let mut entries = Entries::default();
+        while let Some(entry) = raw.next() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let regular = entry.file_type() == FileType::RegularFile;
+            entries.list.push((entry.ino(), entries.names.len(), name.len(), regular));
+            entries.names.extend_from_slice(name);
+        }
+        entries.list.sort_by_key(|&(ino, ..)| ino);
+        Ok(entries)
+    })
 }

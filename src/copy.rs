@@ -643,11 +643,11 @@ impl<'a> Ctx<'a> {
             && !self.opts.preserve.links
             && self.pool.as_ref().is_some_and(|p| p.parallel());
         let mut batch = Vec::new();
-        for (name, regular) in entries {
+        for (name, regular) in entries.iter() {
             if crate::interrupt::stopping() {
                 break;
             }
-            let (s, d) = (At::child(&src_fd, src, &name), At::child(dst_fd, dst, &name));
+            let (s, d) = (At::child(&src_fd, src, name), At::child(dst_fd, dst, name));
             if hand_over && regular && self.files > 0 {
                 batch.push((s, d));
                 if batch.len() == BATCH {
