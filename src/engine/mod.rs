@@ -18,6 +18,7 @@ use rustix::io::Errno;
 use extents::Extents;
 use ranges::RangeError;
 pub use ranges::{copied_files, moved_bytes, show_progress};
+use support::Memo;
 pub use support::Support;
 
 /// The kernel path that moved a file's data.
@@ -54,6 +55,38 @@ pub struct Fallback {
     pub cached: bool,
 }
 
+/// The strategies that gave up on one file, in order: at most FICLONE, copy_file_range and
+/// splice, kept inline (no allocation per file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fallbacks {
+    list: [Fallback; 3],
+    len: usize,
+}
+
+impl Fallbacks {
+    const NONE: Fallback = Fallback { strategy: Strategy::ReadWrite, errno: None, cached: false };
+
+    fn new() -> Fallbacks {
+        Fallbacks { list: [Self::NONE; 3], len: 0 }
+    }
+
+    fn push(&mut self, fallback: Fallback) {
+        debug_assert!(self.len < self.list.len(), "read/write never falls back");
+        if let Some(slot) = self.list.get_mut(self.len) {
+            *slot = fallback;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for Fallbacks {
+    type Target = [Fallback];
+
+    fn deref(&self) -> &[Fallback] {
+        &self.list[..self.len]
+    }
+}
+
 /// What the engine did for one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Copied {
@@ -61,7 +94,7 @@ pub struct Copied {
     pub strategy: Strategy,
     /// The length of the copy (holes included).
     pub bytes: u64,
-    pub fell_back: Vec<Fallback>,
+    pub fell_back: Fallbacks,
     /// Data extents were walked with SEEK_DATA/SEEK_HOLE.
     pub holes: bool,
     /// Runs of zeros were turned into holes (`--sparse=always`).
@@ -145,12 +178,23 @@ pub struct Worker {
     pipe: Option<ranges::Pipe>,
     buf: Vec<u8>,
     pub support: Arc<Support>,
+    memo: Memo,
 }
 
 impl Worker {
     /// Another worker (its own pipe and buffer) that shares this one's device knowledge.
     pub fn sibling(&self) -> Worker {
-        Worker { pipe: None, buf: Vec::new(), support: Arc::clone(&self.support) }
+        Worker {
+            pipe: None,
+            buf: Vec::new(),
+            support: Arc::clone(&self.support),
+            memo: Memo::default(),
+        }
+    }
+
+    /// The errno with which `strategy` already failed on this device pair, if known.
+    fn known(&mut self, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
+        self.support.known(&mut self.memo, pair, strategy)
     }
 }
 
@@ -168,7 +212,7 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result
     let mut record = Copied {
         strategy: Strategy::ReadWrite,
         bytes: 0,
-        fell_back: Vec::new(),
+        fell_back: Fallbacks::new(),
         holes: false,
         zeros: false,
     };
@@ -202,7 +246,7 @@ fn wants_clone(src: &Source, policy: Policy) -> bool {
 }
 
 fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Worker) -> Result<(), Fallback> {
-    if let Some(errno) = w.support.known(pair, Strategy::Clone) {
+    if let Some(errno) = w.known(pair, Strategy::Clone) {
         return Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: true });
     }
     match ranges::clone_file(src.fd, dst.fd) {
@@ -215,20 +259,21 @@ fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Worker) -> Resu
 }
 
 /// The data strategies this file may use, in order; read/write always closes the chain.
-fn data_chain(src: &Source, dst: &Dest, policy: Policy) -> Vec<Strategy> {
-    let mut chain = Vec::with_capacity(3);
+type Chain = std::iter::Flatten<std::array::IntoIter<Option<Strategy>, 3>>;
+
+fn data_chain(src: &Source, dst: &Dest, policy: Policy) -> Chain {
     // Size 0 means "unknown" (procfs, sysfs): only reading to EOF finds the data.
     let in_kernel = src.regular && dst.regular && src.size > 0;
     // Neither can turn zeros into holes, so neither runs when that is asked for.
     let in_kernel = in_kernel && policy.sparse != Sparse::Always;
-    if in_kernel && policy.allows_offload() {
-        chain.push(Strategy::CopyFileRange);
-    }
-    if in_kernel {
-        chain.push(Strategy::Splice);
-    }
-    chain.push(Strategy::ReadWrite);
-    chain
+    let offload = in_kernel && policy.allows_offload();
+    [
+        offload.then_some(Strategy::CopyFileRange),
+        in_kernel.then_some(Strategy::Splice),
+        Some(Strategy::ReadWrite),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 fn copy_data(
@@ -239,7 +284,7 @@ fn copy_data(
     w: &mut Worker,
     mut record: Copied,
 ) -> Result<Copied, Failure> {
-    let mut chain = data_chain(src, dst, policy).into_iter();
+    let mut chain = data_chain(src, dst, policy);
     let mut current = next_supported(&mut chain, pair, w, &mut record);
     record.strategy = current;
     // Holes can be skipped only where the destination can have them (not a pipe or device).
@@ -307,13 +352,13 @@ fn copy_data(
 /// The next strategy of the chain this device pair is not known to refuse; cached refusals
 /// are recorded as fallbacks so the report still says why.
 fn next_supported(
-    chain: &mut std::vec::IntoIter<Strategy>,
+    chain: &mut Chain,
     pair: (u64, u64),
-    w: &Worker,
+    w: &mut Worker,
     record: &mut Copied,
 ) -> Strategy {
     for strategy in chain.by_ref() {
-        match w.support.known(pair, strategy) {
+        match w.known(pair, strategy) {
             Some(errno) => {
                 record.fell_back.push(Fallback { strategy, errno: Some(errno), cached: true })
             }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::io::Errno;
 
@@ -41,10 +42,19 @@ fn is_device_level(strategy: Strategy, errno: Errno) -> bool {
 /// The errno each of FICLONE, copy_file_range and splice was refused with, if any.
 type Refusals = [Option<Errno>; 3];
 
-/// Shared by all workers of a run, so one refusal teaches them all.
+/// Shared by all workers of a run, so one refusal teaches them all. Workers read it through
+/// a `Memo`, so the per-file check touches no shared lock.
 #[derive(Default, Debug)]
 pub struct Support {
     refused: RwLock<HashMap<(u64, u64), Refusals>>,
+    /// Bumped on every change, so a memo knows when it is stale.
+    changes: AtomicU64,
+}
+
+/// One worker's copy of the row it last used: valid while `Support::changes` is unchanged.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Memo {
+    row: Option<(u64, (u64, u64), Refusals)>,
 }
 
 fn slot(strategy: Strategy) -> Option<usize> {
@@ -58,10 +68,18 @@ fn slot(strategy: Strategy) -> Option<usize> {
 
 impl Support {
     /// The errno with which `strategy` already failed on this pair, if it is device-wide.
-    pub fn known(&self, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
+    pub fn known(&self, memo: &mut Memo, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
         let slot = slot(strategy)?;
-        let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
-        refused.get(&pair).and_then(|row| row[slot])
+        let changes = self.changes.load(Ordering::Acquire);
+        match memo.row {
+            Some((seen, p, row)) if seen == changes && p == pair => row[slot],
+            _ => {
+                let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
+                let row = refused.get(&pair).copied().unwrap_or_default();
+                memo.row = Some((changes, pair, row));
+                row[slot]
+            }
+        }
     }
 
     /// Remembers a failure of `strategy` on this pair if it holds for every file there.
@@ -71,6 +89,7 @@ impl Support {
         {
             let mut refused = self.refused.write().unwrap_or_else(|e| e.into_inner());
             refused.entry(pair).or_default()[slot] = Some(errno);
+            self.changes.fetch_add(1, Ordering::Release);
         }
     }
 }
@@ -82,13 +101,24 @@ mod tests {
     #[test]
     fn remembers_only_device_wide_refusals() {
         let s = Support::default();
+        let m = &mut Memo::default();
         s.remember((1, 2), Strategy::Clone, Errno::INVAL);
-        assert_eq!(s.known((1, 2), Strategy::Clone), None);
+        assert_eq!(s.known(m, (1, 2), Strategy::Clone), None);
         s.remember((1, 2), Strategy::Clone, Errno::OPNOTSUPP);
-        assert_eq!(s.known((1, 2), Strategy::Clone), Some(Errno::OPNOTSUPP));
-        assert_eq!(s.known((2, 1), Strategy::Clone), None);
+        assert_eq!(s.known(m, (1, 2), Strategy::Clone), Some(Errno::OPNOTSUPP));
+        assert_eq!(s.known(m, (2, 1), Strategy::Clone), None);
         s.remember((1, 2), Strategy::ReadWrite, Errno::XDEV);
-        assert_eq!(s.known((1, 2), Strategy::ReadWrite), None);
+        assert_eq!(s.known(m, (1, 2), Strategy::ReadWrite), None);
+    }
+
+    #[test]
+    fn a_memo_sees_what_another_worker_learnt() {
+        let s = Support::default();
+        let (mine, theirs) = (&mut Memo::default(), &mut Memo::default());
+        assert_eq!(s.known(mine, (1, 2), Strategy::Clone), None);
+        s.remember((1, 2), Strategy::Clone, Errno::XDEV);
+        assert_eq!(s.known(theirs, (1, 2), Strategy::Clone), Some(Errno::XDEV));
+        assert_eq!(s.known(mine, (1, 2), Strategy::Clone), Some(Errno::XDEV));
     }
 
     #[test]
