@@ -817,7 +817,8 @@ impl<'a> Ctx<'a> {
                     Err(FileError { error, record }) => (record.as_ref(), Some(error)),
                 };
                 self.failed |= error.is_some() || f.attrs_failed;
-                let entry = Entry { src: &f.src, dst: &f.dst, kind: Kind::File, record, error };
+                let (src, dst) = (f.src.path(), f.dst.path());
+                let entry = Entry { src, dst, kind: Kind::File, record, error };
                 items.push((f.started, f.messages.as_slice(), entry));
             }
             self.out.complete(done.seq, items);

@@ -52,6 +52,11 @@ pub struct RegularPlan {
 pub struct FileJob {
     pub src: At,
     pub dst: At,
+    ends: Ends,
+}
+
+/// The open ends of a file being copied, and what the copy must do with them.
+pub struct Ends {
     src_fd: OwnedFd,
     dst_fd: OwnedFd,
     open_st: Stat,
@@ -92,17 +97,8 @@ pub fn open_pair(
             (fd, created, None)
         }
     };
-    Ok(FileJob {
-        src: src.clone(),
-        dst: dst.clone(),
-        src_fd,
-        dst_fd,
-        open_st,
-        src_st: *src_st,
-        plan,
-        created,
-        temp,
-    })
+    let ends = Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp };
+    Ok(FileJob { src: src.clone(), dst: dst.clone(), ends })
 }
 
 /// Opens a source the walk saw as a regular file, never following a symlink swapped in
@@ -145,18 +141,8 @@ pub fn copy_new_file(
         Some((fd, temp)) => (fd, Some(temp)),
         None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
     };
-    let job = FileJob {
-        src: src.clone(),
-        dst: dst.clone(),
-        src_fd,
-        dst_fd,
-        open_st: st,
-        src_st: st,
-        plan,
-        created: true,
-        temp,
-    };
-    fill_and_close(job, worker, attrs)
+    let ends = Ends { src_fd, dst_fd, open_st: st, src_st: st, plan, created: true, temp };
+    fill_ends(src, dst, ends, worker, attrs)
 }
 
 /// Copies the data and attributes, closes both ends, and removes the destination if rcp
@@ -167,8 +153,26 @@ pub fn fill_and_close(
     worker: &mut Worker,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let FileJob { src, dst, src_fd, dst_fd, open_st, src_st, plan, created, temp } = job;
-    let written = temp.as_ref().unwrap_or(&dst);
+    fill_ends(&job.src, &job.dst, job.ends, worker, attrs)
+}
+
+impl FileJob {
+    /// The names, and the ends to hand to `fill_ends`.
+    pub fn split(self) -> (At, At, Ends) {
+        (self.src, self.dst, self.ends)
+    }
+}
+
+/// `fill_and_close` of the ends opened for `src` and `dst`.
+pub fn fill_ends(
+    src: &At,
+    dst: &At,
+    ends: Ends,
+    worker: &mut Worker,
+    attrs: &mut Attrs,
+) -> Result<Option<Copied>, FileError> {
+    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, temp } = ends;
+    let written = temp.as_ref().unwrap_or(dst);
     let (src_path, dst_path) = (src.path(), dst.path());
     // Messages name the destination; everything on it goes through the fd.
     let mut result = fill(
@@ -184,7 +188,7 @@ pub fn fill_and_close(
     drop(src_fd);
     let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst_path, e));
     let outcome = match (result, closed) {
-        (Ok(record), Ok(())) => match temp.as_ref().map(|t| commit(t, &dst, attrs.opts.fsync)) {
+        (Ok(record), Ok(())) => match temp.as_ref().map(|t| commit(t, dst, attrs.opts.fsync)) {
             None | Some(Ok(())) => return Ok(record),
             Some(Err(error)) => FileError { error, record },
         },

@@ -3,19 +3,20 @@
 //! create — and hands each regular file's data and attributes to a bounded queue; the
 //! workers send back what happened, and the reporter prints it in walk order.
 //! Threads start only when a second file is handed over, so a single file never pays for
-//! them.
+//! them. `-j N` means N threads copy: N-1 workers, and the walk itself, which fills a job
+//! in line whenever the queue is full instead of sleeping on it (no more runnable threads
+//! than CPUs, and no wake-up per job).
 
-use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
 use crate::attrs::Attrs;
 use crate::engine::{Copied, Worker};
-use std::path::PathBuf;
 
 use crate::at::At;
 
-use crate::file::{FileError, FileJob, copy_new_file, fill_and_close};
+use crate::file::{FileError, FileJob, copy_new_file, fill_ends};
 use crate::options::Options;
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
@@ -39,8 +40,8 @@ pub struct Done {
 
 /// What happened to one file.
 pub struct Outcome {
-    pub src: PathBuf,
-    pub dst: PathBuf,
+    pub src: At,
+    pub dst: At,
     /// The worker started the file (its `-v` line goes first).
     pub started: bool,
     pub result: Result<Option<Copied>, FileError>,
@@ -65,6 +66,10 @@ pub struct Pool<'scope, 'env> {
     umask: u32,
     root: bool,
     jobs: Option<SyncSender<Job>>,
+    /// The workers' end of the queue, for the walk to take jobs from while it waits.
+    queue: Option<Arc<Mutex<Receiver<Job>>>>,
+    /// The walk's own engine state, for the jobs it fills itself.
+    helper: Option<Worker>,
     done_tx: std::sync::mpsc::Sender<Done>,
     done: Receiver<Done>,
     in_flight: usize,
@@ -87,6 +92,8 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             umask,
             root,
             jobs: None,
+            queue: None,
+            helper: None,
             done_tx,
             done,
             in_flight: 0,
@@ -97,7 +104,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     fn start(&mut self, template: &Worker) {
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..self.threads {
+        for _ in 1..self.threads {
             let rx = Arc::clone(&rx);
             let done = self.done_tx.clone();
             let mut worker = template.sibling();
@@ -117,24 +124,27 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             });
         }
         self.jobs = Some(tx);
+        self.queue = Some(rx);
+        self.helper = Some(template.sibling());
     }
 }
 
 /// Fills one file, collecting what the attribute rules had to say.
-type Fill<'f> = dyn FnMut(&mut Worker, &mut Attrs) -> Result<Option<Copied>, FileError> + 'f;
+type Fill<'f> =
+    dyn FnMut(&At, &At, &mut Worker, &mut Attrs) -> Result<Option<Copied>, FileError> + 'f;
 
 fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32) -> Done {
-    let mut outcome = |src: PathBuf, dst: PathBuf, started: bool, fill: &mut Fill| {
+    let mut outcome = |src: At, dst: At, started: bool, fill: &mut Fill| {
         let mut attrs = Attrs::new(opts, root, umask);
-        let result = fill(worker, &mut attrs);
+        let result = fill(&src, &dst, worker, &mut attrs);
         Outcome { src, dst, started, result, messages: attrs.messages, attrs_failed: attrs.failed }
     };
     match job {
         Job::Fill { seq, file } => {
-            let (src, dst) = (file.src.path().to_path_buf(), file.dst.path().to_path_buf());
-            let mut file = Some(file);
-            let one = outcome(src, dst, false, &mut |w, a| {
-                fill_and_close(*file.take().expect("filled once"), w, a)
+            let (src, dst, ends) = file.split();
+            let mut ends = Some(ends);
+            let one = outcome(src, dst, false, &mut |s, d, w, a| {
+                fill_ends(s, d, ends.take().expect("filled once"), w, a)
             });
             Done { seq, files: vec![one] }
         }
@@ -143,13 +153,26 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
                 .into_iter()
                 // After SIGINT/SIGTERM, files not started yet are not created at all.
                 .take_while(|_| !crate::interrupt::stopping())
-                .map(|(s, d)| {
-                    let (src, dst) = (s.path().to_path_buf(), d.path().to_path_buf());
-                    outcome(src, dst, true, &mut |w, a| copy_new_file(&s, &d, dst_dev, w, a))
+                .map(|(src, dst)| {
+                    outcome(src, dst, true, &mut |s, d, w, a| copy_new_file(s, d, dst_dev, w, a))
                 })
                 .collect();
             Done { seq, files }
         }
+    }
+}
+
+impl Pool<'_, '_> {
+    /// Fills `job` on the walk's thread.
+    fn run_here(&mut self, job: Job) -> Done {
+        let helper = self.helper.as_mut().expect("started");
+        run_job(job, helper, self.opts, self.root, self.umask)
+    }
+
+    /// A job no worker has taken yet, if the queue is free to look at (a worker waiting for
+    /// work holds its lock, and then there is nothing to take).
+    fn take_queued(&self) -> Option<Job> {
+        self.queue.as_ref()?.try_lock().ok()?.try_recv().ok()
     }
 }
 
@@ -164,23 +187,37 @@ impl Dispatch for Pool<'_, '_> {
         self.next_seq
     }
 
-    /// Hands `job` to a worker, starting the workers on first use; blocks while the queue is
-    /// full.
+    /// Hands `job` to a worker, starting the workers on first use; while the queue is full,
+    /// the walk fills the job itself.
     fn submit(&mut self, job: Job, template: &Worker) {
         if self.jobs.is_none() {
             self.start(template);
         }
         let sender = self.jobs.as_ref().expect("started");
         self.in_flight += 1;
-        sender.send(job).expect("workers live as long as the pool");
+        match sender.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => {
+                let done = self.run_here(job);
+                self.done_tx.send(done).expect("the receiver is ours");
+            }
+            Err(TrySendError::Disconnected(_)) => panic!("workers live as long as the pool"),
+        }
     }
 
-    /// A finished file, if one is ready (`wait`: block until one is).
+    /// A finished file, if one is ready (`wait`: until one is, filling a queued job here
+    /// rather than sleeping while one is waiting).
     fn next_done(&mut self, wait: bool) -> Option<Done> {
         if self.in_flight == 0 {
             return None;
         }
-        let got = if wait { self.done.recv().ok() } else { self.done.try_recv().ok() };
+        let mut got = self.done.try_recv().ok();
+        if got.is_none() && wait {
+            got = match self.take_queued() {
+                Some(job) => Some(self.run_here(job)),
+                None => self.done.recv().ok(),
+            };
+        }
         if got.is_some() {
             self.in_flight -= 1;
         }
