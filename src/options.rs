@@ -96,8 +96,9 @@ pub struct Options {
     pub target_directory: Option<PathBuf>,
     pub no_target_directory: bool,
     pub operands: Vec<PathBuf>,
-    /// `-j`: threads filling files (1: all in line).
-    pub jobs: usize,
+    /// `-j`: threads filling files (1: all in line); `None`: one per CPU, counted only when
+    /// a tree is copied (a single file pays for no cgroup reads).
+    pub jobs: Option<usize>,
     /// Show the progress bar.
     pub progress: bool,
     /// `--atomic`: write each regular file under a temporary name, rename it into place.
@@ -304,9 +305,7 @@ impl Options {
                     && rustix::termios::isatty(std::io::stderr())),
             atomic: cli.atomic,
             fsync: cli.fsync,
-            jobs: cli.jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            }),
+            jobs: cli.jobs,
         })
     }
 }

@@ -62,7 +62,9 @@ pub trait Dispatch {
 pub struct Pool<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     opts: &'env Options,
-    threads: usize,
+    /// `-j`, if given.
+    asked: Option<usize>,
+    threads: std::cell::OnceCell<usize>,
     umask: u32,
     root: bool,
     jobs: Option<SyncSender<Job>>,
@@ -80,7 +82,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     pub fn new(
         scope: &'scope Scope<'scope, 'env>,
         opts: &'env Options,
-        threads: usize,
+        asked: Option<usize>,
         umask: u32,
         root: bool,
     ) -> Self {
@@ -88,7 +90,8 @@ impl<'scope, 'env> Pool<'scope, 'env> {
         Pool {
             scope,
             opts,
-            threads,
+            asked,
+            threads: std::cell::OnceCell::new(),
             umask,
             root,
             jobs: None,
@@ -104,7 +107,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     fn start(&mut self, template: &Worker) {
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
-        for _ in 1..self.threads {
+        for _ in 1..self.threads() {
             let rx = Arc::clone(&rx);
             let done = self.done_tx.clone();
             let mut worker = template.sibling();
@@ -163,6 +166,15 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
 }
 
 impl Pool<'_, '_> {
+    /// How many threads copy: `-j`, or one per CPU (cgroup quotas counted).
+    fn threads(&self) -> usize {
+        *self.threads.get_or_init(|| {
+            self.asked.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            })
+        })
+    }
+
     /// Fills `job` on the walk's thread.
     fn run_here(&mut self, job: Job) -> Done {
         let helper = self.helper.as_mut().expect("started");
@@ -179,7 +191,7 @@ impl Pool<'_, '_> {
 impl Dispatch for Pool<'_, '_> {
     /// Whether files may be handed over at all (`-j 1` copies everything in line).
     fn parallel(&self) -> bool {
-        self.threads > 1
+        self.threads() > 1
     }
 
     fn next_seq(&mut self) -> u64 {
