@@ -39,6 +39,10 @@ pub struct Ctx<'a> {
     pool: Option<Box<dyn Dispatch + 'a>>,
     /// Jobs handed to the workers and not yet done, by sequence number.
     in_flight: std::collections::BTreeSet<u64>,
+    /// Every destination directory of the run (device, inode): a source directory among
+    /// them may hold files the workers are still filling (`cp -r . sub`), so it is read only
+    /// once they are done, as GNU's one-at-a-time order would find them.
+    dst_dirs: std::collections::HashSet<(u64, u64)>,
     /// The last job handed over.
     last_seq: u64,
     /// Directories whose attributes wait for jobs handed over before they were finished.
@@ -115,6 +119,7 @@ impl<'a> Ctx<'a> {
             pool,
             files: 0,
             in_flight: Default::default(),
+            dst_dirs: Default::default(),
             last_seq: 0,
             deferred: Default::default(),
             opts,
@@ -405,6 +410,7 @@ impl<'a> Ctx<'a> {
             let Some((dst_fd, made)) = opened_dst else {
                 return self.un_backup(dst_at, backup_name, remembered);
             };
+            self.dst_dirs.insert(ino(&made));
             if existing_dir.is_none() {
                 if made.st_mode & S_IRWXU != S_IRWXU {
                     restore_mode = Some(made.st_mode);
@@ -619,6 +625,9 @@ impl<'a> Ctx<'a> {
         marks: &mut Marks,
     ) -> bool {
         let src = src_at.path();
+        if self.dst_dirs.contains(&ino(dir.src_st)) {
+            self.drain();
+        }
         let (src_fd, entries) = match src_at.open_dir(dir.follow, dir.src_st) {
             Ok((fd, _)) => match read_entries(&fd) {
                 Ok(entries) => (fd, entries),

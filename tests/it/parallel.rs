@@ -62,3 +62,40 @@ fn parallel_output_and_tree_match_a_sequential_copy_and_gnu() {
         assert!(lines.iter().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
     }
 }
+
+/// `cp -r . dir` copies `./f1` to `dir/f1` and then `./dir` (now holding `dir/f1`) to
+/// `dir/dir`: GNU, one file at a time, finds `dir/f1` complete. With `-j`, a worker may still
+/// be filling it when `dir/dir`'s files are copied, so the walk waits for the workers before
+/// reading a directory that is also a destination. Here a worker is kept busy on the one
+/// large file while the walk runs through the small ones and reaches `dir/dir`.
+#[test]
+fn copying_a_tree_into_itself_reads_only_finished_files() {
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let Some(dir) = dir_on(Fs::Ext4, "into-itself") else { return };
+    let root = dir.path().join("tree");
+    fs::create_dir(&root).unwrap();
+    // Files first, so their inodes (GNU's and rcp's walk order) come before `dir`'s.
+    fs::write(root.join("f0"), "zero\n").unwrap();
+    write_pattern(&root.join("f1"), 64 << 20, 1);
+    for f in 2..10 {
+        fs::write(root.join(format!("f{f}")), format!("file {f}\n")).unwrap();
+    }
+    fs::create_dir(root.join("dir")).unwrap();
+    for round in 0..3 {
+        // Like GNU, rcp copies one level and then refuses to go further into itself.
+        let out = Command::new(rcp).current_dir(&root).args(["-r", "-j2", ".", "dir"]).output();
+        let stderr = String::from_utf8_lossy(&out.unwrap().stderr).into_owned();
+        assert!(stderr.contains("into itself"), "{stderr}");
+        for f in 0..10 {
+            let (outer, inner) = (root.join(format!("f{f}")), root.join(format!("dir/dir/f{f}")));
+            assert_eq!(
+                fs::metadata(&inner).map(|m| m.len()).ok(),
+                Some(fs::metadata(&outer).unwrap().len()),
+                "round {round}: dir/dir/f{f} was read before it was complete"
+            );
+            crate::common::assert_same_bytes(&outer, &inner);
+        }
+        fs::remove_dir_all(root.join("dir")).unwrap();
+        fs::create_dir(root.join("dir")).unwrap();
+    }
+}
