@@ -5,7 +5,10 @@
 //! 200,000-file tree. Needs root (loop mounts); says so and exits 0 otherwise.
 //!
 //! RCP_BENCH_RUNS (default 5) sets the runs per program; RCP_BENCH_ONLY=name,name picks
-//! workloads; RCP_BENCH_ARGS adds options to rcp's command line only (e.g. `-j4`).
+//! workloads; RCP_BENCH_ARGS adds options to rcp's command line only (e.g. `-j4`);
+//! RCP_BENCH_BIN runs another rcp binary (a static build, say); RCP_BENCH_PEERS adds other
+//! copiers to the rotation, `name=command args;...` (e.g. `cpz=cpz;xcp=xcp -r`), each run
+//! as `command args SRC DST` and checked like rcp (a wrong copy is reported, not timed).
 
 use std::fs;
 use std::io::Write;
@@ -227,14 +230,66 @@ fn workloads() -> Vec<Workload> {
     ]
 }
 
-fn timed(program: &str, args: &[&str], src: &str, dst: &str, cwd: &Path) -> Duration {
+/// A program in the rotation: its label, and the program and arguments put before SRC DST.
+#[derive(Clone)]
+struct Peer {
+    name: String,
+    program: String,
+    args: Vec<String>,
+}
+
+impl Peer {
+    fn new(name: &str, program: &str, args: &[&str]) -> Peer {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        Peer { name: name.into(), program: program.into(), args }
+    }
+
+    fn args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+}
+
+/// RCP_BENCH_PEERS, parsed.
+fn peers() -> Vec<Peer> {
+    let spec = std::env::var("RCP_BENCH_PEERS").unwrap_or_default();
+    spec.split(';')
+        .filter_map(|p| {
+            let (name, command) = p.split_once('=')?;
+            let mut words = command.split_whitespace().map(String::from);
+            let program = words.next()?;
+            Some(Peer { name: name.trim().to_string(), program, args: words.collect() })
+        })
+        .collect()
+}
+
+/// One run of `program args src dst` in `cwd` (after removing `dst` and a sync): how long it
+/// took, or what it said when it failed.
+fn try_timed(
+    program: &str,
+    args: &[&str],
+    src: &str,
+    dst: &str,
+    cwd: &Path,
+) -> Result<Duration, String> {
     let _ = fs::remove_dir_all(cwd.join(dst)).or_else(|_| fs::remove_file(cwd.join(dst)));
     run_ok(&mut Command::new("sync"));
     let start = Instant::now();
-    let out = Command::new(program).args(args).arg(src).arg(dst).current_dir(cwd).output().unwrap();
+    let out = Command::new(program)
+        .args(args)
+        .arg(src)
+        .arg(dst)
+        .current_dir(cwd)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
     let took = start.elapsed();
-    assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
-    took
+    match out.status.success() {
+        true => Ok(took),
+        false => Err(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim())),
+    }
+}
+
+fn timed(program: &str, args: &[&str], src: &str, dst: &str, cwd: &Path) -> Duration {
+    try_timed(program, args, src, dst, cwd).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Compares two trees: the same entries, types, sizes, symlink targets, and the bytes of
@@ -326,15 +381,19 @@ fn main() {
         );
         return;
     }
-    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let rcp_bin = std::env::var("RCP_BENCH_BIN").unwrap_or(env!("CARGO_BIN_EXE_rcp").into());
+    let rcp = rcp_bin.as_str();
+    let peers = peers();
     let runs: usize =
         std::env::var("RCP_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let only = std::env::var("RCP_BENCH_ONLY").unwrap_or_default();
     let extra = std::env::var("RCP_BENCH_ARGS").unwrap_or_default();
     let root = std::env::temp_dir().join(format!("rcp-bench-{}", std::process::id()));
     fs::create_dir_all(&root).unwrap();
-    println!("| workload | fs | GNU cp 9.1 | rcp | rcp/cp | syscalls/file cp | rcp |");
-    println!("|---|---|---|---|---|---|---|");
+    let peer_heads: String = peers.iter().map(|p| format!(" {}/cp |", p.name)).collect();
+    let peer_rule = "---|".repeat(peers.len());
+    println!("| workload | fs | GNU cp 9.1 | rcp | rcp/cp |{peer_heads} syscalls/file cp | rcp |");
+    println!("|---|---|---|---|---|{peer_rule}---|---|");
     for (i, w) in workloads().iter().enumerate() {
         if !only.is_empty() && !only.split(',').any(|o| w.name.contains(o)) {
             continue;
@@ -344,42 +403,61 @@ fn main() {
         let m = Mount::new(&root, w.fs, &format!("w{i}"));
         (w.build)(&m.point);
         run_ok(&mut Command::new("sync"));
-        // Warm the cache, and check both copies once in full.
-        for (program, dst) in [(GNU, "check-cp"), (rcp, "check-rcp")] {
-            timed(program, args_of(program), w.source, dst, &m.point);
-            if let Err(e) = same_tree(&m.point.join(w.source), &m.point.join(dst)) {
-                panic!("{}: {program} copied wrongly: {e}", w.name);
-            }
-            if w.source == "sparse" {
-                let (s, d) = (
-                    fs::metadata(m.point.join("sparse")).unwrap(),
-                    fs::metadata(m.point.join(dst)).unwrap(),
-                );
+        // GNU cp, rcp, then the peers; every program runs once per round, and the order
+        // rotates each round (A B, then B A), so none always runs on a cache another warmed.
+        let mut lineup = vec![Peer::new("cp", GNU, w.args), Peer::new("rcp", rcp, &rcp_args)];
+        for p in &peers {
+            lineup.push(p.clone());
+        }
+        // Warm the cache, and check every copy once in full (a peer that copies wrongly is
+        // reported and left out; cp or rcp doing so stops the bench).
+        lineup.retain(|p| {
+            let dst = format!("check-{}", p.name);
+            let checked = try_timed(&p.program, &p.args(), w.source, &dst, &m.point)
+                .and_then(|_| same_tree(&m.point.join(w.source), &m.point.join(&dst)));
+            if w.source == "sparse"
+                && let (Ok(s), Ok(d)) =
+                    (fs::metadata(m.point.join("sparse")), fs::metadata(m.point.join(&dst)))
+            {
                 println!(
-                    "<!-- {program}: sparse st_blocks {} (source {}) -->",
+                    "<!-- {}: sparse st_blocks {} (source {}) -->",
+                    p.name,
                     d.blocks(),
                     s.blocks()
                 );
             }
-            let _ = fs::remove_dir_all(m.point.join(dst))
-                .or_else(|_| fs::remove_file(m.point.join(dst)));
-        }
-        let (mut gnu, mut ours) = (Vec::new(), Vec::new());
+            let _ = fs::remove_dir_all(m.point.join(&dst))
+                .or_else(|_| fs::remove_file(m.point.join(&dst)));
+            match checked {
+                Ok(()) => true,
+                Err(e) if p.program != GNU && p.program != rcp => {
+                    println!("<!-- {} on {}: left out: {e} -->", p.name, w.name);
+                    false
+                }
+                Err(e) => panic!("{}: {} copied wrongly: {e}", w.name, p.name),
+            }
+        });
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); lineup.len()];
         for r in 0..runs {
-            // A B, then B A: neither always runs second on a cache the other just warmed.
-            if r % 2 == 0 {
-                gnu.push(timed(GNU, w.args, w.source, "out-cp", &m.point));
-                ours.push(timed(rcp, &rcp_args, w.source, "out-rcp", &m.point));
-            } else {
-                ours.push(timed(rcp, &rcp_args, w.source, "out-rcp", &m.point));
-                gnu.push(timed(GNU, w.args, w.source, "out-cp", &m.point));
+            for k in 0..lineup.len() {
+                let i = (k + r) % lineup.len();
+                let p = &lineup[i];
+                times[i].push(timed(&p.program, &p.args(), w.source, "out", &m.point));
             }
         }
-        let (g, o) = (median(gnu), median(ours));
+        let medians: Vec<Duration> = times.into_iter().map(median).collect();
+        let (g, o) = (medians[0], medians[1]);
+        let peer_cells: String = peers
+            .iter()
+            .map(|p| match lineup.iter().position(|l| l.name == p.name) {
+                Some(i) => format!(" {:.2} |", medians[i].as_secs_f64() / g.as_secs_f64()),
+                None => " - |".to_string(),
+            })
+            .collect();
         let per_file =
             |p| syscalls(p, args_of(p), w, &m.point).map_or("-".into(), |v| format!("{v:.1}"));
         println!(
-            "| {} | {} | {:.3} s | {:.3} s | {:.2} | {} | {} |",
+            "| {} | {} | {:.3} s | {:.3} s | {:.2} |{peer_cells} {} | {} |",
             w.name,
             w.fs.name(),
             g.as_secs_f64(),
