@@ -232,16 +232,16 @@ fn workloads() -> Vec<Workload> {
 
 /// A program in the rotation: its label, and the program and arguments put before SRC DST.
 #[derive(Clone)]
-struct Peer {
+struct Program {
     name: String,
     program: String,
     args: Vec<String>,
 }
 
-impl Peer {
-    fn new(name: &str, program: &str, args: &[&str]) -> Peer {
+impl Program {
+    fn new(name: &str, program: &str, args: &[&str]) -> Program {
         let args = args.iter().map(|a| a.to_string()).collect();
-        Peer { name: name.into(), program: program.into(), args }
+        Program { name: name.into(), program: program.into(), args }
     }
 
     fn args(&self) -> Vec<&str> {
@@ -250,14 +250,14 @@ impl Peer {
 }
 
 /// RCP_BENCH_PEERS, parsed.
-fn peers() -> Vec<Peer> {
+fn peers() -> Vec<Program> {
     let spec = std::env::var("RCP_BENCH_PEERS").unwrap_or_default();
     spec.split(';')
         .filter_map(|p| {
             let (name, command) = p.split_once('=')?;
             let mut words = command.split_whitespace().map(String::from);
             let program = words.next()?;
-            Some(Peer { name: name.trim().to_string(), program, args: words.collect() })
+            Some(Program { name: name.trim().to_string(), program, args: words.collect() })
         })
         .collect()
 }
@@ -405,7 +405,7 @@ fn main() {
         run_ok(&mut Command::new("sync"));
         // GNU cp, rcp, then the peers; every program runs once per round, and the order
         // rotates each round (A B, then B A), so none always runs on a cache another warmed.
-        let mut lineup = vec![Peer::new("cp", GNU, w.args), Peer::new("rcp", rcp, &rcp_args)];
+        let mut lineup = vec![Program::new("cp", GNU, w.args), Program::new("rcp", rcp, &rcp_args)];
         for p in &peers {
             lineup.push(p.clone());
         }

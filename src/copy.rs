@@ -17,7 +17,7 @@ use crate::attrs::{Attrs, Owner};
 use crate::backup;
 use crate::engine::Worker;
 use crate::error::{Error, Op};
-use crate::file::{self, FileError, RegularPlan};
+use crate::file::{self, FileError, FileJob, RegularPlan};
 use crate::links::{self, Made, Memory, ino};
 use crate::metadata::{self, Node};
 use crate::options::{Backup, Deref, Interactive, Options};
@@ -745,8 +745,8 @@ impl<'a> Ctx<'a> {
         opened: Option<std::os::fd::OwnedFd>,
     ) -> bool {
         let (src, dst) = (src_at.path(), dst_at.path());
-        let job = match file::open_pair(self, src_at, dst_at, src_st, plan, opened) {
-            Ok(job) => job,
+        let ends = match file::open_pair(self, src_at, dst_at, src_st, plan, opened) {
+            Ok(ends) => ends,
             Err(FileError { error, record }) => {
                 self.failed = true;
                 let record = record.as_ref();
@@ -762,11 +762,12 @@ impl<'a> Ctx<'a> {
         };
         self.files += 1;
         if self.may_hand_over(src_st) {
-            self.submit(|seq| Job::Fill { seq, file: Box::new(job) });
+            let (src, dst) = (src_at.clone(), dst_at.clone());
+            self.submit(|seq| Job::Fill { seq, file: Box::new(FileJob { src, dst, ends }) });
             return true;
         }
         let mut attrs = self.attrs();
-        let result = file::fill_and_close(job, &mut self.worker, &mut attrs);
+        let result = file::fill_and_close(src_at, dst_at, ends, &mut self.worker, &mut attrs);
         self.report_attrs(attrs);
         let (record, error) = match &result {
             Ok(record) => (record.as_ref(), None),

@@ -47,15 +47,16 @@ pub struct RegularPlan {
     pub dst_dev: Option<u64>,
 }
 
-/// A file ready to be filled: both ends open. Built on the walking thread (all namespace
-/// changes happen there, in GNU's order); filled by `fill_and_close`, on any thread.
+/// A file handed to a worker: its names, and both ends open (`open_pair`, on the walking
+/// thread, where all namespace changes happen in GNU's order).
 pub struct FileJob {
     pub src: At,
     pub dst: At,
-    ends: Ends,
+    pub ends: Ends,
 }
 
-/// The open ends of a file being copied, and what the copy must do with them.
+/// The open ends of a file being copied, and what the copy must do with them; filled by
+/// `fill_and_close`, on any thread.
 pub struct Ends {
     src_fd: OwnedFd,
     dst_fd: OwnedFd,
@@ -75,7 +76,7 @@ pub fn open_pair(
     src_st: &Stat,
     plan: RegularPlan,
     opened: Option<OwnedFd>,
-) -> Result<FileJob, FileError> {
+) -> Result<Ends, FileError> {
     let (src_fd, open_st) = match opened {
         Some(fd) => (fd, *src_st),
         None => {
@@ -97,8 +98,7 @@ pub fn open_pair(
             (fd, created, None)
         }
     };
-    let ends = Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp };
-    Ok(FileJob { src: src.clone(), dst: dst.clone(), ends })
+    Ok(Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp })
 }
 
 /// Opens a source the walk saw as a regular file, never following a symlink swapped in
@@ -142,29 +142,13 @@ pub fn copy_new_file(
         None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
     };
     let ends = Ends { src_fd, dst_fd, open_st: st, src_st: st, plan, created: true, temp };
-    fill_ends(src, dst, ends, worker, attrs)
+    fill_and_close(src, dst, ends, worker, attrs)
 }
 
-/// Copies the data and attributes, closes both ends, and removes the destination if rcp
-/// created it and anything failed. Returns the engine's record (none with
-/// `--attributes-only`); non-fatal messages go to `attrs`.
+/// Copies the data and attributes of the ends opened for `src` and `dst`, closes them, and
+/// removes the destination if rcp created it and anything failed. Returns the engine's
+/// record (none with `--attributes-only`); non-fatal messages go to `attrs`.
 pub fn fill_and_close(
-    job: FileJob,
-    worker: &mut Worker,
-    attrs: &mut Attrs,
-) -> Result<Option<Copied>, FileError> {
-    fill_ends(&job.src, &job.dst, job.ends, worker, attrs)
-}
-
-impl FileJob {
-    /// The names, and the ends to hand to `fill_ends`.
-    pub fn split(self) -> (At, At, Ends) {
-        (self.src, self.dst, self.ends)
-    }
-}
-
-/// `fill_and_close` of the ends opened for `src` and `dst`.
-pub fn fill_ends(
     src: &At,
     dst: &At,
     ends: Ends,

@@ -16,7 +16,7 @@ use crate::engine::{Copied, Worker};
 
 use crate::at::At;
 
-use crate::file::{FileError, FileJob, copy_new_file, fill_ends};
+use crate::file::{FileError, FileJob, copy_new_file, fill_and_close};
 use crate::options::Options;
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
@@ -132,23 +132,13 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     }
 }
 
-/// Fills one file, collecting what the attribute rules had to say.
-type Fill<'f> =
-    dyn FnMut(&At, &At, &mut Worker, &mut Attrs) -> Result<Option<Copied>, FileError> + 'f;
-
 fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32) -> Done {
-    let mut outcome = |src: At, dst: At, started: bool, fill: &mut Fill| {
-        let mut attrs = Attrs::new(opts, root, umask);
-        let result = fill(&src, &dst, worker, &mut attrs);
-        Outcome { src, dst, started, result, messages: attrs.messages, attrs_failed: attrs.failed }
-    };
+    let attrs = || Attrs::new(opts, root, umask);
     match job {
         Job::Fill { seq, file } => {
-            let (src, dst, ends) = file.split();
-            let mut ends = Some(ends);
-            let one = outcome(src, dst, false, &mut |s, d, w, a| {
-                fill_ends(s, d, ends.take().expect("filled once"), w, a)
-            });
+            let FileJob { src, dst, ends } = *file;
+            let one =
+                outcome(src, dst, false, attrs(), |s, d, a| fill_and_close(s, d, ends, worker, a));
             Done { seq, files: vec![one] }
         }
         Job::Batch { seq, files, dst_dev } => {
@@ -157,12 +147,26 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
                 // After SIGINT/SIGTERM, files not started yet are not created at all.
                 .take_while(|_| !crate::interrupt::stopping())
                 .map(|(src, dst)| {
-                    outcome(src, dst, true, &mut |s, d, w, a| copy_new_file(s, d, dst_dev, w, a))
+                    outcome(src, dst, true, attrs(), |s, d, a| {
+                        copy_new_file(s, d, dst_dev, worker, a)
+                    })
                 })
                 .collect();
             Done { seq, files }
         }
     }
+}
+
+/// Fills one file with `fill`, collecting what the attribute rules had to say.
+fn outcome(
+    src: At,
+    dst: At,
+    started: bool,
+    mut attrs: Attrs,
+    fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
+) -> Outcome {
+    let result = fill(&src, &dst, &mut attrs);
+    Outcome { src, dst, started, result, messages: attrs.messages, attrs_failed: attrs.failed }
 }
 
 impl Pool<'_, '_> {
