@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rcp::engine::{self, Dest, Policy, Reflink, Source, Sparse, Worker};
+use rcp::engine::{self, Dest, Policy, Reflink, Scratch, Source, Sparse};
 
 const SIZE: usize = 64 << 20;
 
@@ -30,7 +30,7 @@ fn strategies(c: &mut Criterion) {
         ("splice", Policy { reflink: Reflink::Never, sparse: Sparse::Auto }),
         ("read_write", Policy { reflink: Reflink::Never, sparse: Sparse::Always }),
     ];
-    let mut worker = Worker::default();
+    let mut worker = Scratch::default();
     for (name, policy) in policies {
         group.bench_function(name, |b| {
             b.iter(|| {

@@ -10,12 +10,11 @@ use crate::quote::quote;
 
 /// What rcp was doing when it failed; variants that name two files carry the second path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Stat,
     OpenRead,
     Fstat,
     CreateRegular,
-    OpenWrite,
     Read,
     Write,
     /// `error copying SRC to DST` (copy_file_range); the path is the source.
@@ -91,26 +90,24 @@ pub enum Op {
 
 /// A failed operation on a path, with the errno when the kernel gave one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    pub op: Op,
-    pub path: PathBuf,
-    pub errno: Option<Errno>,
+pub(crate) struct Error {
+    pub(crate) op: Op,
+    pub(crate) path: PathBuf,
+    pub(crate) errno: Option<Errno>,
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
-
 impl Error {
-    pub fn new(op: Op, path: impl AsRef<Path>, errno: Errno) -> Self {
+    pub(crate) fn new(op: Op, path: impl AsRef<Path>, errno: Errno) -> Self {
         Self { op, path: path.as_ref().to_path_buf(), errno: Some(errno) }
     }
 
     /// A failure already reported where it happened.
-    pub fn silent(path: impl AsRef<Path>) -> Self {
+    pub(crate) fn silent(path: impl AsRef<Path>) -> Self {
         Self { op: Op::Reported, path: path.as_ref().to_path_buf(), errno: None }
     }
 
     /// A refusal of rcp's own (same file, omitted directory...), with no errno.
-    pub fn refusal(op: Op, path: impl AsRef<Path>) -> Self {
+    pub(crate) fn refusal(op: Op, path: impl AsRef<Path>) -> Self {
         Self { op, path: path.as_ref().to_path_buf(), errno: None }
     }
 }
@@ -123,7 +120,6 @@ impl fmt::Display for Error {
             Op::OpenRead => write!(f, "cannot open {p} for reading"),
             Op::Fstat => write!(f, "cannot fstat {p}"),
             Op::CreateRegular => write!(f, "cannot create regular file {p}"),
-            Op::OpenWrite => write!(f, "cannot open {p} for writing"),
             Op::Read => write!(f, "error reading {p}"),
             Op::Write => write!(f, "error writing {p}"),
             Op::CopyTo(dst) => write!(f, "error copying {p} to {}", quote(dst)),
@@ -201,7 +197,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// The C library's text for an errno, without Rust's ` (os error N)` suffix.
-pub fn strerror(errno: Errno) -> String {
+pub(crate) fn strerror(errno: Errno) -> String {
     let text = std::io::Error::from_raw_os_error(errno.raw_os_error()).to_string();
     match text.rfind(" (os error ") {
         Some(at) => text[..at].to_string(),
@@ -210,7 +206,7 @@ pub fn strerror(errno: Errno) -> String {
 }
 
 /// The symbolic name of an errno (`EXDEV`), as records and `--debug` lines show it.
-pub fn errno_name(errno: Errno) -> String {
+pub(crate) fn errno_name(errno: Errno) -> String {
     let name = match errno {
         Errno::PERM => "EPERM",
         Errno::NOENT => "ENOENT",

@@ -2,39 +2,30 @@
 //! (reflink, copy_file_range, splice, read/write) and reports which one it took.
 //! `run` is the whole program; `main.rs` only maps its result to the exit status.
 
-pub mod argmatch;
-pub mod at;
-pub mod attrs;
-pub mod backup;
-pub mod cli;
-pub mod copy;
+mod args;
+mod cp;
 pub mod engine;
-pub mod error;
-pub mod file;
-pub mod generate;
-pub mod interrupt;
-pub mod links;
-pub mod metadata;
-pub mod options;
-pub mod parents;
-pub mod plan;
-pub mod pool;
-pub mod progress;
-pub mod prompt;
-pub mod quote;
-pub mod report;
+mod error;
+mod quote;
+mod report;
+mod sched;
+mod sys;
 
 use std::ffi::OsString;
 
-use crate::cli::ParseError;
-use crate::copy::Ctx;
-use crate::options::{Backup, Options};
-use crate::plan::{Pair, PlanError};
+use crate::args::cli::ParseError;
+use crate::args::options::{Backup, Options};
+use crate::args::plan::{Pair, PlanError};
+use crate::args::{cli, generate, options, plan};
+use crate::cp::Ctx;
+use crate::cp::parents;
 use crate::report::Reporter;
+use crate::report::progress;
+use crate::sys::interrupt;
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
-    let stdout_closed = reserve_standard_fds();
+    let stdout_closed = stdout_was_closed();
     let program =
         args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());
     let parsed = match cli::parse(&args) {
@@ -108,7 +99,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             Some(b) => out.with_bar(b.bar.clone()),
             None => out,
         };
-        let pool = pool::Pool::new(scope, opts, opts.jobs, umask, root);
+        let pool = sched::Pool::new(scope, opts, opts.jobs, umask, root);
         let mut ctx = Ctx::new(opts, out, umask, root, plan.track_operands, Some(Box::new(pool)));
         for pair in &plan.pairs {
             if interrupt::stopping() {
@@ -145,7 +136,7 @@ fn copy_pair(pair: &Pair, ctx: &mut Ctx) {
     let Some(target) = &pair.parents_under else {
         return ctx.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
     };
-    let rel = plan::strip_slashes(&pair.src);
+    let rel = sys::path::strip_slashes(&pair.src);
     let Some(made) = parents::make_parents(ctx, target, &rel) else {
         ctx.failed = true;
         return;
@@ -162,7 +153,7 @@ fn copy_pair(pair: &Pair, ctx: &mut Ctx) {
 /// "standard output"; a redirection to /dev/null by a shell is write-only. GNU cp fails
 /// (`write error: Bad file descriptor`, exit status 1) when it writes to a closed stdout, and
 /// so does rcp.
-fn reserve_standard_fds() -> bool {
+fn stdout_was_closed() -> bool {
     use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, major, minor};
     let stdout = std::io::stdout();
     let std::result::Result::Ok(st) = fstat(&stdout) else { return true };

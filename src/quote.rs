@@ -6,12 +6,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::OnceLock;
 
 /// Quotes `name` the way GNU cp's `quoteaf` does, for the current locale's character set.
-pub fn quote(name: impl AsRef<OsStr>) -> String {
+pub(crate) fn quote(name: impl AsRef<OsStr>) -> String {
     quote_bytes(name.as_ref().as_bytes(), utf8_locale())
 }
 
 /// GNU's `quotef` (shell-escape style): quotes only names the shell would need quoted.
-pub fn quote_if_needed(name: impl AsRef<OsStr>) -> String {
+pub(crate) fn quote_if_needed(name: impl AsRef<OsStr>) -> String {
     let bytes = name.as_ref().as_bytes();
     let safe = |(i, &b): (usize, &u8)| {
         b.is_ascii_alphanumeric()
@@ -26,7 +26,7 @@ pub fn quote_if_needed(name: impl AsRef<OsStr>) -> String {
 }
 
 /// GNU's `quote`, for option values in messages: `'x'`, or `‘x’` in a UTF-8 locale.
-pub fn quote_str(text: &str) -> String {
+pub(crate) fn quote_str(text: &str) -> String {
     if utf8_locale() { format!("\u{2018}{text}\u{2019}") } else { format!("'{text}'") }
 }
 

@@ -7,9 +7,9 @@ use rustix::fs::{SeekFrom, seek};
 use rustix::io::Errno;
 
 /// A data range: start, and end (`None`: up to EOF, wherever that turns out to be).
-pub type Extent = (u64, Option<u64>);
+pub(crate) type Extent = (u64, Option<u64>);
 
-pub struct Extents<'a> {
+pub(crate) struct Extents<'a> {
     fd: BorrowedFd<'a>,
     walk: bool,
     /// Where a dense copy ends: the size seen at open (no EOF-confirming call), or `None`
@@ -21,12 +21,12 @@ pub struct Extents<'a> {
 }
 
 impl<'a> Extents<'a> {
-    pub fn new(fd: BorrowedFd<'a>, walk: bool, dense_end: Option<u64>) -> Self {
+    pub(crate) fn new(fd: BorrowedFd<'a>, walk: bool, dense_end: Option<u64>) -> Self {
         Self { fd, walk, dense_end, pos: 0, done: false, started: false }
     }
 
     /// Whether the holes were really walked (a filesystem without SEEK_DATA gives one range).
-    pub fn walked(&self) -> bool {
+    pub(crate) fn walked(&self) -> bool {
         self.walk
     }
 

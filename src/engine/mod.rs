@@ -17,9 +17,9 @@ use rustix::io::Errno;
 
 use extents::Extents;
 use ranges::RangeError;
-pub use ranges::{copied_files, moved_bytes, show_progress};
+pub(crate) use ranges::{copied_files, moved_bytes, show_progress};
 use support::Memo;
-pub use support::Support;
+pub(crate) use support::Support;
 
 /// The kernel path that moved a file's data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -174,17 +174,17 @@ pub struct Dest<'a> {
 
 /// What one worker keeps between files: its pipe, its buffer, and the support cache.
 #[derive(Default)]
-pub struct Worker {
+pub struct Scratch {
     pipe: Option<ranges::Pipe>,
     buf: Vec<u8>,
-    pub support: Arc<Support>,
+    pub(crate) support: Arc<Support>,
     memo: Memo,
 }
 
-impl Worker {
+impl Scratch {
     /// Another worker (its own pipe and buffer) that shares this one's device knowledge.
-    pub fn sibling(&self) -> Worker {
-        Worker {
+    pub fn sibling(&self) -> Scratch {
+        Scratch {
             pipe: None,
             buf: Vec::new(),
             support: Arc::clone(&self.support),
@@ -199,7 +199,7 @@ impl Worker {
 }
 
 /// Copies all of `src`'s data into `dst` (empty, just created or truncated).
-pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<Copied, Failure> {
+pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     let copied = copy_file(src, dst, policy, w);
     if copied.is_ok() {
         ranges::count_file();
@@ -207,7 +207,7 @@ pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<
     copied
 }
 
-fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Worker) -> Result<Copied, Failure> {
+fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     let pair = (src.dev, dst.dev);
     let mut record = Copied {
         strategy: Strategy::ReadWrite,
@@ -245,7 +245,7 @@ fn wants_clone(src: &Source, policy: Policy) -> bool {
     }
 }
 
-fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Worker) -> Result<(), Fallback> {
+fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Scratch) -> Result<(), Fallback> {
     if let Some(errno) = w.known(pair, Strategy::Clone) {
         return Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: true });
     }
@@ -281,7 +281,7 @@ fn copy_data(
     dst: &Dest,
     policy: Policy,
     pair: (u64, u64),
-    w: &mut Worker,
+    w: &mut Scratch,
     mut record: Copied,
 ) -> Result<Copied, Failure> {
     let mut chain = data_chain(src, dst, policy);
@@ -354,7 +354,7 @@ fn copy_data(
 fn next_supported(
     chain: &mut Chain,
     pair: (u64, u64),
-    w: &mut Worker,
+    w: &mut Scratch,
     record: &mut Copied,
 ) -> Strategy {
     for strategy in chain.by_ref() {

@@ -9,7 +9,7 @@ use rustix::fs::{copy_file_range, ioctl_ficlone};
 use rustix::io::{Errno, pread, pwrite, read, write};
 use rustix::pipe::{PipeFlags, SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
 
-use super::{Dest, Source, Stage, Strategy, Worker};
+use super::{Dest, Scratch, Source, Stage, Strategy};
 
 /// The most one copy_file_range call is asked to move.
 const MAX_CHUNK: usize = 1 << 30;
@@ -26,7 +26,7 @@ static SHOWN: AtomicBool = AtomicBool::new(false);
 static FILES: AtomicU64 = AtomicU64::new(0);
 
 /// Files whose data was copied so far.
-pub fn copied_files() -> u64 {
+pub(crate) fn copied_files() -> u64 {
     FILES.load(Ordering::Relaxed)
 }
 
@@ -35,12 +35,12 @@ pub(super) fn count_file() {
 }
 
 /// Total bytes copied so far by this process.
-pub fn moved_bytes() -> u64 {
+pub(crate) fn moved_bytes() -> u64 {
     MOVED.load(Ordering::Relaxed)
 }
 
 /// A progress bar is showing: count bytes as they move, and move them in chunks it can see.
-pub fn show_progress() {
+pub(crate) fn show_progress() {
     SHOWN.store(true, Ordering::Relaxed);
 }
 
@@ -60,21 +60,21 @@ const HOLE_BLOCK: usize = 4096;
 
 /// How far a range copy got: the offset it reached, and the end of what it wrote.
 #[derive(Clone, Copy, Debug)]
-pub struct Progress {
-    pub end: u64,
-    pub written_end: u64,
+pub(crate) struct Progress {
+    pub(crate) end: u64,
+    pub(crate) written_end: u64,
 }
 
 /// A failed range copy: where, the errno (`None`: no data where data was expected), and
 /// how many bytes had reached the destination.
 #[derive(Clone, Copy, Debug)]
-pub struct RangeError {
-    pub stage: Stage,
-    pub errno: Option<Errno>,
-    pub moved: u64,
+pub(crate) struct RangeError {
+    pub(crate) stage: Stage,
+    pub(crate) errno: Option<Errno>,
+    pub(crate) moved: u64,
 }
 
-pub struct Pipe {
+pub(crate) struct Pipe {
     read: OwnedFd,
     write: OwnedFd,
     size: usize,
@@ -89,7 +89,7 @@ impl Pipe {
 }
 
 /// `ioctl(dst, FICLONE, src)`: share all of src's extents.
-pub fn clone_file(src: BorrowedFd, dst: BorrowedFd) -> Result<(), Errno> {
+pub(crate) fn clone_file(src: BorrowedFd, dst: BorrowedFd) -> Result<(), Errno> {
     loop {
         match ioctl_ficlone(dst, src) {
             Err(Errno::INTR) => continue,
@@ -100,7 +100,7 @@ pub fn clone_file(src: BorrowedFd, dst: BorrowedFd) -> Result<(), Errno> {
 
 /// Copies `[start, end)` (or to EOF) with `strategy`.
 #[allow(clippy::too_many_arguments)]
-pub fn copy_range(
+pub(crate) fn copy_range(
     strategy: Strategy,
     src: &Source,
     dst: &Dest,
@@ -108,7 +108,7 @@ pub fn copy_range(
     end: Option<u64>,
     expect_data: bool,
     make_holes: bool,
-    w: &mut Worker,
+    w: &mut Scratch,
 ) -> Result<Progress, RangeError> {
     match strategy {
         Strategy::CopyFileRange => cfr_range(src.fd, dst.fd, start, end, expect_data),
@@ -125,7 +125,7 @@ pub fn copy_range(
 
 /// Gives up the range (ECANCELED) once SIGINT or SIGTERM asked rcp to stop.
 fn stop_point(stage: Stage, moved: u64) -> Result<(), RangeError> {
-    crate::interrupt::check().map_err(|errno| RangeError { stage, errno: Some(errno), moved })
+    crate::sys::interrupt::check().map_err(|errno| RangeError { stage, errno: Some(errno), moved })
 }
 
 /// How many bytes to ask for next: what is left of a bounded range, capped at `cap`.

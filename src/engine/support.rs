@@ -11,7 +11,7 @@ use super::Strategy;
 
 /// Errors after which the next strategy may run (while nothing has moved): the kernel,
 /// the filesystem or this pair of files does not do it. Anything else is a real error.
-pub fn is_unsupported(errno: Errno) -> bool {
+pub(crate) fn is_unsupported(errno: Errno) -> bool {
     matches!(
         errno,
         Errno::OPNOTSUPP
@@ -45,7 +45,7 @@ type Refusals = [Option<Errno>; 3];
 /// Shared by all workers of a run, so one refusal teaches them all. Workers read it through
 /// a `Memo`, so the per-file check touches no shared lock.
 #[derive(Default, Debug)]
-pub struct Support {
+pub(crate) struct Support {
     refused: RwLock<HashMap<(u64, u64), Refusals>>,
     /// Bumped on every change, so a memo knows when it is stale.
     changes: AtomicU64,
@@ -53,7 +53,7 @@ pub struct Support {
 
 /// One worker's copy of the row it last used: valid while `Support::changes` is unchanged.
 #[derive(Default, Debug, Clone, Copy)]
-pub struct Memo {
+pub(crate) struct Memo {
     row: Option<(u64, (u64, u64), Refusals)>,
 }
 
@@ -68,7 +68,12 @@ fn slot(strategy: Strategy) -> Option<usize> {
 
 impl Support {
     /// The errno with which `strategy` already failed on this pair, if it is device-wide.
-    pub fn known(&self, memo: &mut Memo, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
+    pub(crate) fn known(
+        &self,
+        memo: &mut Memo,
+        pair: (u64, u64),
+        strategy: Strategy,
+    ) -> Option<Errno> {
         let slot = slot(strategy)?;
         let changes = self.changes.load(Ordering::Acquire);
         match memo.row {
@@ -83,7 +88,7 @@ impl Support {
     }
 
     /// Remembers a failure of `strategy` on this pair if it holds for every file there.
-    pub fn remember(&self, pair: (u64, u64), strategy: Strategy, errno: Errno) {
+    pub(crate) fn remember(&self, pair: (u64, u64), strategy: Strategy, errno: Errno) {
         if let Some(slot) = slot(strategy)
             && is_device_level(strategy, errno)
         {

@@ -2,11 +2,11 @@
 //! bad one gets `invalid argument 'x' for '--opt'` (or `ambiguous argument`) with the list of
 //! valid words, synonyms on one line.
 
-use crate::options::UsageError;
+use crate::args::options::UsageError;
 use crate::quote::quote_str;
 
 /// Looks `arg` up in `table` (words in GNU's order, synonyms adjacent).
-pub fn argmatch<T: Copy + PartialEq>(
+pub(crate) fn argmatch<T: Copy + PartialEq>(
     context: &str,
     arg: &str,
     table: &[(&str, T)],

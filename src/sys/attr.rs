@@ -11,17 +11,17 @@ use rustix::fs::{AtFlags, CWD, Gid, Mode, Stat, Timestamps, Uid, XattrFlags};
 use rustix::fs::{chmodat, chownat, fchmod, fchown, futimens, utimensat};
 use rustix::io::Errno;
 
-use crate::at::{At, fd_path};
+use crate::sys::at::{At, fd_path};
 
 /// The file's handle: an open fd, or a name (never followed if a symlink).
 #[derive(Clone, Copy)]
-pub enum Node<'a> {
+pub(crate) enum Node<'a> {
     Fd(BorrowedFd<'a>, &'a Path),
     At(&'a At),
 }
 
 impl Node<'_> {
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         match self {
             Node::Fd(_, p) => p,
             Node::At(at) => at.path(),
@@ -48,14 +48,14 @@ enum Via<'a> {
 }
 
 /// The file's own status (a symlink's, not its target's).
-pub fn stat(node: Node) -> Result<Stat, Errno> {
+pub(crate) fn stat(node: Node) -> Result<Stat, Errno> {
     match node {
         Node::Fd(fd, _) => rustix::fs::fstat(fd),
         Node::At(at) => at.lstat(),
     }
 }
 
-pub fn set_times(node: Node, src: &Stat) -> Result<(), Errno> {
+pub(crate) fn set_times(node: Node, src: &Stat) -> Result<(), Errno> {
     let times = Timestamps {
         last_access: Timespec { tv_sec: src.st_atime, tv_nsec: src.st_atime_nsec as _ },
         last_modification: Timespec { tv_sec: src.st_mtime, tv_nsec: src.st_mtime_nsec as _ },
@@ -69,7 +69,7 @@ pub fn set_times(node: Node, src: &Stat) -> Result<(), Errno> {
     }
 }
 
-pub fn chown(node: Node, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+pub(crate) fn chown(node: Node, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
     let (uid, gid) = (uid.map(Uid::from_raw), gid.map(Gid::from_raw));
     match node {
         Node::Fd(fd, _) => on_fd(fd, |via| match via {
@@ -80,7 +80,7 @@ pub fn chown(node: Node, uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno
     }
 }
 
-pub fn chmod(node: Node, mode: u32) -> Result<(), Errno> {
+pub(crate) fn chmod(node: Node, mode: u32) -> Result<(), Errno> {
     let mode = Mode::from_raw_mode(mode & 0o7777);
     match node {
         Node::Fd(fd, _) => on_fd(fd, |via| match via {
@@ -96,7 +96,7 @@ const ACL_DEFAULT: &CStr = c"system.posix_acl_default";
 
 /// gnulib's `copy_acl`: the source's POSIX ACLs (a directory's default ACL too) and its mode
 /// (setuid/setgid/sticky included). Without ACLs this is a chmod.
-pub fn copy_acl(src: Node, dst: Node, mode: u32, dir: bool) -> Result<(), Errno> {
+pub(crate) fn copy_acl(src: Node, dst: Node, mode: u32, dir: bool) -> Result<(), Errno> {
     chmod(dst, mode)?;
     for name in [ACL_ACCESS, ACL_DEFAULT] {
         if name == ACL_DEFAULT && !dir {
@@ -116,14 +116,14 @@ pub fn copy_acl(src: Node, dst: Node, mode: u32, dir: bool) -> Result<(), Errno>
 }
 
 /// A failure while copying xattrs, in libattr's words.
-pub struct XattrError {
-    pub what: String,
-    pub errno: Errno,
+pub(crate) struct XattrError {
+    pub(crate) what: String,
+    pub(crate) errno: Errno,
 }
 
 /// libattr's `attr_copy_*`: every xattr but those `/etc/xattr.conf` leaves to ACL copying
 /// or skips. Returns each failure; a source filesystem without xattrs is not one.
-pub fn copy_xattrs(src: Node, dst: Node) -> Vec<XattrError> {
+pub(crate) fn copy_xattrs(src: Node, dst: Node) -> Vec<XattrError> {
     let mut errors = Vec::new();
     let names = match list(src) {
         Ok(names) => names,

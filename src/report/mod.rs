@@ -14,14 +14,16 @@ use base64::Engine as _;
 use rustix::io::Errno;
 use serde_json::{Value, json};
 
+pub(crate) mod progress;
+
+use crate::args::options::{Options, ReportFormat, UsageError};
 use crate::engine::{Copied, Strategy};
 use crate::error::{Error, errno_name};
-use crate::options::{Options, ReportFormat, UsageError};
 use crate::quote::quote;
 
 /// What kind of entry a record is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     File,
     Dir,
     Symlink,
@@ -34,7 +36,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::File => "file",
             Kind::Dir => "dir",
@@ -49,17 +51,17 @@ impl Kind {
 }
 
 /// One finished entry: what it was, what the engine did (files), and the error if it failed.
-pub struct Entry<'a> {
-    pub src: &'a Path,
-    pub dst: &'a Path,
-    pub kind: Kind,
-    pub record: Option<&'a Copied>,
-    pub error: Option<&'a Error>,
+pub(crate) struct Entry<'a> {
+    pub(crate) src: &'a Path,
+    pub(crate) dst: &'a Path,
+    pub(crate) kind: Kind,
+    pub(crate) record: Option<&'a Copied>,
+    pub(crate) error: Option<&'a Error>,
 }
 
 impl<'a> Entry<'a> {
     /// A finished entry with no engine record and no error.
-    pub fn plain(src: &'a Path, dst: &'a Path, kind: Kind) -> Self {
+    pub(crate) fn plain(src: &'a Path, dst: &'a Path, kind: Kind) -> Self {
         Entry { src, dst, kind, record: None, error: None }
     }
 }
@@ -89,7 +91,7 @@ enum Slot {
 /// The only printer. With workers copying files in parallel, every line still comes out in
 /// the order a sequential copy would print it: a file in flight holds its place
 /// (`pending`), and what follows waits behind it (`complete` releases it).
-pub struct Reporter {
+pub(crate) struct Reporter {
     program: String,
     verbose: bool,
     debug: bool,
@@ -105,7 +107,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// A reporter for `opts`; fails only if `--report-file` cannot be created.
-    pub fn new(program: String, opts: &Options) -> Result<Reporter, (String, io::Error)> {
+    pub(crate) fn new(program: String, opts: &Options) -> Result<Reporter, (String, io::Error)> {
         let records = match (opts.report, &opts.report_file) {
             (None, _) => None,
             (Some(format), None) => Some((format, Box::new(io::stdout()) as Box<dyn Write>)),
@@ -136,39 +138,39 @@ impl Reporter {
     }
 
     /// Prints around `bar`, so lines never tear it.
-    pub fn with_bar(mut self, bar: indicatif::ProgressBar) -> Self {
+    pub(crate) fn with_bar(mut self, bar: indicatif::ProgressBar) -> Self {
         self.bar = Some(bar);
         self
     }
 
     /// Standard output was closed when rcp started: every write to it is an error.
-    pub fn stdout_closed(mut self, closed: bool) -> Self {
+    pub(crate) fn stdout_closed(mut self, closed: bool) -> Self {
         self.closed_stdout = closed;
         self
     }
 
     /// The program name as invoked, for messages.
-    pub fn program(&self) -> &str {
+    pub(crate) fn program(&self) -> &str {
         &self.program
     }
 
     /// `rcp: MESSAGE` on stderr.
-    pub fn error(&self, error: &Error) {
+    pub(crate) fn error(&self, error: &Error) {
         self.message(&error.to_string());
     }
 
-    pub fn message(&self, text: &str) {
+    pub(crate) fn message(&self, text: &str) {
         self.push(Line::Err(text.to_string()));
     }
 
     /// A usage error, with GNU's hint line where GNU prints one.
-    pub fn usage(&self, error: &UsageError) {
+    pub(crate) fn usage(&self, error: &UsageError) {
         let _ = self.stdout.lock().flush();
         usage(&self.program, error);
     }
 
     /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
-    pub fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
+    pub(crate) fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
         if self.verbose {
             let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
             self.push(Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst))));
@@ -176,21 +178,21 @@ impl Reporter {
     }
 
     /// `-v`: `removed 'x'`, when an existing destination was unlinked.
-    pub fn removed(&self, dst: &Path) {
+    pub(crate) fn removed(&self, dst: &Path) {
         if self.verbose {
             self.push(Line::Out(format!("removed {}", quote(dst))));
         }
     }
 
     /// `-v`: a backup put back after the copy failed.
-    pub fn unbackup(&self, backup: &Path, dst: &Path) {
+    pub(crate) fn unbackup(&self, backup: &Path, dst: &Path) {
         if self.verbose {
             self.push(Line::Out(format!("{} -> {} (unbackup)", quote(backup), quote(dst))));
         }
     }
 
     /// Any other `-v` line (`--parents` directories).
-    pub fn verbose_line(&self, text: &str) {
+    pub(crate) fn verbose_line(&self, text: &str) {
         if self.verbose {
             self.push(Line::Out(text.to_string()));
         }
@@ -198,20 +200,20 @@ impl Reporter {
 
     /// Records a finished entry: the error message if it failed, `--debug` lines, a
     /// `--report` record, and `--stats` counts.
-    pub fn finished(&mut self, entry: Entry) {
+    pub(crate) fn finished(&mut self, entry: Entry) {
         for line in self.entry_lines(&entry) {
             self.push(line);
         }
     }
 
     /// Holds the place of file `seq`, being copied by a worker.
-    pub fn pending(&self, seq: u64) {
+    pub(crate) fn pending(&self, seq: u64) {
         self.queue.borrow_mut().push_back(Slot::Pending(seq));
     }
 
     /// Job `seq` is done: its files' lines take its place (a file's `-v` line first if the
     /// worker started it), and whatever was waiting is printed.
-    pub fn complete(&mut self, seq: u64, files: Vec<(bool, &[String], Entry)>) {
+    pub(crate) fn complete(&mut self, seq: u64, files: Vec<(bool, &[String], Entry)>) {
         let mut lines = Vec::new();
         for (started, messages, entry) in files {
             if started && self.verbose {
@@ -229,7 +231,7 @@ impl Reporter {
     }
 
     /// How many places are held or waiting (for back-pressure on the walk).
-    pub fn backlog(&self) -> usize {
+    pub(crate) fn backlog(&self) -> usize {
         self.queue.borrow().len()
     }
 
@@ -237,7 +239,7 @@ impl Reporter {
         let mut lines = Vec::new();
         // A file given up because of SIGINT/SIGTERM is told about once, at the end.
         let cancelled =
-            |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::interrupt::stopping();
+            |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
         if let Some(error) =
             entry.error.filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
         {
@@ -319,7 +321,7 @@ impl Reporter {
 
     /// Flushes the outputs and prints the `--stats` summary. Returns false if standard
     /// output or the report could not be written (GNU's `write error`, exit status 1).
-    pub fn finish(&mut self) -> bool {
+    pub(crate) fn finish(&mut self) -> bool {
         self.release();
         let mut ok = true;
         if let Some((_, out)) = &mut *self.records.borrow_mut()
@@ -361,7 +363,7 @@ impl Reporter {
 
 /// Prints `text` on standard output (help, version, generated files); 1 and GNU's `write
 /// error` message if it cannot be written.
-pub fn print_stdout(program: &str, text: &[u8]) -> i32 {
+pub(crate) fn print_stdout(program: &str, text: &[u8]) -> i32 {
     let mut out = io::stdout().lock();
     match out.write_all(text).and_then(|()| out.flush()) {
         Ok(()) => 0,
@@ -374,12 +376,12 @@ pub fn print_stdout(program: &str, text: &[u8]) -> i32 {
 }
 
 /// `PROGRAM: TEXT` on stderr, for errors before a `Reporter` exists.
-pub fn message(program: &str, text: &str) {
+pub(crate) fn message(program: &str, text: &str) {
     let _ = writeln!(io::stderr().lock(), "{program}: {text}");
 }
 
 /// A usage error on stderr: the message, then `Try 'PROGRAM --help'` when `hint` is set.
-pub fn usage(program: &str, error: &UsageError) {
+pub(crate) fn usage(program: &str, error: &UsageError) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{program}: {}", error.message);
     if error.hint {

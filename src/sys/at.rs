@@ -12,13 +12,13 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, statat};
 use rustix::io::Errno;
 
-use crate::plan::{dir_of, last_component};
+use super::path::{dir_of, last_component};
 
 /// A directory entry: `name` under the open directory `dir` (or, for command-line
 /// operands, `name` is the whole path, relative to the working directory), and the
 /// full `path` it is shown as.
 #[derive(Clone, Debug)]
-pub struct At {
+pub(crate) struct At {
     dir: Option<Arc<OwnedFd>>,
     /// The full path; the name is its tail from `name_at` (one allocation per entry).
     path: PathBuf,
@@ -26,16 +26,16 @@ pub struct At {
 }
 
 /// An open directory of the walk, shared by its entries (and the workers filling them).
-pub type DirFd = Arc<OwnedFd>;
+pub(crate) type DirFd = Arc<OwnedFd>;
 
 impl At {
     /// A command-line name, resolved from the working directory as the user gave it.
-    pub fn cwd(path: &Path) -> At {
+    pub(crate) fn cwd(path: &Path) -> At {
         At { dir: None, path: path.to_path_buf(), name_at: 0 }
     }
 
     /// The entry `name` of the open directory `dir`, shown as `parent/name`.
-    pub fn child(dir: &DirFd, parent: &Path, name: &OsStr) -> At {
+    pub(crate) fn child(dir: &DirFd, parent: &Path, name: &OsStr) -> At {
         At::in_dir(Some(dir.clone()), parent, name)
     }
 
@@ -49,22 +49,22 @@ impl At {
     }
 
     /// The directory fd syscalls resolve `name` from.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.dir.as_ref().map_or(CWD, |d| d.as_fd())
     }
 
     /// The name syscalls take (one component under a walked directory).
-    pub fn name(&self) -> &Path {
+    pub(crate) fn name(&self) -> &Path {
         Path::new(OsStr::from_bytes(&self.path.as_os_str().as_bytes()[self.name_at..]))
     }
 
     /// The path messages show.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Another entry of the same directory.
-    pub fn sibling(&self, base: &OsStr) -> At {
+    pub(crate) fn sibling(&self, base: &OsStr) -> At {
         match &self.dir {
             Some(_) => At::in_dir(self.dir.clone(), dir_of(&self.path), base),
             None => At::cwd(&dir_of(&self.path).join(base)),
@@ -72,47 +72,51 @@ impl At {
     }
 
     /// This name with `suffix` appended (trailing slashes dropped first): `f` → `f~`.
-    pub fn with_suffix(&self, suffix: &[u8]) -> At {
+    pub(crate) fn with_suffix(&self, suffix: &[u8]) -> At {
         // The name is the path's tail, so it keeps its start.
         At { dir: self.dir.clone(), path: append(&self.path, suffix), name_at: self.name_at }
     }
 
     /// The last component of the name (what a backup or temporary name is built from).
-    pub fn base(&self) -> &OsStr {
+    pub(crate) fn base(&self) -> &OsStr {
         last_component(self.name())
     }
 
     /// A path the `l*xattr` calls (which have no `*at` form) resolve to this entry without
     /// following any symlink but the walk's own pinned directory: `/proc/self/fd/N/name`.
     /// Falls back to the full path where /proc is missing.
-    pub fn xattr_path(&self) -> PathBuf {
+    pub(crate) fn xattr_path(&self) -> PathBuf {
         match self.dir.as_ref().and_then(|dir| fd_path(dir.as_fd())) {
             Some(dir) => dir.join(self.name()),
             None => self.path.clone(),
         }
     }
 
-    pub fn lstat(&self) -> Result<Stat, Errno> {
+    pub(crate) fn lstat(&self) -> Result<Stat, Errno> {
         statat(self.fd(), self.name(), AtFlags::SYMLINK_NOFOLLOW)
     }
 
-    pub fn stat(&self) -> Result<Stat, Errno> {
+    pub(crate) fn stat(&self) -> Result<Stat, Errno> {
         statat(self.fd(), self.name(), AtFlags::empty())
     }
 
     /// `stat` when `follow`, else `lstat`.
-    pub fn stat_as(&self, follow: bool) -> Result<Stat, Errno> {
+    pub(crate) fn stat_as(&self, follow: bool) -> Result<Stat, Errno> {
         if follow { self.stat() } else { self.lstat() }
     }
 
-    pub fn open(&self, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
+    pub(crate) fn open(&self, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
         openat(self.fd(), self.name(), flags | OFlags::CLOEXEC, mode)
     }
 
     /// Opens this source directory for reading its entries (never through a final symlink
     /// unless `follow`) and checks it is still the one `expected` described: a directory
     /// swapped since it was stat'ed is `Err(None)`.
-    pub fn open_dir(&self, follow: bool, expected: &Stat) -> Result<(DirFd, Stat), Option<Errno>> {
+    pub(crate) fn open_dir(
+        &self,
+        follow: bool,
+        expected: &Stat,
+    ) -> Result<(DirFd, Stat), Option<Errno>> {
         let fd = self.open(dir_flags(follow), Mode::empty()).map_err(Some)?;
         checked(fd, expected)
     }
@@ -120,7 +124,7 @@ impl At {
     /// Opens this destination directory to create entries in and set its attributes,
     /// like `open_dir`; one rcp may not read is opened O_PATH (its attributes are then
     /// set through /proc, see `metadata`).
-    pub fn open_dest_dir(
+    pub(crate) fn open_dest_dir(
         &self,
         follow: bool,
         expected: &Stat,
@@ -129,7 +133,7 @@ impl At {
     }
 
     /// Opens the directory rcp has just made here (a symlink swapped in is refused).
-    pub fn open_new_dir(&self) -> Result<(DirFd, Stat), Errno> {
+    pub(crate) fn open_new_dir(&self) -> Result<(DirFd, Stat), Errno> {
         let fd = self.open_dest(false)?;
         let st = fstat(&fd)?;
         Ok((Arc::new(fd), st))
@@ -142,40 +146,40 @@ impl At {
         }
     }
 
-    pub fn unlink(&self) -> Result<(), Errno> {
+    pub(crate) fn unlink(&self) -> Result<(), Errno> {
         rustix::fs::unlinkat(self.fd(), self.name(), AtFlags::empty())
     }
 
-    pub fn mkdir(&self, mode: u32) -> Result<(), Errno> {
+    pub(crate) fn mkdir(&self, mode: u32) -> Result<(), Errno> {
         rustix::fs::mkdirat(self.fd(), self.name(), Mode::from_raw_mode(mode))
     }
 
-    pub fn mknod(&self, ft: FileType, mode: u32, rdev: u64) -> Result<(), Errno> {
+    pub(crate) fn mknod(&self, ft: FileType, mode: u32, rdev: u64) -> Result<(), Errno> {
         rustix::fs::mknodat(self.fd(), self.name(), ft, Mode::from_raw_mode(mode), rdev)
     }
 
-    pub fn readlink(&self) -> Result<PathBuf, Errno> {
+    pub(crate) fn readlink(&self) -> Result<PathBuf, Errno> {
         let target = rustix::fs::readlinkat(self.fd(), self.name(), Vec::new())?;
         Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
     }
 
-    pub fn symlink(&self, target: &Path) -> Result<(), Errno> {
+    pub(crate) fn symlink(&self, target: &Path) -> Result<(), Errno> {
         rustix::fs::symlinkat(target, self.fd(), self.name())
     }
 
     /// `link(from, self)`, following a symlink `from` when `follow`.
-    pub fn link_from(&self, from: &At, follow: bool) -> Result<(), Errno> {
+    pub(crate) fn link_from(&self, from: &At, follow: bool) -> Result<(), Errno> {
         let flags = if follow { AtFlags::SYMLINK_FOLLOW } else { AtFlags::empty() };
         rustix::fs::linkat(from.fd(), from.name(), self.fd(), self.name(), flags)
     }
 
     /// Renames this entry to `to`.
-    pub fn rename_to(&self, to: &At) -> Result<(), Errno> {
+    pub(crate) fn rename_to(&self, to: &At) -> Result<(), Errno> {
         rustix::fs::renameat(self.fd(), self.name(), to.fd(), to.name())
     }
 
     /// The directory holding this entry, opened (for `--fsync` of a rename).
-    pub fn open_parent(&self) -> Result<OwnedFd, Errno> {
+    pub(crate) fn open_parent(&self) -> Result<OwnedFd, Errno> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         match &self.dir {
             Some(dir) => openat(dir, ".", flags, Mode::empty()),
@@ -184,7 +188,7 @@ impl At {
     }
 
     /// The names in this entry's directory (for numbered backups).
-    pub fn siblings(&self) -> Vec<OsString> {
+    pub(crate) fn siblings(&self) -> Vec<OsString> {
         let Ok(dir) = self.open_parent().and_then(rustix::fs::Dir::new) else {
             return Vec::new();
         };
@@ -211,7 +215,7 @@ fn checked(fd: OwnedFd, expected: &Stat) -> Result<(DirFd, Stat), Option<Errno>>
 
 /// `/proc/self/fd/N`: the file an fd is open on, by a name the `*xattr`, `chmod` and
 /// `utimensat` calls accept where the fd itself (O_PATH) is refused. `None` without /proc.
-pub fn fd_path(fd: BorrowedFd) -> Option<PathBuf> {
+pub(crate) fn fd_path(fd: BorrowedFd) -> Option<PathBuf> {
     proc_mounted().then(|| PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())))
 }
 
@@ -235,7 +239,7 @@ const DIRENT_BUFFER: usize = 32 << 10;
 
 /// A directory's entries, in inode order: the names in one buffer, not one allocation each.
 #[derive(Default)]
-pub struct Entries {
+pub(crate) struct Entries {
     names: Vec<u8>,
     /// (inode, start of the name in `names`, its length, whether d_type says regular file)
     list: Vec<(u64, usize, usize, bool)>,
@@ -243,7 +247,7 @@ pub struct Entries {
 
 impl Entries {
     /// Each name, and whether it is a regular file (from d_type; no stat).
-    pub fn iter(&self) -> impl Iterator<Item = (&OsStr, bool)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, bool)> {
         self.list
             .iter()
             .map(|&(_, at, len, regular)| (OsStr::from_bytes(&self.names[at..at + len]), regular))
@@ -252,7 +256,7 @@ impl Entries {
 
 /// A directory's entries in inode order (as GNU's savedir gives them). Reads `dir` itself,
 /// so call it once, on a freshly opened fd (no dup, no fcntl, one `getdents64` per 32 KiB).
-pub fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
+pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> =
             std::cell::RefCell::new(Vec::with_capacity(DIRENT_BUFFER));

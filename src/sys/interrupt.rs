@@ -12,7 +12,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
 /// Installs the handlers (once, before any file is touched).
-pub fn install() -> std::io::Result<()> {
+pub(crate) fn install() -> std::io::Result<()> {
     for signal in [SIGINT, SIGTERM] {
         // Registered first, so it sees the flag as the previous signal left it.
         signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, &STOP)?;
@@ -23,17 +23,17 @@ pub fn install() -> std::io::Result<()> {
 }
 
 /// Whether a stop was asked for.
-pub fn stopping() -> bool {
+pub(crate) fn stopping() -> bool {
     STOP.load(Ordering::Relaxed)
 }
 
 /// `Err(ECANCELED)` once a stop was asked for: how long-running loops give up.
-pub fn check() -> Result<(), Errno> {
+pub(crate) fn check() -> Result<(), Errno> {
     if stopping() { Err(Errno::CANCELED) } else { Ok(()) }
 }
 
 /// The signal that stopped the run, with its name and the exit status for it.
-pub fn stopped_by() -> Option<(&'static str, i32)> {
+pub(crate) fn stopped_by() -> Option<(&'static str, i32)> {
     match SIGNAL.load(Ordering::Relaxed) as i32 {
         SIGINT => Some(("SIGINT", 128 + SIGINT)),
         SIGTERM => Some(("SIGTERM", 128 + SIGTERM)),

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, statat};
 use rustix::io::Errno;
 
-use crate::at::At;
-use crate::copy::Ctx;
+use crate::cp::Ctx;
 use crate::error::{Error, Op};
-use crate::metadata::{self, Node};
+use crate::sys::at::At;
+use crate::sys::attr::{self, Node};
 
 /// A leading directory of the destination whose attributes are set after the copy.
-pub struct Parent {
+pub(crate) struct Parent {
     dst: PathBuf,
     src_st: Stat,
     mode: u32,
@@ -27,13 +27,13 @@ fn is_dir(st: &Stat) -> bool {
 
 /// Makes the missing leading directories of `target/src`. Returns them (deepest
 /// first), or `None` after reporting why the copy cannot go ahead.
-pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Parent>> {
+pub(crate) fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Parent>> {
     let opts = ctx.opts;
     let p = opts.preserve;
     let mut list = Vec::new();
     let rel = src.as_os_str().as_bytes();
     let Some(last_slash) = rel.iter().rposition(|&b| b == b'/') else { return Some(list) };
-    let dst_dir = crate::plan::concat(target, std::ffi::OsStr::from_bytes(&rel[..last_slash]));
+    let dst_dir = crate::sys::path::concat(target, std::ffi::OsStr::from_bytes(&rel[..last_slash]));
     match statat(CWD, &dst_dir, AtFlags::empty()) {
         Ok(st) if is_dir(&st) => return Some(list),
         Ok(_) => {
@@ -46,7 +46,7 @@ pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Pare
         rel.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0 && rel[i - 1] != b'/');
     for (at, _) in slashes {
         let src_prefix = Path::new(std::ffi::OsStr::from_bytes(&rel[..at]));
-        let dst_prefix = crate::plan::concat(target, src_prefix.as_os_str());
+        let dst_prefix = crate::sys::path::concat(target, src_prefix.as_os_str());
         let existing = statat(CWD, &dst_prefix, AtFlags::empty()).ok();
         let mut entry = None;
         if existing.is_none() || p.ownership || p.mode || p.timestamps {
@@ -102,7 +102,7 @@ pub fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Pare
                 }
                 let accessible = made.st_mode | 0o700;
                 if made.st_mode != accessible
-                    && let Err(e) = metadata::chmod(Node::At(&At::cwd(&dst_prefix)), accessible)
+                    && let Err(e) = attr::chmod(Node::At(&At::cwd(&dst_prefix)), accessible)
                 {
                     return report(ctx, Error::new(Op::SetPermissions, &dst_prefix, e));
                 }
@@ -126,34 +126,34 @@ fn report<T>(ctx: &mut Ctx, error: Error) -> Option<T> {
 }
 
 /// Sets the leading directories' attributes once the copy is done (`re_protect`).
-pub fn protect(ctx: &mut Ctx, parents: &[Parent]) -> bool {
+pub(crate) fn protect(ctx: &mut Ctx, parents: &[Parent]) -> bool {
     let p = ctx.opts.preserve;
     for parent in parents {
         let at = At::cwd(&parent.dst);
         let node = Node::At(&at);
         if p.timestamps
-            && let Err(e) = metadata::set_times(node, &parent.src_st)
+            && let Err(e) = attr::set_times(node, &parent.src_st)
         {
             ctx.fail(&Error::new(Op::PreserveTimesOf, &parent.dst, e));
             return false;
         }
         if p.ownership
             && let Err(e) =
-                metadata::chown(node, Some(parent.src_st.st_uid), Some(parent.src_st.st_gid))
+                attr::chown(node, Some(parent.src_st.st_uid), Some(parent.src_st.st_gid))
         {
             if !ctx.attrs().chown_failure_ok(e) {
                 ctx.fail(&Error::new(Op::PreserveOwnership, &parent.dst, e));
                 return false;
             }
-            let _ = metadata::chown(node, None, Some(parent.src_st.st_gid));
+            let _ = attr::chown(node, None, Some(parent.src_st.st_gid));
         }
         if p.mode {
-            if let Err(e) = metadata::chmod(node, parent.src_st.st_mode) {
+            if let Err(e) = attr::chmod(node, parent.src_st.st_mode) {
                 ctx.fail(&Error::new(Op::PreservePermissionsOf, &parent.dst, e));
                 return false;
             }
         } else if parent.restore_mode
-            && let Err(e) = metadata::chmod(node, parent.mode)
+            && let Err(e) = attr::chmod(node, parent.mode)
         {
             ctx.fail(&Error::new(Op::PreservePermissionsOf, &parent.dst, e));
             return false;

@@ -4,10 +4,10 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use crate::args::cli::Cli;
 
 /// Prints the man page (`man`) or a completion script (`complete-bash|zsh|fish`).
-pub fn generate(program: &str, what: &str) -> i32 {
+pub(crate) fn generate(program: &str, what: &str) -> i32 {
     let mut command = Cli::command();
     let mut out: Vec<u8> = Vec::new();
     #[derive(Clone, Copy, PartialEq)]
@@ -21,7 +21,7 @@ pub fn generate(program: &str, what: &str) -> i32 {
         ("complete-zsh", What::Shell(Shell::Zsh)),
         ("complete-fish", What::Shell(Shell::Fish)),
     ];
-    let shell = match crate::argmatch::argmatch("--generate", what, TABLE) {
+    let shell = match crate::args::argmatch::argmatch("--generate", what, TABLE) {
         Ok(What::Shell(shell)) => shell,
         Ok(What::Man) => {
             let page = clap_mangen::Man::new(command.clone());

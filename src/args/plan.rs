@@ -1,46 +1,54 @@
 //! Operands to (source, destination) pairs: `rcp a b`, `rcp a... dir`, `-t dir`, `-T`,
 //! `--parents`, `--strip-trailing-slashes`, with GNU's usage errors and target checks.
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{FileType, stat};
 use rustix::io::Errno;
 
-use crate::copy::Nonexistent;
+use crate::args::options::{Backup, Options, UsageError};
 use crate::error::{Error, Op};
-use crate::options::{Backup, Options, UsageError};
 use crate::quote::quote;
+use crate::sys::path::{concat, last_component, strip_slashes};
+
+/// Whether the destination is known not to exist: `Yes`, `Unknown`, or `MaybeDangling` (it
+/// does not exist, except perhaps as a dangling symlink).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nonexistent {
+    Yes,
+    Unknown,
+    MaybeDangling,
+}
 
 /// One copy to make: the source operand and the destination path it becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pair {
-    pub src: PathBuf,
-    pub dst: PathBuf,
-    pub nonexistent: Nonexistent,
+pub(crate) struct Pair {
+    pub(crate) src: PathBuf,
+    pub(crate) dst: PathBuf,
+    pub(crate) nonexistent: Nonexistent,
     /// `--parents`: the target directory the source's leading directories are made under.
-    pub parents_under: Option<PathBuf>,
+    pub(crate) parents_under: Option<PathBuf>,
     /// `cp -fb f f`: the copy goes to the backup name, with no further backup.
-    pub no_backup: bool,
+    pub(crate) no_backup: bool,
 }
 
 /// All the pairs, and whether command-line sources and destinations are remembered (GNU
 /// does so with a target directory and two or more sources).
 #[derive(Debug)]
-pub struct Plan {
-    pub pairs: Vec<Pair>,
-    pub track_operands: bool,
+pub(crate) struct Plan {
+    pub(crate) pairs: Vec<Pair>,
+    pub(crate) track_operands: bool,
 }
 
 /// Why no copy can start: a usage error, or a target that is not usable.
 #[derive(Debug)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     Usage(UsageError),
     Target(Error),
 }
 
-pub fn plan(opts: &Options) -> Result<Plan, PlanError> {
+pub(crate) fn plan(opts: &Options) -> Result<Plan, PlanError> {
     let operands = &opts.operands;
     let needed = if opts.target_directory.is_some() { 1 } else { 2 };
     if operands.len() < needed {
@@ -97,7 +105,7 @@ fn two_operands(opts: &Options, src: &Path, dst: &Path, missing: bool) -> Result
         && !missing
         && stat(dst).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
     {
-        pair.dst = crate::backup::backup_name(dst, opts.backup, &opts.suffix);
+        pair.dst = crate::cp::backup::backup_name(dst, opts.backup, &opts.suffix);
         pair.no_backup = true;
     }
     Ok(Plan { pairs: vec![pair], track_operands: false })
@@ -133,57 +141,4 @@ fn into_directory(opts: &Options, sources: &[PathBuf], dir: &Path) -> Plan {
         })
         .collect();
     Plan { pairs, track_operands: sources.len() >= 2 }
-}
-
-/// gnulib's `file_name_concat`: one slash between, none added when either side has one.
-pub fn concat(dir: &Path, base: &OsStr) -> PathBuf {
-    let mut bytes = dir.as_os_str().as_bytes().to_vec();
-    let base = base.as_bytes();
-    if !bytes.ends_with(b"/") && !base.starts_with(b"/") {
-        bytes.push(b'/');
-    }
-    bytes.extend_from_slice(base);
-    PathBuf::from(OsString::from_vec(bytes))
-}
-
-/// The path without trailing slashes (`/` stays `/`).
-pub fn strip_slashes(path: &Path) -> PathBuf {
-    let bytes = path.as_os_str().as_bytes();
-    let end = bytes.iter().rposition(|&b| b != b'/').map_or(bytes.len().min(1), |i| i + 1);
-    PathBuf::from(OsStr::from_bytes(&bytes[..end]))
-}
-
-/// The directory `path` is in, for `*at` calls and names beside it (`f` → `.`).
-pub fn dir_of(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
-}
-
-/// GNU's `last_component`: the name after the last slash, trailing slashes ignored
-/// (`a/b/` → `b`, `a/.` → `.`), unlike `Path::file_name`, which skips `.`.
-pub fn last_component(path: &Path) -> &OsStr {
-    let bytes = path.as_os_str().as_bytes();
-    let end = bytes.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-    let start = bytes[..end].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
-    OsStr::from_bytes(&bytes[start..end])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn last_component_is_gnus() {
-        for (path, want) in [("a", "a"), ("a/b", "b"), ("a/b/", "b"), ("a/.", "."), ("/x//", "x")] {
-            assert_eq!(last_component(Path::new(path)), OsStr::new(want), "{path}");
-        }
-    }
-
-    #[test]
-    fn concat_is_gnus() {
-        assert_eq!(concat(Path::new("d"), OsStr::new("a/b")), Path::new("d/a/b"));
-        assert_eq!(concat(Path::new("d/"), OsStr::new("a")), Path::new("d/a"));
-        assert_eq!(concat(Path::new("d"), OsStr::new("/a")).as_os_str(), "d/a");
-        assert_eq!(strip_slashes(Path::new("a//")), Path::new("a"));
-        assert_eq!(strip_slashes(Path::new("/")).as_os_str(), "/");
-    }
 }

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use rustix::fs::Stat;
 use rustix::io::Errno;
 
-use crate::at::At;
-use crate::links::ino;
-use crate::options::Backup;
+use crate::args::options::Backup;
+use crate::sys::at::At;
+use crate::sys::ino;
 
 /// The name `dst` would be backed up to.
-pub fn backup_name(dst: &Path, kind: Backup, suffix: &OsString) -> PathBuf {
+pub(crate) fn backup_name(dst: &Path, kind: Backup, suffix: &OsString) -> PathBuf {
     backup_at(&At::cwd(dst), kind, suffix).path().to_path_buf()
 }
 
@@ -31,14 +31,14 @@ fn backup_at(dst: &At, kind: Backup, suffix: &OsString) -> At {
 }
 
 /// Renames `dst` to its backup name; returns that name (ENOENT: nothing to back up).
-pub fn backup(dst: &At, kind: Backup, suffix: &OsString) -> Result<At, Errno> {
+pub(crate) fn backup(dst: &At, kind: Backup, suffix: &OsString) -> Result<At, Errno> {
     let name = backup_at(dst, kind, suffix);
     dst.rename_to(&name)?;
     Ok(name)
 }
 
 /// GNU's `source_is_dst_backup`: the source is the simple backup of this destination.
-pub fn source_is_backup_of(src: &At, src_st: &Stat, dst: &At, suffix: &OsString) -> bool {
+pub(crate) fn source_is_backup_of(src: &At, src_st: &Stat, dst: &At, suffix: &OsString) -> bool {
     let (srcbase, dstbase) = (src.base().as_bytes(), dst.base().as_bytes());
     let mut expected = dstbase.to_vec();
     expected.extend_from_slice(suffix.as_bytes());

@@ -11,19 +11,19 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, channel, sync_channel}
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
-use crate::attrs::Attrs;
-use crate::engine::{Copied, Worker};
+use crate::cp::attrs::Attrs;
+use crate::engine::{Copied, Scratch};
 
-use crate::at::At;
+use crate::sys::at::At;
 
-use crate::file::{FileError, FileJob, copy_new_file, fill_and_close};
-use crate::options::Options;
+use crate::args::options::Options;
+use crate::cp::file::{FileError, FileJob, copy_new_file, fill_and_close};
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
 
 /// A file handed to the pool, tagged with its place in the output order.
-pub enum Job {
+pub(crate) enum Job {
     /// Both ends opened by the walk: fill and close.
     Fill { seq: u64, file: Box<FileJob> },
     /// New files in a directory rcp made, one after the other on one worker (workers
@@ -33,33 +33,33 @@ pub enum Job {
 }
 
 /// What a worker did with a job: one outcome per file, in order.
-pub struct Done {
-    pub seq: u64,
-    pub files: Vec<Outcome>,
+pub(crate) struct Done {
+    pub(crate) seq: u64,
+    pub(crate) files: Vec<Outcome>,
 }
 
 /// What happened to one file.
-pub struct Outcome {
-    pub src: At,
-    pub dst: At,
+pub(crate) struct Outcome {
+    pub(crate) src: At,
+    pub(crate) dst: At,
     /// The worker started the file (its `-v` line goes first).
-    pub started: bool,
-    pub result: Result<Option<Copied>, FileError>,
-    pub messages: Vec<String>,
-    pub attrs_failed: bool,
+    pub(crate) started: bool,
+    pub(crate) result: Result<Option<Copied>, FileError>,
+    pub(crate) messages: Vec<String>,
+    pub(crate) attrs_failed: bool,
 }
 
 /// What the walk needs of a pool (object-safe, so `Ctx` need not carry thread lifetimes).
-pub trait Dispatch {
+pub(crate) trait Dispatch {
     fn parallel(&self) -> bool;
     fn next_seq(&mut self) -> u64;
-    fn submit(&mut self, job: Job, template: &Worker);
+    fn submit(&mut self, job: Job, template: &Scratch);
     fn next_done(&mut self, wait: bool) -> Option<Done>;
     fn in_flight(&self) -> usize;
     fn close(&mut self);
 }
 
-pub struct Pool<'scope, 'env> {
+pub(crate) struct Pool<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     opts: &'env Options,
     /// `-j`, if given.
@@ -71,7 +71,7 @@ pub struct Pool<'scope, 'env> {
     /// The workers' end of the queue, for the walk to take jobs from while it waits.
     queue: Option<Arc<Mutex<Receiver<Job>>>>,
     /// The walk's own engine state, for the jobs it fills itself.
-    helper: Option<Worker>,
+    helper: Option<Scratch>,
     done_tx: std::sync::mpsc::Sender<Done>,
     done: Receiver<Done>,
     in_flight: usize,
@@ -79,7 +79,7 @@ pub struct Pool<'scope, 'env> {
 }
 
 impl<'scope, 'env> Pool<'scope, 'env> {
-    pub fn new(
+    pub(crate) fn new(
         scope: &'scope Scope<'scope, 'env>,
         opts: &'env Options,
         asked: Option<usize>,
@@ -104,7 +104,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
         }
     }
 
-    fn start(&mut self, template: &Worker) {
+    fn start(&mut self, template: &Scratch) {
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 1..self.threads() {
@@ -132,7 +132,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     }
 }
 
-fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32) -> Done {
+fn run_job(job: Job, worker: &mut Scratch, opts: &Options, root: bool, umask: u32) -> Done {
     let attrs = || Attrs::new(opts, root, umask);
     match job {
         Job::Fill { seq, file } => {
@@ -145,7 +145,7 @@ fn run_job(job: Job, worker: &mut Worker, opts: &Options, root: bool, umask: u32
             let files = files
                 .into_iter()
                 // After SIGINT/SIGTERM, files not started yet are not created at all.
-                .take_while(|_| !crate::interrupt::stopping())
+                .take_while(|_| !crate::sys::interrupt::stopping())
                 .map(|(src, dst)| {
                     outcome(src, dst, true, attrs(), |s, d, a| {
                         copy_new_file(s, d, dst_dev, worker, a)
@@ -205,7 +205,7 @@ impl Dispatch for Pool<'_, '_> {
 
     /// Hands `job` to a worker, starting the workers on first use; while the queue is full,
     /// the walk fills the job itself.
-    fn submit(&mut self, job: Job, template: &Worker) {
+    fn submit(&mut self, job: Job, template: &Scratch) {
         if self.jobs.is_none() {
             self.start(template);
         }

@@ -6,15 +6,15 @@
 use rustix::fs::Stat;
 use rustix::io::Errno;
 
+use crate::args::options::Options;
 use crate::error::{Error, Op};
-use crate::metadata::{self, Node};
-use crate::options::Options;
+use crate::sys::attr::{self, Node};
 
 const S_IRWXU: u32 = 0o700;
 const SPECIAL: u32 = 0o7000;
 
 /// What `set_owner` achieved.
-pub enum Owner {
+pub(crate) enum Owner {
     Set,
     /// Not set, and that is acceptable: drop setuid/setgid/sticky from the mode.
     Dropped,
@@ -22,35 +22,35 @@ pub enum Owner {
 }
 
 /// The context attribute rules need, and the messages they produced.
-pub struct Attrs<'a> {
-    pub opts: &'a Options,
-    pub root: bool,
-    pub umask: u32,
+pub(crate) struct Attrs<'a> {
+    pub(crate) opts: &'a Options,
+    pub(crate) root: bool,
+    pub(crate) umask: u32,
     /// Messages to print (without the program name), in order.
-    pub messages: Vec<String>,
+    pub(crate) messages: Vec<String>,
     /// Whether any of them makes the run fail.
-    pub failed: bool,
+    pub(crate) failed: bool,
 }
 
 impl<'a> Attrs<'a> {
-    pub fn new(opts: &'a Options, root: bool, umask: u32) -> Self {
+    pub(crate) fn new(opts: &'a Options, root: bool, umask: u32) -> Self {
         Attrs { opts, root, umask, messages: Vec::new(), failed: false }
     }
 
     /// An error message that fails the run.
-    pub fn fail(&mut self, error: &Error) {
+    pub(crate) fn fail(&mut self, error: &Error) {
         self.messages.push(error.to_string());
         self.failed = true;
     }
 
     /// chown failures non-root users may ignore (EPERM, EINVAL): GNU's `chown_failure_ok`.
-    pub fn chown_failure_ok(&self, e: Errno) -> bool {
+    pub(crate) fn chown_failure_ok(&self, e: Errno) -> bool {
         matches!(e, Errno::PERM | Errno::INVAL) && !self.root
     }
 
     /// GNU's `set_owner`: chown to the source's owner (first narrowing the mode of an
     /// existing file); on EPERM try the group alone.
-    pub fn set_owner(
+    pub(crate) fn set_owner(
         &mut self,
         node: Node,
         src_st: &Stat,
@@ -65,7 +65,7 @@ impl<'a> Attrs<'a> {
             let (old, new) = (d.st_mode, src_st.st_mode);
             let temp = old & new & S_IRWXU;
             if old & 0o7777 & (!new | SPECIAL) != 0
-                && let Err(e) = metadata::chmod(node, temp)
+                && let Err(e) = attr::chmod(node, temp)
             {
                 if !self.chown_failure_ok(e) {
                     self.fail(&Error::new(Op::ClearPermissions, node.path(), e));
@@ -73,10 +73,10 @@ impl<'a> Attrs<'a> {
                 return if p.required { Owner::Failed } else { Owner::Dropped };
             }
         }
-        match metadata::chown(node, Some(src_st.st_uid), Some(src_st.st_gid)) {
+        match attr::chown(node, Some(src_st.st_uid), Some(src_st.st_gid)) {
             Ok(()) => return Owner::Set,
             Err(e @ (Errno::PERM | Errno::INVAL)) => {
-                let _ = metadata::chown(node, None, Some(src_st.st_gid));
+                let _ = attr::chown(node, None, Some(src_st.st_gid));
                 if self.chown_failure_ok(e) {
                     return Owner::Dropped;
                 }
@@ -89,9 +89,9 @@ impl<'a> Attrs<'a> {
 
     /// Copies xattrs, reporting failures as GNU does (`-a` stays quiet where unsupported).
     /// Returns whether all were copied.
-    pub fn copy_xattrs(&mut self, src: Node, dst: Node) -> bool {
+    pub(crate) fn copy_xattrs(&mut self, src: Node, dst: Node) -> bool {
         let p = self.opts.preserve;
-        let errors = metadata::copy_xattrs(src, dst);
+        let errors = attr::copy_xattrs(src, dst);
         let all = !self.opts.data || p.require_xattr;
         let some = !all && !p.reduce_diagnostics;
         for e in &errors {

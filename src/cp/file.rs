@@ -9,19 +9,19 @@ use std::path::Path;
 use rustix::fs::{FileType, Mode, OFlags, Stat, fstat};
 use rustix::io::Errno;
 
-use crate::at::At;
-use crate::attrs::{Attrs, Owner};
-use crate::copy::Ctx;
-use crate::engine::{self, Copied, Dest, Failure, Source, Stage, Worker};
+use crate::cp::Ctx;
+use crate::cp::attrs::{Attrs, Owner};
+use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
 use crate::error::{Error, Op};
-use crate::links::ino;
-use crate::metadata::{self, Node};
+use crate::sys::at::At;
+use crate::sys::attr::{self, Node};
+use crate::sys::ino;
 
 /// A failed file copy: the message, and the engine's record when it got that far.
 #[derive(Debug)]
-pub struct FileError {
-    pub error: Error,
-    pub record: Option<Copied>,
+pub(crate) struct FileError {
+    pub(crate) error: Error,
+    pub(crate) record: Option<Copied>,
 }
 
 impl From<Error> for FileError {
@@ -32,32 +32,32 @@ impl From<Error> for FileError {
 
 /// What `copy` decided for this file.
 #[derive(Clone, Copy)]
-pub struct RegularPlan {
+pub(crate) struct RegularPlan {
     /// Permission bits for a new file (before the umask).
-    pub mode: u32,
+    pub(crate) mode: u32,
     /// Bits withheld at creation and added at the end (`-p` as non-owner...).
-    pub omitted: u32,
+    pub(crate) omitted: u32,
     /// u+w added at creation so xattrs can be set on a read-only copy (non-root), removed
     /// at the end.
-    pub extra: u32,
-    pub new_dst: bool,
+    pub(crate) extra: u32,
+    pub(crate) new_dst: bool,
     /// Whether the source may be reached through a symlink.
-    pub follow: bool,
+    pub(crate) follow: bool,
     /// The destination directory's device, when known: a created file needs no fstat.
-    pub dst_dev: Option<u64>,
+    pub(crate) dst_dev: Option<u64>,
 }
 
 /// A file handed to a worker: its names, and both ends open (`open_pair`, on the walking
 /// thread, where all namespace changes happen in GNU's order).
-pub struct FileJob {
-    pub src: At,
-    pub dst: At,
-    pub ends: Ends,
+pub(crate) struct FileJob {
+    pub(crate) src: At,
+    pub(crate) dst: At,
+    pub(crate) ends: Ends,
 }
 
 /// The open ends of a file being copied, and what the copy must do with them; filled by
 /// `fill_and_close`, on any thread.
-pub struct Ends {
+pub(crate) struct Ends {
     src_fd: OwnedFd,
     dst_fd: OwnedFd,
     open_st: Stat,
@@ -69,7 +69,7 @@ pub struct Ends {
 }
 
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.
-pub fn open_pair(
+pub(crate) fn open_pair(
     ctx: &mut Ctx,
     src: &At,
     dst: &At,
@@ -103,7 +103,7 @@ pub fn open_pair(
 
 /// Opens a source the walk saw as a regular file, never following a symlink swapped in
 /// since; anything but a regular file now is "replaced while being copied".
-pub fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
+pub(crate) fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
     let fd = src.open(flags, Mode::empty()).map_err(|e| match e {
         Errno::LOOP => Error::refusal(Op::Replaced, src.path()),
@@ -119,11 +119,11 @@ pub fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
 /// A new file in a directory rcp just made, copied entirely by a worker: open the source
 /// (the walk saw a regular file), create the destination, fill it. Nothing can exist there
 /// yet, so none of GNU's checks on an existing destination apply.
-pub fn copy_new_file(
+pub(crate) fn copy_new_file(
     src: &At,
     dst: &At,
     dst_dev: Option<u64>,
-    worker: &mut Worker,
+    worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
     let (src_fd, st) = open_walked(src)?;
@@ -148,11 +148,11 @@ pub fn copy_new_file(
 /// Copies the data and attributes of the ends opened for `src` and `dst`, closes them, and
 /// removes the destination if rcp created it and anything failed. Returns the engine's
 /// record (none with `--attributes-only`); non-fatal messages go to `attrs`.
-pub fn fill_and_close(
+pub(crate) fn fill_and_close(
     src: &At,
     dst: &At,
     ends: Ends,
-    worker: &mut Worker,
+    worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
     let Ends { src_fd, dst_fd, open_st, src_st, plan, created, temp } = ends;
@@ -190,7 +190,7 @@ pub fn fill_and_close(
 /// `None` where the file is written in place: without `--atomic`, and when `dst` is a
 /// symlink (GNU writes through it, or refuses a dangling one; rcp keeps that).
 fn atomic_temp(
-    opts: &crate::options::Options,
+    opts: &crate::args::options::Options,
     dst: &At,
     plan: &RegularPlan,
 ) -> Result<Option<(OwnedFd, At)>, Error> {
@@ -218,7 +218,7 @@ fn atomic_temp(
 /// Creates `.rcp-PID-N` (O_EXCL, the planned mode) in `dst`'s directory.
 fn create_temp(dst: &At, plan: &RegularPlan) -> Result<(OwnedFd, At), Error> {
     loop {
-        let temp = crate::links::temp_beside(dst);
+        let temp = crate::sys::create::temp_beside(dst);
         match create_new(&temp, plan, false) {
             Ok(fd) => return Ok((fd, temp)),
             Err(Error { errno: Some(Errno::EXIST), .. }) => continue,
@@ -287,7 +287,7 @@ fn create_new(dst: &At, plan: &RegularPlan, through_dangling: bool) -> Result<Ow
 /// The data (unless `--attributes-only`), then timestamps, owner, xattrs and mode on the fd.
 #[allow(clippy::too_many_arguments)]
 fn fill(
-    worker: &mut Worker,
+    worker: &mut Scratch,
     attrs: &mut Attrs,
     src: &Path,
     dst: &Path,
@@ -336,13 +336,13 @@ fn fill(
     let extra = if created { plan.extra } else { 0 };
     if extra != 0 && dst_st.st_mode & extra == 0 {
         // The umask took u+w away again; without it the xattrs will fail, as in GNU.
-        let _ = metadata::chmod(node, dst_st.st_mode | extra);
+        let _ = attr::chmod(node, dst_st.st_mode | extra);
     }
     let attr_error =
         |op: Op, e: Errno| FileError { error: Error::new(op, dst, e), record: record.clone() };
     let mut src_mode = src_st.st_mode;
     if p.timestamps
-        && let Err(e) = metadata::set_times(node, src_st)
+        && let Err(e) = attr::set_times(node, src_st)
     {
         if p.required {
             return Err(attr_error(Op::PreserveTimes, e));
@@ -362,11 +362,11 @@ fn fill(
         return Err(FileError { error: Error::silent(dst), record: record.clone() });
     }
     let mode_result = if p.mode {
-        metadata::copy_acl(Node::Fd(src_fd.as_fd(), src), node, src_mode, false)
+        attr::copy_acl(Node::Fd(src_fd.as_fd(), src), node, src_mode, false)
     } else if p.explicit_no_mode && created {
-        metadata::chmod(node, 0o666 & !umask)
+        attr::chmod(node, 0o666 & !umask)
     } else if created && (plan.omitted & !umask != 0 || extra != 0) {
-        metadata::chmod(node, plan.mode & !umask)
+        attr::chmod(node, plan.mode & !umask)
     } else {
         Ok(())
     };

@@ -53,206 +53,206 @@ regular file.";
     disable_version_flag = true,
     max_term_width = 80
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// same as -dR --preserve=all
     #[arg(short = 'a', long = "archive")]
-    pub archive: bool,
+    pub(crate) archive: bool,
 
     /// don't copy the file data, just the attributes
     #[arg(long)]
-    pub attributes_only: bool,
+    pub(crate) attributes_only: bool,
 
     /// make a backup of each existing destination file
     #[arg(long, value_name = "CONTROL", num_args = 0..=1, require_equals = true,
           default_missing_value = "", hide_default_value = true)]
-    pub backup: Option<String>,
+    pub(crate) backup: Option<String>,
 
     /// like --backup but does not accept an argument
     #[arg(short = 'b')]
-    pub b: bool,
+    pub(crate) b: bool,
 
     /// copy contents of special files when recursive
     #[arg(long)]
-    pub copy_contents: bool,
+    pub(crate) copy_contents: bool,
 
     /// same as --no-dereference --preserve=links
     #[arg(short = 'd')]
-    pub d: bool,
+    pub(crate) d: bool,
 
     /// explain how a file is copied.  Implies -v
     #[arg(long)]
-    pub debug: bool,
+    pub(crate) debug: bool,
 
     /// if an existing destination file cannot be opened, remove it and try again (this
     /// option is ignored when the -n option is also used)
     #[arg(short = 'f', long)]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// prompt before overwrite (overrides a previous -n option)
     #[arg(short = 'i', long)]
-    pub interactive: bool,
+    pub(crate) interactive: bool,
 
     /// follow command-line symbolic links in SOURCE
     #[arg(short = 'H')]
-    pub h: bool,
+    pub(crate) h: bool,
 
     /// hard link files instead of copying
     #[arg(short = 'l', long)]
-    pub link: bool,
+    pub(crate) link: bool,
 
     /// always follow symbolic links in SOURCE
     #[arg(short = 'L', long)]
-    pub dereference: bool,
+    pub(crate) dereference: bool,
 
     /// do not overwrite an existing file (overrides a previous -i option)
     #[arg(short = 'n', long)]
-    pub no_clobber: bool,
+    pub(crate) no_clobber: bool,
 
     /// never follow symbolic links in SOURCE
     #[arg(short = 'P', long)]
-    pub no_dereference: bool,
+    pub(crate) no_dereference: bool,
 
     /// same as --preserve=mode,ownership,timestamps
     #[arg(short = 'p')]
-    pub p: bool,
+    pub(crate) p: bool,
 
     /// preserve the specified attributes (default: mode,ownership,timestamps), if possible
     /// additional attributes: context, links, xattr, all
     #[arg(long, value_name = "ATTR_LIST", num_args = 0..=1, require_equals = true,
           default_missing_value = "mode,ownership,timestamps", action = ArgAction::Append)]
-    pub preserve: Vec<String>,
+    pub(crate) preserve: Vec<String>,
 
     /// don't preserve the specified attributes
     #[arg(long, value_name = "ATTR_LIST", action = ArgAction::Append)]
-    pub no_preserve: Vec<String>,
+    pub(crate) no_preserve: Vec<String>,
 
     /// use full source file name under DIRECTORY
     #[arg(long, alias = "path")]
-    pub parents: bool,
+    pub(crate) parents: bool,
 
     /// copy directories recursively
     #[arg(short = 'R', short_alias = 'r', long)]
-    pub recursive: bool,
+    pub(crate) recursive: bool,
 
     /// control clone/CoW copies. See below
     #[arg(long, value_name = "WHEN", num_args = 0..=1, require_equals = true,
           default_missing_value = "always")]
-    pub reflink: Option<String>,
+    pub(crate) reflink: Option<String>,
 
     /// remove each existing destination file before attempting to open it (contrast with
     /// --force)
     #[arg(long)]
-    pub remove_destination: bool,
+    pub(crate) remove_destination: bool,
 
     /// control creation of sparse files. See below
     #[arg(long, value_name = "WHEN")]
-    pub sparse: Option<String>,
+    pub(crate) sparse: Option<String>,
 
     /// remove any trailing slashes from each SOURCE argument
     #[arg(long)]
-    pub strip_trailing_slashes: bool,
+    pub(crate) strip_trailing_slashes: bool,
 
     /// make symbolic links instead of copying
     #[arg(short = 's', long)]
-    pub symbolic_link: bool,
+    pub(crate) symbolic_link: bool,
 
     /// override the usual backup suffix
     #[arg(short = 'S', long, value_name = "SUFFIX")]
-    pub suffix: Option<OsString>,
+    pub(crate) suffix: Option<OsString>,
 
     /// copy all SOURCE arguments into DIRECTORY
     #[arg(short = 't', long, value_name = "DIRECTORY")]
-    pub target_directory: Option<PathBuf>,
+    pub(crate) target_directory: Option<PathBuf>,
 
     /// treat DEST as a normal file
     #[arg(short = 'T', long)]
-    pub no_target_directory: bool,
+    pub(crate) no_target_directory: bool,
 
     /// control which existing files are updated; UPDATE={all,none,none-fail,older(default)}
     #[arg(long, value_name = "UPDATE", num_args = 0..=1, require_equals = true,
           default_missing_value = "older")]
-    pub update: Option<String>,
+    pub(crate) update: Option<String>,
 
     /// equivalent to --update[=older]
     #[arg(short = 'u')]
-    pub u: bool,
+    pub(crate) u: bool,
 
     /// explain what is being done
     #[arg(short = 'v', long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// don't replace a symlink to a directory in DEST with a directory
     #[arg(long)]
-    pub keep_directory_symlink: bool,
+    pub(crate) keep_directory_symlink: bool,
 
     /// stay on this file system
     #[arg(short = 'x', long)]
-    pub one_file_system: bool,
+    pub(crate) one_file_system: bool,
 
     /// set SELinux security context of destination file to default type
     #[arg(short = 'Z')]
-    pub z: bool,
+    pub(crate) z: bool,
 
     /// like -Z, or if CTX is specified then set the SELinux or SMACK security context to CTX
     #[arg(long, value_name = "CTX", num_args = 0..=1, require_equals = true,
           default_missing_value = "")]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
 
     /// write each file under a temporary name and rename it into place when complete, so a
     /// crash leaves the old file or the new one, never a torn one
     #[arg(long)]
-    pub atomic: bool,
+    pub(crate) atomic: bool,
 
     /// flush each file to disk (with --atomic, its rename too) before it counts as copied
     #[arg(long)]
-    pub fsync: bool,
+    pub(crate) fsync: bool,
 
     /// copy with N threads (default: the number of CPUs)
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(usize))]
-    pub jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
 
     /// show a progress bar on standard error (the default when it is a terminal)
     #[arg(long, overrides_with = "no_progress")]
-    pub progress: bool,
+    pub(crate) progress: bool,
 
     /// never show a progress bar
     #[arg(long, overrides_with = "progress")]
-    pub no_progress: bool,
+    pub(crate) no_progress: bool,
 
     /// report the path each file took, one record per file: text (default) or json
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "text")]
-    pub report: Option<String>,
+    pub(crate) report: Option<String>,
 
     /// write the --report records to PATH instead of standard output
     #[arg(long, value_name = "PATH")]
-    pub report_file: Option<PathBuf>,
+    pub(crate) report_file: Option<PathBuf>,
 
     /// print files and bytes per strategy, elapsed time and throughput at the end
     #[arg(long)]
-    pub stats: bool,
+    pub(crate) stats: bool,
 
     /// print a man page or a shell completion script and exit: man, complete-bash,
     /// complete-zsh, complete-fish
     #[arg(long, value_name = "WHAT")]
-    pub generate: Option<String>,
+    pub(crate) generate: Option<String>,
 
     /// display this help and exit
     #[arg(long)]
-    pub help: bool,
+    pub(crate) help: bool,
 
     /// output version information and exit
     #[arg(long)]
-    pub version: bool,
+    pub(crate) version: bool,
 
     #[arg(value_name = "SOURCE", num_args = 0.., allow_hyphen_values = false)]
-    pub operands: Vec<OsString>,
+    pub(crate) operands: Vec<OsString>,
 }
 
 /// `--help` in GNU's layout: usage lines with the program name as invoked, one line per
 /// option (`  -b, --backup[=CONTROL]` padded to column 30, help wrapped at 80), then the
 /// notes. Made from the clap definition, so every option is listed.
-pub fn help_text(program: &str) -> String {
+pub(crate) fn help_text(program: &str) -> String {
     let command = Cli::command();
     let mut out = String::new();
     for (i, line) in USAGE.lines().enumerate() {
@@ -333,7 +333,7 @@ fn format_option(spec: &str, help: &str) -> String {
 }
 
 /// `--version`, in GNU's shape.
-pub fn version_text() -> String {
+pub(crate) fn version_text() -> String {
     format!(
         "rcp {}\nA drop-in GNU cp that copies by the cheapest kernel path.\nLicense MIT.\n",
         env!("CARGO_PKG_VERSION")
@@ -342,7 +342,7 @@ pub fn version_text() -> String {
 
 /// An option whose effect depends on where it stands among the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ordered {
+pub(crate) enum Ordered {
     Archive,
     NoDerefAndLinks,
     CommandLineDeref,
@@ -358,15 +358,15 @@ pub enum Ordered {
 
 /// The parsed command line: the fields, and the order-sensitive options in argv order.
 #[derive(Debug, Default)]
-pub struct Parsed {
-    pub cli: Cli,
-    pub ordered: Vec<Ordered>,
+pub(crate) struct Parsed {
+    pub(crate) cli: Cli,
+    pub(crate) ordered: Vec<Ordered>,
 }
 
 /// Why the command line could not be parsed: getopt's message (usage error, exit 1), or
 /// `--help`/`--version`, which clap prints (exit 0).
 #[derive(Debug)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     Usage(String),
     Exit(clap::Error),
 }
@@ -374,7 +374,7 @@ pub enum ParseError {
 /// Parses argv (program name first), with getopt's rules for long options: unambiguous
 /// abbreviations, `--opt=value` or `--opt value` for required values, `=value` only for
 /// optional ones, and getopt's messages when they are broken.
-pub fn parse(args: &[OsString]) -> Result<Parsed, ParseError> {
+pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ParseError> {
     let command = Cli::command();
     let args = expand_long_options(&command, args)?;
     let matches = command.try_get_matches_from(&args).map_err(getopt_message)?;

@@ -4,11 +4,11 @@ use std::io::{BufRead, Write};
 
 use rustix::fs::{Access, AtFlags, FileType, Stat, accessat};
 
-use crate::at::At;
 use crate::quote::quote;
+use crate::sys::at::At;
 
 /// Asks whether to overwrite `dst` (status `st`), as GNU's `overwrite_ok` does.
-pub fn overwrite_ok(program: &str, dst_at: &At, st: &Stat, replacing: bool) -> bool {
+pub(crate) fn overwrite_ok(program: &str, dst_at: &At, st: &Stat, replacing: bool) -> bool {
     let dst = dst_at.path();
     let writable = FileType::from_raw_mode(st.st_mode) == FileType::Symlink
         || rustix::process::geteuid().is_root()

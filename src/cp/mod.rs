@@ -4,6 +4,13 @@
 //! special file, or a regular file (through `file`), and finally carry attributes over.
 //! Directory attributes land after their contents.
 
+pub(crate) mod attrs;
+pub(crate) mod backup;
+pub(crate) mod file;
+pub(crate) mod links;
+pub(crate) mod parents;
+pub(crate) mod prompt;
+
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
@@ -12,29 +19,32 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, FileType, Stat, statat};
 use rustix::io::Errno;
 
-use crate::at::{At, DirFd, read_entries};
-use crate::attrs::{Attrs, Owner};
-use crate::backup;
-use crate::engine::Worker;
+use crate::sys::at::{At, DirFd, read_entries};
+use attrs::{Attrs, Owner};
+
+use crate::args::options::{Backup, Deref, Interactive, Options};
+use crate::engine::Scratch;
 use crate::error::{Error, Op};
-use crate::file::{self, FileError, FileJob, RegularPlan};
-use crate::links::{self, Made, Memory, ino};
-use crate::metadata::{self, Node};
-use crate::options::{Backup, Deref, Interactive, Options};
-use crate::plan::last_component;
-use crate::pool::{Dispatch, Job};
-use crate::prompt;
+use crate::sched::{Dispatch, Job};
+use crate::sys::attr::{self, Node};
+use crate::sys::create::{self, Made};
+use crate::sys::{ino, is};
+use crate::sys::path::last_component;
+use file::{FileError, FileJob, RegularPlan};
+use links::Memory;
+
+use crate::args::plan::Nonexistent;
 use crate::report::{Entry, Kind, Reporter};
 
 /// What a whole run shares: options, the worker, the reporter, remembered inodes, the flag.
-pub struct Ctx<'a> {
-    pub opts: &'a Options,
-    pub worker: Worker,
-    pub out: Reporter,
-    pub umask: u32,
-    pub failed: bool,
-    pub memory: Memory,
-    pub root: bool,
+pub(crate) struct Ctx<'a> {
+    pub(crate) opts: &'a Options,
+    pub(crate) worker: Scratch,
+    pub(crate) out: Reporter,
+    pub(crate) umask: u32,
+    pub(crate) failed: bool,
+    pub(crate) memory: Memory,
+    pub(crate) root: bool,
     /// Workers for `-j` (none: everything in line).
     pool: Option<Box<dyn Dispatch + 'a>>,
     /// Jobs handed to the workers and not yet done, by sequence number.
@@ -53,15 +63,6 @@ pub struct Ctx<'a> {
     top_dst: PathBuf,
 }
 
-/// Whether the destination is known not to exist: `Yes`, `Unknown`, or `MaybeDangling` (it
-/// does not exist, except perhaps as a dangling symlink).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Nonexistent {
-    Yes,
-    Unknown,
-    MaybeDangling,
-}
-
 /// Where in the recursion an entry is.
 struct Place<'p> {
     parent: Option<&'p Stat>,
@@ -74,7 +75,7 @@ struct Place<'p> {
 
 /// A source a directory walk has already opened (its entry said "regular file"): the fd and
 /// its fstat, so the file is neither stat'ed by path nor opened twice.
-pub struct Opened {
+pub(crate) struct Opened {
     fd: std::os::fd::OwnedFd,
     st: Stat,
 }
@@ -98,16 +99,12 @@ fn kind_of(mode: u32) -> Kind {
     }
 }
 
-fn is(mode: u32, ft: FileType) -> bool {
-    FileType::from_raw_mode(mode) == ft
-}
-
 fn stat(p: &Path) -> Result<Stat, Errno> {
     statat(CWD, p, AtFlags::empty())
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(
+    pub(crate) fn new(
         opts: &'a Options,
         out: Reporter,
         umask: u32,
@@ -123,7 +120,7 @@ impl<'a> Ctx<'a> {
             last_seq: 0,
             deferred: Default::default(),
             opts,
-            worker: Worker::default(),
+            worker: Scratch::default(),
             out,
             umask,
             failed: false,
@@ -135,13 +132,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Reports an error that has no engine record and marks the run as failed.
-    pub fn fail(&mut self, error: &Error) {
+    pub(crate) fn fail(&mut self, error: &Error) {
         self.failed = true;
         self.out.error(error);
     }
 
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
-    pub fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
+    pub(crate) fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
         self.top_src = src.to_path_buf();
         self.top_dst = dst.to_path_buf();
         let mut marks = Marks::default();
@@ -342,12 +339,12 @@ impl<'a> Ctx<'a> {
         };
         if let Some(earlier) = &earlier {
             if src_dir {
-                if links::same_name(src, earlier) {
+                if crate::sys::path::same_name(src, earlier) {
                     let (top_src, top_dst) = (self.top_src.clone(), self.top_dst.clone());
                     self.fail(&Error::refusal(Op::IntoItself(top_dst), &top_src));
                     marks.into_self = true;
                     return self.un_backup(dst_at, backup_name, None);
-                } else if links::same_name(dst, earlier) {
+                } else if crate::sys::path::same_name(dst, earlier) {
                     let text = format!(
                         "warning: source directory {} specified more than once",
                         crate::quote::quote(&self.top_src)
@@ -362,7 +359,7 @@ impl<'a> Ctx<'a> {
                 }
             } else {
                 let earlier_at = self.memory.link_source(earlier, ino(&src_st));
-                return match links::force_link(&earlier_at, dst_at, true, dereference) {
+                return match create::force_link(&earlier_at, dst_at, true, dereference) {
                     Ok(made) => {
                         self.note_link(dst, made);
                         self.out.finished(Entry::plain(src, dst, Kind::HardLink));
@@ -438,14 +435,14 @@ impl<'a> Ctx<'a> {
                 self.fail(&Error::refusal(Op::RelativeSymlink, dst));
                 return self.un_backup(dst_at, backup_name, remembered);
             }
-            if let Err(e) = links::force_symlink(src, dst_at, opts.force) {
+            if let Err(e) = create::force_symlink(src, dst_at, opts.force) {
                 self.fail(&Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e));
                 return self.un_backup(dst_at, backup_name, remembered);
             }
             self.out.finished(Entry::plain(src, dst, Kind::Symlink));
         } else if opts.hard_link {
             let replace = opts.force || opts.interactive == Interactive::Ask;
-            if let Err(e) = links::force_link(src_at, dst_at, replace, dereference) {
+            if let Err(e) = create::force_link(src_at, dst_at, replace, dereference) {
                 self.fail(&Error::new(Op::HardLink(src.to_path_buf()), dst, e));
                 return self.un_backup(dst_at, backup_name, remembered);
             }
@@ -534,8 +531,7 @@ impl<'a> Ctx<'a> {
             }
         };
         if made.st_mode & S_IRWXU != S_IRWXU
-            && let Err(e) =
-                metadata::chmod(Node::Fd(fd.as_fd(), dst.path()), made.st_mode | S_IRWXU)
+            && let Err(e) = attr::chmod(Node::Fd(fd.as_fd(), dst.path()), made.st_mode | S_IRWXU)
         {
             self.fail(&Error::new(Op::SetPermissions, dst.path(), e));
             return None;
@@ -575,7 +571,7 @@ impl<'a> Ctx<'a> {
         let path = dst.path();
         let Some(earlier) = self.memory.remember_copied(dst, ino(src_st)) else { return true };
         let earlier_at = self.memory.link_source(&earlier, ino(src_st));
-        match links::force_link(&earlier_at, dst, true, dereference) {
+        match create::force_link(&earlier_at, dst, true, dereference) {
             Ok(made) => {
                 self.note_link(path, made);
                 true
@@ -653,7 +649,7 @@ impl<'a> Ctx<'a> {
             && self.pool.as_ref().is_some_and(|p| p.parallel());
         let mut batch = Vec::new();
         for (name, regular) in entries.iter() {
-            if crate::interrupt::stopping() {
+            if crate::sys::interrupt::stopping() {
                 break;
             }
             let (s, d) = (At::child(&src_fd, src, name), At::child(dst_fd, dst, name));
@@ -699,7 +695,7 @@ impl<'a> Ctx<'a> {
             Ok(t) => t,
             Err(e) => return self.report(Error::new(Op::ReadLink, src, e)),
         };
-        let mut result = links::force_symlink(&target, dst_at, opts.force).map(|_| ());
+        let mut result = create::force_symlink(&target, dst_at, opts.force).map(|_| ());
         if result.is_err()
             && opts.update_older
             && !new_dst
@@ -714,8 +710,7 @@ impl<'a> Ctx<'a> {
         }
         self.out.finished(Entry::plain(src, dst, Kind::Symlink));
         if opts.preserve.ownership
-            && let Err(e) =
-                metadata::chown(Node::At(dst_at), Some(src_st.st_uid), Some(src_st.st_gid))
+            && let Err(e) = attr::chown(Node::At(dst_at), Some(src_st.st_uid), Some(src_st.st_gid))
             && !self.attrs().chown_failure_ok(e)
         {
             // GNU prints this one name unquoted.
@@ -856,14 +851,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Waits for every file handed to the workers and reports them.
-    pub fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         while self.pool.as_ref().is_some_and(|p| p.in_flight() > 0) {
             self.collect(true);
         }
     }
 
     /// Drains the workers and lets them exit.
-    pub fn close_pool(&mut self) {
+    pub(crate) fn close_pool(&mut self) {
         self.drain();
         if let Some(pool) = self.pool.as_mut() {
             pool.close();
@@ -871,12 +866,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// GNU's attribute rules, for this run.
-    pub fn attrs(&self) -> Attrs<'a> {
+    pub(crate) fn attrs(&self) -> Attrs<'a> {
         Attrs::new(self.opts, self.root, self.umask)
     }
 
     /// Prints what the attribute rules had to say, and fails the run if they failed.
-    pub fn report_attrs(&mut self, attrs: Attrs) {
+    pub(crate) fn report_attrs(&mut self, attrs: Attrs) {
         for text in &attrs.messages {
             self.out.message(text);
         }
@@ -895,7 +890,7 @@ impl<'a> Ctx<'a> {
         };
         let mut src_mode = src_st.st_mode;
         if p.timestamps
-            && let Err(e) = metadata::set_times(node, src_st)
+            && let Err(e) = attr::set_times(node, src_st)
         {
             self.fail(&Error::new(Op::PreserveTimes, dst, e));
             if p.required {
@@ -927,7 +922,7 @@ impl<'a> Ctx<'a> {
         }
         let dir = is(src_mode, FileType::Directory);
         if p.mode {
-            if let Err(e) = metadata::copy_acl(Node::At(&f.src), node, src_mode, dir) {
+            if let Err(e) = attr::copy_acl(Node::At(&f.src), node, src_mode, dir) {
                 self.fail(&Error::new(Op::PreservePermissions, dst, e));
                 if p.required {
                     return false;
@@ -936,15 +931,15 @@ impl<'a> Ctx<'a> {
         } else if p.explicit_no_mode && new_dst {
             // GNU sets these bits through an ACL, which leaves setuid/setgid/sticky as made.
             let default = if dir || is(src_mode, FileType::Socket) { 0o777 } else { 0o666 };
-            let special = metadata::stat(node).map_or(0, |st| st.st_mode & SPECIAL);
-            if let Err(e) = metadata::chmod(node, special | (default & !self.umask)) {
+            let special = attr::stat(node).map_or(0, |st| st.st_mode & SPECIAL);
+            if let Err(e) = attr::chmod(node, special | (default & !self.umask)) {
                 return self.report(Error::new(Op::PreservePermissions, dst, e));
             }
         } else {
             let mut restore = restore_mode;
             let omitted = omitted & !self.umask;
             if omitted != 0 && restore.is_none() {
-                let current = if new_dst { metadata::stat(node).ok() } else { dst_st.copied() };
+                let current = if new_dst { attr::stat(node).ok() } else { dst_st.copied() };
                 match current {
                     Some(st) if omitted & !st.st_mode != 0 => restore = Some(st.st_mode),
                     Some(_) => {}
@@ -952,7 +947,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if let Some(mode) = restore
-                && let Err(e) = metadata::chmod(node, mode | omitted)
+                && let Err(e) = attr::chmod(node, mode | omitted)
             {
                 self.fail(&Error::new(Op::PreservePermissions, dst, e));
                 if p.required {
@@ -984,7 +979,7 @@ impl<'a> Ctx<'a> {
         if opts.deref == Deref::Never {
             same_link = same;
             if is(src_st.st_mode, FileType::Symlink) && is(dst_st.st_mode, FileType::Symlink) {
-                let sn = links::same_name(src, dst);
+                let sn = crate::sys::path::same_name(src, dst);
                 if !sn {
                     if opts.backup != Backup::None {
                         return true;
@@ -1019,13 +1014,13 @@ impl<'a> Ctx<'a> {
                     && is(src_l.st_mode, FileType::Symlink)
                     && !is(dst_l.st_mode, FileType::Symlink));
             }
-            return !links::same_name(src, dst);
+            return !crate::sys::path::same_name(src, dst);
         }
         if opts.remove_destination {
             if is(dst_l.st_mode, FileType::Symlink) {
                 return true;
             }
-            if same_link && dst_l.st_nlink > 1 && !links::same_name(src, dst) {
+            if same_link && dst_l.st_nlink > 1 && !crate::sys::path::same_name(src, dst) {
                 return true;
             }
         }
@@ -1074,7 +1069,7 @@ fn dot_or_dotdot(name: &OsStr) -> bool {
 
 /// Whether `dst`'s directory is the current directory (for relative `-s` links).
 fn in_current_dir(dst: &Path) -> bool {
-    let parent = crate::plan::dir_of(dst);
+    let parent = crate::sys::path::dir_of(dst);
     if parent == Path::new(".") {
         return true;
     }
@@ -1105,7 +1100,7 @@ struct DirFinish {
 /// for this operand (its inode is remembered to catch a copy into itself), and whether the
 /// copy ran into itself (the walk stops).
 #[derive(Default)]
-pub struct Marks {
+pub(crate) struct Marks {
     first_dir: bool,
     into_self: bool,
 }

@@ -6,13 +6,13 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use crate::argmatch::argmatch;
-use crate::cli::{Cli, Ordered, Parsed};
+use crate::args::argmatch::argmatch;
+use crate::args::cli::{Cli, Ordered, Parsed};
 use crate::engine::{Policy, Reflink, Sparse};
 
 /// Which symlinks among the sources are followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deref {
+pub(crate) enum Deref {
     Never,
     /// `-H`: those named on the command line.
     CommandLine,
@@ -21,7 +21,7 @@ pub enum Deref {
 
 /// What to do when the destination exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interactive {
+pub(crate) enum Interactive {
     /// Overwrite.
     Unset,
     /// `-n`, `--update=none`: skip silently, exit status unaffected.
@@ -34,7 +34,7 @@ pub enum Interactive {
 
 /// Backups of replaced destinations (`--backup=CONTROL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backup {
+pub(crate) enum Backup {
     None,
     Simple,
     Existing,
@@ -43,92 +43,91 @@ pub enum Backup {
 
 /// Which attributes the copy carries over (`-p`, `-a`, `--preserve`, `--no-preserve`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Preserve {
-    pub mode: bool,
-    pub ownership: bool,
-    pub timestamps: bool,
-    pub links: bool,
-    pub context: bool,
-    pub xattr: bool,
+pub(crate) struct Preserve {
+    pub(crate) mode: bool,
+    pub(crate) ownership: bool,
+    pub(crate) timestamps: bool,
+    pub(crate) links: bool,
+    pub(crate) context: bool,
+    pub(crate) xattr: bool,
     /// `--no-preserve=mode`: new files get 0666/0777 less the umask.
-    pub explicit_no_mode: bool,
+    pub(crate) explicit_no_mode: bool,
     /// Failing to preserve is an error (any of `-p`, `--preserve`; `-a` sets it too).
-    pub required: bool,
-    pub require_xattr: bool,
-    pub require_context: bool,
+    pub(crate) required: bool,
+    pub(crate) require_xattr: bool,
     /// `-a`: some failures (xattrs on filesystems without them) stay silent.
-    pub reduce_diagnostics: bool,
+    pub(crate) reduce_diagnostics: bool,
 }
 
 /// Everything a run needs to know, resolved.
 #[derive(Debug, Clone)]
-pub struct Options {
-    pub recursive: bool,
-    pub deref: Deref,
-    pub interactive: Interactive,
+pub(crate) struct Options {
+    pub(crate) recursive: bool,
+    pub(crate) deref: Deref,
+    pub(crate) interactive: Interactive,
     /// `-u`: skip when the destination is not older.
-    pub update_older: bool,
+    pub(crate) update_older: bool,
     /// `-f`: unlink a destination that cannot be opened and try again.
-    pub force: bool,
+    pub(crate) force: bool,
     /// `--remove-destination`.
-    pub remove_destination: bool,
-    pub backup: Backup,
-    pub suffix: OsString,
-    pub hard_link: bool,
-    pub symbolic_link: bool,
+    pub(crate) remove_destination: bool,
+    pub(crate) backup: Backup,
+    pub(crate) suffix: OsString,
+    pub(crate) hard_link: bool,
+    pub(crate) symbolic_link: bool,
     /// Special files are read as data: without `-r`, or with `--copy-contents`.
-    pub copy_as_regular: bool,
-    pub keep_directory_symlink: bool,
-    pub one_file_system: bool,
+    pub(crate) copy_as_regular: bool,
+    pub(crate) keep_directory_symlink: bool,
+    pub(crate) one_file_system: bool,
     /// False with `--attributes-only`.
-    pub data: bool,
-    pub parents: bool,
-    pub strip_trailing_slashes: bool,
-    pub preserve: Preserve,
+    pub(crate) data: bool,
+    pub(crate) parents: bool,
+    pub(crate) strip_trailing_slashes: bool,
+    pub(crate) preserve: Preserve,
     /// POSIXLY_CORRECT: write through a dangling destination symlink.
-    pub open_dangling_symlink: bool,
-    pub policy: Policy,
-    pub verbose: bool,
-    pub debug: bool,
-    pub report: Option<ReportFormat>,
-    pub report_file: Option<PathBuf>,
-    pub stats: bool,
-    pub target_directory: Option<PathBuf>,
-    pub no_target_directory: bool,
-    pub operands: Vec<PathBuf>,
+    pub(crate) open_dangling_symlink: bool,
+    pub(crate) policy: Policy,
+    pub(crate) verbose: bool,
+    pub(crate) debug: bool,
+    pub(crate) report: Option<ReportFormat>,
+    pub(crate) report_file: Option<PathBuf>,
+    pub(crate) stats: bool,
+    pub(crate) target_directory: Option<PathBuf>,
+    pub(crate) no_target_directory: bool,
+    pub(crate) operands: Vec<PathBuf>,
     /// `-j`: threads filling files (1: all in line); `None`: one per CPU, counted only when
     /// a tree is copied (a single file pays for no cgroup reads).
-    pub jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
     /// Show the progress bar.
-    pub progress: bool,
+    pub(crate) progress: bool,
     /// `--atomic`: write each regular file under a temporary name, rename it into place.
-    pub atomic: bool,
+    pub(crate) atomic: bool,
     /// `--fsync`: make each file (and, with `--atomic`, its rename) durable before going on.
-    pub fsync: bool,
+    pub(crate) fsync: bool,
     /// `-Z`/`--context` given: warn once and carry on, as GNU does without SELinux.
-    pub context_warning: Option<String>,
+    pub(crate) context_warning: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     Text,
     Json,
 }
 
 /// A usage error, exit status 1; `hint` adds GNU's `Try 'rcp --help'` line.
 #[derive(Debug, PartialEq, Eq)]
-pub struct UsageError {
-    pub message: String,
-    pub hint: bool,
+pub(crate) struct UsageError {
+    pub(crate) message: String,
+    pub(crate) hint: bool,
 }
 
 impl UsageError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         UsageError { message: message.into(), hint: true }
     }
 
     /// A refusal GNU prints without the hint line.
-    pub fn bare(message: impl Into<String>) -> Self {
+    pub(crate) fn bare(message: impl Into<String>) -> Self {
         UsageError { message: message.into(), hint: false }
     }
 }
@@ -186,7 +185,7 @@ const ATTRS: &[(&str, Attr)] = &[
 ];
 
 impl Options {
-    pub fn resolve(parsed: Parsed) -> Result<Options, UsageError> {
+    pub(crate) fn resolve(parsed: Parsed) -> Result<Options, UsageError> {
         let Parsed { cli, ordered } = parsed;
         let mut deref = None;
         let mut interactive = Interactive::Unset;
@@ -341,7 +340,6 @@ fn apply_attr(p: &mut Preserve, attr: Attr, on: bool) {
         Attr::Links => p.links = on,
         Attr::Context => {
             p.context = on;
-            p.require_context = on;
         }
         Attr::Xattr => {
             p.xattr = on;

@@ -15,14 +15,14 @@ use crate::engine;
 /// How often the bar reads the counters.
 const TICK: Duration = Duration::from_millis(100);
 
-pub struct Bar {
-    pub bar: ProgressBar,
+pub(crate) struct Bar {
+    pub(crate) bar: ProgressBar,
     stop: Arc<AtomicBool>,
 }
 
 impl Bar {
     /// Starts the bar and its timer thread in `scope`. `total`: bytes to copy, if known.
-    pub fn start<'scope>(scope: &'scope Scope<'scope, '_>, total: Option<u64>) -> Bar {
+    pub(crate) fn start<'scope>(scope: &'scope Scope<'scope, '_>, total: Option<u64>) -> Bar {
         engine::show_progress();
         let bar = match total {
             Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
@@ -49,7 +49,7 @@ impl Bar {
     }
 
     /// Stops the timer and clears the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.stop.store(true, Ordering::Relaxed);
         update(&self.bar);
         self.bar.finish_and_clear();
