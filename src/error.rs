@@ -196,6 +196,24 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A usage error, exit status 1; `hint` adds GNU's `Try 'rcp --help'` line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct UsageError {
+    pub(crate) message: String,
+    pub(crate) hint: bool,
+}
+
+impl UsageError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        UsageError { message: message.into(), hint: true }
+    }
+
+    /// A refusal GNU prints without the hint line.
+    pub(crate) fn bare(message: impl Into<String>) -> Self {
+        UsageError { message: message.into(), hint: false }
+    }
+}
+
 /// The C library's text for an errno, without Rust's ` (os error N)` suffix.
 pub(crate) fn strerror(errno: Errno) -> String {
     let text = std::io::Error::from_raw_os_error(errno.raw_os_error()).to_string();

@@ -1,126 +1,163 @@
-//! `-j N`: worker threads that fill files the walk has opened. The walk (one thread) keeps
-//! every namespace decision and change in GNU's order — stat, checks, backups, mkdir,
-//! create — and hands each regular file's data and attributes to a bounded queue; the
-//! workers send back what happened, and the reporter prints it in walk order.
+//! `-j N`: the scheduler — worker threads that fill files the walk has opened (or create
+//! and fill whole batches of new files), what is in flight, and directory attributes that
+//! wait for the files handed over before them. The walk keeps every namespace decision in
+//! GNU's order; the reporter prints what comes back in walk order.
+//!
 //! Threads start only when a second file is handed over, so a single file never pays for
 //! them. `-j N` means N threads copy: N-1 workers, and the walk itself, which fills a job
 //! in line whenever the queue is full instead of sleeping on it (no more runnable threads
 //! than CPUs, and no wake-up per job).
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, channel, sync_channel};
+use std::cell::OnceCell;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
-use crate::cp::attrs::Attrs;
-use crate::engine::{Copied, Scratch};
-
-use crate::sys::at::At;
-
 use crate::args::options::Options;
-use crate::cp::file::{FileError, FileJob, copy_new_file, fill_and_close};
+use crate::cp::Finish;
+use crate::cp::attrs::{Attrs, Env};
+use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close};
+use crate::engine::{Copied, Scratch};
+use crate::report::{Entry, Kind, Reporter};
+use crate::sys::at::At;
+use crate::sys::interrupt;
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
 
-/// A file handed to the pool, tagged with its place in the output order.
+/// Work for a worker.
 pub(crate) enum Job {
     /// Both ends opened by the walk: fill and close.
-    Fill { seq: u64, file: Box<FileJob> },
+    Fill { src: At, dst: At, ends: Box<Ends> },
     /// New files in a directory rcp made, one after the other on one worker (workers
     /// creating in the same directory would contend for its lock): open, create, fill,
     /// close.
-    Batch { seq: u64, files: Vec<(At, At)>, dst_dev: Option<u64> },
+    Batch { files: Vec<(At, At)>, dst_dev: Option<u64> },
 }
 
+/// The jobs waiting for a worker, numbered, shared by the workers and the walk.
+type Queue = Arc<Mutex<Receiver<(u64, Job)>>>;
+
 /// What a worker did with a job: one outcome per file, in order.
-pub(crate) struct Done {
-    pub(crate) seq: u64,
-    pub(crate) files: Vec<Outcome>,
+struct Done {
+    seq: u64,
+    files: Vec<Outcome>,
 }
 
 /// What happened to one file.
-pub(crate) struct Outcome {
-    pub(crate) src: At,
-    pub(crate) dst: At,
+struct Outcome {
+    src: At,
+    dst: At,
     /// The worker started the file (its `-v` line goes first).
-    pub(crate) started: bool,
-    pub(crate) result: Result<Option<Copied>, FileError>,
-    pub(crate) messages: Vec<String>,
-    pub(crate) attrs_failed: bool,
+    started: bool,
+    result: Result<Option<Copied>, FileError>,
+    messages: Vec<String>,
+    attrs_failed: bool,
 }
 
-/// What the walk needs of a pool (object-safe, so `Ctx` need not carry thread lifetimes).
-pub(crate) trait Dispatch {
-    fn parallel(&self) -> bool;
-    fn next_seq(&mut self) -> u64;
-    fn submit(&mut self, job: Job, template: &Scratch);
-    fn next_done(&mut self, wait: bool) -> Option<Done>;
-    fn in_flight(&self) -> usize;
-    fn close(&mut self);
-}
-
-pub(crate) struct Pool<'scope, 'env> {
-    scope: &'scope Scope<'scope, 'env>,
+/// What the workers need to fill a file.
+#[derive(Clone, Copy)]
+struct Rules<'env> {
     opts: &'env Options,
+    env: Env,
+}
+
+/// The scheduler. Jobs are numbered in walk order; each holds its place in the output
+/// until it is done.
+pub(crate) struct Sched<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    rules: Rules<'env>,
     /// `-j`, if given.
     asked: Option<usize>,
-    threads: std::cell::OnceCell<usize>,
-    umask: u32,
-    root: bool,
-    jobs: Option<SyncSender<Job>>,
+    threads: OnceCell<usize>,
+    jobs: Option<SyncSender<(u64, Job)>>,
     /// The workers' end of the queue, for the walk to take jobs from while it waits.
-    queue: Option<Arc<Mutex<Receiver<Job>>>>,
-    /// The walk's own engine state, for the jobs it fills itself.
-    helper: Option<Scratch>,
-    done_tx: std::sync::mpsc::Sender<Done>,
+    queue: Option<Queue>,
+    /// The walk thread's engine state: for files it fills in line and jobs it takes over.
+    scratch: Scratch,
+    done_tx: Sender<Done>,
     done: Receiver<Done>,
-    in_flight: usize,
-    next_seq: u64,
+    /// Jobs handed over and not yet reported, by number.
+    in_flight: BTreeSet<u64>,
+    last_seq: u64,
+    /// Directories whose attributes wait for the jobs numbered up to `.0`.
+    deferred: VecDeque<(u64, Finish)>,
 }
 
-impl<'scope, 'env> Pool<'scope, 'env> {
-    pub(crate) fn new(
-        scope: &'scope Scope<'scope, 'env>,
-        opts: &'env Options,
-        asked: Option<usize>,
-        umask: u32,
-        root: bool,
-    ) -> Self {
+impl<'scope, 'env> Sched<'scope, 'env> {
+    pub(crate) fn new(scope: &'scope Scope<'scope, 'env>, opts: &'env Options, env: Env) -> Self {
         let (done_tx, done) = channel();
-        Pool {
+        Sched {
             scope,
-            opts,
-            asked,
-            threads: std::cell::OnceCell::new(),
-            umask,
-            root,
+            rules: Rules { opts, env },
+            asked: opts.jobs,
+            threads: OnceCell::new(),
             jobs: None,
             queue: None,
-            helper: None,
+            scratch: Scratch::default(),
             done_tx,
             done,
-            in_flight: 0,
-            next_seq: 0,
+            in_flight: BTreeSet::new(),
+            last_seq: 0,
+            deferred: VecDeque::new(),
         }
     }
 
-    fn start(&mut self, template: &Scratch) {
-        let (tx, rx) = sync_channel::<Job>(QUEUE);
+    /// The walk thread's engine state.
+    pub(crate) fn scratch(&mut self) -> &mut Scratch {
+        &mut self.scratch
+    }
+
+    /// Whether files may be handed over at all (`-j 1` copies everything in line).
+    pub(crate) fn parallel(&self) -> bool {
+        self.threads() > 1
+    }
+
+    /// How many threads copy: `-j`, or one per CPU (cgroup quotas counted).
+    fn threads(&self) -> usize {
+        *self.threads.get_or_init(|| {
+            self.asked.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            })
+        })
+    }
+
+    /// Hands `job` to a worker, holding its place in `out` (its lines, `-v` ones included,
+    /// are printed there when it is done); starts the workers on first use. While the queue
+    /// is full, the walk fills the job itself.
+    pub(crate) fn submit(&mut self, job: Job, out: &Reporter) {
+        if self.jobs.is_none() {
+            self.start();
+        }
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        out.pending(seq);
+        self.in_flight.insert(seq);
+        let sender = self.jobs.as_ref().expect("started");
+        match sender.try_send((seq, job)) {
+            Ok(()) => {}
+            Err(TrySendError::Full((seq, job))) => {
+                let done = run_job(seq, job, &mut self.scratch, self.rules);
+                self.done_tx.send(done).expect("the receiver is ours");
+            }
+            Err(TrySendError::Disconnected(_)) => panic!("workers live as long as the scheduler"),
+        }
+    }
+
+    fn start(&mut self) {
+        let (tx, rx) = sync_channel::<(u64, Job)>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 1..self.threads() {
             let rx = Arc::clone(&rx);
             let done = self.done_tx.clone();
-            let mut worker = template.sibling();
-            let (opts, umask, root) = (self.opts, self.umask, self.root);
+            let mut scratch = self.scratch.sibling();
+            let rules = self.rules;
             self.scope.spawn(move || {
                 loop {
-                    let job = {
-                        let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
-                        rx.recv()
-                    };
-                    let Ok(job) = job else { break };
-                    let done_msg = run_job(job, &mut worker, opts, root, umask);
-                    if done.send(done_msg).is_err() {
+                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((seq, job)) = job else { break };
+                    if done.send(run_job(seq, job, &mut scratch, rules)).is_err() {
                         break;
                     }
                 }
@@ -128,33 +165,113 @@ impl<'scope, 'env> Pool<'scope, 'env> {
         }
         self.jobs = Some(tx);
         self.queue = Some(rx);
-        self.helper = Some(template.sibling());
+    }
+
+    /// The number of the last job handed over.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Whether a job numbered `seq` or lower is still with the workers.
+    pub(crate) fn waiting_for(&self, seq: u64) -> bool {
+        self.in_flight.first().is_some_and(|&first| first <= seq)
+    }
+
+    /// Keeps a directory's attributes until the jobs handed over before it are done.
+    pub(crate) fn defer(&mut self, finish: Finish) {
+        self.deferred.push_back((self.last_seq, finish));
+    }
+
+    /// The next deferred directory whose files are all done (children come before their
+    /// parents in the queue).
+    pub(crate) fn ready(&mut self) -> Option<Finish> {
+        let &(after, _) = self.deferred.front()?;
+        if self.waiting_for(after) {
+            return None;
+        }
+        self.deferred.pop_front().map(|(_, finish)| finish)
+    }
+
+    /// Reports the jobs the workers have finished into `out`, in their places (`wait`: at
+    /// least one, filling a queued job here rather than sleeping while one is waiting).
+    /// Returns whether one was reported, and whether any of its files failed.
+    pub(crate) fn collect(&mut self, out: &mut Reporter, wait: bool) -> Collected {
+        let mut collected = Collected::default();
+        while let Some(done) = self.next_done(wait && !collected.any) {
+            collected.any = true;
+            let mut items = Vec::with_capacity(done.files.len());
+            for f in &done.files {
+                let (record, error) = match &f.result {
+                    Ok(record) => (record.as_ref(), None),
+                    Err(FileError { error, record }) => (record.as_ref(), Some(error)),
+                };
+                collected.failed |= error.is_some() || f.attrs_failed;
+                let entry =
+                    Entry { src: f.src.path(), dst: f.dst.path(), kind: Kind::File, record, error };
+                items.push((f.started, f.messages.as_slice(), entry));
+            }
+            out.complete(done.seq, items);
+            self.in_flight.remove(&done.seq);
+        }
+        collected
+    }
+
+    /// Whether every job handed over has been reported.
+    pub(crate) fn idle(&self) -> bool {
+        self.in_flight.is_empty()
+    }
+
+    fn next_done(&mut self, wait: bool) -> Option<Done> {
+        if self.in_flight.is_empty() {
+            return None;
+        }
+        let got = self.done.try_recv().ok();
+        if got.is_some() || !wait {
+            return got;
+        }
+        match self.take_queued() {
+            Some((seq, job)) => Some(run_job(seq, job, &mut self.scratch, self.rules)),
+            None => self.done.recv().ok(),
+        }
+    }
+
+    /// A job no worker has taken yet, if the queue is free to look at (a worker waiting for
+    /// work holds its lock, and then there is nothing to take).
+    fn take_queued(&self) -> Option<(u64, Job)> {
+        self.queue.as_ref()?.try_lock().ok()?.try_recv().ok()
+    }
+
+    /// Lets the workers exit once the queue is drained (they stop when the sender is gone).
+    pub(crate) fn close(&mut self) {
+        self.jobs = None;
     }
 }
 
-fn run_job(job: Job, worker: &mut Scratch, opts: &Options, root: bool, umask: u32) -> Done {
-    let attrs = || Attrs::new(opts, root, umask);
-    match job {
-        Job::Fill { seq, file } => {
-            let FileJob { src, dst, ends } = *file;
-            let one =
-                outcome(src, dst, false, attrs(), |s, d, a| fill_and_close(s, d, ends, worker, a));
-            Done { seq, files: vec![one] }
+/// What `collect` reported.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Collected {
+    pub(crate) any: bool,
+    pub(crate) failed: bool,
+}
+
+fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
+    let attrs = || Attrs::new(rules.opts, rules.env);
+    let files = match job {
+        Job::Fill { src, dst, ends } => {
+            vec![outcome(src, dst, false, attrs(), |s, d, a| {
+                fill_and_close(s, d, *ends, scratch, a)
+            })]
         }
-        Job::Batch { seq, files, dst_dev } => {
-            let files = files
-                .into_iter()
-                // After SIGINT/SIGTERM, files not started yet are not created at all.
-                .take_while(|_| !crate::sys::interrupt::stopping())
-                .map(|(src, dst)| {
-                    outcome(src, dst, true, attrs(), |s, d, a| {
-                        copy_new_file(s, d, dst_dev, worker, a)
-                    })
-                })
-                .collect();
-            Done { seq, files }
-        }
-    }
+        Job::Batch { files, dst_dev } => files
+            .into_iter()
+            // After SIGINT/SIGTERM, files not started yet are not created at all.
+            .take_while(|_| !interrupt::stopping())
+            .map(|(src, dst)| {
+                outcome(src, dst, true, attrs(), |s, d, a| copy_new_file(s, d, dst_dev, scratch, a))
+            })
+            .collect(),
+    };
+    Done { seq, files }
 }
 
 /// Fills one file with `fill`, collecting what the attribute rules had to say.
@@ -167,85 +284,4 @@ fn outcome(
 ) -> Outcome {
     let result = fill(&src, &dst, &mut attrs);
     Outcome { src, dst, started, result, messages: attrs.messages, attrs_failed: attrs.failed }
-}
-
-impl Pool<'_, '_> {
-    /// How many threads copy: `-j`, or one per CPU (cgroup quotas counted).
-    fn threads(&self) -> usize {
-        *self.threads.get_or_init(|| {
-            self.asked.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            })
-        })
-    }
-
-    /// Fills `job` on the walk's thread.
-    fn run_here(&mut self, job: Job) -> Done {
-        let helper = self.helper.as_mut().expect("started");
-        run_job(job, helper, self.opts, self.root, self.umask)
-    }
-
-    /// A job no worker has taken yet, if the queue is free to look at (a worker waiting for
-    /// work holds its lock, and then there is nothing to take).
-    fn take_queued(&self) -> Option<Job> {
-        self.queue.as_ref()?.try_lock().ok()?.try_recv().ok()
-    }
-}
-
-impl Dispatch for Pool<'_, '_> {
-    /// Whether files may be handed over at all (`-j 1` copies everything in line).
-    fn parallel(&self) -> bool {
-        self.threads() > 1
-    }
-
-    fn next_seq(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq
-    }
-
-    /// Hands `job` to a worker, starting the workers on first use; while the queue is full,
-    /// the walk fills the job itself.
-    fn submit(&mut self, job: Job, template: &Scratch) {
-        if self.jobs.is_none() {
-            self.start(template);
-        }
-        let sender = self.jobs.as_ref().expect("started");
-        self.in_flight += 1;
-        match sender.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) => {
-                let done = self.run_here(job);
-                self.done_tx.send(done).expect("the receiver is ours");
-            }
-            Err(TrySendError::Disconnected(_)) => panic!("workers live as long as the pool"),
-        }
-    }
-
-    /// A finished file, if one is ready (`wait`: until one is, filling a queued job here
-    /// rather than sleeping while one is waiting).
-    fn next_done(&mut self, wait: bool) -> Option<Done> {
-        if self.in_flight == 0 {
-            return None;
-        }
-        let mut got = self.done.try_recv().ok();
-        if got.is_none() && wait {
-            got = match self.take_queued() {
-                Some(job) => Some(self.run_here(job)),
-                None => self.done.recv().ok(),
-            };
-        }
-        if got.is_some() {
-            self.in_flight -= 1;
-        }
-        got
-    }
-
-    /// Stops the workers once the queue is drained (they exit when the sender is gone).
-    fn close(&mut self) {
-        self.jobs = None;
-    }
-
-    fn in_flight(&self) -> usize {
-        self.in_flight
-    }
 }

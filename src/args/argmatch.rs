@@ -2,7 +2,7 @@
 //! bad one gets `invalid argument 'x' for '--opt'` (or `ambiguous argument`) with the list of
 //! valid words, synonyms on one line.
 
-use crate::args::options::UsageError;
+use crate::error::UsageError;
 use crate::quote::quote_str;
 
 /// Looks `arg` up in `table` (words in GNU's order, synonyms adjacent).

@@ -4,12 +4,12 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
+use crate::args::argmatch::argmatch;
 use crate::args::cli::Cli;
+use crate::error::UsageError;
 
-/// Prints the man page (`man`) or a completion script (`complete-bash|zsh|fish`).
-pub(crate) fn generate(program: &str, what: &str) -> i32 {
-    let mut command = Cli::command();
-    let mut out: Vec<u8> = Vec::new();
+/// The man page (`man`) or a completion script (`complete-bash|zsh|fish`).
+pub(crate) fn generate(what: &str) -> Result<Vec<u8>, UsageError> {
     #[derive(Clone, Copy, PartialEq)]
     enum What {
         Man,
@@ -21,18 +21,14 @@ pub(crate) fn generate(program: &str, what: &str) -> i32 {
         ("complete-zsh", What::Shell(Shell::Zsh)),
         ("complete-fish", What::Shell(Shell::Fish)),
     ];
-    let shell = match crate::args::argmatch::argmatch("--generate", what, TABLE) {
-        Ok(What::Shell(shell)) => shell,
-        Ok(What::Man) => {
-            let page = clap_mangen::Man::new(command.clone());
+    let mut command = Cli::command();
+    let mut out: Vec<u8> = Vec::new();
+    match argmatch("--generate", what, TABLE)? {
+        What::Man => {
+            let page = clap_mangen::Man::new(command);
             page.render(&mut out).expect("rendering to memory cannot fail");
-            return crate::report::print_stdout(program, &out);
         }
-        Err(usage) => {
-            crate::report::usage(program, &usage);
-            return 1;
-        }
-    };
-    clap_complete::generate(shell, &mut command, "rcp", &mut out);
-    crate::report::print_stdout(program, &out)
+        What::Shell(shell) => clap_complete::generate(shell, &mut command, "rcp", &mut out),
+    }
+    Ok(out)
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::args::argmatch::argmatch;
 use crate::args::cli::{Cli, Ordered, Parsed};
 use crate::engine::{Policy, Reflink, Sparse};
+use crate::error::UsageError;
 
 /// Which symlinks among the sources are followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,24 +113,6 @@ pub(crate) struct Options {
 pub(crate) enum ReportFormat {
     Text,
     Json,
-}
-
-/// A usage error, exit status 1; `hint` adds GNU's `Try 'rcp --help'` line.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct UsageError {
-    pub(crate) message: String,
-    pub(crate) hint: bool,
-}
-
-impl UsageError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        UsageError { message: message.into(), hint: true }
-    }
-
-    /// A refusal GNU prints without the hint line.
-    pub(crate) fn bare(message: impl Into<String>) -> Self {
-        UsageError { message: message.into(), hint: false }
-    }
 }
 
 const REFLINK: &[(&str, Reflink)] =

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FileType, stat};
 use rustix::io::Errno;
 
-use crate::args::options::{Backup, Options, UsageError};
-use crate::error::{Error, Op};
+use crate::args::options::{Backup, Options};
+use crate::error::{Error, Op, UsageError};
 use crate::quote::quote;
 use crate::sys::path::{concat, last_component, strip_slashes};
 
@@ -29,8 +29,9 @@ pub(crate) struct Pair {
     pub(crate) nonexistent: Nonexistent,
     /// `--parents`: the target directory the source's leading directories are made under.
     pub(crate) parents_under: Option<PathBuf>,
-    /// `cp -fb f f`: the copy goes to the backup name, with no further backup.
-    pub(crate) no_backup: bool,
+    /// `cp -fb f f`: the copy goes to `dst`'s backup name (named by the caller, which
+    /// knows backups), with no further backup.
+    pub(crate) onto_own_backup: bool,
 }
 
 /// All the pairs, and whether command-line sources and destinations are remembered (GNU
@@ -96,7 +97,7 @@ fn two_operands(opts: &Options, src: &Path, dst: &Path, missing: bool) -> Result
         dst: dst.into(),
         nonexistent,
         parents_under: None,
-        no_backup: false,
+        onto_own_backup: false,
     };
     // GNU: `cp --force --backup f f` copies f to its backup name.
     if opts.force
@@ -105,8 +106,7 @@ fn two_operands(opts: &Options, src: &Path, dst: &Path, missing: bool) -> Result
         && !missing
         && stat(dst).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
     {
-        pair.dst = crate::cp::backup::backup_name(dst, opts.backup, &opts.suffix);
-        pair.no_backup = true;
+        pair.onto_own_backup = true;
     }
     Ok(Plan { pairs: vec![pair], track_operands: false })
 }
@@ -137,7 +137,13 @@ fn into_directory(opts: &Options, sources: &[PathBuf], dir: &Path) -> Plan {
                 }
                 (concat(dir, base), None)
             };
-            Pair { src, dst, nonexistent: Nonexistent::Unknown, parents_under, no_backup: false }
+            Pair {
+                src,
+                dst,
+                nonexistent: Nonexistent::Unknown,
+                parents_under,
+                onto_own_backup: false,
+            }
         })
         .collect();
     Plan { pairs, track_operands: sources.len() >= 2 }

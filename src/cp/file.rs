@@ -9,10 +9,11 @@ use std::path::Path;
 use rustix::fs::{FileType, Mode, OFlags, Stat, fstat};
 use rustix::io::Errno;
 
-use crate::cp::Ctx;
-use crate::cp::attrs::{Attrs, Owner};
+use crate::args::options::Options;
+use crate::cp::attrs::{Attrs, Made, Stopped, Target};
 use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
 use crate::error::{Error, Op};
+use crate::report::Reporter;
 use crate::sys::at::At;
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
@@ -47,12 +48,22 @@ pub(crate) struct RegularPlan {
     pub(crate) dst_dev: Option<u64>,
 }
 
-/// A file handed to a worker: its names, and both ends open (`open_pair`, on the walking
-/// thread, where all namespace changes happen in GNU's order).
-pub(crate) struct FileJob {
-    pub(crate) src: At,
-    pub(crate) dst: At,
-    pub(crate) ends: Ends,
+impl RegularPlan {
+    /// The plan for a source of mode `src_mode` created new (callers say otherwise): its
+    /// permission bits, less group/other until its owner is set (`-p`), plus u+w while
+    /// its xattrs are set (non-root).
+    pub(crate) fn new(src_mode: u32, opts: &Options, root: bool) -> Self {
+        let p = opts.preserve;
+        let mode = src_mode & 0o777;
+        RegularPlan {
+            mode,
+            omitted: if p.ownership { mode & 0o077 } else { 0 },
+            extra: if p.xattr && !root { 0o200 & !mode } else { 0 },
+            new_dst: true,
+            follow: false,
+            dst_dev: None,
+        }
+    }
 }
 
 /// The open ends of a file being copied, and what the copy must do with them; filled by
@@ -70,7 +81,7 @@ pub(crate) struct Ends {
 
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.
 pub(crate) fn open_pair(
-    ctx: &mut Ctx,
+    (opts, out): (&Options, &Reporter),
     src: &At,
     dst: &At,
     src_st: &Stat,
@@ -91,10 +102,10 @@ pub(crate) fn open_pair(
             (fd, open_st)
         }
     };
-    let (dst_fd, created, temp) = match atomic_temp(ctx.opts, dst, &plan)? {
+    let (dst_fd, created, temp) = match atomic_temp(opts, dst, &plan)? {
         Some((fd, temp)) => (fd, true, Some(temp)),
         None => {
-            let (fd, created) = open_destination(ctx, dst, &plan)?;
+            let (fd, created) = open_destination((opts, out), dst, &plan)?;
             (fd, created, None)
         }
     };
@@ -127,16 +138,7 @@ pub(crate) fn copy_new_file(
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
     let (src_fd, st) = open_walked(src)?;
-    let p = attrs.opts.preserve;
-    let mode = st.st_mode & 0o777;
-    let plan = RegularPlan {
-        mode,
-        omitted: mode & if p.ownership { 0o077 } else { 0 },
-        extra: if p.xattr && !attrs.root { 0o200 & !mode } else { 0 },
-        new_dst: true,
-        follow: false,
-        dst_dev,
-    };
+    let plan = RegularPlan { dst_dev, ..RegularPlan::new(st.st_mode, attrs.opts, attrs.root) };
     let (dst_fd, temp) = match atomic_temp(attrs.opts, dst, &plan)? {
         Some((fd, temp)) => (fd, Some(temp)),
         None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
@@ -155,13 +157,11 @@ pub(crate) fn fill_and_close(
     worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, temp } = ends;
-    let written = temp.as_ref().unwrap_or(dst);
     let (src_path, dst_path) = (src.path(), dst.path());
     // Messages name the destination; everything on it goes through the fd.
-    let mut result = fill(
-        worker, attrs, src_path, dst_path, &src_fd, &open_st, &dst_fd, &src_st, &plan, created,
-    );
+    let mut result = fill(&ends, (src_path, dst_path), worker, attrs);
+    let Ends { src_fd, dst_fd, temp, created, .. } = ends;
+    let written = temp.as_ref().unwrap_or(dst);
     if attrs.opts.fsync
         && let Ok(record) = &result
         && let Err(e) = rustix::fs::fsync(&dst_fd)
@@ -239,8 +239,11 @@ fn commit(temp: &At, dst: &At, fsync: bool) -> Result<(), Error> {
 
 /// Opens the destination: truncating an existing one (`-f` removes it if that fails), or
 /// creating it with O_EXCL. Returns the fd and whether rcp created the file.
-fn open_destination(ctx: &mut Ctx, dst: &At, plan: &RegularPlan) -> Result<(OwnedFd, bool), Error> {
-    let opts = ctx.opts;
+fn open_destination(
+    (opts, out): (&Options, &Reporter),
+    dst: &At,
+    plan: &RegularPlan,
+) -> Result<(OwnedFd, bool), Error> {
     let mut new_dst = plan.new_dst;
     if !new_dst {
         let trunc = if opts.data { OFlags::TRUNC } else { OFlags::empty() };
@@ -249,7 +252,7 @@ fn open_destination(ctx: &mut Ctx, dst: &At, plan: &RegularPlan) -> Result<(Owne
             Err(Errno::NOENT) => new_dst = true,
             Err(_) if opts.force => {
                 match dst.unlink() {
-                    Ok(()) => ctx.out.removed(dst.path()),
+                    Ok(()) => out.removed(dst.path()),
                     Err(Errno::NOENT) => {}
                     Err(e) => return Err(Error::new(Op::Remove, dst.path(), e)),
                 }
@@ -285,22 +288,14 @@ fn create_new(dst: &At, plan: &RegularPlan, through_dangling: bool) -> Result<Ow
 }
 
 /// The data (unless `--attributes-only`), then timestamps, owner, xattrs and mode on the fd.
-#[allow(clippy::too_many_arguments)]
 fn fill(
+    ends: &Ends,
+    (src, dst): (&Path, &Path),
     worker: &mut Scratch,
     attrs: &mut Attrs,
-    src: &Path,
-    dst: &Path,
-    src_fd: &OwnedFd,
-    open_st: &Stat,
-    dst_fd: &OwnedFd,
-    src_st: &Stat,
-    plan: &RegularPlan,
-    created: bool,
 ) -> Result<Option<Copied>, FileError> {
-    let opts = attrs.opts;
-    let umask = attrs.umask;
-    let p = opts.preserve;
+    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, .. } = ends;
+    let (created, p) = (*created, attrs.opts.preserve);
     // A file rcp just created is a regular file on the directory's device, owned by rcp:
     // no need to ask, unless its owner matters (-p) or its mode is being adjusted.
     let known = plan.dst_dev.filter(|_| created && !p.ownership && plan.extra == 0);
@@ -313,70 +308,58 @@ fn fill(
         }
         None => fstat(dst_fd).map_err(|e| Error::new(Op::Fstat, dst, e))?,
     };
-    let record = if opts.data {
-        let source = Source {
-            fd: src_fd.as_fd(),
-            dev: open_st.st_dev,
-            size: open_st.st_size as u64,
-            blocks: open_st.st_blocks as u64,
-            regular: FileType::from_raw_mode(open_st.st_mode) == FileType::RegularFile,
-        };
-        let dest = Dest {
-            fd: dst_fd.as_fd(),
-            dev: dst_st.st_dev,
-            regular: FileType::from_raw_mode(dst_st.st_mode) == FileType::RegularFile,
-        };
-        let copied = engine::copy(&source, &dest, opts.policy, worker)
-            .map_err(|failure| failure_error(src, dst, failure))?;
+    let record = if attrs.opts.data {
+        let copied = engine::copy(
+            &source(src_fd, open_st),
+            &dest(dst_fd, &dst_st),
+            attrs.opts.policy,
+            worker,
+        )
+        .map_err(|failure| failure_error(src, dst, failure))?;
         Some(copied)
     } else {
         None
     };
     let node = Node::Fd(dst_fd.as_fd(), dst);
-    let extra = if created { plan.extra } else { 0 };
-    if extra != 0 && dst_st.st_mode & extra == 0 {
+    if created && plan.extra != 0 && dst_st.st_mode & plan.extra == 0 {
         // The umask took u+w away again; without it the xattrs will fail, as in GNU.
-        let _ = attr::chmod(node, dst_st.st_mode | extra);
+        let _ = attr::chmod(node, dst_st.st_mode | plan.extra);
     }
-    let attr_error =
-        |op: Op, e: Errno| FileError { error: Error::new(op, dst, e), record: record.clone() };
-    let mut src_mode = src_st.st_mode;
-    if p.timestamps
-        && let Err(e) = attr::set_times(node, src_st)
-    {
-        if p.required {
-            return Err(attr_error(Op::PreserveTimes, e));
-        }
-        attrs.messages.push(Error::new(Op::PreserveTimes, dst, e).to_string());
-    }
-    if p.ownership && (dst_st.st_uid, dst_st.st_gid) != (src_st.st_uid, src_st.st_gid) {
-        match attrs.set_owner(node, src_st, plan.new_dst || created, Some(&dst_st)) {
-            Owner::Failed => {
-                return Err(FileError { error: Error::silent(dst), record: record.clone() });
-            }
-            Owner::Dropped => src_mode &= !0o7000,
-            Owner::Set => {}
-        }
-    }
-    if p.xattr && !attrs.copy_xattrs(Node::Fd(src_fd.as_fd(), src), node) && p.require_xattr {
-        return Err(FileError { error: Error::silent(dst), record: record.clone() });
-    }
-    let mode_result = if p.mode {
-        attr::copy_acl(Node::Fd(src_fd.as_fd(), src), node, src_mode, false)
-    } else if p.explicit_no_mode && created {
-        attr::chmod(node, 0o666 & !umask)
-    } else if created && (plan.omitted & !umask != 0 || extra != 0) {
-        attr::chmod(node, plan.mode & !umask)
-    } else {
-        Ok(())
+    let made = Made::File {
+        created,
+        new_dst: plan.new_dst,
+        mode: plan.mode,
+        omitted: plan.omitted,
+        extra: plan.extra,
     };
-    if let Err(e) = mode_result {
-        if p.required || p.explicit_no_mode {
-            return Err(attr_error(Op::PreservePermissions, e));
+    let src_node = Node::Fd(src_fd.as_fd(), src);
+    let target = Target { dst: node, src: Some(src_node), src_st, dst_st: Some(&dst_st), made };
+    match attrs.apply(&target) {
+        Ok(()) => Ok(record),
+        Err(Stopped(error)) => {
+            Err(FileError { error: error.unwrap_or_else(|| Error::silent(dst)), record })
         }
-        attrs.messages.push(Error::new(Op::PreservePermissions, dst, e).to_string());
     }
-    Ok(record)
+}
+
+/// What the engine needs of the source: its fd and what its fstat at open said.
+fn source<'f>(fd: &'f OwnedFd, st: &Stat) -> Source<'f> {
+    Source {
+        fd: fd.as_fd(),
+        dev: st.st_dev,
+        size: st.st_size as u64,
+        blocks: st.st_blocks as u64,
+        regular: FileType::from_raw_mode(st.st_mode) == FileType::RegularFile,
+    }
+}
+
+/// What the engine needs of the destination.
+fn dest<'f>(fd: &'f OwnedFd, st: &Stat) -> Dest<'f> {
+    Dest {
+        fd: fd.as_fd(),
+        dev: st.st_dev,
+        regular: FileType::from_raw_mode(st.st_mode) == FileType::RegularFile,
+    }
 }
 
 /// Closes `fd` and reports the error (NFS reports write-back failures here).

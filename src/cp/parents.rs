@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, statat};
 use rustix::io::Errno;
 
-use crate::cp::Ctx;
+use crate::cp::Cp;
+use crate::cp::attrs::{Made, Target};
 use crate::error::{Error, Op};
 use crate::sys::at::At;
 use crate::sys::attr::{self, Node};
@@ -27,7 +28,7 @@ fn is_dir(st: &Stat) -> bool {
 
 /// Makes the missing leading directories of `target/src`. Returns them (deepest
 /// first), or `None` after reporting why the copy cannot go ahead.
-pub(crate) fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<Vec<Parent>> {
+pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Vec<Parent>> {
     let opts = ctx.opts;
     let p = opts.preserve;
     let mut list = Vec::new();
@@ -93,7 +94,7 @@ pub(crate) fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<V
                 };
                 if !p.mode {
                     if omitted & !made.st_mode != 0 {
-                        omitted &= !ctx.umask;
+                        omitted &= !ctx.env.umask;
                     }
                     if omitted & !made.st_mode != 0 || made.st_mode & 0o700 != 0o700 {
                         parent.mode = made.st_mode | omitted;
@@ -120,44 +121,23 @@ pub(crate) fn make_parents(ctx: &mut Ctx, target: &Path, src: &Path) -> Option<V
     Some(list)
 }
 
-fn report<T>(ctx: &mut Ctx, error: Error) -> Option<T> {
+fn report<T>(ctx: &mut Cp, error: Error) -> Option<T> {
     ctx.fail(&error);
     None
 }
 
 /// Sets the leading directories' attributes once the copy is done (`re_protect`).
-pub(crate) fn protect(ctx: &mut Ctx, parents: &[Parent]) -> bool {
-    let p = ctx.opts.preserve;
-    for parent in parents {
+pub(crate) fn protect(ctx: &mut Cp, parents: &[Parent]) -> bool {
+    parents.iter().all(|parent| {
         let at = At::cwd(&parent.dst);
-        let node = Node::At(&at);
-        if p.timestamps
-            && let Err(e) = attr::set_times(node, &parent.src_st)
-        {
-            ctx.fail(&Error::new(Op::PreserveTimesOf, &parent.dst, e));
-            return false;
-        }
-        if p.ownership
-            && let Err(e) =
-                attr::chown(node, Some(parent.src_st.st_uid), Some(parent.src_st.st_gid))
-        {
-            if !ctx.attrs().chown_failure_ok(e) {
-                ctx.fail(&Error::new(Op::PreserveOwnership, &parent.dst, e));
-                return false;
-            }
-            let _ = attr::chown(node, None, Some(parent.src_st.st_gid));
-        }
-        if p.mode {
-            if let Err(e) = attr::chmod(node, parent.src_st.st_mode) {
-                ctx.fail(&Error::new(Op::PreservePermissionsOf, &parent.dst, e));
-                return false;
-            }
-        } else if parent.restore_mode
-            && let Err(e) = attr::chmod(node, parent.mode)
-        {
-            ctx.fail(&Error::new(Op::PreservePermissionsOf, &parent.dst, e));
-            return false;
-        }
-    }
-    true
+        let restore_mode = parent.restore_mode.then_some(parent.mode);
+        let target = Target {
+            dst: Node::At(&at),
+            src: None,
+            src_st: &parent.src_st,
+            dst_st: None,
+            made: Made::Parent { restore_mode },
+        };
+        ctx.apply_attributes(&target)
+    })
 }

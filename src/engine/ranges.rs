@@ -9,7 +9,7 @@ use rustix::fs::{copy_file_range, ioctl_ficlone};
 use rustix::io::{Errno, pread, pwrite, read, write};
 use rustix::pipe::{PipeFlags, SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
 
-use super::{Dest, Scratch, Source, Stage, Strategy};
+use super::types::{Dest, Source, Stage, Strategy};
 
 /// The most one copy_file_range call is asked to move.
 const MAX_CHUNK: usize = 1 << 30;
@@ -74,7 +74,25 @@ pub(crate) struct RangeError {
     pub(crate) moved: u64,
 }
 
-pub(crate) struct Pipe {
+/// What one thread keeps between ranges: its pipe (splice) and its buffer (read/write),
+/// each made on first use.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    pipe: Option<Pipe>,
+    buf: Vec<u8>,
+}
+
+/// One range to copy: `[start, end)` (`None`: to EOF), whether the source's size promised
+/// data there, and whether runs of zeros become holes (`--sparse=always`).
+#[derive(Clone, Copy)]
+pub(crate) struct Range {
+    pub(crate) start: u64,
+    pub(crate) end: Option<u64>,
+    pub(crate) expect_data: bool,
+    pub(crate) make_holes: bool,
+}
+
+struct Pipe {
     read: OwnedFd,
     write: OwnedFd,
     size: usize,
@@ -98,18 +116,15 @@ pub(crate) fn clone_file(src: BorrowedFd, dst: BorrowedFd) -> Result<(), Errno> 
     }
 }
 
-/// Copies `[start, end)` (or to EOF) with `strategy`.
-#[allow(clippy::too_many_arguments)]
+/// Copies `range` with `strategy`.
 pub(crate) fn copy_range(
     strategy: Strategy,
     src: &Source,
     dst: &Dest,
-    start: u64,
-    end: Option<u64>,
-    expect_data: bool,
-    make_holes: bool,
-    w: &mut Scratch,
+    range: Range,
+    w: &mut Buffers,
 ) -> Result<Progress, RangeError> {
+    let Range { start, end, expect_data, make_holes } = range;
     match strategy {
         Strategy::CopyFileRange => cfr_range(src.fd, dst.fd, start, end, expect_data),
         Strategy::Splice => splice_range(src.fd, dst.fd, start, end, expect_data, &mut w.pipe),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::io::Errno;
 
-use super::Strategy;
+use super::types::Strategy;
 
 /// Errors after which the next strategy may run (while nothing has moved): the kernel,
 /// the filesystem or this pair of files does not do it. Anything else is a real error.

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 
 pub(crate) mod progress;
 
-use crate::args::options::{Options, ReportFormat, UsageError};
+use crate::args::options::{Options, ReportFormat};
 use crate::engine::{Copied, Strategy};
-use crate::error::{Error, errno_name};
+use crate::error::{Error, UsageError, errno_name};
 use crate::quote::quote;
 
 /// What kind of entry a record is about.

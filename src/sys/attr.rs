@@ -115,9 +115,21 @@ pub(crate) fn copy_acl(src: Node, dst: Node, mode: u32, dir: bool) -> Result<(),
     Ok(())
 }
 
-/// A failure while copying xattrs, in libattr's words.
+/// The step of an xattr copy that failed (the caller words it as libattr does).
+pub(crate) enum XattrStep {
+    /// Listing the source's names.
+    List,
+    /// Reading the named xattr of the source.
+    Get(String),
+    /// Setting the named xattr on the destination.
+    Set(String),
+    /// The destination takes no xattrs at all (reported once per file).
+    SetUnsupported,
+}
+
+/// A failure while copying xattrs: the step and the errno.
 pub(crate) struct XattrError {
-    pub(crate) what: String,
+    pub(crate) step: XattrStep,
     pub(crate) errno: Errno,
 }
 
@@ -129,43 +141,30 @@ pub(crate) fn copy_xattrs(src: Node, dst: Node) -> Vec<XattrError> {
         Ok(names) => names,
         Err(Errno::OPNOTSUPP) | Err(Errno::NOSYS) => return errors,
         Err(errno) => {
-            let what = format!("listing attributes of {}", crate::quote::quote(src.path()));
-            errors.push(XattrError { what, errno });
+            errors.push(XattrError { step: XattrStep::List, errno });
             return errors;
         }
     };
     let mut unsupported_reported = false;
     for name in names.iter().filter(|n| !skipped(n.to_bytes())) {
-        let shown = name.to_string_lossy();
+        let shown = || name.to_string_lossy().into_owned();
         let value = match get(src, name) {
             Ok(Some(value)) => value,
             Ok(None) => continue,
             Err(errno) => {
-                let what = format!(
-                    "getting attribute {} of {}",
-                    crate::quote::quote(&*shown),
-                    crate::quote::quote(src.path())
-                );
-                errors.push(XattrError { what, errno });
+                errors.push(XattrError { step: XattrStep::Get(shown()), errno });
                 continue;
             }
         };
-        if let Err(errno) = set(dst, name, &value) {
-            if errno == Errno::OPNOTSUPP {
+        match set(dst, name, &value) {
+            Ok(()) => {}
+            Err(errno @ Errno::OPNOTSUPP) => {
                 if !unsupported_reported {
-                    let what =
-                        format!("setting attributes for {}", crate::quote::quote(dst.path()));
-                    errors.push(XattrError { what, errno });
+                    errors.push(XattrError { step: XattrStep::SetUnsupported, errno });
                     unsupported_reported = true;
                 }
-            } else {
-                let what = format!(
-                    "setting attribute {} for {}",
-                    crate::quote::quote(&*shown),
-                    crate::quote::quote(dst.path())
-                );
-                errors.push(XattrError { what, errno });
             }
+            Err(errno) => errors.push(XattrError { step: XattrStep::Set(shown()), errno }),
         }
     }
     errors

@@ -1,6 +1,7 @@
 //! rcp's integration tests: the real binary on real ext4, btrfs and xfs loop mounts.
 //! One test binary, so the filesystems are made and mounted once per run.
 
+mod architecture;
 mod atomic;
 mod common;
 mod docs;

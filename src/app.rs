@@ -1,0 +1,148 @@
+//! The rcp command: argv → parse → resolve → plan → walk → exit status (0, or 1 if
+//! anything failed; 130/143 when interrupted), with the process-wide setup the copy needs.
+
+use std::ffi::OsString;
+
+use crate::args::cli::{self, ParseError};
+use crate::args::generate;
+use crate::args::options::{Backup, Options};
+use crate::args::plan::{self, Plan, PlanError};
+use crate::cp::attrs::Env;
+use crate::error::UsageError;
+use crate::report::{self, Reporter};
+use crate::sys::interrupt;
+use crate::walk;
+
+/// Runs rcp with `args` (argv, program name first) and returns the exit status.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let stdout_closed = stdout_was_closed();
+    let program =
+        args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());
+    let opts = match parse(&program, &args) {
+        Ok(opts) => opts,
+        Err(status) => return status,
+    };
+    if let Some(warning) = &opts.context_warning {
+        report::message(&program, warning);
+    }
+    let out = match Reporter::new(program.clone(), &opts) {
+        Ok(out) => out.stdout_closed(stdout_closed),
+        Err((what, e)) => {
+            let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
+            report::message(&program, &format!("{what}: {}", crate::error::strerror(errno)));
+            return 1;
+        }
+    };
+    let mut plan = match plan::plan(&opts) {
+        Ok(plan) => plan,
+        Err(PlanError::Usage(usage)) => {
+            out.usage(&usage);
+            return 1;
+        }
+        Err(PlanError::Target(error)) => {
+            out.error(&error);
+            return 1;
+        }
+    };
+    let opts = onto_own_backup(&mut plan, opts);
+    if let Err(e) = interrupt::install() {
+        out.message(&format!("cannot handle signals: {e}"));
+    }
+    if opts.recursive {
+        raise_open_file_limit();
+    }
+    let ended = walk::copy_all(&opts, &plan, out, process_env());
+    let mut out = ended.out;
+    if let Some((name, status)) = interrupt::stopped_by() {
+        out.message(&format!("interrupted by {name}"));
+        out.finish();
+        return status;
+    }
+    let written = out.finish();
+    i32::from(ended.failed || !written)
+}
+
+/// The options argv asks for; `Err` holds the exit status when rcp is done already
+/// (`--help`, `--version`, `--generate`, a usage error).
+fn parse(program: &str, args: &[OsString]) -> Result<Options, i32> {
+    let parsed = match cli::parse(args) {
+        Ok(parsed) => parsed,
+        Err(ParseError::Exit(e)) => {
+            let _ = e.print();
+            return Err(0);
+        }
+        Err(ParseError::Usage(message)) => {
+            report::usage(program, &UsageError::new(message));
+            return Err(1);
+        }
+    };
+    if parsed.cli.help {
+        return Err(report::print_stdout(program, cli::help_text(program).as_bytes()));
+    }
+    if parsed.cli.version {
+        return Err(report::print_stdout(program, cli::version_text().as_bytes()));
+    }
+    if let Some(what) = &parsed.cli.generate {
+        return Err(match generate::generate(what) {
+            Ok(text) => report::print_stdout(program, &text),
+            Err(usage) => {
+                report::usage(program, &usage);
+                1
+            }
+        });
+    }
+    Options::resolve(parsed).map_err(|error| {
+        report::usage(program, &error);
+        1
+    })
+}
+
+/// `cp -fb f f` copies to the backup name, without a further backup.
+fn onto_own_backup(plan: &mut Plan, opts: Options) -> Options {
+    let mut any = false;
+    for pair in plan.pairs.iter_mut().filter(|p| p.onto_own_backup) {
+        pair.dst = crate::cp::backup::backup_name(&pair.dst, opts.backup, &opts.suffix);
+        any = true;
+    }
+    if any { Options { backup: Backup::None, ..opts } } else { opts }
+}
+
+/// The umask and whether rcp runs as root.
+fn process_env() -> Env {
+    Env { umask: current_umask(), root: rustix::process::geteuid().is_root() }
+}
+
+/// Whether standard output was closed when rcp started. Rust's runtime puts /dev/null
+/// (opened read-write) on closed fds 0-2 before `main`, so no file rcp opens can become
+/// "standard output"; a redirection to /dev/null by a shell is write-only. GNU cp fails
+/// (`write error: Bad file descriptor`, exit status 1) when it writes to a closed stdout, and
+/// so does rcp.
+fn stdout_was_closed() -> bool {
+    use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, major, minor};
+    let stdout = std::io::stdout();
+    let std::result::Result::Ok(st) = fstat(&stdout) else { return true };
+    let null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && (major(st.st_rdev), minor(st.st_rdev)) == (1, 3);
+    null && fcntl_getfl(&stdout).is_ok_and(|f| f & OFlags::ACCMODE == OFlags::RDWR)
+}
+
+/// The process umask (read by setting it and putting it back, before any file is made).
+fn current_umask() -> u32 {
+    use rustix::fs::Mode;
+    let old = rustix::process::umask(Mode::empty());
+    rustix::process::umask(old);
+    old.bits()
+}
+
+/// The walk holds two directory fds per level of the tree: lift the soft limit on open
+/// files to the hard one, so a deep tree is not cut short at 500 levels by the default 1024.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let _ = setrlimit(
+            Resource::Nofile,
+            rustix::process::Rlimit { current: limit.maximum, ..limit },
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! GNU's `same_file_ok` (without its `mv` branches): may `src` be copied onto the existing
+//! `dst` when both may be one file — through hard links, symlinks, or one name given twice?
+
+use rustix::fs::{FileType, Stat};
+
+use crate::args::options::{Backup, Deref, Options};
+use crate::sys::at::At;
+use crate::sys::path::same_name;
+use crate::sys::{ino, is};
+
+/// The answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SameFile {
+    /// Copy as usual.
+    Proceed,
+    /// Nothing to do: `dst` already is what the copy would make (a hard link to the
+    /// source under `-l`, the same symlink).
+    AlreadyDone,
+    /// `'a' and 'b' are the same file`.
+    Refuse,
+}
+
+fn symlink(st: &Stat) -> bool {
+    is(st.st_mode, FileType::Symlink)
+}
+
+/// Whether `src` (status `src_st`) may be copied onto the existing `dst` (status `dst_st`,
+/// an lstat when symlinks are not followed).
+pub(crate) fn same_file(
+    opts: &Options,
+    (src_at, src_st): (&At, &Stat),
+    (dst_at, dst_st): (&At, &Stat),
+) -> SameFile {
+    use SameFile::{AlreadyDone, Proceed, Refuse};
+    let (src, dst) = (src_at.path(), dst_at.path());
+    let same = ino(src_st) == ino(dst_st);
+    if same && opts.hard_link {
+        return AlreadyDone;
+    }
+    let (src_l, dst_l, same_link);
+    if opts.deref == Deref::Never {
+        same_link = same;
+        if symlink(src_st) && symlink(dst_st) {
+            if same_name(src, dst) {
+                return Refuse;
+            }
+            return if opts.backup == Backup::None && same_link { AlreadyDone } else { Proceed };
+        }
+        (src_l, dst_l) = (*src_st, *dst_st);
+    } else {
+        if !same {
+            return Proceed;
+        }
+        let (Ok(d), Ok(s)) = (dst_at.lstat(), src_at.lstat()) else { return Proceed };
+        (src_l, dst_l) = (s, d);
+        same_link = ino(&src_l) == ino(&dst_l);
+        if symlink(&src_l) && symlink(&dst_l) && opts.remove_destination {
+            return Proceed;
+        }
+    }
+    if opts.backup != Backup::None {
+        let ok = if same_link {
+            !same_name(src, dst)
+        } else {
+            !(opts.deref != Deref::Never && symlink(&src_l) && !symlink(&dst_l))
+        };
+        return if ok { Proceed } else { Refuse };
+    }
+    if opts.remove_destination
+        && (symlink(&dst_l) || (same_link && dst_l.st_nlink > 1 && !same_name(src, dst)))
+    {
+        return Proceed;
+    }
+    if !symlink(&src_l) && !symlink(&dst_l) {
+        if ino(&src_l) != ino(&dst_l) {
+            return Proceed;
+        }
+        if opts.hard_link {
+            return AlreadyDone;
+        }
+    }
+    if opts.symbolic_link && symlink(&dst_l) {
+        return Proceed;
+    }
+    if opts.deref == Deref::Never {
+        // What each names once a final symlink is followed.
+        let target = |at: &At, l: Stat| if symlink(&l) { at.stat().ok() } else { Some(l) };
+        let (Some(s), Some(d)) = (target(src_at, src_l), target(dst_at, dst_l)) else {
+            return Proceed;
+        };
+        if ino(&s) != ino(&d) {
+            return Proceed;
+        }
+        if opts.hard_link {
+            // Linking the same file is fine; replacing a symlink to it still goes ahead.
+            return if symlink(&dst_l) { Proceed } else { AlreadyDone };
+        }
+    }
+    Refuse
+}

@@ -1,0 +1,310 @@
+//! The walk: each operand, and recursively each directory's entries in inode order (GNU's
+//! `copy_dir`), named relative to the source and destination directories it holds open.
+//! It asks `cp` what to do with each entry, fills regular files in line or hands them to
+//! the scheduler (whole batches of new files into a directory it just made), sets a
+//! directory's attributes after its contents, and stops an operand that runs into itself.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::args::options::Options;
+use crate::args::plan::{Nonexistent, Pair, Plan};
+use crate::cp::attrs::Env;
+use crate::cp::{
+    self, Contents, Cp, DirNext, FileNext, Finish, Next, Opened, Place, Status, Visit,
+};
+use crate::error::{Error, Op};
+use crate::report::Reporter;
+use crate::report::progress::Bar;
+use crate::sched::{Job, Sched};
+use crate::sys::at::{At, DirFd, Entries, read_entries};
+use crate::sys::path::strip_slashes;
+use crate::sys::{Ino, interrupt};
+
+/// Lines and places waiting to be printed before the walk pauses for the workers.
+const BACKLOG: usize = 1024;
+/// New files handed to one worker at a time.
+const BATCH: usize = 128;
+
+/// A run's walk: GNU's decisions (`cp`), the scheduler, and what the walk itself tracks.
+pub(crate) struct Walk<'a, 'scope, 'env> {
+    pub(crate) cp: Cp<'a>,
+    sched: Sched<'scope, 'env>,
+    /// Every destination directory of the run: a source directory among them may hold
+    /// files the workers are still filling (`cp -r . sub`), so it is read only once they
+    /// are done, as GNU's one-at-a-time order would find them.
+    dst_dirs: HashSet<Ino>,
+    /// Regular files started so far (the first is never handed over: a single file starts
+    /// no threads).
+    files: u64,
+}
+
+/// How an entry went, for the directory walking it.
+#[derive(Clone, Copy)]
+struct Visited {
+    ok: bool,
+    into_self: bool,
+    /// `Visit::first_dir` after the entry.
+    first_dir: bool,
+}
+
+impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
+    pub(crate) fn new(cp: Cp<'a>, sched: Sched<'scope, 'env>) -> Self {
+        Walk { cp, sched, dst_dirs: HashSet::new(), files: 0 }
+    }
+
+    /// Copies one pair, making and then fixing up its `--parents` directories.
+    pub(crate) fn copy_pair(&mut self, pair: &Pair) {
+        let Some(target) = &pair.parents_under else {
+            return self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+        };
+        let rel = strip_slashes(&pair.src);
+        let Some(made) = cp::parents::make_parents(&mut self.cp, target, &rel) else {
+            self.cp.failed = true;
+            return;
+        };
+        self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+        self.drain();
+        if !cp::parents::protect(&mut self.cp, &made) {
+            self.cp.failed = true;
+        }
+    }
+
+    /// Copies one command-line operand to `dst`; failures are reported and flagged.
+    fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
+        self.cp.begin_operand(src, dst);
+        let place = Place {
+            parent: None,
+            ancestors: &[],
+            deref: self.cp.opts.deref,
+            command_line: true,
+            dst_dev: None,
+        };
+        let (src, dst) = (At::cwd(src), At::cwd(dst));
+        let visit = Visit {
+            src: &src,
+            dst: &dst,
+            nonexistent,
+            place: &place,
+            opened: None,
+            first_dir: false,
+        };
+        let visited = self.visit(visit);
+        self.cp.failed |= !visited.ok;
+    }
+
+    /// One entry: GNU's decisions, then its contents or data.
+    fn visit(&mut self, v: Visit) -> Visited {
+        let (src, dst, command_line, first_dir) = (v.src, v.dst, v.place.command_line, v.first_dir);
+        let done = |status: Status| Visited {
+            ok: status == Status::Ok,
+            into_self: status == Status::IntoItself,
+            first_dir,
+        };
+        match self.cp.entry(v) {
+            Next::Done(status) => done(status),
+            Next::File(file) => done(self.copy_file(src, dst, *file)),
+            Next::Dir(dir) => self.copy_directory(src, dst, *dir, command_line),
+        }
+    }
+
+    /// A regular file: filled here, or by a worker when nothing after it depends on it.
+    fn copy_file(&mut self, src: &At, dst: &At, file: FileNext) -> Status {
+        self.files += 1;
+        if file.independent && self.files > 1 && self.sched.parallel() {
+            let ends = self.cp.hand_over(dst, file);
+            self.submit(Job::Fill { src: src.clone(), dst: dst.clone(), ends: Box::new(ends) });
+            return Status::Ok;
+        }
+        self.cp.fill_here(src, dst, file, self.sched.scratch())
+    }
+
+    /// A directory: its contents, then its attributes (later if files are still with the
+    /// workers).
+    fn copy_directory(&mut self, src: &At, dst: &At, dir: DirNext, command_line: bool) -> Visited {
+        let DirNext { fd, made, contents, first_dir, finish } = dir;
+        self.dst_dirs.insert(crate::sys::ino(&made));
+        let mut visited = Visited { ok: true, into_self: false, first_dir };
+        if let Some(contents) = contents {
+            visited = self.copy_dir(src, (&fd, dst.path()), &contents, first_dir);
+        }
+        self.cp.dir_filled(dst, command_line);
+        visited.ok &= self.finish_dir(finish);
+        visited
+    }
+
+    /// Sets a directory's attributes now, or once the files handed over before are done.
+    fn finish_dir(&mut self, finish: Finish) -> bool {
+        if self.sched.waiting_for(self.sched.last_seq()) {
+            self.sched.defer(finish);
+            return true;
+        }
+        self.cp.set_attributes(&finish)
+    }
+
+    /// GNU's `copy_dir`: every entry, in inode order, named relative to the source
+    /// directory opened here and the destination directory `dst` (an open fd and its path).
+    /// Into a directory rcp just made, a regular file is opened straight away (no stat by
+    /// name), or handed to a worker whole.
+    fn copy_dir(
+        &mut self,
+        src_at: &At,
+        (dst_fd, dst): (&DirFd, &Path),
+        dir: &Contents,
+        first_dir: bool,
+    ) -> Visited {
+        let src = src_at.path();
+        let failed = Visited { ok: false, into_self: false, first_dir };
+        if self.dst_dirs.contains(&crate::sys::ino(&dir.src_st)) {
+            self.drain();
+        }
+        let (src_fd, entries) = match read_source_dir(src_at, dir) {
+            Ok(read) => read,
+            Err(error) => {
+                self.cp.fail(&error);
+                return failed;
+            }
+        };
+        let place = Place {
+            parent: Some(&dir.src_st),
+            ancestors: &dir.ancestors,
+            deref: dir.deref,
+            command_line: false,
+            dst_dev: dir.dst_dev,
+        };
+        let opts = self.cp.opts;
+        let nonexistent = if dir.new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
+        let open_early = dir.new_dst && !opts.hard_link && !opts.symbolic_link;
+        let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
+        let mut result = Visited { ok: true, into_self: false, first_dir: false };
+        let mut batch = Vec::new();
+        for (name, regular) in entries.iter() {
+            if interrupt::stopping() {
+                break;
+            }
+            let (s, d) = (At::child(&src_fd, src, name), At::child(dst_fd, dst, name));
+            if hand_over && regular && self.files > 0 {
+                batch.push((s, d));
+                if batch.len() == BATCH {
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+                }
+                continue;
+            }
+            if !batch.is_empty() {
+                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+            }
+            let opened = if open_early && regular { open_regular(&s) } else { None };
+            let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
+            let entry = self.visit(visit);
+            result.ok &= entry.ok;
+            if entry.into_self {
+                result.into_self = true;
+                break;
+            }
+            result.first_dir |= entry.first_dir;
+        }
+        if !batch.is_empty() {
+            self.hand_over_new_files(batch, dir.dst_dev);
+        }
+        result
+    }
+
+    /// Regular files for a directory rcp just made go to one worker, whole.
+    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dev: Option<u64>) {
+        self.files += files.len() as u64;
+        self.submit(Job::Batch { files, dst_dev });
+    }
+
+    /// Hands a job to the scheduler and keeps the backlog of output bounded.
+    fn submit(&mut self, job: Job) {
+        self.sched.submit(job, &self.cp.out);
+        self.collect(false);
+        while self.cp.out.backlog() > BACKLOG {
+            if !self.collect(true) {
+                break;
+            }
+        }
+    }
+
+    /// Reports the jobs the workers have finished (`wait`: at least one), then sets the
+    /// attributes of directories that were waiting for them. Returns whether one was
+    /// reported.
+    fn collect(&mut self, wait: bool) -> bool {
+        let collected = self.sched.collect(&mut self.cp.out, wait);
+        self.cp.failed |= collected.failed;
+        while let Some(finish) = self.sched.ready() {
+            let ok = self.cp.set_attributes(&finish);
+            self.cp.failed |= !ok;
+        }
+        collected.any
+    }
+
+    /// Waits for every job handed to the workers and reports them.
+    pub(crate) fn drain(&mut self) {
+        while !self.sched.idle() {
+            self.collect(true);
+        }
+    }
+
+    /// Drains the workers and lets them exit.
+    pub(crate) fn close(&mut self) {
+        self.drain();
+        self.sched.close();
+    }
+}
+
+/// Opens a source directory (checking it is the one stat'ed) and reads its entries.
+fn read_source_dir(src: &At, dir: &Contents) -> Result<(DirFd, Entries), Error> {
+    let (fd, _) = src.open_dir(dir.follow, &dir.src_st).map_err(|e| match e {
+        Some(e) => Error::new(Op::Access, src.path(), e),
+        None => Error::refusal(Op::Replaced, src.path()),
+    })?;
+    let entries = read_entries(&fd).map_err(|e| Error::new(Op::Access, src.path(), e))?;
+    Ok((fd, entries))
+}
+
+/// Opens a source the walk says is a regular file; `None` sends it down the ordinary
+/// stat-then-open path, which reports any error in GNU's order.
+fn open_regular(path: &At) -> Option<Opened> {
+    cp::file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
+}
+
+/// What a whole run leaves: the printer (to finish) and whether anything failed.
+pub(crate) struct Ended {
+    pub(crate) out: Reporter,
+    pub(crate) failed: bool,
+}
+
+/// Copies every pair of `plan` with `opts`, reporting through `out` (and a progress bar
+/// under `--progress`); the workers are gone when it returns.
+pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: Reporter, env: Env) -> Ended {
+    std::thread::scope(|scope| {
+        let bar = opts.progress.then(|| Bar::start(scope, known_total(&plan.pairs)));
+        let out = match &bar {
+            Some(b) => out.with_bar(b.bar.clone()),
+            None => out,
+        };
+        let cp = Cp::new(opts, out, env, plan.track_operands);
+        let mut walk = Walk::new(cp, Sched::new(scope, opts, env));
+        for pair in &plan.pairs {
+            if interrupt::stopping() {
+                break;
+            }
+            walk.copy_pair(pair);
+        }
+        walk.close();
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
+        Ended { failed: walk.cp.failed, out: walk.cp.out }
+    })
+}
+
+/// The bytes to copy, when every source is a regular file (for the progress bar's ETA).
+fn known_total(pairs: &[Pair]) -> Option<u64> {
+    pairs.iter().try_fold(0u64, |sum, pair| {
+        let st = rustix::fs::stat(&pair.src).ok()?;
+        crate::sys::is(st.st_mode, rustix::fs::FileType::RegularFile)
+            .then_some(sum + st.st_size as u64)
+    })
+}

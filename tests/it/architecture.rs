@@ -1,0 +1,334 @@
+//! The layering of `src/`, checked from the source text: every `crate::`, `super::`,
+//! `self::` and child-module path a file names is an edge of the module graph. The graph
+//! must have no cycle between files, and a folder (or top-level file) may name only those
+//! below it in `LAYERS`. A self-test feeds the checker a back-link, so it is known to fail
+//! when one is added.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The top-level units from the bottom up. A unit may name only units listed before it;
+/// units on one line are peers and may not name each other.
+const LAYERS: &[&[&str]] = &[
+    &["sys"],
+    &["engine"],
+    &["quote"],
+    &["error"],
+    &["args"],
+    &["report"],
+    &["cp"],
+    &["sched"],
+    &["walk"],
+    &["api", "app"],
+    &["crate"],
+];
+
+/// One source file: its module path (`crate::cp::file`) and its text.
+struct Source {
+    module: String,
+    text: String,
+}
+
+fn rank(unit: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&unit))
+}
+
+/// `crate::cp::file` → `cp`; `crate` → `crate`.
+fn unit(module: &str) -> &str {
+    module.split("::").nth(1).unwrap_or("crate")
+}
+
+/// The module a path under `src/` is: `lib.rs` is `crate`, `x/mod.rs` is `crate::x`.
+fn module_of(rel: &Path) -> Option<String> {
+    let mut parts: Vec<String> =
+        rel.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>();
+    let file = parts.pop()?;
+    let stem = file.strip_suffix(".rs")?;
+    if stem == "main" && parts.is_empty() {
+        return None; // the binary: a user of the library, not part of its graph
+    }
+    if stem != "mod" && stem != "lib" {
+        parts.push(stem.to_string());
+    }
+    Some(std::iter::once("crate".to_string()).chain(parts).collect::<Vec<_>>().join("::"))
+}
+
+fn read_sources(dir: &Path, root: &Path, out: &mut Vec<Source>) {
+    for entry in std::fs::read_dir(dir).expect("read src/") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            read_sources(&path, root, out);
+        } else if let Some(module) = module_of(path.strip_prefix(root).expect("under src/")) {
+            out.push(Source { module, text: std::fs::read_to_string(&path).expect("read") });
+        }
+    }
+}
+
+/// The text without comments, string literals and the `#[cfg(test)]` tail.
+fn code_of(text: &str) -> String {
+    let text = text.split("#[cfg(test)]").next().unwrap_or("");
+    let mut code = String::new();
+    for line in text.lines() {
+        let line = line.split("//").next().unwrap_or("");
+        let mut in_string = false;
+        let mut prev = ' ';
+        for c in line.chars() {
+            if c == '"' && prev != '\\' {
+                in_string = !in_string;
+            } else if !in_string {
+                code.push(c);
+            }
+            prev = c;
+        }
+        code.push('\n');
+    }
+    code
+}
+
+/// Child modules a file declares (`mod x;`), which it may name bare (`x::f`).
+fn children(code: &str) -> Vec<String> {
+    code.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("pub(crate) ").or_else(|| l.strip_prefix("pub ")).unwrap_or(l);
+            l.strip_prefix("mod ")?.strip_suffix(';').map(str::to_string)
+        })
+        .collect()
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Every path a piece of code names, brace groups expanded (`a::{b, c::d}` → `a::b`,
+/// `a::c::d`), from each occurrence of one of `roots` followed by `::`.
+fn paths(code: &str, roots: &[String]) -> Vec<Vec<String>> {
+    let bytes: Vec<char> = code.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = i == 0 || !(is_ident(bytes[i - 1]) || bytes[i - 1] == ':');
+        if starts_word && is_ident(bytes[i]) {
+            let mut j = i;
+            while j < bytes.len() && is_ident(bytes[j]) {
+                j += 1;
+            }
+            let word: String = bytes[i..j].iter().collect();
+            if roots.contains(&word) && bytes.get(j) == Some(&':') && bytes.get(j + 1) == Some(&':')
+            {
+                let (tails, end) = path_tail(&bytes, j + 2);
+                for tail in tails {
+                    let mut path = vec![word.clone()];
+                    path.extend(tail);
+                    found.push(path);
+                }
+                i = end;
+                continue;
+            }
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The rest of a path from `at` (after a `::`): its segments, one list per brace branch.
+fn path_tail(bytes: &[char], mut at: usize) -> (Vec<Vec<String>>, usize) {
+    let mut segments = Vec::new();
+    loop {
+        while bytes.get(at).is_some_and(|c| c.is_whitespace()) {
+            at += 1;
+        }
+        if bytes.get(at) == Some(&'{') {
+            let mut branches = Vec::new();
+            at += 1;
+            loop {
+                while bytes.get(at).is_some_and(|c| c.is_whitespace() || *c == ',') {
+                    at += 1;
+                }
+                match bytes.get(at) {
+                    None => return (branches, at),
+                    Some('}') => return (branches_with(&segments, branches), at + 1),
+                    _ => {}
+                }
+                let (tails, end) = path_tail(bytes, at);
+                branches.extend(tails);
+                at = end.max(at + 1);
+            }
+        }
+        let start = at;
+        while bytes.get(at).is_some_and(|c| is_ident(*c)) {
+            at += 1;
+        }
+        if at == start {
+            return (vec![segments], at);
+        }
+        segments.push(bytes[start..at].iter().collect());
+        if bytes.get(at) == Some(&':') && bytes.get(at + 1) == Some(&':') {
+            at += 2;
+        } else {
+            // `as name`, `;`, `(`...: the path ends here; skip to the next separator.
+            while bytes.get(at).is_some_and(|c| !matches!(c, ',' | '}' | ';' | '(' | ')')) {
+                at += 1;
+            }
+            return (vec![segments], at);
+        }
+    }
+}
+
+fn branches_with(prefix: &[String], branches: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    branches
+        .into_iter()
+        .map(|b| prefix.iter().cloned().chain(b.into_iter().filter(|s| s != "self")).collect())
+        .collect()
+}
+
+/// The module graph: for each module, the modules it names.
+fn graph(sources: &[Source]) -> BTreeMap<String, BTreeSet<String>> {
+    let modules: BTreeSet<&str> = sources.iter().map(|s| s.module.as_str()).collect();
+    let mut edges = BTreeMap::new();
+    for source in sources {
+        let code = code_of(&source.text);
+        let mut roots: Vec<String> = ["crate", "super", "self"].map(String::from).to_vec();
+        roots.extend(children(&code));
+        let here: Vec<&str> = source.module.split("::").collect();
+        let mut named = BTreeSet::new();
+        for path in paths(&code, &roots) {
+            let mut full: Vec<String> = match path[0].as_str() {
+                "crate" => vec!["crate".into()],
+                "super" => here[..here.len().saturating_sub(1).max(1)]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                _ => here.iter().map(|s| s.to_string()).collect(),
+            };
+            let rest = if matches!(path[0].as_str(), "crate" | "super" | "self") {
+                &path[1..]
+            } else {
+                &path[..]
+            };
+            let mut best = None;
+            for segment in rest {
+                full.push(segment.clone());
+                let candidate = full.join("::");
+                if modules.contains(candidate.as_str()) {
+                    best = Some(candidate);
+                }
+            }
+            let target = best.unwrap_or_else(|| {
+                // `super::Item` or `crate::Item`: the module the path starts from.
+                full.truncate(full.len() - rest.len());
+                full.join("::")
+            });
+            if target != source.module {
+                named.insert(target);
+            }
+        }
+        edges.insert(source.module.clone(), named);
+    }
+    edges
+}
+
+/// What breaks the layering: a lower unit naming a higher one (or a peer), and cycles.
+fn violations(sources: &[Source]) -> Vec<String> {
+    let graph = graph(sources);
+    let mut found = Vec::new();
+    for (from, targets) in &graph {
+        for to in targets {
+            let (a, b) = (unit(from), unit(to));
+            if a == b {
+                continue;
+            }
+            match (rank(a), rank(b)) {
+                (Some(ra), Some(rb)) if rb < ra => {}
+                (None, _) => found.push(format!("{a} is in no layer (add it to LAYERS)")),
+                (_, None) => found.push(format!("{b} is in no layer (add it to LAYERS)")),
+                _ => found
+                    .push(format!("{from} names {to}: a lower or equal layer names a higher one")),
+            }
+        }
+    }
+    found.extend(cycles(&graph));
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every cycle between files, found by depth-first search.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    fn visit<'g>(
+        node: &'g str,
+        graph: &'g BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<&'g str>,
+        done: &mut BTreeSet<&'g str>,
+        found: &mut Vec<String>,
+    ) {
+        if let Some(at) = stack.iter().position(|n| *n == node) {
+            found.push(format!("import cycle: {} -> {node}", stack[at..].join(" -> ")));
+            return;
+        }
+        if !done.insert(node) {
+            return;
+        }
+        stack.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            visit(next, graph, stack, done, found);
+        }
+        stack.pop();
+    }
+    let mut found = Vec::new();
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        visit(node, graph, &mut Vec::new(), &mut done, &mut found);
+    }
+    found
+}
+
+fn src_sources() -> Vec<Source> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut sources = Vec::new();
+    read_sources(&root, &root, &mut sources);
+    sources.sort_by(|a, b| a.module.cmp(&b.module));
+    sources
+}
+
+#[test]
+fn layers_point_one_way_and_no_file_imports_in_a_circle() {
+    let sources = src_sources();
+    assert!(sources.len() > 20, "read {} files under src/", sources.len());
+    let graph = graph(&sources);
+    // The checker must see the edges it is meant to police.
+    assert!(graph["crate::cp::file"].contains("crate::engine"), "{:?}", graph["crate::cp::file"]);
+    let problems = violations(&sources);
+    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_checker_catches_a_back_link_and_a_cycle() {
+    let mut sources = src_sources();
+    let at = sources.iter().position(|s| s.module == "crate::sys::at").expect("sys/at.rs");
+    sources[at].text.push_str("\nfn back() { crate::report::message(); }\n");
+    let problems = violations(&sources);
+    assert!(
+        problems.iter().any(|p| p.contains("crate::sys::at names crate::report")),
+        "{problems:?}"
+    );
+    let sources = vec![
+        Source { module: "crate::sys".into(), text: "use crate::sys::a::X;".into() },
+        Source { module: "crate::sys::a".into(), text: "use super::{b::Y, Z};".into() },
+        Source { module: "crate::sys::b".into(), text: "pub fn y() { super::a::f() }".into() },
+    ];
+    let problems = violations(&sources);
+    assert!(problems.iter().any(|p| p.starts_with("import cycle")), "{problems:?}");
+}
+
+#[test]
+fn grouped_crate_imports_are_read_branch_by_branch() {
+    let code = "use crate::sys::{ino, at::{At, DirFd}};\nlet x = super::path::f();";
+    let roots = ["crate", "super"].map(String::from).to_vec();
+    let found = paths(code, &roots);
+    assert!(found.contains(&vec!["crate".into(), "sys".into(), "at".into(), "At".into()]));
+    assert!(found.contains(&vec!["crate".into(), "sys".into(), "ino".into()]));
+    assert!(found.contains(&vec!["super".into(), "path".into(), "f".into()]));
+}
