@@ -10,7 +10,7 @@ use crate::args::plan::{self, Plan, PlanError};
 use crate::cp::attrs::Env;
 use crate::error::UsageError;
 use crate::report::{self, Reporter};
-use crate::sys::interrupt;
+use crate::sys::{interrupt, process};
 use crate::walk;
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
@@ -49,9 +49,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         out.message(&format!("cannot handle signals: {e}"));
     }
     if opts.recursive {
-        raise_open_file_limit();
+        process::raise_open_file_limit();
     }
-    let ended = walk::copy_all(&opts, &plan, out, process_env());
+    let ended = walk::copy_all(&opts, &plan, out, Env::current());
     let mut out = ended.out;
     if let Some((name, status)) = interrupt::stopped_by() {
         out.message(&format!("interrupted by {name}"));
@@ -107,11 +107,6 @@ fn onto_own_backup(plan: &mut Plan, opts: Options) -> Options {
     if any { Options { backup: Backup::None, ..opts } } else { opts }
 }
 
-/// The umask and whether rcp runs as root.
-fn process_env() -> Env {
-    Env { umask: current_umask(), root: rustix::process::geteuid().is_root() }
-}
-
 /// Whether standard output was closed when rcp started. Rust's runtime puts /dev/null
 /// (opened read-write) on closed fds 0-2 before `main`, so no file rcp opens can become
 /// "standard output"; a redirection to /dev/null by a shell is write-only. GNU cp fails
@@ -124,25 +119,4 @@ fn stdout_was_closed() -> bool {
     let null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
         && (major(st.st_rdev), minor(st.st_rdev)) == (1, 3);
     null && fcntl_getfl(&stdout).is_ok_and(|f| f & OFlags::ACCMODE == OFlags::RDWR)
-}
-
-/// The process umask (read by setting it and putting it back, before any file is made).
-fn current_umask() -> u32 {
-    use rustix::fs::Mode;
-    let old = rustix::process::umask(Mode::empty());
-    rustix::process::umask(old);
-    old.bits()
-}
-
-/// The walk holds two directory fds per level of the tree: lift the soft limit on open
-/// files to the hard one, so a deep tree is not cut short at 500 levels by the default 1024.
-fn raise_open_file_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        let _ = setrlimit(
-            Resource::Nofile,
-            rustix::process::Rlimit { current: limit.maximum, ..limit },
-        );
-    }
 }

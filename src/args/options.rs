@@ -357,3 +357,131 @@ fn backup_suffix(given: Option<&OsStr>) -> OsString {
     let suffix = given.map(OsStr::to_os_string).or(env).unwrap_or_default();
     if suffix.is_empty() || suffix.as_bytes().contains(&b'/') { "~".into() } else { suffix }
 }
+
+/// Options as `rcp ARGS a b` would resolve them (for unit tests of the rules that use them).
+#[cfg(test)]
+pub(crate) fn for_args(args: &[&str]) -> Result<Options, String> {
+    let argv: Vec<OsString> =
+        ["rcp"].iter().chain(args).chain(&["a", "b"]).map(OsString::from).collect();
+    let parsed = crate::args::cli::parse(&argv).map_err(|e| match e {
+        crate::args::cli::ParseError::Usage(message) => message,
+        crate::args::cli::ParseError::Exit(e) => e.to_string(),
+    })?;
+    Options::resolve(parsed).map_err(|e| e.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(args: &[&str]) -> Options {
+        for_args(args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn the_last_of_each_group_wins_as_in_gnu() {
+        let deref = [
+            (&[][..], Deref::Always),
+            (&["-r"][..], Deref::Never),
+            (&["-r", "-H"][..], Deref::CommandLine),
+            (&["-L", "-P"][..], Deref::Never),
+            (&["-P", "-L"][..], Deref::Always),
+            (&["-a"][..], Deref::Never),
+            (&["-a", "-L"][..], Deref::Always),
+            (&["-l"][..], Deref::Always),
+        ];
+        for (args, want) in deref {
+            assert_eq!(resolved(args).deref, want, "{args:?}");
+        }
+        let interactive = [
+            (&[][..], Interactive::Unset),
+            (&["-i", "-n"][..], Interactive::Skip),
+            (&["-n", "-i"][..], Interactive::Ask),
+            (&["--update=none"][..], Interactive::Skip),
+            (&["--update=none-fail"][..], Interactive::Fail),
+            (&["--update=none", "-i"][..], Interactive::Ask),
+        ];
+        for (args, want) in interactive {
+            assert_eq!(resolved(args).interactive, want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn update_rules() {
+        // (arguments, whether only older destinations are replaced)
+        let table = [
+            (&["-u"][..], true),
+            (&["--update"][..], true),
+            (&["--update=older"][..], true),
+            (&["--update=all"][..], false),
+            (&["-u", "-n"][..], false),
+            (&["-n", "-u"][..], false),
+            (&["--update=older", "--update=all"][..], false),
+        ];
+        for (args, older) in table {
+            assert_eq!(resolved(args).update_older, older, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn preserve_lists_apply_left_to_right() {
+        let p = resolved(&["-a", "--no-preserve=mode,ownership"]).preserve;
+        assert!(!p.mode && !p.ownership && p.timestamps && p.links && p.xattr);
+        assert!(p.explicit_no_mode && p.required && p.reduce_diagnostics);
+        let p = resolved(&["--no-preserve=mode", "-p"]).preserve;
+        assert!(p.mode && p.ownership && p.timestamps && !p.links);
+        let p = resolved(&["--preserve=xattr"]).preserve;
+        assert!(p.xattr && p.require_xattr && p.required && !p.mode);
+        let p = resolved(&["--preserve=all"]).preserve;
+        assert!(p.xattr && !p.require_xattr, "all does not make xattr failures errors");
+        assert_eq!(resolved(&[]).preserve, Preserve::default());
+    }
+
+    #[test]
+    fn values_match_by_prefix_and_backups_by_any_name() {
+        assert_eq!(resolved(&["--reflink=al"]).policy.reflink, Reflink::Always);
+        assert_eq!(resolved(&["--reflink"]).policy.reflink, Reflink::Always);
+        assert_eq!(resolved(&["--sparse=nev"]).policy.sparse, Sparse::Never);
+        for (word, want) in [
+            ("t", Backup::Numbered),
+            ("numbered", Backup::Numbered),
+            ("nil", Backup::Existing),
+            ("never", Backup::Simple),
+            ("off", Backup::None),
+        ] {
+            assert_eq!(resolved(&[&format!("--backup={word}")]).backup, want, "{word}");
+        }
+        assert_eq!(resolved(&["-S", ".bak", "--backup=simple"]).suffix, ".bak");
+        assert_eq!(resolved(&["-S", "a/b", "--backup=simple"]).suffix, "~");
+    }
+
+    #[test]
+    fn combinations_gnu_refuses_are_usage_errors() {
+        let table = [
+            (&["-l", "-s"][..], "cannot make both hard and symbolic links"),
+            (
+                &["--backup=simple", "-n"][..],
+                "options --backup and --no-clobber are mutually exclusive",
+            ),
+            (
+                &["--reflink=always", "--sparse=never"][..],
+                "--reflink can be used only with --sparse=auto",
+            ),
+            (&["--report-file=x"][..], "--report-file requires --report"),
+        ];
+        for (args, message) in table {
+            assert_eq!(for_args(args).err().as_deref(), Some(message), "{args:?}");
+        }
+        let invalid = for_args(&["--reflink=x"]).expect_err("invalid");
+        // The quotes follow the locale (GNU's `quote`): check the words around them.
+        assert!(
+            invalid.starts_with("invalid argument ") && invalid.contains("--reflink"),
+            "{invalid}"
+        );
+        let ambiguous = for_args(&["--update=no"]).expect_err("ambiguous");
+        assert!(
+            ambiguous.starts_with("ambiguous argument ") && ambiguous.contains("none-fail"),
+            "{ambiguous}"
+        );
+    }
+}

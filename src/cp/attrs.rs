@@ -35,6 +35,13 @@ pub(crate) struct Env {
     pub(crate) root: bool,
 }
 
+impl Env {
+    /// This process's umask and identity.
+    pub(crate) fn current() -> Env {
+        Env { umask: crate::sys::process::umask(), root: rustix::process::geteuid().is_root() }
+    }
+}
+
 /// The context attribute rules need, and the messages they produced.
 pub(crate) struct Attrs<'a> {
     pub(crate) opts: &'a Options,

@@ -61,3 +61,41 @@ fn highest_number(dst: &At) -> Option<u64> {
         })
         .max()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_names_follow_gnus_version_control() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        let name = |kind, suffix: &str, existing: &[&str]| {
+            for e in existing {
+                std::fs::write(dir.path().join(e), "").unwrap();
+            }
+            let got = backup_name(&f, kind, &suffix.into());
+            for e in existing {
+                std::fs::remove_file(dir.path().join(e)).unwrap();
+            }
+            got.file_name().unwrap().to_string_lossy().into_owned()
+        };
+        // (control, suffix, backups already there) → the backup's name
+        let table: [(Backup, &str, &[&str], &str); 9] = [
+            (Backup::Simple, "~", &[], "f~"),
+            (Backup::Simple, ".bak", &["f.~1~"], "f.bak"),
+            (Backup::Numbered, "~", &[], "f.~1~"),
+            (Backup::Numbered, "~", &["f.~1~", "f.~9~"], "f.~10~"),
+            (Backup::Existing, "~", &[], "f~"),
+            (Backup::Existing, "~", &["f.~2~"], "f.~3~"),
+            // Not numbered backups of f: a leading zero, no digits, another file's.
+            (Backup::Numbered, "~", &["f.~01~", "f.~x~", "g.~5~", "f.~~"], "f.~1~"),
+            (Backup::Existing, "~", &["f.~07~"], "f~"),
+            (Backup::Numbered, "~", &["f.~18446744073709551614~"], "f.~18446744073709551615~"),
+        ];
+        for (kind, suffix, existing, want) in table {
+            assert_eq!(name(kind, suffix, existing), want, "{kind:?} {suffix} {existing:?}");
+        }
+        assert_eq!(backup_name(Path::new("d/f/"), Backup::Simple, &"~".into()), Path::new("d/f~"));
+    }
+}

@@ -98,3 +98,62 @@ pub(crate) fn same_file(
     }
     Refuse
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+
+    use super::*;
+    use crate::args::options::for_args;
+
+    /// `same_file` for `rcp ARGS src dst` in `dir`, with the statuses `copy_internal` has.
+    fn verdict(dir: &Path, args: &[&str], src: &str, dst: &str) -> SameFile {
+        let opts = for_args(args).expect("valid options");
+        let (s, d) = (At::cwd(&dir.join(src)), At::cwd(&dir.join(dst)));
+        let follow = opts.deref != Deref::Never;
+        let src_st = s.stat_as(follow).expect("source");
+        // GNU lstats the destination whenever it makes links, backups or removals.
+        let lstat = opts.backup != Backup::None
+            || opts.hard_link
+            || opts.symbolic_link
+            || opts.remove_destination
+            || !follow;
+        let dst_st = d.stat_as(!lstat).expect("destination");
+        same_file(&opts, (&s, &src_st), (&d, &dst_st))
+    }
+
+    #[test]
+    fn same_file_rules_are_gnus() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("f"), "f").unwrap();
+        std::fs::write(d.join("other"), "o").unwrap();
+        std::fs::hard_link(d.join("f"), d.join("hard")).unwrap();
+        symlink("f", d.join("sym")).unwrap();
+        symlink("f", d.join("sym2")).unwrap();
+        std::fs::hard_link(d.join("sym"), d.join("symhard")).unwrap();
+        use SameFile::{AlreadyDone, Proceed, Refuse};
+        // (options, source, destination) → verdict, as GNU cp 9.1 decides
+        let table: [(&[&str], &str, &str, SameFile); 15] = [
+            (&[], "f", "other", Proceed),
+            (&[], "f", "f", Refuse),
+            (&[], "f", "hard", Refuse),
+            (&[], "f", "sym", Refuse),
+            (&["-P"], "f", "sym", Refuse),
+            (&["-l"], "f", "hard", AlreadyDone),
+            (&["-s"], "f", "sym", Proceed),
+            (&["--remove-destination"], "f", "sym", Proceed),
+            (&["-P", "--remove-destination"], "f", "hard", Proceed),
+            (&["--backup=simple"], "f", "hard", Proceed),
+            (&["--backup=simple"], "f", "f", Refuse),
+            (&["-P"], "sym", "sym2", Proceed),
+            (&["-P"], "sym", "symhard", AlreadyDone),
+            (&["-P", "--backup=simple"], "sym", "symhard", Proceed),
+            (&["-P"], "sym", "sym", Refuse),
+        ];
+        for (args, src, dst, want) in table {
+            assert_eq!(verdict(d, args, src, dst), want, "rcp {args:?} {src} {dst}");
+        }
+    }
+}

@@ -12,17 +12,18 @@ mod types;
 
 use std::sync::Arc;
 
-use rustix::io::Errno;
-
 use extents::Extents;
 use ranges::{Buffers, Range, RangeError};
 pub(crate) use ranges::{copied_files, moved_bytes, show_progress};
+pub use rustix::io::Errno;
 use support::{Memo, Support};
 pub use types::{
     Copied, Dest, Failure, Fallback, Fallbacks, Policy, Reflink, Source, Sparse, Stage, Strategy,
 };
 
-/// What one worker keeps between files: its pipe, its buffer, and the support cache.
+/// What one copying thread keeps between files: its pipe (splice), its buffer
+/// (read/write), and what it learnt about device pairs (shared with its siblings), so a
+/// tree on a filesystem without reflinks pays for one failed FICLONE, not one per file.
 #[derive(Default)]
 pub struct Scratch {
     buffers: Buffers,
@@ -46,7 +47,26 @@ impl Scratch {
     }
 }
 
-/// Copies all of `src`'s data into `dst` (empty, just created or truncated).
+/// Copies all of `src`'s data into `dst` (empty, just created or truncated) by the first
+/// strategy that works, and says which it was and why the ones before it gave up.
+///
+/// ```no_run
+/// use std::fs::File;
+/// use std::os::fd::AsFd;
+/// use std::os::unix::fs::MetadataExt;
+/// use rcp::engine::{self, Dest, Policy, Reflink, Scratch, Source, Sparse};
+///
+/// let (src, dst) = (File::open("a")?, File::create("b")?);
+/// let (s, d) = (src.metadata()?, dst.metadata()?);
+/// let source =
+///     Source { fd: src.as_fd(), dev: s.dev(), size: s.len(), blocks: s.blocks(), regular: true };
+/// let dest = Dest { fd: dst.as_fd(), dev: d.dev(), regular: true };
+/// let policy = Policy { reflink: Reflink::Auto, sparse: Sparse::Auto };
+/// let copied = engine::copy(&source, &dest, policy, &mut Scratch::default())
+///     .map_err(|f| std::io::Error::from_raw_os_error(f.errno.raw_os_error()))?;
+/// println!("{} bytes by {}", copied.bytes, copied.strategy.name());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     let copied = copy_file(src, dst, policy, w);
     if copied.is_ok() {

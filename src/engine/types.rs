@@ -8,13 +8,18 @@ use rustix::io::Errno;
 /// The kernel path that moved a file's data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Strategy {
+    /// `ioctl(FICLONE)`: the destination shares the source's extents (a reflink).
     Clone,
+    /// `copy_file_range(2)`: the kernel copies, and may clone or offload the copy.
     CopyFileRange,
+    /// `splice(2)` through a pipe: an in-kernel copy between any two files.
     Splice,
+    /// `read(2)`/`write(2)` through a buffer: the last resort.
     ReadWrite,
 }
 
 impl Strategy {
+    /// Every strategy, in the order the chain tries them.
     pub const ALL: [Strategy; 4] =
         [Strategy::Clone, Strategy::CopyFileRange, Strategy::Splice, Strategy::ReadWrite];
 
@@ -32,6 +37,7 @@ impl Strategy {
 /// A strategy that gave up on a file before moving a byte, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fallback {
+    /// The strategy that gave up.
     pub strategy: Strategy,
     /// The errno it failed with; `None` when it found no data where the size promised some.
     pub errno: Option<Errno>,
@@ -78,6 +84,7 @@ pub struct Copied {
     pub strategy: Strategy,
     /// The length of the copy (holes included).
     pub bytes: u64,
+    /// The strategies tried before `strategy`, each with why it gave up.
     pub fell_back: Fallbacks,
     /// Data extents were walked with SEEK_DATA/SEEK_HOLE.
     pub holes: bool,
@@ -88,8 +95,11 @@ pub struct Copied {
 /// Why a file's copy failed: where, the errno, and what had been done by then.
 #[derive(Clone, Debug)]
 pub struct Failure {
+    /// The step that failed.
     pub stage: Stage,
+    /// The kernel's error.
     pub errno: Errno,
+    /// What had been done by then (the strategy that failed, the fallbacks before it).
     pub record: Copied,
 }
 
@@ -102,34 +112,48 @@ impl Failure {
 /// The step that failed, which decides the message (`error reading`, `failed to clone`...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
+    /// FICLONE failed where it had to work (`--reflink=always`) or with a real error.
     Clone,
+    /// copy_file_range or splice failed after moving data.
     Copy,
+    /// Reading the source failed.
     Read,
+    /// Writing the destination failed.
     Write,
+    /// Finding the source's data extents (SEEK_DATA/SEEK_HOLE) failed.
     Seek,
+    /// Setting the destination's length (ftruncate) failed.
     Extend,
 }
 
-/// `--reflink`.
+/// `--reflink=WHEN`: whether the copy may share the source's data blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reflink {
+    /// Never: no FICLONE, and no copy_file_range (which may clone inside the kernel).
     Never,
+    /// Clone where the filesystem can, else copy.
     Auto,
+    /// Clone or fail.
     Always,
 }
 
-/// `--sparse`.
+/// `--sparse=WHEN`: how holes are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sparse {
+    /// Write every byte: no holes (and no clone or copy_file_range, which could keep them).
     Never,
+    /// Keep the source's holes (SEEK_DATA/SEEK_HOLE).
     Auto,
+    /// Also turn runs of zeros into holes (read/write only).
     Always,
 }
 
 /// The user's choices that bound which strategies may run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
+    /// `--reflink`.
     pub reflink: Reflink,
+    /// `--sparse`.
     pub sparse: Sparse,
 }
 
@@ -142,16 +166,24 @@ impl Policy {
 
 /// The open source and what its stat said.
 pub struct Source<'a> {
+    /// The source, open for reading.
     pub fd: BorrowedFd<'a>,
+    /// Its device (`st_dev`): refusals are remembered per device pair.
     pub dev: u64,
+    /// Its size at open; 0 means unknown (procfs): it is read to EOF.
     pub size: u64,
+    /// Its 512-byte blocks (`st_blocks`): fewer than the size needs means holes.
     pub blocks: u64,
+    /// Whether it is a regular file (else only splice and read/write apply).
     pub regular: bool,
 }
 
 /// The open destination.
 pub struct Dest<'a> {
+    /// The destination, open for writing, empty (just created or truncated).
     pub fd: BorrowedFd<'a>,
+    /// Its device (`st_dev`).
     pub dev: u64,
+    /// Whether it is a regular file (holes and positional writes need one).
     pub regular: bool,
 }

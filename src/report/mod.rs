@@ -1,84 +1,56 @@
-//! Everything rcp prints: error messages, `-v` lines, `--debug` lines, the per-file
-//! `--report` records (text or JSON) and the `--stats` summary. No other module prints.
+//! Everything rcp prints: error messages, `-v` lines, `--debug` lines, the per-entry
+//! `--report` records (text or JSON) and the `--stats` summary, in the order a sequential
+//! copy would print them; or, for the library, the same records and messages sent to the
+//! caller. No other module prints.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::mpsc::Sender;
 use std::time::Instant;
 
-use base64::Engine as _;
 use rustix::io::Errno;
-use serde_json::{Value, json};
 
+mod format;
 pub(crate) mod progress;
+mod record;
+
+pub(crate) use record::Entry;
+pub use record::{Kind, Record};
 
 use crate::args::options::{Options, ReportFormat};
-use crate::engine::{Copied, Strategy};
-use crate::error::{Error, UsageError, errno_name};
+use crate::error::{Error, UsageError};
 use crate::quote::quote;
-
-/// What kind of entry a record is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    File,
-    Dir,
-    Symlink,
-    Fifo,
-    CharDevice,
-    BlockDevice,
-    Socket,
-    /// A hard link (`-l`, or a source linked to one copied earlier).
-    HardLink,
-}
-
-impl Kind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::File => "file",
-            Kind::Dir => "dir",
-            Kind::Symlink => "symlink",
-            Kind::Fifo => "fifo",
-            Kind::CharDevice => "char",
-            Kind::BlockDevice => "block",
-            Kind::Socket => "socket",
-            Kind::HardLink => "hardlink",
-        }
-    }
-}
-
-/// One finished entry: what it was, what the engine did (files), and the error if it failed.
-pub(crate) struct Entry<'a> {
-    pub(crate) src: &'a Path,
-    pub(crate) dst: &'a Path,
-    pub(crate) kind: Kind,
-    pub(crate) record: Option<&'a Copied>,
-    pub(crate) error: Option<&'a Error>,
-}
-
-impl<'a> Entry<'a> {
-    /// A finished entry with no engine record and no error.
-    pub(crate) fn plain(src: &'a Path, dst: &'a Path, kind: Kind) -> Self {
-        Entry { src, dst, kind, record: None, error: None }
-    }
-}
-
-/// Files and bytes per strategy, and the other entries, for `--stats`.
-struct Stats {
-    start: Instant,
-    files: [(u64, u64); 4],
-    others: u64,
-    failed: u64,
-}
+use format::{
+    Stats, debug_line, json_record, stats_summary, strategy_index, strategy_line, text_record,
+};
 
 /// One line of output, kept in order with the others.
 enum Line {
     Out(String),
     Err(String),
+    /// A `--report` line.
     Record(String),
+    /// A record for the library's caller.
+    Entry(Box<Record>),
+}
+
+/// Where finished entries' records go.
+enum Records {
+    /// `--report`: text or JSON lines on a stream.
+    Stream(ReportFormat, Box<dyn Write>),
+    /// The library: each record, and every message not about one entry, to the caller.
+    Library(Sender<Event>),
+}
+
+/// What the library's caller is sent, in order.
+pub(crate) enum Event {
+    Record(Record),
+    /// A message rcp would print on stderr (without the program name) that no record
+    /// carries: warnings, attribute failures, `cannot handle signals`.
+    Message(String),
 }
 
 /// A place in the output order: lines ready to print, or a file still being copied by a
@@ -98,7 +70,7 @@ pub(crate) struct Reporter {
     stdout: io::Stdout,
     stdout_error: Cell<Option<Errno>>,
     closed_stdout: bool,
-    records: RefCell<Option<(ReportFormat, Box<dyn Write>)>>,
+    records: RefCell<Option<Records>>,
     stats: Option<Stats>,
     queue: RefCell<VecDeque<Slot>>,
     /// The progress bar, hidden while a line is printed.
@@ -110,11 +82,11 @@ impl Reporter {
     pub(crate) fn new(program: String, opts: &Options) -> Result<Reporter, (String, io::Error)> {
         let records = match (opts.report, &opts.report_file) {
             (None, _) => None,
-            (Some(format), None) => Some((format, Box::new(io::stdout()) as Box<dyn Write>)),
+            (Some(format), None) => Some(Records::Stream(format, Box::new(io::stdout()))),
             (Some(format), Some(path)) => {
                 let file = File::create(path)
                     .map_err(|e| (format!("cannot create report file {}", quote(path)), e))?;
-                Some((format, Box::new(BufWriter::new(file)) as Box<dyn Write>))
+                Some(Records::Stream(format, Box::new(BufWriter::new(file))))
             }
         };
         let stats = opts.stats.then(|| Stats {
@@ -135,6 +107,26 @@ impl Reporter {
             queue: RefCell::new(VecDeque::new()),
             bar: None,
         })
+    }
+
+    /// The library's reporter: nothing is printed; records and messages go to `events`.
+    pub(crate) fn library(events: Sender<Event>) -> Reporter {
+        Reporter {
+            program: "rcp".into(),
+            verbose: false,
+            debug: false,
+            stdout: io::stdout(),
+            stdout_error: Cell::new(None),
+            closed_stdout: false,
+            records: RefCell::new(Some(Records::Library(events))),
+            stats: None,
+            queue: RefCell::new(VecDeque::new()),
+            bar: None,
+        }
+    }
+
+    fn for_library(&self) -> bool {
+        matches!(*self.records.borrow(), Some(Records::Library(_)))
     }
 
     /// Prints around `bar`, so lines never tear it.
@@ -240,8 +232,10 @@ impl Reporter {
         // A file given up because of SIGINT/SIGTERM is told about once, at the end.
         let cancelled =
             |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
+        // The library's caller finds an entry's error in its record.
         if let Some(error) =
             entry.error.filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
+            && !self.for_library()
         {
             lines.push(Line::Err(error.to_string()));
         }
@@ -249,11 +243,16 @@ impl Reporter {
             lines.push(Line::Out(debug_line(record)));
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
-        if let Some((format, _)) = &*self.records.borrow() {
-            lines.push(Line::Record(match format {
-                ReportFormat::Text => text_record(entry),
-                ReportFormat::Json => json_record(entry).to_string(),
-            }));
+        match &*self.records.borrow() {
+            Some(Records::Stream(format, _)) => {
+                let record = Record::of(entry);
+                lines.push(Line::Record(match format {
+                    ReportFormat::Text => text_record(&record),
+                    ReportFormat::Json => json_record(&record).to_string(),
+                }));
+            }
+            Some(Records::Library(_)) => lines.push(Line::Entry(Box::new(Record::of(entry)))),
+            None => {}
         }
         if let Some(stats) = &mut self.stats {
             match (entry.error, entry.record) {
@@ -305,17 +304,25 @@ impl Reporter {
     }
 
     fn write_now(&self, line: Line) {
-        match line {
-            Line::Out(text) => self.line(format_args!("{text}")),
-            Line::Err(text) => {
+        let mut records = self.records.borrow_mut();
+        match (line, &mut *records) {
+            // The caller may have stopped listening: the copy goes on regardless.
+            (Line::Err(text), Some(Records::Library(events))) => {
+                let _ = events.send(Event::Message(text));
+            }
+            (Line::Entry(record), Some(Records::Library(events))) => {
+                let _ = events.send(Event::Record(*record));
+            }
+            (Line::Out(_) | Line::Record(_), Some(Records::Library(_))) => {}
+            (Line::Out(text), _) => self.line(format_args!("{text}")),
+            (Line::Err(text), _) => {
                 let _ = self.stdout.lock().flush();
                 message(&self.program, &text);
             }
-            Line::Record(text) => {
-                if let Some((_, out)) = &mut *self.records.borrow_mut() {
-                    let _ = writeln!(out, "{text}");
-                }
+            (Line::Record(text), Some(Records::Stream(_, out))) => {
+                let _ = writeln!(out, "{text}");
             }
+            (Line::Record(_) | Line::Entry(_), _) => {}
         }
     }
 
@@ -324,7 +331,7 @@ impl Reporter {
     pub(crate) fn finish(&mut self) -> bool {
         self.release();
         let mut ok = true;
-        if let Some((_, out)) = &mut *self.records.borrow_mut()
+        if let Some(Records::Stream(_, out)) = &mut *self.records.borrow_mut()
             && let Err(e) = out.flush()
         {
             message(&self.program, &format!("error writing report: {e}"));
@@ -387,141 +394,4 @@ pub(crate) fn usage(program: &str, error: &UsageError) {
     if error.hint {
         let _ = writeln!(err, "Try '{program} --help' for more information.");
     }
-}
-
-fn strategy_index(strategy: Strategy) -> usize {
-    Strategy::ALL.iter().position(|&s| s == strategy).unwrap_or(3)
-}
-
-/// GNU 9.2+'s `--debug` line: `copy offload: …, reflink: …, sparse detection: …`.
-fn debug_line(record: &Copied) -> String {
-    let tried = |s: Strategy| record.fell_back.iter().any(|f| f.strategy == s);
-    let cloned = record.strategy == Strategy::Clone;
-    let reflink = if cloned {
-        "yes"
-    } else if tried(Strategy::Clone) {
-        "unsupported"
-    } else {
-        "avoided"
-    };
-    let offload = if cloned {
-        "unknown"
-    } else if record.strategy == Strategy::CopyFileRange {
-        "yes"
-    } else if tried(Strategy::CopyFileRange) {
-        "unsupported"
-    } else {
-        "avoided"
-    };
-    let sparse = match (cloned, record.holes, record.zeros) {
-        (true, _, _) => "unknown",
-        (false, true, true) => "SEEK_HOLE + zeros",
-        (false, true, false) => "SEEK_HOLE",
-        (false, false, true) => "zeros",
-        (false, false, false) => "no",
-    };
-    format!("copy offload: {offload}, reflink: {reflink}, sparse detection: {sparse}")
-}
-
-/// `copy_file_range (fell back from: clone: EOPNOTSUPP)`.
-fn strategy_line(record: &Copied) -> String {
-    format!("{}{}", record.strategy.name(), fallback_suffix(record))
-}
-
-/// ` (fell back from: clone: EXDEV, copy_file_range: EXDEV)`, or nothing.
-fn fallback_suffix(record: &Copied) -> String {
-    if record.fell_back.is_empty() {
-        return String::new();
-    }
-    let reasons: Vec<String> = record
-        .fell_back
-        .iter()
-        .map(|f| {
-            let why = f.errno.map_or_else(|| "no data".to_string(), errno_name);
-            let known = if f.cached { " (known for this device pair)" } else { "" };
-            format!("{}: {why}{known}", f.strategy.name())
-        })
-        .collect();
-    format!(" (fell back from: {})", reasons.join(", "))
-}
-
-fn text_record(entry: &Entry) -> String {
-    let names = format!("{} -> {}", quote(entry.src), quote(entry.dst));
-    match (entry.error, entry.record) {
-        (Some(error), _) => format!("failed {names}: {error}"),
-        (None, Some(record)) => {
-            let holes = if record.holes { ", holes kept" } else { "" };
-            let strategy = record.strategy.name();
-            format!("{strategy} {names} ({} bytes{holes}){}", record.bytes, fallback_suffix(record))
-        }
-        (None, None) => format!("{} {names}", entry.kind.name()),
-    }
-}
-
-fn json_record(entry: &Entry) -> Value {
-    let record = entry.record;
-    let fell_back: Vec<Value> = record
-        .map(|r| {
-            r.fell_back
-                .iter()
-                .map(|f| {
-                    json!({
-                        "strategy": f.strategy.name(),
-                        "errno": f.errno.map(errno_name),
-                        "cached": f.cached,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({
-        "source": path_json(entry.src.as_os_str()),
-        "destination": path_json(entry.dst.as_os_str()),
-        "kind": entry.kind.name(),
-        "strategy": record.map(|r| r.strategy.name()),
-        "bytes": record.map(|r| r.bytes),
-        "fell_back": fell_back,
-        "holes": record.is_some_and(|r| r.holes),
-        "error": entry.error.map(|e| e.to_string()),
-    })
-}
-
-/// A path as ripgrep's JSON gives one: `{"text": "..."}`, or `{"bytes": "<base64>"}` when it
-/// is not UTF-8, so every name round-trips.
-fn path_json(path: &OsStr) -> Value {
-    match path.to_str() {
-        Some(text) => json!({ "text": text }),
-        None => {
-            json!({ "bytes": base64::engine::general_purpose::STANDARD.encode(path.as_bytes()) })
-        }
-    }
-}
-
-fn stats_summary(stats: &Stats) -> String {
-    let elapsed = stats.start.elapsed().as_secs_f64();
-    let files: u64 = stats.files.iter().map(|f| f.0).sum();
-    let bytes: u64 = stats.files.iter().map(|f| f.1).sum();
-    let rate = if elapsed > 0.0 { bytes as f64 / elapsed } else { 0.0 };
-    let mut out = format!(
-        "{files} files, {} in {elapsed:.3} s ({}/s); {} other entries; {} failed\n",
-        human(bytes as f64),
-        human(rate),
-        stats.others,
-        stats.failed
-    );
-    for (strategy, (n, b)) in Strategy::ALL.iter().zip(stats.files) {
-        out.push_str(&format!("  {:<16}{n:>9} files {:>12}\n", strategy.name(), human(b as f64)));
-    }
-    out
-}
-
-fn human(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }

@@ -8,6 +8,7 @@ pub(crate) mod attr;
 pub(crate) mod create;
 pub(crate) mod interrupt;
 pub(crate) mod path;
+pub(crate) mod process;
 
 use rustix::fs::{FileType, Stat};
 

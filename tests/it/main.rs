@@ -10,6 +10,7 @@ mod fallback;
 mod faults;
 mod gnu;
 mod interrupt;
+mod library;
 mod parallel;
 mod paths;
 mod progress;

@@ -1,0 +1,53 @@
+//! Copies a tree with rcp's library API and prints, for every entry, how it was copied.
+//!
+//! ```sh
+//! cargo run --example backup -- SOURCE DESTINATION
+//! ```
+//!
+//! Each line is `STRATEGY SOURCE -> DESTINATION` for a regular file (`clone`,
+//! `copy_file_range`, `splice` or `read_write`), the kind for anything else, or `failed`
+//! with cp's message; then a summary line. Exits 1 if anything failed, as rcp would.
+
+use rcp::{Copy, Preserve, Record, Reflink};
+
+fn line(record: &Record) -> String {
+    let names = format!("{} -> {}", record.source.display(), record.destination.display());
+    match (&record.error, &record.copied) {
+        (Some(error), _) => format!("failed {names}: {error}"),
+        (None, Some(copied)) => format!("{} {names}", copied.strategy.name()),
+        (None, None) => format!("{} {names}", record.kind.name()),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [source, destination] = args.as_slice() else {
+        eprintln!("usage: backup SOURCE DESTINATION");
+        std::process::exit(2);
+    };
+    let copy = Copy::new([source], destination)
+        .recursive(true)
+        .reflink(Reflink::Auto)
+        .preserve(Preserve::ALL);
+    let mut entries = 0;
+    let result = copy.run_with(|record| {
+        entries += 1;
+        println!("{}", line(&record));
+    });
+    match result {
+        Ok(summary) => {
+            for message in &summary.messages {
+                eprintln!("backup: {message}");
+            }
+            println!(
+                "{entries} entries, {}",
+                if summary.failed { "some failed" } else { "all copied" }
+            );
+            std::process::exit(i32::from(summary.failed));
+        }
+        Err(error) => {
+            eprintln!("backup: {error}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The library API: a whole copy, built with `Copy` and run as the rcp command would run it,
+//! handing out one `Record` per entry. The builder writes the command line the options mean
+//! and goes through the command's own parsing, GNU rules and walk, so the two cannot differ.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::mpsc::channel;
+
+use crate::args::cli;
+use crate::args::options::Options;
+use crate::args::plan::{self, PlanError};
+use crate::cp::attrs::Env;
+use crate::engine::{Reflink, Sparse};
+use crate::report::{Event, Record, Reporter};
+use crate::sys::process;
+use crate::walk;
+
+/// A copy of one or more sources to a destination, with GNU cp's rules: one source to a
+/// path that is not a directory copies to that path; otherwise each source goes into the
+/// destination directory under its own name.
+///
+/// ```no_run
+/// use rcp::{Copy, Preserve, Reflink};
+///
+/// let summary = Copy::new(["photos"], "/backup")
+///     .recursive(true)
+///     .reflink(Reflink::Auto)
+///     .preserve(Preserve::ALL)
+///     .run()?;
+/// for record in &summary.records {
+///     println!("{} -> {}", record.source.display(), record.destination.display());
+/// }
+/// # Ok::<(), rcp::SetupError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Copy {
+    sources: Vec<PathBuf>,
+    destination: PathBuf,
+    recursive: bool,
+    reflink: Reflink,
+    sparse: Sparse,
+    preserve: Preserve,
+    dereference: Option<bool>,
+    jobs: Option<usize>,
+    atomic: bool,
+}
+
+/// Which attributes a copy carries over (`--preserve=...`); none by default, as with cp.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Preserve {
+    /// Permission bits and ACLs.
+    pub mode: bool,
+    /// Owner and group (where the process may set them).
+    pub ownership: bool,
+    /// Access and modification times.
+    pub timestamps: bool,
+    /// Hard links among the sources stay hard links in the copy.
+    pub links: bool,
+    /// Extended attributes.
+    pub xattr: bool,
+}
+
+impl Preserve {
+    /// Everything `cp -a` keeps (`--preserve=all`, less SELinux contexts).
+    pub const ALL: Preserve =
+        Preserve { mode: true, ownership: true, timestamps: true, links: true, xattr: true };
+
+    fn list(self) -> String {
+        let names = [
+            (self.mode, "mode"),
+            (self.ownership, "ownership"),
+            (self.timestamps, "timestamps"),
+            (self.links, "links"),
+            (self.xattr, "xattr"),
+        ];
+        let on: Vec<&str> = names.iter().filter(|(on, _)| *on).map(|(_, name)| *name).collect();
+        on.join(",")
+    }
+}
+
+/// How a copy ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Every entry's record, in order (empty after `run_with`, which hands them out).
+    pub records: Vec<Record>,
+    /// What rcp would have printed on stderr that no record carries: warnings, and
+    /// attribute failures (an entry's own failure is in its record's `error`).
+    pub messages: Vec<String>,
+    /// Whether anything failed: the rcp command would exit with status 1.
+    pub failed: bool,
+}
+
+/// Why a copy could not start, in cp's words: `target 'x' is not a directory`, `missing
+/// destination file operand after 'a'`...
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupError {
+    message: String,
+}
+
+impl SetupError {
+    /// The message, as rcp would print it after `rcp: `.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl Copy {
+    /// A copy of `sources` to `destination`, with cp's defaults: not recursive,
+    /// `--reflink=auto`, `--sparse=auto`, no attributes kept, one thread per CPU.
+    pub fn new<S>(sources: impl IntoIterator<Item = S>, destination: impl Into<PathBuf>) -> Copy
+    where
+        S: Into<PathBuf>,
+    {
+        Copy {
+            sources: sources.into_iter().map(Into::into).collect(),
+            destination: destination.into(),
+            recursive: false,
+            reflink: Reflink::Auto,
+            sparse: Sparse::Auto,
+            preserve: Preserve::default(),
+            dereference: None,
+            jobs: None,
+            atomic: false,
+        }
+    }
+
+    /// Copies directories and their contents (`-r`); symlinks in them are copied as
+    /// symlinks unless `dereference(true)`.
+    pub fn recursive(mut self, recursive: bool) -> Copy {
+        self.recursive = recursive;
+        self
+    }
+
+    /// Whether data may be shared with the source (`--reflink=WHEN`).
+    pub fn reflink(mut self, when: Reflink) -> Copy {
+        self.reflink = when;
+        self
+    }
+
+    /// How holes in sparse files are kept (`--sparse=WHEN`).
+    pub fn sparse(mut self, when: Sparse) -> Copy {
+        self.sparse = when;
+        self
+    }
+
+    /// The attributes to carry over (`--preserve=...`); a failure to keep one fails the
+    /// entry, as with cp.
+    pub fn preserve(mut self, preserve: Preserve) -> Copy {
+        self.preserve = preserve;
+        self
+    }
+
+    /// Follow every symlink among the sources (`-L`), or none (`-P`). Unset: cp's default
+    /// (`-P` when recursive, else `-L`).
+    pub fn dereference(mut self, follow: bool) -> Copy {
+        self.dereference = Some(follow);
+        self
+    }
+
+    /// Threads that copy (`-j N`; 1 copies everything on the calling thread's walk).
+    pub fn jobs(mut self, threads: usize) -> Copy {
+        self.jobs = Some(threads);
+        self
+    }
+
+    /// Writes each regular file under a temporary name and renames it into place when
+    /// complete (`--atomic`).
+    pub fn atomic(mut self, atomic: bool) -> Copy {
+        self.atomic = atomic;
+        self
+    }
+
+    /// Runs the copy and returns every record. Per-entry failures do not stop it; they are
+    /// in the records and in `Summary::failed`. A recursive copy raises the process's soft
+    /// open-file limit to its hard limit (the walk holds two fds per level).
+    pub fn run(self) -> Result<Summary, SetupError> {
+        let mut records = Vec::new();
+        let mut summary = self.run_with(|record| records.push(record))?;
+        summary.records = records;
+        Ok(summary)
+    }
+
+    /// Runs the copy, handing each record to `on_record` as soon as it is final, in the
+    /// order a sequential copy meets the entries.
+    pub fn run_with(self, mut on_record: impl FnMut(Record)) -> Result<Summary, SetupError> {
+        let opts = self.options()?;
+        let plan = plan::plan(&opts).map_err(|e| match e {
+            PlanError::Usage(usage) => SetupError { message: usage.message },
+            PlanError::Target(error) => SetupError { message: error.to_string() },
+        })?;
+        if opts.recursive {
+            process::raise_open_file_limit();
+        }
+        let (events, received) = channel();
+        let mut summary = Summary::default();
+        std::thread::scope(|scope| {
+            let copy = scope.spawn(|| {
+                let ended = walk::copy_all(&opts, &plan, Reporter::library(events), Env::current());
+                ended.failed
+            });
+            for event in received {
+                match event {
+                    Event::Record(record) => on_record(record),
+                    Event::Message(text) => summary.messages.push(text),
+                }
+            }
+            summary.failed = copy.join().unwrap_or(true);
+        });
+        Ok(summary)
+    }
+
+    /// The options this copy means, resolved by the command's own rules.
+    fn options(&self) -> Result<Options, SetupError> {
+        let parsed = cli::parse(&self.command_line()).map_err(|e| SetupError {
+            message: match e {
+                cli::ParseError::Usage(message) => message,
+                cli::ParseError::Exit(e) => e.to_string(),
+            },
+        })?;
+        Options::resolve(parsed).map_err(|e| SetupError { message: e.message })
+    }
+
+    /// The rcp command line this copy is.
+    fn command_line(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["rcp".into(), "--no-progress".into()];
+        let word = |reflink: Reflink| match reflink {
+            Reflink::Never => "never",
+            Reflink::Auto => "auto",
+            Reflink::Always => "always",
+        };
+        args.push(format!("--reflink={}", word(self.reflink)).into());
+        let sparse = match self.sparse {
+            Sparse::Never => "never",
+            Sparse::Auto => "auto",
+            Sparse::Always => "always",
+        };
+        args.push(format!("--sparse={sparse}").into());
+        if self.recursive {
+            args.push("--recursive".into());
+        }
+        if self.preserve != Preserve::default() {
+            args.push(format!("--preserve={}", self.preserve.list()).into());
+        }
+        match self.dereference {
+            Some(true) => args.push("--dereference".into()),
+            Some(false) => args.push("--no-dereference".into()),
+            None => {}
+        }
+        if let Some(jobs) = self.jobs {
+            args.push(format!("--jobs={jobs}").into());
+        }
+        if self.atomic {
+            args.push("--atomic".into());
+        }
+        args.push("--".into());
+        args.extend(self.sources.iter().map(|s| s.clone().into_os_string()));
+        args.push(self.destination.clone().into_os_string());
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_writes_the_command_line_its_options_mean() {
+        let copy = Copy::new(["-a", "b"], "dst")
+            .recursive(true)
+            .reflink(Reflink::Never)
+            .preserve(Preserve { mode: true, timestamps: true, ..Preserve::default() })
+            .jobs(3);
+        let line: Vec<String> =
+            copy.command_line().iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            line,
+            [
+                "rcp",
+                "--no-progress",
+                "--reflink=never",
+                "--sparse=auto",
+                "--recursive",
+                "--preserve=mode,timestamps",
+                "--jobs=3",
+                "--",
+                "-a",
+                "b",
+                "dst"
+            ]
+        );
+        let opts = copy.options().expect("valid");
+        assert!(opts.recursive && opts.preserve.mode && opts.preserve.timestamps);
+        assert!(!opts.preserve.ownership && !opts.progress);
+        assert_eq!(opts.jobs, Some(3));
+    }
+
+    #[test]
+    fn an_impossible_combination_is_cps_usage_error() {
+        let error = Copy::new(["a"], "b").reflink(Reflink::Always).sparse(Sparse::Never).run();
+        assert_eq!(
+            error.expect_err("refused").message(),
+            "--reflink can be used only with --sparse=auto"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The library API as a Rust program uses it: the `backup` example (built by `cargo test`)
+//! copies a tree on btrfs and ext4 and names each file's kernel path; `rcp::Copy` called in
+//! this process streams the same records, in the same order, as `rcp --report=json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+/// An example's binary: `cargo test` builds examples beside the test binaries' `deps/`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let path = target.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test`, which builds examples",
+        path.display()
+    );
+    path
+}
+
+fn make_tree(root: &Path) {
+    fs::create_dir_all(root.join("sub")).unwrap();
+    write_pattern(&root.join("a"), 256 << 10, 1);
+    write_pattern(&root.join("sub/b"), 12_345, 2);
+    std::os::unix::fs::symlink("a", root.join("link")).unwrap();
+}
+
+#[test]
+fn the_backup_example_copies_a_tree_and_names_each_files_path() {
+    for (fs, strategy) in [(Fs::Btrfs, "clone"), (Fs::Ext4, "copy_file_range")] {
+        let Some(dir) = dir_on(fs, "library-example") else { return };
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        make_tree(&src);
+        let out = Command::new(example("backup")).arg(&src).arg(&dst).output().expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{fs:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let (s, d) = (src.display(), dst.display());
+        for line in [
+            format!("dir {s} -> {d}"),
+            format!("{strategy} {s}/a -> {d}/a"),
+            format!("{strategy} {s}/sub/b -> {d}/sub/b"),
+            format!("symlink {s}/link -> {d}/link"),
+            "5 entries, all copied".to_string(),
+        ] {
+            assert!(stdout.lines().any(|l| l == line), "{fs:?}: no line {line:?} in\n{stdout}");
+        }
+        assert_eq!(stdout.lines().next(), Some(format!("dir {s} -> {d}").as_str()), "{fs:?}");
+        assert_same_bytes(&src.join("a"), &dst.join("a"));
+        assert_same_bytes(&src.join("sub/b"), &dst.join("sub/b"));
+        assert_eq!(fs::read_link(dst.join("link")).unwrap(), Path::new("a"));
+        if fs == Fs::Btrfs {
+            assert!(all_extents_shared(&dst.join("a")), "the example's clone shares extents");
+        }
+    }
+}
+
+#[test]
+fn copy_in_process_streams_the_records_the_json_report_has() {
+    let Some(dir) = dir_on(Fs::Ext4, "library-records") else { return };
+    let d = dir.path();
+    make_tree(&d.join("src"));
+    for i in 0..40 {
+        write_pattern(&d.join(format!("src/sub/f{i}")), 1000 + i, i as u64);
+    }
+    fs::create_dir(d.join("api")).unwrap();
+    fs::create_dir(d.join("cmd")).unwrap();
+    let (src, missing) = (d.join("src"), d.join("missing"));
+
+    let mut streamed = Vec::new();
+    let summary = rcp::Copy::new([&src, &missing], d.join("api"))
+        .recursive(true)
+        .jobs(2)
+        .run_with(|record| streamed.push(record))
+        .expect("the copy starts");
+    assert!(summary.failed, "a missing source fails the copy");
+    let cannot_stat = format!("cannot stat '{}': No such file or directory", missing.display());
+    assert_eq!(summary.messages, [cannot_stat]);
+    assert!(summary.records.is_empty(), "run_with hands the records out instead");
+
+    let out = rcp()
+        .args(["-r", "-j2", "--report=json"])
+        .arg(&src)
+        .arg(&missing)
+        .arg(d.join("cmd"))
+        .output()
+        .expect("run rcp");
+    assert_eq!(out.status.code(), Some(1));
+    let json = records(&out);
+    assert_eq!(streamed.len(), json.len(), "one record per entry, as in the report");
+    assert_eq!(streamed.len(), 45);
+    for (record, json) in streamed.iter().zip(&json) {
+        assert_eq!(json["source"]["text"], record.source.to_str().unwrap());
+        let dst = record.destination.to_str().unwrap().replace("/api/", "/cmd/");
+        assert_eq!(json["destination"]["text"], dst);
+        assert_eq!(json["kind"], record.kind.name());
+        let strategy = record.copied.as_ref().map(|c| c.strategy.name());
+        assert_eq!(json["strategy"].as_str(), strategy, "{}", record.source.display());
+        assert_eq!(json["bytes"].as_u64(), record.copied.as_ref().map(|c| c.bytes));
+        assert_eq!(record.error, None);
+    }
+    assert_eq!(snapshot(&d.join("api")), snapshot(&d.join("cmd")));
+}
