@@ -8,7 +8,9 @@
 //! workloads; RCP_BENCH_ARGS adds options to rcp's command line only (e.g. `-j4`);
 //! RCP_BENCH_BIN runs another rcp binary (a static build, say); RCP_BENCH_PEERS adds other
 //! copiers to the rotation, `name=command args;...` (e.g. `cpz=cpz;xcp=xcp -r`), each run
-//! as `command args SRC DST` and checked like rcp (a wrong copy is reported, not timed).
+//! as `command args SRC DST` and checked like rcp (a wrong copy is reported, not timed); the
+//! word `{args}` stands for the workload's own options, so an earlier rcp build runs as rcp
+//! does (`before=/tmp/rcp-before {args}`).
 
 use std::fs;
 use std::io::Write;
@@ -244,6 +246,18 @@ impl Program {
         Program { name: name.into(), program: program.into(), args }
     }
 
+    /// This peer for a workload whose own options are `args` (`{args}` in its spec).
+    fn for_workload(&self, args: &[&str]) -> Program {
+        let mut expanded = Vec::new();
+        for a in &self.args {
+            match a.as_str() {
+                "{args}" => expanded.extend(args.iter().map(|a| a.to_string())),
+                _ => expanded.push(a.clone()),
+            }
+        }
+        Program { args: expanded, ..self.clone() }
+    }
+
     fn args(&self) -> Vec<&str> {
         self.args.iter().map(String::as_str).collect()
     }
@@ -407,7 +421,7 @@ fn main() {
         // rotates each round (A B, then B A), so none always runs on a cache another warmed.
         let mut lineup = vec![Program::new("cp", GNU, w.args), Program::new("rcp", rcp, &rcp_args)];
         for p in &peers {
-            lineup.push(p.clone());
+            lineup.push(p.for_workload(w.args));
         }
         // Warm the cache, and check every copy once in full (a peer that copies wrongly is
         // reported and left out; cp or rcp doing so stops the bench).

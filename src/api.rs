@@ -10,7 +10,7 @@ use std::sync::mpsc::channel;
 use crate::args::cli;
 use crate::args::options::Options;
 use crate::args::plan::{self, PlanError};
-use crate::cp::attrs::Env;
+use crate::cp::preserve::Env;
 use crate::engine::{Reflink, Sparse};
 use crate::report::{Event, Record, Reporter};
 use crate::sys::process;

@@ -7,7 +7,7 @@ use crate::args::cli::{self, ParseError};
 use crate::args::generate;
 use crate::args::options::{Backup, Options};
 use crate::args::plan::{self, Plan, PlanError};
-use crate::cp::attrs::Env;
+use crate::cp::preserve::Env;
 use crate::error::UsageError;
 use crate::report::{self, Reporter};
 use crate::sys::{interrupt, process};

@@ -16,8 +16,8 @@ use std::thread::Scope;
 
 use crate::args::options::Options;
 use crate::cp::Finish;
-use crate::cp::attrs::{Attrs, Env};
 use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close};
+use crate::cp::preserve::{Attrs, Env};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Reporter};
 use crate::sys::at::At;

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::args::options::Options;
 use crate::args::plan::{Nonexistent, Pair, Plan};
-use crate::cp::attrs::Env;
+use crate::cp::preserve::Env;
 use crate::cp::{
     self, Contents, Cp, DirNext, FileNext, Finish, Next, Opened, Place, Status, Visit,
 };

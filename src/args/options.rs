@@ -170,50 +170,8 @@ const ATTRS: &[(&str, Attr)] = &[
 impl Options {
     pub(crate) fn resolve(parsed: Parsed) -> Result<Options, UsageError> {
         let Parsed { cli, ordered } = parsed;
-        let mut deref = None;
-        let mut interactive = Interactive::Unset;
-        let mut update = Update::All;
-        let mut preserve = Preserve::default();
-        let mut recursive = cli.recursive;
-        for event in &ordered {
-            match event {
-                Ordered::Archive => {
-                    deref = Some(Deref::Never);
-                    recursive = true;
-                    apply_attr(&mut preserve, Attr::All, true);
-                    preserve.required = true;
-                    preserve.reduce_diagnostics = true;
-                }
-                Ordered::NoDerefAndLinks => {
-                    deref = Some(Deref::Never);
-                    preserve.links = true;
-                }
-                Ordered::CommandLineDeref => deref = Some(Deref::CommandLine),
-                Ordered::Dereference => deref = Some(Deref::Always),
-                Ordered::NoDereference => deref = Some(Deref::Never),
-                Ordered::Interactive => interactive = Interactive::Ask,
-                Ordered::NoClobber => interactive = Interactive::Skip,
-                Ordered::PreserveDefault => {
-                    preserve.mode = true;
-                    preserve.ownership = true;
-                    preserve.timestamps = true;
-                    preserve.required = true;
-                }
-                Ordered::Preserve(list) => {
-                    decode_attrs(&mut preserve, list, true)?;
-                    preserve.required = true;
-                }
-                Ordered::NoPreserve(list) => decode_attrs(&mut preserve, list, false)?,
-                Ordered::Update(when) => {
-                    update = argmatch("--update", when, UPDATE)?;
-                    match update {
-                        Update::None => interactive = Interactive::Skip,
-                        Update::NoneFail => interactive = Interactive::Fail,
-                        Update::All | Update::Older => {}
-                    }
-                }
-            }
-        }
+        let Choices { deref, interactive, update, preserve, archive } = Choices::of(&ordered)?;
+        let recursive = cli.recursive || archive;
         let mut update_older = update == Update::Older;
         if cli.link && cli.symbolic_link {
             return Err(UsageError::new("cannot make both hard and symbolic links"));
@@ -289,6 +247,68 @@ impl Options {
             fsync: cli.fsync,
             jobs: cli.jobs,
         })
+    }
+}
+
+/// What the options whose last occurrence wins came to, read left to right.
+struct Choices {
+    deref: Option<Deref>,
+    interactive: Interactive,
+    update: Update,
+    preserve: Preserve,
+    /// `-a` was given (it implies `-r`).
+    archive: bool,
+}
+
+impl Choices {
+    fn of(ordered: &[Ordered]) -> Result<Choices, UsageError> {
+        let mut c = Choices {
+            deref: None,
+            interactive: Interactive::Unset,
+            update: Update::All,
+            preserve: Preserve::default(),
+            archive: false,
+        };
+        for event in ordered {
+            match event {
+                Ordered::Archive => {
+                    c.deref = Some(Deref::Never);
+                    c.archive = true;
+                    apply_attr(&mut c.preserve, Attr::All, true);
+                    c.preserve.required = true;
+                    c.preserve.reduce_diagnostics = true;
+                }
+                Ordered::NoDerefAndLinks => {
+                    c.deref = Some(Deref::Never);
+                    c.preserve.links = true;
+                }
+                Ordered::CommandLineDeref => c.deref = Some(Deref::CommandLine),
+                Ordered::Dereference => c.deref = Some(Deref::Always),
+                Ordered::NoDereference => c.deref = Some(Deref::Never),
+                Ordered::Interactive => c.interactive = Interactive::Ask,
+                Ordered::NoClobber => c.interactive = Interactive::Skip,
+                Ordered::PreserveDefault => {
+                    c.preserve.mode = true;
+                    c.preserve.ownership = true;
+                    c.preserve.timestamps = true;
+                    c.preserve.required = true;
+                }
+                Ordered::Preserve(list) => {
+                    decode_attrs(&mut c.preserve, list, true)?;
+                    c.preserve.required = true;
+                }
+                Ordered::NoPreserve(list) => decode_attrs(&mut c.preserve, list, false)?,
+                Ordered::Update(when) => {
+                    c.update = argmatch("--update", when, UPDATE)?;
+                    match c.update {
+                        Update::None => c.interactive = Interactive::Skip,
+                        Update::NoneFail => c.interactive = Interactive::Fail,
+                        Update::All | Update::Older => {}
+                    }
+                }
+            }
+        }
+        Ok(c)
     }
 }
 

@@ -10,7 +10,7 @@ use rustix::fs::{FileType, Mode, OFlags, Stat, fstat};
 use rustix::io::Errno;
 
 use crate::args::options::Options;
-use crate::cp::attrs::{Attrs, Made, Stopped, Target};
+use crate::cp::preserve::{Attrs, Made, Stopped, Target};
 use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
 use crate::error::{Error, Op};
 use crate::report::Reporter;

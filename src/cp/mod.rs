@@ -4,11 +4,11 @@
 //! fill, a regular file to fill (here or on a worker); the caller finishes it with
 //! `fill_here`/`hand_over` or `set_attributes`.
 
-pub(crate) mod attrs;
 pub(crate) mod backup;
 pub(crate) mod file;
 pub(crate) mod links;
 pub(crate) mod parents;
+pub(crate) mod preserve;
 pub(crate) mod prompt;
 mod same_file;
 
@@ -30,9 +30,9 @@ use crate::sys::attr::{self, Node};
 use crate::sys::create::{self, Made as Linked};
 use crate::sys::path::{dir_of, last_component, same_name};
 use crate::sys::{Ino, ino, is};
-use attrs::{Attrs, Env, Made, Stopped, Target};
 use file::{Ends, FileError, RegularPlan};
 use links::Memory;
+use preserve::{Attrs, Env, Made, Stopped, Target};
 use same_file::SameFile;
 
 const S_IRWXU: u32 = 0o700;

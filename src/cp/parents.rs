@@ -9,7 +9,7 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode, Stat, mkdirat, statat};
 use rustix::io::Errno;
 
 use crate::cp::Cp;
-use crate::cp::attrs::{Made, Target};
+use crate::cp::preserve::{Made, Target};
 use crate::error::{Error, Op};
 use crate::sys::at::At;
 use crate::sys::attr::{self, Node};
