@@ -214,7 +214,7 @@ impl Copy {
                     Event::Message(text) => summary.messages.push(text),
                 }
             }
-            summary.failed = copy.join().unwrap_or(true);
+            summary.failed = copy.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         });
         Ok(summary)
     }

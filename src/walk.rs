@@ -19,7 +19,7 @@ use crate::report::progress::Bar;
 use crate::sched::{Job, Sched};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::strip_slashes;
-use crate::sys::{Ino, interrupt};
+use crate::sys::{Ino, ino, interrupt};
 
 /// Lines and places waiting to be printed before the walk pauses for the workers.
 const BACKLOG: usize = 1024;
@@ -123,7 +123,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// workers).
     fn copy_directory(&mut self, src: &At, dst: &At, dir: DirNext, command_line: bool) -> Visited {
         let DirNext { fd, made, contents, first_dir, finish } = dir;
-        self.dst_dirs.insert(crate::sys::ino(&made));
+        self.dst_dirs.insert(ino(&made));
         let mut visited = Visited { ok: true, into_self: false, first_dir };
         if let Some(contents) = contents {
             visited = self.copy_dir(src, (&fd, dst.path()), &contents, first_dir);
@@ -155,7 +155,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     ) -> Visited {
         let src = src_at.path();
         let failed = Visited { ok: false, into_self: false, first_dir };
-        if self.dst_dirs.contains(&crate::sys::ino(&dir.src_st)) {
+        if self.dst_dirs.contains(&ino(&dir.src_st)) {
             self.drain();
         }
         let (src_fd, entries) = match read_source_dir(src_at, dir) {

@@ -727,8 +727,7 @@ impl<'a> Cp<'a> {
                 return self.undo(w.dst, undo);
             }
         };
-        let independent = undo.backup.is_none()
-            && opts.backup == Backup::None
+        let independent = opts.backup == Backup::None
             && opts.interactive != Interactive::Ask
             && !(opts.preserve.links && w.st.st_nlink > 1);
         let command_line = w.place.command_line;
@@ -755,10 +754,8 @@ impl<'a> Cp<'a> {
             error,
         });
         if failed {
-            return match self.undo(dst, undo) {
-                Next::Done(status) => status,
-                _ => Status::Failed,
-            };
+            self.undo(dst, undo);
+            return Status::Failed;
         }
         self.record_dest(dst, command_line);
         Status::Ok
