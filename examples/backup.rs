@@ -8,14 +8,15 @@
 //! `copy_file_range`, `splice` or `read_write`), the kind for anything else, or `failed`
 //! with cp's message; then a summary line. Exits 1 if anything failed, as rcp would.
 
-use rcp::{Copy, Preserve, Record, Reflink};
+use rcp::{Copy, Outcome, Preserve, Record, Reflink};
 
 fn line(record: &Record) -> String {
     let names = format!("{} -> {}", record.source.display(), record.destination.display());
-    match (&record.error, &record.copied) {
-        (Some(error), _) => format!("failed {names}: {error}"),
-        (None, Some(copied)) => format!("{} {names}", copied.strategy.name()),
-        (None, None) => format!("{} {names}", record.kind.name()),
+    match (&record.outcome, &record.copied) {
+        (Outcome::Failed(error), _) => format!("failed {names}: {error}"),
+        (Outcome::Skipped(reason), _) => format!("skipped {names} ({})", reason.name()),
+        (_, Some(copied)) => format!("{} {names}", copied.strategy.name()),
+        (_, None) => format!("{} {names}", record.kind.map_or("entry", |k| k.name())),
     }
 }
 

@@ -53,13 +53,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
     let ended = walk::copy_all(&opts, &plan, out, Env::current());
     let mut out = ended.out;
-    if let Some((name, status)) = interrupt::stopped_by() {
-        out.message(&format!("interrupted by {name}"));
-        out.finish();
-        return status;
-    }
-    let written = out.finish();
-    i32::from(ended.failed || !written)
+    let status = match interrupt::stopped_by() {
+        Some((name, status)) => {
+            out.message(&format!("interrupted by {name}"));
+            status
+        }
+        None => i32::from(ended.failed),
+    };
+    out.finish(status)
 }
 
 /// The options argv asks for; `Err` holds the exit status when rcp is done already

@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! let summary = rcp::Copy::new(["src"], "dst").recursive(true).run()?;
-//! let failed = summary.records.iter().filter(|r| r.error.is_some()).count();
+//! let failed = summary.records.iter().filter(|r| r.error().is_some()).count();
 //! println!("{} entries, {failed} failed", summary.records.len());
 //! # Ok::<(), rcp::SetupError>(())
 //! ```
@@ -32,4 +32,4 @@ mod walk;
 pub use api::{Copy, Preserve, SetupError, Summary};
 pub use app::run;
 pub use engine::{Copied, Reflink, Sparse, Strategy};
-pub use report::{Kind, Record};
+pub use report::{Kind, Outcome, Record, Skip};

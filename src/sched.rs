@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
 use crate::args::options::Options;
-use crate::cp::Finish;
-use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close};
+use crate::cp::HeldDir;
+use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Reporter};
@@ -82,7 +82,7 @@ pub(crate) struct Sched<'scope, 'env> {
     in_flight: BTreeSet<u64>,
     last_seq: u64,
     /// Directories whose attributes wait for the jobs numbered up to `.0`.
-    deferred: VecDeque<(u64, Finish)>,
+    deferred: VecDeque<(u64, HeldDir)>,
 }
 
 impl<'scope, 'env> Sched<'scope, 'env> {
@@ -178,18 +178,18 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     }
 
     /// Keeps a directory's attributes until the jobs handed over before it are done.
-    pub(crate) fn defer(&mut self, finish: Finish) {
-        self.deferred.push_back((self.last_seq, finish));
+    pub(crate) fn defer(&mut self, dir: HeldDir) {
+        self.deferred.push_back((self.last_seq, dir));
     }
 
     /// The next deferred directory whose files are all done (children come before their
     /// parents in the queue).
-    pub(crate) fn ready(&mut self) -> Option<Finish> {
+    pub(crate) fn ready(&mut self) -> Option<HeldDir> {
         let &(after, _) = self.deferred.front()?;
         if self.waiting_for(after) {
             return None;
         }
-        self.deferred.pop_front().map(|(_, finish)| finish)
+        self.deferred.pop_front().map(|(_, dir)| dir)
     }
 
     /// Reports the jobs the workers have finished into `out`, in their places (`wait`: at
@@ -201,13 +201,15 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             collected.any = true;
             let mut items = Vec::with_capacity(done.files.len());
             for f in &done.files {
-                let (record, error) = match &f.result {
-                    Ok(record) => (record.as_ref(), None),
-                    Err(FileError { error, record }) => (record.as_ref(), Some(error)),
+                let record = f.result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
+                collected.failed |= f.result.is_err() || f.attrs_failed;
+                let entry = Entry {
+                    src: f.src.path(),
+                    dst: f.dst.path(),
+                    kind: Some(Kind::File),
+                    record,
+                    happened: happened(&f.result, &f.messages),
                 };
-                collected.failed |= error.is_some() || f.attrs_failed;
-                let entry =
-                    Entry { src: f.src.path(), dst: f.dst.path(), kind: Kind::File, record, error };
                 items.push((f.started, f.messages.as_slice(), entry));
             }
             out.complete(done.seq, items);

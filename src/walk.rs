@@ -11,7 +11,7 @@ use crate::args::options::Options;
 use crate::args::plan::{Nonexistent, Pair, Plan};
 use crate::cp::preserve::Env;
 use crate::cp::{
-    self, Contents, Cp, DirNext, FileNext, Finish, Next, Opened, Place, Status, Visit,
+    self, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status, Visit,
 };
 use crate::error::{Error, Op};
 use crate::report::Reporter;
@@ -40,12 +40,13 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
 }
 
 /// How an entry went, for the directory walking it.
-#[derive(Clone, Copy)]
 struct Visited {
     ok: bool,
     into_self: bool,
     /// `Visit::first_dir` after the entry.
     first_dir: bool,
+    /// A directory whose entries could not be read: the message printed.
+    unread: Option<String>,
 }
 
 impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
@@ -59,9 +60,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             return self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
         };
         let rel = strip_slashes(&pair.src);
-        let Some(made) = cp::parents::make_parents(&mut self.cp, target, &rel) else {
-            self.cp.failed = true;
-            return;
+        let made = match cp::parents::make_parents(&mut self.cp, target, &rel) {
+            Ok(made) => made,
+            Err(error) => return self.cp.operand_failed(&pair.src, &pair.dst, &error),
         };
         self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
         self.drain();
@@ -100,6 +101,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             ok: status == Status::Ok,
             into_self: status == Status::IntoItself,
             first_dir,
+            unread: None,
         };
         match self.cp.entry(v) {
             Next::Done(status) => done(status),
@@ -124,22 +126,24 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     fn copy_directory(&mut self, src: &At, dst: &At, dir: DirNext, command_line: bool) -> Visited {
         let DirNext { fd, made, contents, first_dir, finish } = dir;
         self.dst_dirs.insert(ino(&made));
-        let mut visited = Visited { ok: true, into_self: false, first_dir };
+        let mut visited = Visited { ok: true, into_self: false, first_dir, unread: None };
         if let Some(contents) = contents {
             visited = self.copy_dir(src, (&fd, dst.path()), &contents, first_dir);
         }
         self.cp.dir_filled(dst, command_line);
-        visited.ok &= self.finish_dir(finish);
+        visited.ok &= self.finish_dir(finish, visited.unread.take());
         visited
     }
 
-    /// Sets a directory's attributes now, or once the files handed over before are done.
-    fn finish_dir(&mut self, finish: Finish) -> bool {
+    /// Sets a directory's attributes and writes its record now, or once the files handed
+    /// over before it are done (its record keeps its place in the output meanwhile).
+    fn finish_dir(&mut self, finish: Finish, unread: Option<String>) -> bool {
         if self.sched.waiting_for(self.sched.last_seq()) {
-            self.sched.defer(finish);
+            let place = self.cp.out.hold();
+            self.sched.defer(HeldDir { finish, place, unread });
             return true;
         }
-        self.cp.set_attributes(&finish)
+        self.cp.finish_dir(&finish, unread, None)
     }
 
     /// GNU's `copy_dir`: every entry, in inode order, named relative to the source
@@ -154,7 +158,6 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         first_dir: bool,
     ) -> Visited {
         let src = src_at.path();
-        let failed = Visited { ok: false, into_self: false, first_dir };
         if self.dst_dirs.contains(&ino(&dir.src_st)) {
             self.drain();
         }
@@ -162,7 +165,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             Ok(read) => read,
             Err(error) => {
                 self.cp.fail(&error);
-                return failed;
+                let unread = Some(error.to_string());
+                return Visited { ok: false, into_self: false, first_dir, unread };
             }
         };
         let place = Place {
@@ -176,7 +180,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let nonexistent = if dir.new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
         let open_early = dir.new_dst && !opts.hard_link && !opts.symbolic_link;
         let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
-        let mut result = Visited { ok: true, into_self: false, first_dir: false };
+        let mut result = Visited { ok: true, into_self: false, first_dir: false, unread: None };
         let mut batch = Vec::new();
         for (name, regular) in entries.iter() {
             if interrupt::stopping() {
@@ -232,8 +236,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     fn collect(&mut self, wait: bool) -> bool {
         let collected = self.sched.collect(&mut self.cp.out, wait);
         self.cp.failed |= collected.failed;
-        while let Some(finish) = self.sched.ready() {
-            let ok = self.cp.set_attributes(&finish);
+        while let Some(held) = self.sched.ready() {
+            let ok = self.cp.finish_dir(&held.finish, held.unread, Some(held.place));
             self.cp.failed |= !ok;
         }
         collected.any

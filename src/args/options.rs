@@ -203,9 +203,8 @@ impl Options {
             None => None,
             Some(format) => Some(argmatch("--report", format, REPORT)?),
         };
-        if cli.report_file.is_some() && report.is_none() {
-            return Err(UsageError::new("--report-file requires --report"));
-        }
+        // `--report-file=PATH` alone asks for the JSON report there.
+        let report = report.or(cli.report_file.as_ref().map(|_| ReportFormat::Json));
         let context_warning = context_warning(&cli);
         Ok(Options {
             recursive,
@@ -477,6 +476,11 @@ mod tests {
 
     #[test]
     fn combinations_gnu_refuses_are_usage_errors() {
+        assert_eq!(resolved(&["--report-file=x"]).report, Some(ReportFormat::Json));
+        assert_eq!(
+            resolved(&["--report=text", "--report-file=x"]).report,
+            Some(ReportFormat::Text)
+        );
         let table = [
             (&["-l", "-s"][..], "cannot make both hard and symbolic links"),
             (
@@ -487,7 +491,6 @@ mod tests {
                 &["--reflink=always", "--sparse=never"][..],
                 "--reflink can be used only with --sparse=auto",
             ),
-            (&["--report-file=x"][..], "--report-file requires --report"),
         ];
         for (args, message) in table {
             assert_eq!(for_args(args).err().as_deref(), Some(message), "{args:?}");

@@ -13,7 +13,7 @@ use crate::args::options::Options;
 use crate::cp::preserve::{Attrs, Made, Stopped, Target};
 use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
 use crate::error::{Error, Op};
-use crate::report::Reporter;
+use crate::report::{Happened, Reporter};
 use crate::sys::at::At;
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
@@ -378,4 +378,19 @@ fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileError {
         Stage::Extend => (Op::Extend, dst),
     };
     FileError { error: Error::new(op, path, failure.errno), record: Some(failure.record) }
+}
+
+/// What happened to a file, for its record: failed with its error (printed with the record),
+/// or, where the attribute rules printed why already, with the last of their `messages`.
+pub(crate) fn happened<'r>(
+    result: &'r Result<Option<Copied>, FileError>,
+    messages: &[String],
+) -> Happened<'r> {
+    match result {
+        Ok(_) => Happened::Copied,
+        Err(FileError { error, .. }) if error.op == Op::Reported => {
+            Happened::Said(messages.last().cloned().unwrap_or_default())
+        }
+        Err(FileError { error, .. }) => Happened::Failed(error),
+    }
 }

@@ -24,7 +24,7 @@ use crate::args::options::{Backup, Deref, Interactive, Options};
 use crate::args::plan::Nonexistent;
 use crate::engine::Scratch;
 use crate::error::{Error, Op};
-use crate::report::{Entry, Kind, Reporter};
+use crate::report::{Entry, Happened, Kind, Reporter, Skip};
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::create::{self, Made as Linked};
@@ -153,11 +153,52 @@ pub(crate) struct Finish {
     restore_mode: Option<u32>,
 }
 
+/// A directory whose attributes and record wait for the files handed over before it.
+pub(crate) struct HeldDir {
+    pub(crate) finish: Finish,
+    /// Its place in the output.
+    pub(crate) place: u64,
+    /// Its entries could not be read: the message printed.
+    pub(crate) unread: Option<String>,
+}
+
 /// GNU's failure path for an entry: the inode remembered for it, and the backup made of
 /// its destination (put back).
 struct Undo {
     backup: Option<At>,
     remembered: Option<Ino>,
+}
+
+/// An entry's names and kind, for its record.
+#[derive(Clone, Copy)]
+struct Names<'n> {
+    src: &'n Path,
+    dst: &'n Path,
+    kind: Option<Kind>,
+}
+
+/// Why making an entry failed: an error to print, or a message printed already.
+enum Why {
+    Error(Error),
+    Said(String),
+}
+
+/// The kind of entry a source of this mode makes.
+fn kind_of(mode: u32) -> Kind {
+    match FileType::from_raw_mode(mode) {
+        FileType::Directory => Kind::Dir,
+        FileType::Symlink => Kind::Symlink,
+        FileType::Fifo => Kind::Fifo,
+        FileType::CharacterDevice => Kind::CharDevice,
+        FileType::BlockDevice => Kind::BlockDevice,
+        FileType::Socket => Kind::Socket,
+        _ => Kind::File,
+    }
+}
+
+/// The record of an entry.
+fn entry<'e>(names: Names<'e>, happened: Happened<'e>) -> Entry<'e> {
+    Entry { src: names.src, dst: names.dst, kind: names.kind, record: None, happened }
 }
 
 /// An entry as `copy_internal` works through it.
@@ -174,6 +215,12 @@ struct Work<'w> {
     /// `dst_st` is an lstat.
     dst_lstat: bool,
     backup: Option<At>,
+}
+
+impl Work<'_> {
+    fn names(&self) -> Names<'_> {
+        Names { src: self.src.path(), dst: self.dst.path(), kind: Some(kind_of(self.st.st_mode)) }
+    }
 }
 
 impl<'a> Cp<'a> {
@@ -226,16 +273,18 @@ impl<'a> Cp<'a> {
         opened: Option<Opened>,
     ) -> ControlFlow<Next, (Work<'w>, Option<OwnedFd>)> {
         let opts = self.opts;
+        let unknown = Names { src: src.path(), dst: dst.path(), kind: None };
         let (st, fd) = match opened {
             Some(o) => (o.st, Some(o.fd)),
             None => match src.stat_as(place.deref != Deref::Never) {
                 Ok(st) => (st, None),
-                Err(e) => return Break(self.refuse(Error::new(Op::Stat, src.path(), e))),
+                Err(e) => return Break(self.refuse(unknown, Error::new(Op::Stat, src.path(), e))),
             },
         };
+        let names = Names { kind: Some(kind_of(st.st_mode)), ..unknown };
         let dir = is(st.st_mode, FileType::Directory);
         if dir && !opts.recursive {
-            return Break(self.refuse(Error::refusal(Op::OmitDirectory, src.path())));
+            return Break(self.refuse(names, Error::refusal(Op::OmitDirectory, src.path())));
         }
         // GNU's src_info: recorded for every operand, a warning for a repeated non-directory.
         if place.command_line
@@ -245,7 +294,7 @@ impl<'a> Cp<'a> {
         {
             let quoted = crate::quote::quote(src.path());
             self.out.message(&format!("warning: source file {quoted} specified more than once"));
-            return Break(Next::Done(Status::Ok));
+            return Break(self.skip(names, Skip::Repeated));
         }
         let dereference = place.deref == Deref::Always
             || (place.deref == Deref::CommandLine && place.command_line);
@@ -289,7 +338,9 @@ impl<'a> Cp<'a> {
                 }
                 Err(Errno::LOOP) if opts.force => {}
                 Err(Errno::NOENT) => w.new_dst = true,
-                Err(e) => return Break(self.refuse(Error::new(Op::Stat, w.dst.path(), e))),
+                Err(e) => {
+                    return Break(self.refuse(w.names(), Error::new(Op::Stat, w.dst.path(), e)));
+                }
             }
         }
         // --keep-directory-symlink: a symlink to a directory stands for that directory.
@@ -316,30 +367,31 @@ impl<'a> Cp<'a> {
         } else {
             same_file::same_file(opts, (w.src, &w.st), (w.dst, d))
         };
+        let names = w.names();
         if same == SameFile::Refuse {
-            return Break(self.refuse(Error::refusal(Op::SameFile(dst.to_path_buf()), src)));
+            let error = Error::refusal(Op::SameFile(dst.to_path_buf()), src);
+            return Break(self.refuse(names, error));
         }
         if opts.update_older && !w.dir && !dst_older(d, &w.st) {
-            let ok = self.link_to_earlier_if_any(w.dst, &w.st, w.dereference);
-            return Break(Next::Done(Status::of(ok)));
+            return Break(self.link_to_earlier_if_any(w));
         }
         if !w.dir {
             match opts.interactive {
-                Interactive::Skip => return Break(Next::Done(Status::Ok)),
+                Interactive::Skip => return Break(self.skip(names, Skip::Exists)),
                 Interactive::Fail => {
-                    return Break(self.refuse(Error::refusal(Op::NotReplacing, dst)));
+                    return Break(self.refuse(names, Error::refusal(Op::NotReplacing, dst)));
                 }
                 Interactive::Ask => {
                     let replacing = opts.force || opts.remove_destination;
                     if !prompt::overwrite_ok(self.out.program(), w.dst, d, replacing) {
-                        return Break(Next::Done(Status::Ok));
+                        return Break(self.skip(names, Skip::Declined));
                     }
                 }
                 Interactive::Unset => {}
             }
         }
         if same == SameFile::AlreadyDone {
-            return Break(Next::Done(Status::Ok));
+            return Break(self.skip(names, Skip::SameFile));
         }
         let dst_dir = is(d.st_mode, FileType::Directory);
         let refusal = match (w.dir, dst_dir) {
@@ -355,7 +407,7 @@ impl<'a> Cp<'a> {
             _ => None,
         };
         match refusal {
-            Some(op) => Break(self.refuse(Error::refusal(op, dst))),
+            Some(op) => Break(self.refuse(names, Error::refusal(op, dst))),
             None => Continue(()),
         }
     }
@@ -371,12 +423,12 @@ impl<'a> Cp<'a> {
                 && backup::source_is_backup_of(w.src, &w.st, w.dst, &opts.suffix)
             {
                 let op = Op::BackupDestroysSource(src.to_path_buf());
-                return Break(self.refuse(Error::refusal(op, dst)));
+                return Break(self.refuse(w.names(), Error::refusal(op, dst)));
             }
             match backup::backup(w.dst, opts.backup, &opts.suffix) {
                 Ok(name) => w.backup = Some(name),
                 Err(Errno::NOENT) => {}
-                Err(e) => return Break(self.refuse(Error::new(Op::Backup, dst, e))),
+                Err(e) => return Break(self.refuse(w.names(), Error::new(Op::Backup, dst, e))),
             }
             w.new_dst = true;
         } else if !dst_dir
@@ -388,7 +440,7 @@ impl<'a> Cp<'a> {
         {
             match w.dst.unlink() {
                 Ok(()) | Err(Errno::NOENT) => {}
-                Err(e) => return Break(self.refuse(Error::new(Op::Remove, dst, e))),
+                Err(e) => return Break(self.refuse(w.names(), Error::new(Op::Remove, dst, e))),
             }
             w.new_dst = true;
             self.out.removed(dst);
@@ -408,7 +460,7 @@ impl<'a> Cp<'a> {
             && self.memory.dest_seen(w.dst.path(), &l)
         {
             let op = Op::ThroughJustCreatedSymlink(w.dst.path().to_path_buf());
-            return Break(self.refuse(Error::refusal(op, w.src.path())));
+            return Break(self.refuse(w.names(), Error::refusal(op, w.src.path())));
         }
         Continue(())
     }
@@ -442,7 +494,7 @@ impl<'a> Cp<'a> {
         let (src, dst) = (w.src.path(), w.dst.path());
         if same_name(src, &earlier) {
             let (top_src, top_dst) = self.top.clone();
-            self.fail(&Error::refusal(Op::IntoItself(top_dst), &top_src));
+            self.fail_entry(w.names(), &Error::refusal(Op::IntoItself(top_dst), &top_src));
             self.undo(w.dst, Undo { backup: w.backup.take(), remembered: None });
             return Break(Next::Done(Status::IntoItself));
         }
@@ -450,28 +502,32 @@ impl<'a> Cp<'a> {
             let quoted = crate::quote::quote(&self.top.0);
             self.out
                 .message(&format!("warning: source directory {quoted} specified more than once"));
-            return Break(Next::Done(Status::Ok));
+            return Break(self.skip(w.names(), Skip::Repeated));
         }
         if w.dereference {
             // The same directory met again through symlinks under -L: copy it again.
             return Continue(None);
         }
-        self.fail(&Error::refusal(Op::LinkToDirectory(earlier), dst));
+        self.fail_entry(w.names(), &Error::refusal(Op::LinkToDirectory(earlier), dst));
         Break(self.undo(w.dst, Undo { backup: w.backup.take(), remembered: None }))
     }
 
     /// A source hard-linked to one copied earlier becomes a link to that copy.
     fn link_to_earlier(&mut self, w: &mut Work, earlier: &Path) -> Next {
-        let (src, dst) = (w.src.path(), w.dst.path());
+        let dst = w.dst.path();
         let earlier_at = self.memory.link_source(earlier, ino(&w.st));
         match create::force_link(&earlier_at, w.dst, true, w.dereference) {
             Ok(made) => {
                 self.note_link(dst, made);
-                self.out.finished(Entry::plain(src, dst, Kind::HardLink));
+                self.out.finished(entry(
+                    Names { kind: Some(Kind::HardLink), ..w.names() },
+                    Happened::Copied,
+                ));
                 Next::Done(Status::Ok)
             }
             Err(e) => {
-                self.fail(&Error::new(Op::HardLink(earlier.to_path_buf()), dst, e));
+                let error = Error::new(Op::HardLink(earlier.to_path_buf()), dst, e);
+                self.fail_entry(w.names(), &error);
                 self.undo(w.dst, Undo { backup: w.backup.take(), remembered: None })
             }
         }
@@ -500,8 +556,8 @@ impl<'a> Cp<'a> {
         } else if opts.hard_link {
             let replace = opts.force || opts.interactive == Interactive::Ask;
             match create::force_link(w.src, w.dst, replace, w.dereference) {
-                Ok(_) => Ok(self.made(&w, Kind::HardLink)),
-                Err(e) => Err(Some(Error::new(Op::HardLink(src.to_path_buf()), dst, e))),
+                Ok(_) => Ok(Kind::HardLink),
+                Err(e) => Err(Why::Error(Error::new(Op::HardLink(src.to_path_buf()), dst, e))),
             }
         } else if regular {
             return self.open_regular(w, undo, opened);
@@ -512,14 +568,15 @@ impl<'a> Cp<'a> {
         };
         let kind = match made {
             Ok(kind) => kind,
-            Err(Some(error)) => {
-                self.fail(&error);
+            Err(why) => {
+                self.failed_why(w.names(), why);
                 return self.undo(w.dst, undo);
             }
-            Err(None) => return self.undo(w.dst, undo),
         };
         self.record_dest(w.dst, w.place.command_line);
+        let names = Names { kind: Some(kind), ..w.names() };
         if opts.hard_link {
+            self.out.finished(entry(names, Happened::Copied));
             return Next::Done(Status::Ok);
         }
         let symlink = matches!(kind, Kind::Symlink);
@@ -534,29 +591,29 @@ impl<'a> Cp<'a> {
             omitted,
             restore_mode: None,
         };
-        Next::Done(Status::of(self.set_attributes(&finish)))
+        let happened = match self.set_attributes(&finish) {
+            Ok(()) => Happened::Copied,
+            Err(said) => Happened::Said(said),
+        };
+        let ok = matches!(happened, Happened::Copied);
+        self.out.finished(entry(names, happened));
+        Next::Done(Status::of(ok))
     }
 
     /// `-s`: a symlink to the source (relative ones only into the current directory).
-    fn make_symlink_to_source(&mut self, w: &Work) -> Result<Kind, Option<Error>> {
+    fn make_symlink_to_source(&mut self, w: &Work) -> Result<Kind, Why> {
         let (src, dst) = (w.src.path(), w.dst.path());
         if !src.as_os_str().as_bytes().starts_with(b"/") && !in_current_dir(dst) {
-            return Err(Some(Error::refusal(Op::RelativeSymlink, dst)));
+            return Err(Why::Error(Error::refusal(Op::RelativeSymlink, dst)));
         }
         match create::force_symlink(src, w.dst, self.opts.force) {
-            Ok(_) => Ok(self.made(w, Kind::Symlink)),
-            Err(e) => Err(Some(Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e))),
+            Ok(_) => Ok(Kind::Symlink),
+            Err(e) => Err(Why::Error(Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e))),
         }
-    }
-
-    /// Reports `w`'s destination made as a `kind`.
-    fn made(&mut self, w: &Work, kind: Kind) -> Kind {
-        self.out.finished(Entry::plain(w.src.path(), w.dst.path(), kind));
-        kind
     }
 
     /// A fifo, device or socket: mknod with the source's mode (less bits withheld).
-    fn make_special(&mut self, w: &Work, omitted: u32) -> Result<Kind, Option<Error>> {
+    fn make_special(&mut self, w: &Work, omitted: u32) -> Result<Kind, Why> {
         let mode = w.st.st_mode;
         let ft = FileType::from_raw_mode(mode);
         let kind = match ft {
@@ -564,14 +621,14 @@ impl<'a> Cp<'a> {
             FileType::CharacterDevice => Kind::CharDevice,
             FileType::BlockDevice => Kind::BlockDevice,
             FileType::Socket => Kind::Socket,
-            _ => return Err(Some(Error::refusal(Op::UnknownType, w.src.path()))),
+            _ => return Err(Why::Error(Error::refusal(Op::UnknownType, w.src.path()))),
         };
         let rdev = if ft == FileType::Fifo { 0 } else { w.st.st_rdev };
         match w.dst.mknod(ft, mode & 0o7777 & !omitted, rdev) {
-            Ok(()) => Ok(self.made(w, kind)),
+            Ok(()) => Ok(kind),
             Err(e) => {
                 let op = if ft == FileType::Fifo { Op::CreateFifo } else { Op::CreateSpecial };
-                Err(Some(Error::new(op, w.dst.path(), e)))
+                Err(Why::Error(Error::new(op, w.dst.path(), e)))
             }
         }
     }
@@ -583,22 +640,28 @@ impl<'a> Cp<'a> {
         let place = w.place;
         let id = ino(&w.st);
         if place.ancestors.contains(&id) {
-            self.fail(&Error::refusal(Op::Cyclic, w.src.path()));
+            self.fail_entry(w.names(), &Error::refusal(Op::Cyclic, w.src.path()));
             return self.undo(w.dst, undo);
         }
         let existing = w.dst_st.filter(|d| !w.new_dst && is(d.st_mode, FileType::Directory));
         let (opened, first_dir, omitted) = match existing {
             None => {
                 let made = self.make_dir(w.src.path(), w.dst, (w.st.st_mode & 0o7777) & !omitted);
-                let first = first_dir || made.is_some();
-                if !first_dir && let Some((_, st)) = &made {
+                let first = first_dir || made.is_ok();
+                if !first_dir && let Ok((_, st)) = &made {
                     self.memory.remember_copied(w.dst, ino(st));
                 }
                 (made, first, omitted)
             }
             Some(d) => (self.open_existing_dir(w.dst, &d), first_dir, 0),
         };
-        let Some((fd, made)) = opened else { return self.undo(w.dst, undo) };
+        let (fd, made) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                self.fail_entry(w.names(), &error);
+                return self.undo(w.dst, undo);
+            }
+        };
         let restore_mode =
             (existing.is_none() && made.st_mode & S_IRWXU != S_IRWXU).then_some(made.st_mode);
         if existing.is_none() {
@@ -629,48 +692,34 @@ impl<'a> Cp<'a> {
 
     /// Makes the destination directory (u+rwx while it is filled) and opens it without
     /// following a symlink swapped in since. `None` after reporting a failure.
-    fn make_dir(&mut self, src: &Path, dst: &At, mode: u32) -> Option<(DirFd, Stat)> {
-        if let Err(e) = dst.mkdir(mode) {
-            self.fail(&Error::new(Op::CreateDir, dst.path(), e));
-            return None;
+    fn make_dir(&mut self, src: &Path, dst: &At, mode: u32) -> Result<(DirFd, Stat), Error> {
+        let path = dst.path();
+        dst.mkdir(mode).map_err(|e| Error::new(Op::CreateDir, path, e))?;
+        let (fd, made) = dst.open_new_dir().map_err(|e| Error::new(Op::Stat, path, e))?;
+        if made.st_mode & S_IRWXU != S_IRWXU {
+            attr::chmod(Node::Fd(fd.as_fd(), path), made.st_mode | S_IRWXU)
+                .map_err(|e| Error::new(Op::SetPermissions, path, e))?;
         }
-        let (fd, made) = match dst.open_new_dir() {
-            Ok(opened) => opened,
-            Err(e) => {
-                self.fail(&Error::new(Op::Stat, dst.path(), e));
-                return None;
-            }
-        };
-        if made.st_mode & S_IRWXU != S_IRWXU
-            && let Err(e) = attr::chmod(Node::Fd(fd.as_fd(), dst.path()), made.st_mode | S_IRWXU)
-        {
-            self.fail(&Error::new(Op::SetPermissions, dst.path(), e));
-            return None;
-        }
-        self.out.starting(src, dst.path(), None);
-        self.out.finished(Entry::plain(src, dst.path(), Kind::Dir));
-        Some((fd, made))
+        self.out.starting(src, path, None);
+        Ok((fd, made))
     }
 
     /// Opens a destination directory that already exists (through a symlink only under
     /// `--keep-directory-symlink`), checking it is the one that was stat'ed.
-    fn open_existing_dir(&mut self, dst: &At, st: &Stat) -> Option<(DirFd, Stat)> {
+    fn open_existing_dir(&mut self, dst: &At, st: &Stat) -> Result<(DirFd, Stat), Error> {
         let follow = self.opts.keep_directory_symlink;
-        let error = match dst.open_dest_dir(follow, st) {
-            Ok(opened) => return Some(opened),
-            Err(Some(e)) => Error::new(Op::Access, dst.path(), e),
-            Err(None) => Error::refusal(Op::Replaced, dst.path()),
-        };
-        self.fail(&error);
-        None
+        dst.open_dest_dir(follow, st).map_err(|e| match e {
+            Some(e) => Error::new(Op::Access, dst.path(), e),
+            None => Error::refusal(Op::Replaced, dst.path()),
+        })
     }
 
     /// Copies a symlink as a symlink (`-P`, `-d`, `-a`, `-r`), keeping an identical existing
     /// one under `-u`, and its owner under `--preserve=ownership`.
-    fn copy_symlink(&mut self, w: &Work) -> Result<Kind, Option<Error>> {
+    fn copy_symlink(&mut self, w: &Work) -> Result<Kind, Why> {
         let opts = self.opts;
         let (src, dst) = (w.src.path(), w.dst.path());
-        let target = w.src.readlink().map_err(|e| Some(Error::new(Op::ReadLink, src, e)))?;
+        let target = w.src.readlink().map_err(|e| Why::Error(Error::new(Op::ReadLink, src, e)))?;
         let mut result = create::force_symlink(&target, w.dst, opts.force).map(|_| ());
         if result.is_err()
             && opts.update_older
@@ -680,8 +729,7 @@ impl<'a> Cp<'a> {
         {
             result = Ok(());
         }
-        result.map_err(|e| Some(Error::new(Op::CreateSymlink, dst, e)))?;
-        self.made(w, Kind::Symlink);
+        result.map_err(|e| Why::Error(Error::new(Op::CreateSymlink, dst, e)))?;
         if opts.preserve.ownership
             && let Err(e) = attr::chown(Node::At(w.dst), Some(w.st.st_uid), Some(w.st.st_gid))
             && !self.attrs().chown_failure_ok(e)
@@ -694,7 +742,7 @@ impl<'a> Cp<'a> {
             );
             self.out.message(&text);
             if opts.preserve.required {
-                return Err(None);
+                return Err(Why::Said(text));
             }
         }
         Ok(Kind::Symlink)
@@ -713,17 +761,8 @@ impl<'a> Cp<'a> {
         let open = file::open_pair((opts, &self.out), w.src, w.dst, &w.st, plan, opened);
         let ends = match open {
             Ok(ends) => ends,
-            Err(FileError { error, record }) => {
-                self.failed = true;
-                let (src, dst) = (w.src.path(), w.dst.path());
-                let entry = Entry {
-                    src,
-                    dst,
-                    kind: Kind::File,
-                    record: record.as_ref(),
-                    error: Some(&error),
-                };
-                self.out.finished(entry);
+            Err(FileError { error, .. }) => {
+                self.fail_entry(Names { kind: Some(Kind::File), ..w.names() }, &error);
                 return self.undo(w.dst, undo);
             }
         };
@@ -739,20 +778,13 @@ impl<'a> Cp<'a> {
         let FileNext { ends, undo, command_line, .. } = f;
         let mut attrs = self.attrs();
         let result = file::fill_and_close(src, dst, ends, w, &mut attrs);
+        let happened = file::happened(&result, &attrs.messages);
         self.report_attrs(attrs);
-        let (record, error) = match &result {
-            Ok(record) => (record.as_ref(), None),
-            Err(FileError { error, record }) => (record.as_ref(), Some(error)),
-        };
-        let failed = error.is_some();
+        let failed = result.is_err();
         self.failed |= failed;
-        self.out.finished(Entry {
-            src: src.path(),
-            dst: dst.path(),
-            kind: Kind::File,
-            record,
-            error,
-        });
+        let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
+        let kind = Some(Kind::File);
+        self.out.finished(Entry { src: src.path(), dst: dst.path(), kind, record, happened });
         if failed {
             self.undo(dst, undo);
             return Status::Failed;
@@ -775,25 +807,49 @@ impl<'a> Cp<'a> {
         }
     }
 
+    /// A directory's contents are in: sets its attributes and writes its record (into the
+    /// output place `held` for it, if any): failed if its entries could not be read (the
+    /// message `unread`) or its attributes failed. Returns whether its attributes were set.
+    pub(crate) fn finish_dir(
+        &mut self,
+        f: &Finish,
+        unread: Option<String>,
+        held: Option<u64>,
+    ) -> bool {
+        let attributes = self.set_attributes(f);
+        let ok = attributes.is_ok();
+        let happened = match (unread, attributes) {
+            (Some(said), _) | (None, Err(said)) => Happened::Said(said),
+            (None, Ok(())) => Happened::Copied,
+        };
+        let names = Names { src: f.src.path(), dst: f.dst.path(), kind: Some(Kind::Dir) };
+        match held {
+            Some(place) => self.out.fill(place, entry(names, happened)),
+            None => self.out.finished(entry(names, happened)),
+        }
+        ok
+    }
+
     /// A directory's contents are in: record it as a command-line destination if it is one.
     pub(crate) fn dir_filled(&mut self, dst: &At, command_line: bool) {
         self.record_dest(dst, command_line);
     }
 
     /// `-u` said skip: but a source hard-linked to one copied earlier still becomes a link.
-    fn link_to_earlier_if_any(&mut self, dst: &At, src_st: &Stat, dereference: bool) -> bool {
-        let path = dst.path();
-        let Some(earlier) = self.memory.remember_copied(dst, ino(src_st)) else { return true };
-        let earlier_at = self.memory.link_source(&earlier, ino(src_st));
-        match create::force_link(&earlier_at, dst, true, dereference) {
+    fn link_to_earlier_if_any(&mut self, w: &Work) -> Next {
+        let (dst, id) = (w.dst, ino(&w.st));
+        let Some(earlier) = self.memory.remember_copied(dst, id) else {
+            return self.skip(w.names(), Skip::NotNewer);
+        };
+        let earlier_at = self.memory.link_source(&earlier, id);
+        let names = Names { kind: Some(Kind::HardLink), ..w.names() };
+        match create::force_link(&earlier_at, dst, true, w.dereference) {
             Ok(made) => {
-                self.note_link(path, made);
-                true
+                self.note_link(dst.path(), made);
+                self.out.finished(entry(names, Happened::Copied));
+                Next::Done(Status::Ok)
             }
-            Err(e) => {
-                self.fail(&Error::new(Op::HardLink(earlier), path, e));
-                false
-            }
+            Err(e) => self.refuse(names, Error::new(Op::HardLink(earlier), dst.path(), e)),
         }
     }
 
@@ -824,10 +880,38 @@ impl<'a> Cp<'a> {
         self.out.error(error);
     }
 
+    /// An operand that could not be started (`--parents` could not make its directories).
+    pub(crate) fn operand_failed(&mut self, src: &Path, dst: &Path, error: &Error) {
+        self.fail_entry(Names { src, dst, kind: None }, error);
+    }
+
+    /// Reports an entry's failure: its message and its record; the run has failed.
+    fn fail_entry(&mut self, names: Names, error: &Error) {
+        self.failed = true;
+        self.out.finished(entry(names, Happened::Failed(error)));
+    }
+
     /// Reports a refusal or failure that ends the entry.
-    fn refuse(&mut self, error: Error) -> Next {
-        self.fail(&error);
+    fn refuse(&mut self, names: Names, error: Error) -> Next {
+        self.fail_entry(names, &error);
         Next::Done(Status::Failed)
+    }
+
+    /// Reports why making an entry failed.
+    fn failed_why(&mut self, names: Names, why: Why) {
+        match why {
+            Why::Error(error) => self.fail_entry(names, &error),
+            Why::Said(text) => {
+                self.failed = true;
+                self.out.finished(entry(names, Happened::Said(text)));
+            }
+        }
+    }
+
+    /// Reports an entry skipped for `reason` (nothing printed but its record).
+    fn skip(&mut self, names: Names, reason: Skip) -> Next {
+        self.out.finished(entry(names, Happened::Skipped(reason)));
+        Next::Done(Status::Ok)
     }
 
     /// GNU's attribute rules, for this run.
@@ -843,26 +927,28 @@ impl<'a> Cp<'a> {
         self.failed |= attrs.failed;
     }
 
-    /// Applies `target`'s attributes, reporting what went wrong. Returns whether it worked.
-    pub(crate) fn apply_attributes(&mut self, target: &Target) -> bool {
+    /// Applies `target`'s attributes, reporting what went wrong. `Err` holds the message
+    /// that failed the entry (printed already).
+    pub(crate) fn apply_attributes(&mut self, target: &Target) -> Result<(), String> {
         let mut attrs = self.attrs();
         let result = attrs.apply(target);
+        let last = attrs.messages.last().cloned();
         self.report_attrs(attrs);
-        match result {
-            Ok(()) => true,
-            Err(Stopped(error)) => {
-                if let Some(error) = error {
-                    self.out.error(&error);
-                }
-                self.failed = true;
-                false
+        let Err(Stopped(error)) = result else { return Ok(()) };
+        self.failed = true;
+        let said = match error {
+            Some(error) => {
+                self.out.error(&error);
+                error.to_string()
             }
-        }
+            None => last.unwrap_or_default(),
+        };
+        Err(said)
     }
 
     /// Timestamps, ownership, xattrs and mode for an entry that is not a regular file (those
     /// are done on their open fd by `file`); a directory's through the fd the walk opened.
-    pub(crate) fn set_attributes(&mut self, f: &Finish) -> bool {
+    pub(crate) fn set_attributes(&mut self, f: &Finish) -> Result<(), String> {
         let dst = f.dst.path();
         let node = match &f.dst_fd {
             Some(fd) => Node::Fd(fd.as_fd(), dst),

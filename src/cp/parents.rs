@@ -28,18 +28,18 @@ fn is_dir(st: &Stat) -> bool {
 
 /// Makes the missing leading directories of `target/src`. Returns them (deepest
 /// first), or `None` after reporting why the copy cannot go ahead.
-pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Vec<Parent>> {
+/// `Err` is why the copy cannot go ahead (the caller reports it as the operand's failure).
+pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Vec<Parent>, Error> {
     let opts = ctx.opts;
     let p = opts.preserve;
     let mut list = Vec::new();
     let rel = src.as_os_str().as_bytes();
-    let Some(last_slash) = rel.iter().rposition(|&b| b == b'/') else { return Some(list) };
+    let Some(last_slash) = rel.iter().rposition(|&b| b == b'/') else { return Ok(list) };
     let dst_dir = crate::sys::path::concat(target, std::ffi::OsStr::from_bytes(&rel[..last_slash]));
     match statat(CWD, &dst_dir, AtFlags::empty()) {
-        Ok(st) if is_dir(&st) => return Some(list),
+        Ok(st) if is_dir(&st) => return Ok(list),
         Ok(_) => {
-            ctx.fail(&Error::refusal(Op::NotADirectory, &dst_dir));
-            return None;
+            return Err(Error::refusal(Op::NotADirectory, &dst_dir));
         }
         Err(_) => {}
     }
@@ -54,9 +54,9 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Ve
             let src_st = match statat(CWD, src_prefix, AtFlags::empty()) {
                 Ok(st) if is_dir(&st) => st,
                 Ok(_) => {
-                    return report(ctx, Error::new(Op::GetAttributes, src_prefix, Errno::NOTDIR));
+                    return Err(Error::new(Op::GetAttributes, src_prefix, Errno::NOTDIR));
                 }
-                Err(e) => return report(ctx, Error::new(Op::GetAttributes, src_prefix, e)),
+                Err(e) => return Err(Error::new(Op::GetAttributes, src_prefix, e)),
             };
             entry = Some(Parent {
                 dst: dst_prefix.clone(),
@@ -80,7 +80,7 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Ve
                 let base = if p.explicit_no_mode { 0o777 } else { src_mode };
                 let mkdir_mode = base & 0o7777 & !omitted;
                 if let Err(e) = mkdirat(CWD, &dst_prefix, Mode::from_raw_mode(mkdir_mode)) {
-                    return report(ctx, Error::new(Op::MakeDirectory, &dst_prefix, e));
+                    return Err(Error::new(Op::MakeDirectory, &dst_prefix, e));
                 }
                 // GNU 9.1 prints these two names unquoted.
                 ctx.out.verbose_line(&format!(
@@ -90,7 +90,7 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Ve
                 ));
                 let made = match statat(CWD, &dst_prefix, AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(st) => st,
-                    Err(e) => return report(ctx, Error::new(Op::GetAttributes, &dst_prefix, e)),
+                    Err(e) => return Err(Error::new(Op::GetAttributes, &dst_prefix, e)),
                 };
                 if !p.mode {
                     if omitted & !made.st_mode != 0 {
@@ -105,11 +105,11 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Ve
                 if made.st_mode != accessible
                     && let Err(e) = attr::chmod(Node::At(&At::cwd(&dst_prefix)), accessible)
                 {
-                    return report(ctx, Error::new(Op::SetPermissions, &dst_prefix, e));
+                    return Err(Error::new(Op::SetPermissions, &dst_prefix, e));
                 }
             }
             Some(st) if !is_dir(&st) => {
-                return report(ctx, Error::refusal(Op::NotADirectory, &dst_prefix));
+                return Err(Error::refusal(Op::NotADirectory, &dst_prefix));
             }
             Some(_) => {}
         }
@@ -118,12 +118,7 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Option<Ve
         }
     }
     list.reverse();
-    Some(list)
-}
-
-fn report<T>(ctx: &mut Cp, error: Error) -> Option<T> {
-    ctx.fail(&error);
-    None
+    Ok(list)
 }
 
 /// Sets the leading directories' attributes once the copy is done (`re_protect`).
@@ -138,6 +133,6 @@ pub(crate) fn protect(ctx: &mut Cp, parents: &[Parent]) -> bool {
             dst_st: None,
             made: Made::Parent { restore_mode },
         };
-        ctx.apply_attributes(&target)
+        ctx.apply_attributes(&target).is_ok()
     })
 }

@@ -9,17 +9,76 @@ use serde_json::{Value, json};
 
 use std::time::Instant;
 
-use super::record::Record;
+use super::record::{Outcome, Record};
 use crate::engine::{Copied, Strategy};
 use crate::error::errno_name;
 use crate::quote::quote;
 
-/// Files and bytes per strategy, and the other entries, for `--stats`.
-pub(super) struct Stats {
+/// The report's schema version (`doc/report.schema.json`): raised when a field changes
+/// meaning or goes away, not when one is added.
+pub(super) const SCHEMA_VERSION: u32 = 1;
+
+/// What the records written so far add up to: the summary record and `--stats`.
+pub(super) struct Tally {
     pub(super) start: Instant,
-    pub(super) files: [(u64, u64); 4],
-    pub(super) others: u64,
-    pub(super) failed: u64,
+    /// Records by outcome: copied, skipped, failed.
+    pub(super) outcomes: [u64; 3],
+    /// Files copied and their bytes, per strategy (in `Strategy::ALL` order).
+    pub(super) strategies: [(u64, u64); 4],
+}
+
+impl Tally {
+    pub(super) fn new() -> Tally {
+        Tally { start: Instant::now(), outcomes: [0; 3], strategies: [(0, 0); 4] }
+    }
+
+    pub(super) fn count(&mut self, record: &Record) {
+        let slot = match record.outcome {
+            Outcome::Copied => 0,
+            Outcome::Skipped(_) => 1,
+            Outcome::Failed(_) => 2,
+        };
+        self.outcomes[slot] += 1;
+        if let (Outcome::Copied, Some(copied)) = (&record.outcome, &record.copied) {
+            let s = &mut self.strategies[strategy_index(copied.strategy)];
+            s.0 += 1;
+            s.1 += copied.bytes;
+        }
+    }
+
+    fn files(&self) -> (u64, u64) {
+        self.strategies.iter().fold((0, 0), |(f, b), s| (f + s.0, b + s.1))
+    }
+}
+
+/// The last JSON record: what the entry records add up to, and how rcp ended.
+pub(super) fn json_summary(tally: &Tally, exit_status: i32) -> Value {
+    let (files, bytes) = tally.files();
+    let strategies: serde_json::Map<String, Value> = Strategy::ALL
+        .iter()
+        .zip(tally.strategies)
+        .map(|(s, (files, bytes))| (s.name().to_string(), json!({"files": files, "bytes": bytes})))
+        .collect();
+    let [copied, skipped, failed] = tally.outcomes;
+    json!({
+        "type": "summary",
+        "schema_version": SCHEMA_VERSION,
+        "outcomes": {"copied": copied, "skipped": skipped, "failed": failed},
+        "files": files,
+        "bytes": bytes,
+        "strategies": strategies,
+        "elapsed_seconds": tally.start.elapsed().as_secs_f64(),
+        "interrupted": crate::sys::interrupt::stopped_by().map(|(name, _)| name),
+        "exit_status": exit_status,
+    })
+}
+
+/// The last `--report=text` line.
+pub(super) fn text_summary(tally: &Tally, exit_status: i32) -> String {
+    let [copied, skipped, failed] = tally.outcomes;
+    format!(
+        "summary: {copied} copied, {skipped} skipped, {failed} failed; exit status {exit_status}"
+    )
 }
 
 pub(super) fn strategy_index(strategy: Strategy) -> usize {
@@ -82,14 +141,16 @@ fn fallback_suffix(record: &Copied) -> String {
 /// `failed 'a' -> 'b': MESSAGE`.
 pub(super) fn text_record(record: &Record) -> String {
     let names = format!("{} -> {}", quote(&record.source), quote(&record.destination));
-    match (&record.error, &record.copied) {
-        (Some(error), _) => format!("failed {names}: {error}"),
-        (None, Some(copied)) => {
+    let kind = record.kind.map_or("entry", |k| k.name());
+    match (&record.outcome, &record.copied) {
+        (Outcome::Failed(error), _) => format!("failed {names}: {error}"),
+        (Outcome::Skipped(skip), _) => format!("skipped {kind} {names} ({})", skip.name()),
+        (Outcome::Copied, Some(copied)) => {
             let holes = if copied.holes { ", holes kept" } else { "" };
             let strategy = copied.strategy.name();
             format!("{strategy} {names} ({} bytes{holes}){}", copied.bytes, fallback_suffix(copied))
         }
-        (None, None) => format!("{} {names}", record.kind.name()),
+        (Outcome::Copied, None) => format!("{kind} {names}"),
     }
 }
 
@@ -110,47 +171,67 @@ pub(super) fn json_record(record: &Record) -> Value {
                 .collect()
         })
         .unwrap_or_default();
+    let reason = match record.outcome {
+        Outcome::Skipped(skip) => Some(skip.name()),
+        _ => None,
+    };
     json!({
+        "type": "entry",
+        "outcome": record.outcome.name(),
+        "reason": reason,
         "source": path_json(record.source.as_os_str()),
         "destination": path_json(record.destination.as_os_str()),
-        "kind": record.kind.name(),
+        "kind": record.kind.map(|k| k.name()),
         "strategy": copied.map(|c| c.strategy.name()),
         "bytes": copied.map(|c| c.bytes),
         "fell_back": fell_back,
         "holes": copied.is_some_and(|c| c.holes),
-        "error": record.error,
+        "error": record.error(),
     })
 }
 
-/// A path as ripgrep's JSON gives one: `{"text": "..."}`, or `{"bytes": "<base64>"}` when it
-/// is not UTF-8, so every name round-trips.
+/// A path: always `{"text": "..."}` (lossily decoded where it must be), and for a name that
+/// is not UTF-8 also `"bytes"` (base64 of the exact name), so scripts can always read
+/// `.text` and exact tools can round-trip.
 fn path_json(path: &OsStr) -> Value {
     match path.to_str() {
         Some(text) => json!({ "text": text }),
-        None => {
-            json!({ "bytes": base64::engine::general_purpose::STANDARD.encode(path.as_bytes()) })
-        }
+        None => json!({
+            "text": path.to_string_lossy(),
+            "bytes": base64::engine::general_purpose::STANDARD.encode(path.as_bytes()),
+        }),
     }
 }
 
-pub(super) fn stats_summary(stats: &Stats) -> String {
-    let elapsed = stats.start.elapsed().as_secs_f64();
-    let files: u64 = stats.files.iter().map(|f| f.0).sum();
-    let bytes: u64 = stats.files.iter().map(|f| f.1).sum();
+/// `--stats`: the summary's figures for people, on stderr.
+pub(super) fn stats_summary(tally: &Tally) -> String {
+    let elapsed = tally.start.elapsed().as_secs_f64();
+    let (files, bytes) = tally.files();
     let rate = if elapsed > 0.0 { bytes as f64 / elapsed } else { 0.0 };
+    let [copied, skipped, failed] = tally.outcomes;
     let mut out = format!(
-        "{files} files, {} in {elapsed:.3} s ({}/s); {} other entries; {} failed\n",
+        "{} copied ({}) in {elapsed:.3} s ({}/s); {copied} copied, {skipped} skipped, {failed} failed\n",
+        plural(files, "file"),
         human(bytes as f64),
         human(rate),
-        stats.others,
-        stats.failed
     );
-    for (strategy, (n, b)) in Strategy::ALL.iter().zip(stats.files) {
-        out.push_str(&format!("  {:<16}{n:>9} files {:>12}\n", strategy.name(), human(b as f64)));
+    for (strategy, (n, b)) in Strategy::ALL.iter().zip(tally.strategies) {
+        out.push_str(&format!(
+            "  {:<16}{:>12} {:>12}\n",
+            strategy.name(),
+            plural(n, "file"),
+            human(b as f64)
+        ));
     }
     out
 }
 
+/// `1 file`, `2 files`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
+/// A byte count for people: `1 byte`, `512 bytes`, `4.9 KiB`.
 fn human(bytes: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes;
@@ -159,5 +240,9 @@ fn human(bytes: f64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        plural(value.round() as u64, "byte")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

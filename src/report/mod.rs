@@ -7,9 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
-use std::time::Instant;
 
 use rustix::io::Errno;
 
@@ -17,14 +16,15 @@ mod format;
 pub(crate) mod progress;
 mod record;
 
-pub(crate) use record::Entry;
-pub use record::{Kind, Record};
+pub(crate) use record::{Entry, Happened};
+pub use record::{Kind, Outcome, Record, Skip};
 
 use crate::args::options::{Options, ReportFormat};
 use crate::error::{Error, UsageError};
 use crate::quote::quote;
 use format::{
-    Stats, debug_line, json_record, stats_summary, strategy_index, strategy_line, text_record,
+    Tally, debug_line, json_record, json_summary, stats_summary, strategy_line, text_record,
+    text_summary,
 };
 
 /// One line of output, kept in order with the others.
@@ -39,8 +39,8 @@ enum Line {
 
 /// Where finished entries' records go.
 enum Records {
-    /// `--report`: text or JSON lines on a stream.
-    Stream(ReportFormat, Box<dyn Write>),
+    /// `--report`: text or JSON lines on standard output, or on `--report-file` (`file`).
+    Stream { format: ReportFormat, out: Box<dyn Write>, file: Option<PathBuf> },
     /// The library: each record, and every message not about one entry, to the caller.
     Library(Sender<Event>),
 }
@@ -53,12 +53,16 @@ pub(crate) enum Event {
     Message(String),
 }
 
-/// A place in the output order: lines ready to print, or a file still being copied by a
-/// worker, whose lines take this place when it completes.
+/// A place in the output order: lines ready to print, or an entry not finished yet — a
+/// job with the workers (numbered by the scheduler), or a directory whose attributes wait
+/// for them (numbered from `HELD`) — whose lines take this place when it is.
 enum Slot {
     Ready(Vec<Line>),
     Pending(u64),
 }
+
+/// Where the numbers of held directory places start (jobs count up from 1).
+const HELD: u64 = 1 << 62;
 
 /// The only printer. With workers copying files in parallel, every line still comes out in
 /// the order a sequential copy would print it: a file in flight holds its place
@@ -67,11 +71,18 @@ pub(crate) struct Reporter {
     program: String,
     verbose: bool,
     debug: bool,
+    stats: bool,
+    /// `-v` and `--debug` lines go to stderr: the JSON report has standard output.
+    lines_to_stderr: bool,
     stdout: io::Stdout,
+    /// The first error writing standard output (`-v` lines or the report).
     stdout_error: Cell<Option<Errno>>,
     closed_stdout: bool,
     records: RefCell<Option<Records>>,
-    stats: Option<Stats>,
+    /// The first error writing `--report-file`.
+    report_error: Cell<Option<Errno>>,
+    tally: Tally,
+    held: Cell<u64>,
     queue: RefCell<VecDeque<Slot>>,
     /// The progress bar, hidden while a line is printed.
     bar: Option<indicatif::ProgressBar>,
@@ -82,44 +93,45 @@ impl Reporter {
     pub(crate) fn new(program: String, opts: &Options) -> Result<Reporter, (String, io::Error)> {
         let records = match (opts.report, &opts.report_file) {
             (None, _) => None,
-            (Some(format), None) => Some(Records::Stream(format, Box::new(io::stdout()))),
+            (Some(format), None) => {
+                Some(Records::Stream { format, out: Box::new(io::stdout()), file: None })
+            }
             (Some(format), Some(path)) => {
                 let file = File::create(path)
                     .map_err(|e| (format!("cannot create report file {}", quote(path)), e))?;
-                Some(Records::Stream(format, Box::new(BufWriter::new(file))))
+                let out = Box::new(BufWriter::new(file));
+                Some(Records::Stream { format, out, file: Some(path.clone()) })
             }
         };
-        let stats = opts.stats.then(|| Stats {
-            start: Instant::now(),
-            files: [(0, 0); 4],
-            others: 0,
-            failed: 0,
-        });
-        Ok(Reporter {
-            program,
-            verbose: opts.verbose,
-            debug: opts.debug,
-            stdout: io::stdout(),
-            stdout_error: Cell::new(None),
-            closed_stdout: false,
-            records: RefCell::new(records),
-            stats,
-            queue: RefCell::new(VecDeque::new()),
-            bar: None,
-        })
+        let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
+        let mut reporter = Reporter::library_less(program, records);
+        reporter.verbose = opts.verbose;
+        reporter.debug = opts.debug;
+        reporter.stats = opts.stats;
+        reporter.lines_to_stderr = json_on_stdout;
+        Ok(reporter)
     }
 
     /// The library's reporter: nothing is printed; records and messages go to `events`.
     pub(crate) fn library(events: Sender<Event>) -> Reporter {
+        Reporter::library_less("rcp".into(), Some(Records::Library(events)))
+    }
+
+    /// A reporter with no `-v`, `--debug` or `--stats` lines.
+    fn library_less(program: String, records: Option<Records>) -> Reporter {
         Reporter {
-            program: "rcp".into(),
+            program,
             verbose: false,
             debug: false,
+            stats: false,
+            lines_to_stderr: false,
             stdout: io::stdout(),
             stdout_error: Cell::new(None),
             closed_stdout: false,
-            records: RefCell::new(Some(Records::Library(events))),
-            stats: None,
+            records: RefCell::new(records),
+            report_error: Cell::new(None),
+            tally: Tally::new(),
+            held: Cell::new(HELD),
             queue: RefCell::new(VecDeque::new()),
             bar: None,
         }
@@ -214,12 +226,32 @@ impl Reporter {
             lines.extend(messages.iter().map(|m| Line::Err(m.clone())));
             lines.extend(self.entry_lines(&entry));
         }
+        self.place(seq, lines);
+    }
+
+    /// Puts `lines` in the place held for `id`, and prints what is ready.
+    fn place(&self, id: u64, lines: Vec<Line>) {
         let mut queue = self.queue.borrow_mut();
-        if let Some(slot) = queue.iter_mut().find(|s| matches!(s, Slot::Pending(n) if *n == seq)) {
+        if let Some(slot) = queue.iter_mut().find(|s| matches!(s, Slot::Pending(n) if *n == id)) {
             *slot = Slot::Ready(lines);
         }
         drop(queue);
         self.release();
+    }
+
+    /// Holds a place for an entry finished later (a directory whose attributes wait for
+    /// the workers); `fill` gives it its lines.
+    pub(crate) fn hold(&self) -> u64 {
+        let id = self.held.get();
+        self.held.set(id + 1);
+        self.pending(id);
+        id
+    }
+
+    /// The held entry `id` is finished.
+    pub(crate) fn fill(&mut self, id: u64, entry: Entry) {
+        let lines = self.entry_lines(&entry);
+        self.place(id, lines);
     }
 
     /// How many places are held or waiting (for back-pressure on the walk).
@@ -227,14 +259,15 @@ impl Reporter {
         self.queue.borrow().len()
     }
 
+    /// An entry's lines: its error (unless said already, or it was given up because rcp
+    /// was told to stop: that is told once, at the end), `--debug` lines, its record.
     fn entry_lines(&mut self, entry: &Entry) -> Vec<Line> {
         let mut lines = Vec::new();
-        // A file given up because of SIGINT/SIGTERM is told about once, at the end.
         let cancelled =
             |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
         // The library's caller finds an entry's error in its record.
         if let Some(error) =
-            entry.error.filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
+            entry.error().filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
             && !self.for_library()
         {
             lines.push(Line::Err(error.to_string()));
@@ -243,27 +276,17 @@ impl Reporter {
             lines.push(Line::Out(debug_line(record)));
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
+        let record = Record::of(entry);
+        self.tally.count(&record);
         match &*self.records.borrow() {
-            Some(Records::Stream(format, _)) => {
-                let record = Record::of(entry);
-                lines.push(Line::Record(match format {
-                    ReportFormat::Text => text_record(&record),
-                    ReportFormat::Json => json_record(&record).to_string(),
-                }));
+            Some(Records::Stream { format: ReportFormat::Text, .. }) => {
+                lines.push(Line::Record(text_record(&record)));
             }
-            Some(Records::Library(_)) => lines.push(Line::Entry(Box::new(Record::of(entry)))),
+            Some(Records::Stream { format: ReportFormat::Json, .. }) => {
+                lines.push(Line::Record(json_record(&record).to_string()));
+            }
+            Some(Records::Library(_)) => lines.push(Line::Entry(Box::new(record))),
             None => {}
-        }
-        if let Some(stats) = &mut self.stats {
-            match (entry.error, entry.record) {
-                (Some(_), _) => stats.failed += 1,
-                (None, Some(record)) => {
-                    let slot = &mut stats.files[strategy_index(record.strategy)];
-                    slot.0 += 1;
-                    slot.1 += record.bytes;
-                }
-                (None, None) => stats.others += 1,
-            }
         }
         lines
     }
@@ -314,44 +337,79 @@ impl Reporter {
                 let _ = events.send(Event::Record(*record));
             }
             (Line::Out(_) | Line::Record(_), Some(Records::Library(_))) => {}
+            (Line::Out(text), _) if self.lines_to_stderr => {
+                let _ = writeln!(io::stderr().lock(), "{text}");
+            }
             (Line::Out(text), _) => self.line(format_args!("{text}")),
             (Line::Err(text), _) => {
                 let _ = self.stdout.lock().flush();
                 message(&self.program, &text);
             }
-            (Line::Record(text), Some(Records::Stream(_, out))) => {
-                let _ = writeln!(out, "{text}");
+            (Line::Record(text), Some(Records::Stream { out, file, .. })) => {
+                let slot = if file.is_some() { &self.report_error } else { &self.stdout_error };
+                if slot.get().is_none()
+                    && let Err(e) = writeln!(out, "{text}")
+                {
+                    slot.set(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
+                }
             }
             (Line::Record(_) | Line::Entry(_), _) => {}
         }
     }
 
-    /// Flushes the outputs and prints the `--stats` summary. Returns false if standard
-    /// output or the report could not be written (GNU's `write error`, exit status 1).
-    pub(crate) fn finish(&mut self) -> bool {
+    /// Writes the summary record, flushes the outputs and prints `--stats`. Returns the
+    /// status rcp exits with: `status`, or 1 if standard output or the report could not be
+    /// written (GNU's `write error: ...`, said once, at the end).
+    pub(crate) fn finish(&mut self, status: i32) -> i32 {
         self.release();
-        let mut ok = true;
-        if let Some(Records::Stream(_, out)) = &mut *self.records.borrow_mut()
+        let failed_writes =
+            || self.stdout_error.get().is_some() || self.report_error.get().is_some();
+        let mut status = if status == 0 && failed_writes() { 1 } else { status };
+        let last = match &*self.records.borrow() {
+            Some(Records::Stream { format: ReportFormat::Json, .. }) => {
+                Some(json_summary(&self.tally, status).to_string())
+            }
+            Some(Records::Stream { format: ReportFormat::Text, .. }) => {
+                Some(text_summary(&self.tally, status))
+            }
+            _ => None,
+        };
+        if let Some(last) = last {
+            self.write_now(Line::Record(last));
+        }
+        if let Some(Records::Stream { out, file, .. }) = &mut *self.records.borrow_mut()
             && let Err(e) = out.flush()
         {
-            message(&self.program, &format!("error writing report: {e}"));
-            ok = false;
+            let slot = if file.is_some() { &self.report_error } else { &self.stdout_error };
+            slot.set(slot.get().or(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO))));
         }
         if let Err(e) = self.stdout.lock().flush() {
             self.note_write_error(&e);
         }
         if let Some(errno) = self.stdout_error.get() {
             message(&self.program, &format!("write error: {}", crate::error::strerror(errno)));
-            ok = false;
         }
-        if let Some(stats) = &self.stats {
-            let _ = io::stderr().lock().write_all(stats_summary(stats).as_bytes());
+        if let (Some(errno), Some(Records::Stream { file: Some(path), .. })) =
+            (self.report_error.get(), &*self.records.borrow())
+        {
+            let text = format!("error writing {}: {}", quote(path), crate::error::strerror(errno));
+            message(&self.program, &text);
         }
-        ok
+        if status == 0 && failed_writes() {
+            status = 1;
+        }
+        if self.stats {
+            let _ = io::stderr().lock().write_all(stats_summary(&self.tally).as_bytes());
+        }
+        status
     }
 
-    /// One line on standard output; the first write error is kept for `finish`.
+    /// One line on standard output; the first write error is kept for `finish` (and no more
+    /// is written after it).
     fn line(&self, args: std::fmt::Arguments) {
+        if self.stdout_error.get().is_some() {
+            return;
+        }
         if self.closed_stdout {
             return self
                 .note_write_error(&io::Error::from_raw_os_error(Errno::BADF.raw_os_error()));

@@ -45,49 +45,142 @@ impl Kind {
     }
 }
 
-/// One finished entry: what it was, what the engine did (files), and the error if it failed.
-pub(crate) struct Entry<'a> {
-    pub(crate) src: &'a Path,
-    pub(crate) dst: &'a Path,
-    pub(crate) kind: Kind,
-    pub(crate) record: Option<&'a Copied>,
-    pub(crate) error: Option<&'a Error>,
+/// Why an entry was skipped (`"reason"` in the report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skip {
+    /// `-n`, `--update=none`: the destination exists.
+    Exists,
+    /// `-u`, `--update=older`: the destination is not older than the source.
+    NotNewer,
+    /// `-i`: the answer was no.
+    Declined,
+    /// The destination already is what the copy would make (`-l` onto a hard link of the
+    /// source, a symlink onto the same symlink).
+    SameFile,
+    /// The source was given before (`source file 'a' specified more than once`).
+    Repeated,
 }
 
-impl<'a> Entry<'a> {
-    /// A finished entry with no engine record and no error.
-    pub(crate) fn plain(src: &'a Path, dst: &'a Path, kind: Kind) -> Self {
-        Entry { src, dst, kind, record: None, error: None }
+impl Skip {
+    /// The name records use: `exists`, `not_newer`, `declined`, `same_file`, `repeated`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Skip::Exists => "exists",
+            Skip::NotNewer => "not_newer",
+            Skip::Declined => "declined",
+            Skip::SameFile => "same_file",
+            Skip::Repeated => "repeated",
+        }
     }
 }
 
-/// What happened to one entry: one record per operand and per entry below it that rcp
-/// copied, linked, made, or failed on, in the order a sequential copy meets them.
+/// What happened to an entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Its data was copied, or the directory, link or special file was made (or merged
+    /// into); a directory whose contents failed is still copied.
+    Copied,
+    /// Nothing was done, for this reason.
+    Skipped(Skip),
+    /// It failed: the message rcp printed for it, without the program name.
+    Failed(String),
+}
+
+impl Outcome {
+    /// The name records use: `copied`, `skipped`, `failed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Copied => "copied",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Failed(_) => "failed",
+        }
+    }
+}
+
+/// What happened to one entry, as the walk tells the printer.
+pub(crate) enum Happened<'a> {
+    Copied,
+    Skipped(Skip),
+    /// Failed with this error, to be printed with the record.
+    Failed(&'a Error),
+    /// Failed; this message was printed already.
+    Said(String),
+}
+
+/// One finished entry: what it was, what the engine did (files), and what happened.
+pub(crate) struct Entry<'a> {
+    pub(crate) src: &'a Path,
+    pub(crate) dst: &'a Path,
+    /// `None` when the source could not even be stat'ed.
+    pub(crate) kind: Option<Kind>,
+    pub(crate) record: Option<&'a Copied>,
+    pub(crate) happened: Happened<'a>,
+}
+
+impl<'a> Entry<'a> {
+    /// The error to print with the record, if it failed and was not said already.
+    pub(crate) fn error(&self) -> Option<&'a Error> {
+        match self.happened {
+            Happened::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// What happened to one entry: one record per operand and per entry below it, whatever
+/// happened, in the order a sequential copy finishes them (a directory after its contents,
+/// when its attributes are set).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Record {
     /// The source, as rcp names it (the operand, then `/`-joined names below it).
     pub source: PathBuf,
-    /// The destination it was copied to.
+    /// The destination it was (or would have been) copied to.
     pub destination: PathBuf,
-    /// What the entry is.
-    pub kind: Kind,
+    /// What the entry is; `None` when its source could not be stat'ed.
+    pub kind: Option<Kind>,
+    /// What happened to it.
+    pub outcome: Outcome,
     /// For a regular file: how its data was copied (none if it failed before the engine ran,
     /// or under `--attributes-only`).
     pub copied: Option<Copied>,
-    /// The message rcp prints for its failure, without the program name (`cannot open
-    /// 'a' for reading: Permission denied`); `None` if it was copied.
-    pub error: Option<String>,
 }
 
 impl Record {
     pub(crate) fn of(entry: &Entry) -> Record {
+        let outcome = match &entry.happened {
+            Happened::Copied => Outcome::Copied,
+            Happened::Skipped(skip) => Outcome::Skipped(*skip),
+            Happened::Failed(error) => Outcome::Failed(failure_text(error)),
+            Happened::Said(text) => Outcome::Failed(text.clone()),
+        };
         Record {
             source: entry.src.to_path_buf(),
             destination: entry.dst.to_path_buf(),
             kind: entry.kind,
+            outcome,
             copied: entry.record.cloned(),
-            error: entry.error.map(Error::to_string),
         }
+    }
+
+    /// The failure message, if the entry failed.
+    pub fn error(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Failed(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// An error's message as a record carries it: a file given up because rcp was told to stop
+/// says so (its own message is not printed).
+fn failure_text(error: &Error) -> String {
+    match crate::sys::interrupt::stopped_by() {
+        Some((name, _)) if error.errno == Some(rustix::io::Errno::CANCELED) => {
+            format!("interrupted by {name}")
+        }
+        _ => error.to_string(),
     }
 }

@@ -196,11 +196,25 @@ pub fn rcp_injected<S: AsRef<OsStr>>(
 
 /// The JSON records rcp printed with `--report=json`.
 pub fn records(out: &Output) -> Vec<Value> {
+    json_lines(out).into_iter().filter(|r| r["type"] == "entry").collect()
+}
+
+/// Every JSON line on stdout: the entry records, then the summary.
+pub fn json_lines(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
         .collect()
+}
+
+/// The summary record, which must be the last line of a JSON report.
+pub fn summary(out: &Output) -> Value {
+    let lines = json_lines(out);
+    let last = lines.last().cloned().expect("a JSON report has a summary");
+    assert_eq!(last["type"], "summary", "the last record is the summary: {last}");
+    assert_eq!(lines.iter().filter(|r| r["type"] == "summary").count(), 1, "one summary");
+    last
 }
 
 /// The single record of a one-file copy, after checking the run succeeded.

@@ -58,8 +58,11 @@ fn parallel_output_and_tree_match_a_sequential_copy_and_gnu() {
         // The JSON records come out whole and in order too.
         let json = run(rcp, root, &["-j4", "-r", "--report=json", "src", "json"]);
         let lines: Vec<&str> = json.1.lines().collect();
-        assert_eq!(lines.len(), 20 * 50 + 300 + 22, "one record per entry");
-        assert!(lines.iter().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        assert_eq!(lines.len(), 20 * 50 + 300 + 22 + 1, "one record per entry, and the summary");
+        let records: Vec<serde_json::Value> =
+            lines.iter().map(|l| serde_json::from_str(l).expect("whole JSON lines")).collect();
+        let last = records.last().expect("records");
+        assert_eq!((&last["type"], &last["outcomes"]["copied"]), (&"summary".into(), &1322.into()));
     }
 }
 

@@ -42,19 +42,36 @@ fn records_cover_every_entry_and_failures() {
     assert_eq!(out.status.code(), Some(1));
     let mut kinds: Vec<String> = records(&out)
         .iter()
-        .map(|r| format!("{} {}", r["kind"], r["destination"]["text"]))
+        .map(|r| format!("{} {} {}", r["outcome"], r["kind"], r["destination"]["text"]))
         .collect();
     kinds.sort();
     assert_eq!(
         kinds,
         [
-            r#""dir" "dst/src""#,
-            r#""dir" "dst/src/sub""#,
-            r#""file" "dst/src/sub/f""#,
-            r#""symlink" "dst/src/l""#
+            r#""copied" "dir" "dst/src""#,
+            r#""copied" "dir" "dst/src/sub""#,
+            r#""copied" "file" "dst/src/sub/f""#,
+            r#""copied" "symlink" "dst/src/l""#,
+            r#""failed" null "dst/nosuch""#,
         ]
     );
-    assert!(stderr(&out).ends_with(": cannot stat 'nosuch': No such file or directory\n"));
+    let message = "cannot stat 'nosuch': No such file or directory";
+    assert!(stderr(&out).ends_with(&format!(": {message}\n")));
+    let failed = records(&out).into_iter().find(|r| r["outcome"] == "failed").unwrap();
+    assert_eq!(failed["error"], message, "the record's error is the message on stderr");
+    // A directory's record comes after its contents; the summary adds them up.
+    let order: Vec<String> =
+        records(&out).iter().map(|r| r["destination"]["text"].to_string()).collect();
+    let (sub, f) = (
+        order.iter().position(|d| d == r#""dst/src/sub""#),
+        order.iter().position(|d| d == r#""dst/src/sub/f""#),
+    );
+    assert!(f < sub, "{order:?}");
+    assert_eq!(order[3], r#""dst/src""#, "{order:?}");
+    let summary = summary(&out);
+    assert_eq!(summary["outcomes"], serde_json::json!({"copied": 4, "skipped": 0, "failed": 1}));
+    assert_eq!((&summary["exit_status"], &summary["schema_version"]), (&1.into(), &1.into()));
+    assert_eq!((&summary["files"], &summary["bytes"]), (&1.into(), &1.into()));
 }
 
 #[test]
@@ -87,12 +104,23 @@ fn stats_count_files_and_bytes_per_strategy() {
     let out = rcp().current_dir(d).args(["-r", "--stats", "src", "dst"]).output().unwrap();
     assert!(out.status.success());
     let err = stderr(&out);
-    assert!(err.starts_with("5 files, 4.9 KiB in "), "{err}");
-    assert!(err.contains("1 other entries; 0 failed"), "{err}");
+    assert!(err.starts_with("5 files copied (4.9 KiB) in "), "{err}");
+    assert!(err.contains("; 6 copied, 0 skipped, 0 failed\n"), "{err}");
     let per_strategy: u64 = err
         .lines()
         .skip(1)
         .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(per_strategy, 5, "{err}");
+}
+
+#[test]
+fn stats_say_one_file_and_one_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("a"), "x").unwrap();
+    let out = rcp().current_dir(d).args(["--stats", "a", "b"]).output().unwrap();
+    let err = stderr(&out);
+    assert!(err.starts_with("1 file copied (1 byte) in "), "{err}");
+    assert!(err.contains("; 1 copied, 0 skipped, 0 failed\n"), "{err}");
 }
