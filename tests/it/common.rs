@@ -201,11 +201,41 @@ pub fn records(out: &Output) -> Vec<Value> {
 
 /// Every JSON line on stdout: the entry records, then the summary.
 pub fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
+    parse_report(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// A JSON report's lines, each checked against `doc/report.schema.json`, and, when the
+/// report is complete, the summary checked against the records: last, once, and its
+/// counts equal to the entry records written.
+pub fn parse_report(text: &str) -> Vec<Value> {
+    let lines: Vec<Value> = text
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
-        .collect()
+        .collect();
+    for record in &lines {
+        let errors: Vec<String> = schema().iter_errors(record).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "record breaks the schema: {record}\n{}", errors.join("\n"));
+    }
+    if let Some(last) = lines.last().filter(|l| l["type"] == "summary") {
+        assert_eq!(lines.iter().filter(|r| r["type"] == "summary").count(), 1, "one summary");
+        for outcome in ["copied", "skipped", "failed"] {
+            let written = lines.iter().filter(|r| r["outcome"] == outcome).count();
+            assert_eq!(last["outcomes"][outcome], written, "{outcome} records vs the summary");
+        }
+    }
+    lines
+}
+
+/// The published schema of the JSON report, compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/report.schema.json");
+        let text = fs::read_to_string(&path).expect("doc/report.schema.json");
+        let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema compiles")
+    })
 }
 
 /// The summary record, which must be the last line of a JSON report.
@@ -213,7 +243,6 @@ pub fn summary(out: &Output) -> Value {
     let lines = json_lines(out);
     let last = lines.last().cloned().expect("a JSON report has a summary");
     assert_eq!(last["type"], "summary", "the last record is the summary: {last}");
-    assert_eq!(lines.iter().filter(|r| r["type"] == "summary").count(), 1, "one summary");
     last
 }
 

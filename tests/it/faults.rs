@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{assert_same_bytes, have, skip, write_pattern};
+use crate::common::{assert_same_bytes, have, parse_report, skip, write_pattern};
 
 const MIB: usize = 1 << 20;
 
@@ -52,8 +52,10 @@ fn disk_full_keeps_what_fit_and_removes_the_torn_file() {
     let Some(small) = SmallFs::new(dir.path(), "disk-full") else { return };
     for jobs in ["-j1", "-j2"] {
         let dst = small.point.join(format!("dst{jobs}"));
+        let report = dir.path().join(format!("report{jobs}.json"));
         let out = Command::new(env!("CARGO_BIN_EXE_rcp"))
             .arg(jobs)
+            .arg(format!("--report-file={}", report.display()))
             .arg("-r")
             .arg(&src)
             .arg(&dst)
@@ -77,6 +79,26 @@ fn disk_full_keeps_what_fit_and_removes_the_torn_file() {
         // comes first fits, and the later ones cannot all fit.
         let bigs = ["big1", "big2", "big3"].iter().filter(|n| dst.join(n).exists()).count();
         assert!((1..3).contains(&bigs), "{jobs}: {bigs} of the 30 MiB files are there");
+        // The report: a failed record (stderr's message) for each file that did not fit.
+        let records = parse_report(&fs::read_to_string(&report).unwrap());
+        for name in ["big1", "big2", "big3", "small"] {
+            let r = records
+                .iter()
+                .find(|r| r["destination"]["text"] == dst.join(name).to_str().unwrap())
+                .unwrap_or_else(|| panic!("{jobs}: no record for {name}"));
+            match dst.join(name).exists() {
+                true => assert_eq!(r["outcome"], "copied", "{jobs}: {r}"),
+                false => {
+                    let error = r["error"].as_str().expect("a failed record");
+                    assert!(error.ends_with(": No space left on device"), "{jobs}: {r}");
+                    assert!(
+                        stderr.contains(&format!(": {error}\n")),
+                        "{jobs}: {error} not on stderr"
+                    );
+                }
+            }
+        }
+        assert_eq!(records.last().unwrap()["exit_status"], 1);
         fs::remove_dir_all(&dst).unwrap();
     }
 }

@@ -11,6 +11,7 @@ mod faults;
 mod gnu;
 mod interrupt;
 mod library;
+mod outcomes;
 mod parallel;
 mod paths;
 mod progress;

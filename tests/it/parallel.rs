@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{Fs, dir_on, write_pattern};
+use crate::common::{Fs, dir_on, parse_report, write_pattern};
 use crate::gnu::{normalize_times, snapshot};
 
 /// 20 directories of 50 files (some read-only), and a flat one of 300.
@@ -59,8 +59,7 @@ fn parallel_output_and_tree_match_a_sequential_copy_and_gnu() {
         let json = run(rcp, root, &["-j4", "-r", "--report=json", "src", "json"]);
         let lines: Vec<&str> = json.1.lines().collect();
         assert_eq!(lines.len(), 20 * 50 + 300 + 22 + 1, "one record per entry, and the summary");
-        let records: Vec<serde_json::Value> =
-            lines.iter().map(|l| serde_json::from_str(l).expect("whole JSON lines")).collect();
+        let records = parse_report(&json.1);
         let last = records.last().expect("records");
         assert_eq!((&last["type"], &last["outcomes"]["copied"]), (&"summary".into(), &1322.into()));
     }
