@@ -25,7 +25,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Some(warning) = &opts.context_warning {
         report::message(&program, warning);
     }
-    let out = match Reporter::new(program.clone(), &opts) {
+    let mut out = match Reporter::new(program.clone(), &opts) {
         Ok(out) => out.stdout_closed(stdout_closed),
         Err((what, e)) => {
             let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
@@ -35,18 +35,20 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     let mut plan = match plan::plan(&opts) {
         Ok(plan) => plan,
+        // Nothing is copied; a report still ends with its summary.
         Err(PlanError::Usage(usage)) => {
             out.usage(&usage);
-            return 1;
+            return out.finish(1);
         }
         Err(PlanError::Target(error)) => {
             out.error(&error);
-            return 1;
+            return out.finish(1);
         }
     };
     let opts = onto_own_backup(&mut plan, opts);
     if let Err(e) = interrupt::install() {
-        out.message(&format!("cannot handle signals: {e}"));
+        let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
+        out.message(&format!("cannot handle signals: {}", crate::error::strerror(errno)));
     }
     if opts.recursive {
         process::raise_open_file_limit();

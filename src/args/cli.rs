@@ -219,12 +219,14 @@ pub(crate) struct Cli {
     #[arg(long, overrides_with = "progress")]
     pub(crate) no_progress: bool,
 
-    /// report the path each file took, one record per file: text (default) or json
+    /// write a record for every entry (the path it took, or why it was skipped or failed)
+    /// and a summary: text (default) or json, as doc/report.schema.json describes
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "text")]
     pub(crate) report: Option<String>,
 
-    /// write the --report records to PATH instead of standard output
+    /// write the --report records to PATH instead of standard output (JSON, unless
+    /// --report=text)
     #[arg(long, value_name = "PATH")]
     pub(crate) report_file: Option<PathBuf>,
 
