@@ -22,6 +22,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(opts) => opts,
         Err(status) => return status,
     };
+    // GNU checks this before it looks at the operands.
+    if opts.preserve.require_context && !selinux_enabled() {
+        let text = "cannot preserve security context without an SELinux-enabled kernel";
+        report::message(&program, text);
+        return 1;
+    }
     if let Some(warning) = &opts.context_warning {
         report::message(&program, warning);
     }
@@ -108,6 +114,12 @@ fn onto_own_backup(plan: &mut Plan, opts: Options) -> Options {
         any = true;
     }
     if any { Options { backup: Backup::None, ..opts } } else { opts }
+}
+
+/// Whether the kernel runs SELinux (libselinux's test: selinuxfs is mounted). rcp copies no
+/// security contexts; with SELinux on, `--preserve=context` is accepted and does nothing.
+fn selinux_enabled() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 /// Whether standard output was closed when rcp started. Rust's runtime puts /dev/null

@@ -37,6 +37,8 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     /// Regular files started so far (the first is never handed over: a single file starts
     /// no threads).
     files: u64,
+    /// `--parents`: the last leading directory was missing, so the destination is new.
+    parents_new_dst: bool,
 }
 
 /// How an entry went, for the directory walking it.
@@ -51,7 +53,7 @@ struct Visited {
 
 impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     pub(crate) fn new(cp: Cp<'a>, sched: Sched<'scope, 'env>) -> Self {
-        Walk { cp, sched, dst_dirs: HashSet::new(), files: 0 }
+        Walk { cp, sched, dst_dirs: HashSet::new(), files: 0, parents_new_dst: false }
     }
 
     /// Copies one pair, making and then fixing up its `--parents` directories.
@@ -60,13 +62,16 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             return self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
         };
         let rel = strip_slashes(&pair.src);
-        let made = match cp::parents::make_parents(&mut self.cp, target, &rel) {
-            Ok(made) => made,
+        let leading = match cp::parents::make_parents(&mut self.cp, target, &rel) {
+            Ok(leading) => leading,
             Err(error) => return self.cp.operand_failed(&pair.src, &pair.dst, &error),
         };
-        self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+        // GNU's `new_dst` outlives the operand that set it.
+        self.parents_new_dst = leading.new_dst.unwrap_or(self.parents_new_dst);
+        let nonexistent = if self.parents_new_dst { Nonexistent::Yes } else { pair.nonexistent };
+        self.copy_operand(&pair.src, &pair.dst, nonexistent);
         self.drain();
-        if !cp::parents::protect(&mut self.cp, &made) {
+        if !cp::parents::protect(&mut self.cp, &leading.dirs) {
             self.cp.failed = true;
         }
     }

@@ -56,6 +56,9 @@ pub(crate) struct Preserve {
     /// Failing to preserve is an error (any of `-p`, `--preserve`; `-a` sets it too).
     pub(crate) required: bool,
     pub(crate) require_xattr: bool,
+    /// `--preserve=context` named (not through `all` or `-a`): without SELinux, GNU refuses
+    /// to start.
+    pub(crate) require_context: bool,
     /// `-a`: some failures (xattrs on filesystems without them) stay silent.
     pub(crate) reduce_diagnostics: bool,
 }
@@ -342,6 +345,7 @@ fn apply_attr(p: &mut Preserve, attr: Attr, on: bool) {
         Attr::Links => p.links = on,
         Attr::Context => {
             p.context = on;
+            p.require_context = on;
         }
         Attr::Xattr => {
             p.xattr = on;

@@ -26,18 +26,30 @@ fn is_dir(st: &Stat) -> bool {
     FileType::from_raw_mode(st.st_mode) == FileType::Directory
 }
 
-/// Makes the missing leading directories of `target/src`. Returns them (deepest
-/// first), or `None` after reporting why the copy cannot go ahead.
-/// `Err` is why the copy cannot go ahead (the caller reports it as the operand's failure).
-pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Vec<Parent>, Error> {
+/// The leading directories `make_parents` saw to.
+pub(crate) struct Leading {
+    /// Those whose attributes are set after the copy (deepest first).
+    pub(crate) dirs: Vec<Parent>,
+    /// Whether the last one was missing (GNU's `new_dst`: the destination itself is then
+    /// taken not to exist); `None` when the source names no leading directory, and GNU
+    /// keeps what the previous operand left.
+    pub(crate) new_dst: Option<bool>,
+}
+
+/// Makes the missing leading directories of `target/src`. `Err` is why the copy cannot go
+/// ahead (the caller reports it as the operand's failure).
+pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Leading, Error> {
     let opts = ctx.opts;
     let p = opts.preserve;
     let mut list = Vec::new();
+    let mut new_dst = None;
     let rel = src.as_os_str().as_bytes();
-    let Some(last_slash) = rel.iter().rposition(|&b| b == b'/') else { return Ok(list) };
+    let Some(last_slash) = rel.iter().rposition(|&b| b == b'/') else {
+        return Ok(Leading { dirs: list, new_dst });
+    };
     let dst_dir = crate::sys::path::concat(target, std::ffi::OsStr::from_bytes(&rel[..last_slash]));
     match statat(CWD, &dst_dir, AtFlags::empty()) {
-        Ok(st) if is_dir(&st) => return Ok(list),
+        Ok(st) if is_dir(&st) => return Ok(Leading { dirs: list, new_dst: Some(false) }),
         Ok(_) => {
             return Err(Error::refusal(Op::NotADirectory, &dst_dir));
         }
@@ -49,6 +61,7 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Ve
         let src_prefix = Path::new(std::ffi::OsStr::from_bytes(&rel[..at]));
         let dst_prefix = crate::sys::path::concat(target, src_prefix.as_os_str());
         let existing = statat(CWD, &dst_prefix, AtFlags::empty()).ok();
+        new_dst = Some(existing.is_none());
         let mut entry = None;
         if existing.is_none() || p.ownership || p.mode || p.timestamps {
             let src_st = match statat(CWD, src_prefix, AtFlags::empty()) {
@@ -118,7 +131,7 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Ve
         }
     }
     list.reverse();
-    Ok(list)
+    Ok(Leading { dirs: list, new_dst })
 }
 
 /// Sets the leading directories' attributes once the copy is done (`re_protect`).

@@ -507,6 +507,14 @@ pub fn all() -> Vec<Scenario> {
         sc("Z-no-selinux", files, "-Z a dir"),
         sc("context-no-selinux", files, "--context a dir"),
         sc("context-ctx", files, "--context=user_u:object_r:tmp_t a dir"),
+        sc("parents-dotdot", tree, "--parents -r src/sub/.. dst"),
+        sc("parents-dotdot-existing", tree, "--parents -r src/sub/.. dst").tweak(|d| {
+            std::fs::create_dir_all(d.join("dst/src/sub")).unwrap();
+        }),
+        sc("preserve-context-no-selinux", files, "--preserve=context a new"),
+        sc("preserve-all-context-no-selinux", files, "--preserve=all,context a new"),
+        sc("preserve-context-missing-operand", files, "--preserve=context a"),
+        sc("preserve-all-keeps-going", files, "--preserve=all a new"),
         sc("keep-directory-symlink", symlinks, "-r --keep-directory-symlink real out")
             .tweak(dir_symlink_in_out)
             .deliberate("--keep-directory-symlink is from GNU 9.5", |run| {
