@@ -154,6 +154,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             let mut scratch = self.scratch.sibling();
             let rules = self.rules;
             self.scope.spawn(move || {
+                interrupt::leave_to_the_walk();
                 loop {
                     let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok((seq, job)) = job else { break };

@@ -766,7 +766,10 @@ impl<'a> Cp<'a> {
                 return self.undo(w.dst, undo);
             }
         };
-        let independent = opts.backup == Backup::None
+        // A pipe or device read as data (`--copy-contents`) is read on the walk's thread,
+        // where a stopping signal interrupts a read that blocks.
+        let independent = is(w.st.st_mode, FileType::RegularFile)
+            && opts.backup == Backup::None
             && opts.interactive != Interactive::Ask
             && !(opts.preserve.links && w.st.st_nlink > 1);
         let command_line = w.place.command_line;

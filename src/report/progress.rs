@@ -40,6 +40,7 @@ impl Bar {
         let stop = Arc::new(AtomicBool::new(false));
         let (ticker, flag) = (bar.clone(), Arc::clone(&stop));
         scope.spawn(move || {
+            crate::sys::interrupt::leave_to_the_walk();
             while !flag.load(Ordering::Relaxed) {
                 update(&ticker);
                 std::thread::sleep(TICK);

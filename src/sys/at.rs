@@ -105,8 +105,15 @@ impl At {
         if follow { self.stat() } else { self.lstat() }
     }
 
+    /// `openat`. An open that blocks (a fifo with no writer) and is interrupted by a signal
+    /// telling rcp to stop gives up with ECANCELED; by any other signal, it is retried.
     pub(crate) fn open(&self, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
-        openat(self.fd(), self.name(), flags | OFlags::CLOEXEC, mode)
+        loop {
+            match openat(self.fd(), self.name(), flags | OFlags::CLOEXEC, mode) {
+                Err(Errno::INTR) => super::interrupt::check()?,
+                opened => return opened,
+            }
+        }
     }
 
     /// Opens this source directory for reading its entries (never through a final symlink

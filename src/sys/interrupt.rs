@@ -1,25 +1,63 @@
-//! SIGINT and SIGTERM: the first asks the copy to stop — the engine gives up the file it is
-//! writing (which is removed if rcp created it), the walk stops, and rcp exits 130 or 143 with
-//! a message; a second one exits at once. Handlers only set atomics (signal-hook, which does
-//! the async-signal-safe registration better than hand-written sigaction code would).
+//! SIGINT, SIGTERM and SIGHUP: the first asks the copy to stop — a blocking call (opening a
+//! fifo, reading a pipe) returns EINTR instead of being restarted, the engine gives up the
+//! file it is writing (which is removed if rcp created it), the walk stops, and rcp exits
+//! 130, 143 or 129 with a message; a second one exits at once. Handlers only set atomics
+//! (signal-hook); the threads rcp starts block these signals, so the kernel interrupts the
+//! walking thread, where every blocking open and every read of a pipe or device happens.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::io::Errno;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
+/// The signals that stop a copy.
+const STOPPING: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
 /// Installs the handlers (once, before any file is touched).
 pub(crate) fn install() -> std::io::Result<()> {
-    for signal in [SIGINT, SIGTERM] {
+    for signal in STOPPING {
         // Registered first, so it sees the flag as the previous signal left it.
         signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, &STOP)?;
         signal_hook::flag::register_usize(signal, &SIGNAL, signal as usize)?;
         signal_hook::flag::register(signal, &STOP)?;
+        interrupt_blocking_calls(signal)?;
     }
     Ok(())
+}
+
+/// Clears SA_RESTART, which signal-hook sets, from `signal`'s handler: a call blocked when
+/// it arrives returns EINTR, and rcp stops there.
+fn interrupt_blocking_calls(signal: i32) -> std::io::Result<()> {
+    // SAFETY: sigaction reads and writes the structs given; the handler is the one
+    // signal-hook installed, put back unchanged but for the flag.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signal, std::ptr::null(), &mut action) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        action.sa_flags &= !libc::SA_RESTART;
+        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the stopping signals away from the calling thread (workers, the progress bar), so
+/// the kernel delivers them to the walking thread and interrupts what it is blocked in.
+pub(crate) fn leave_to_the_walk() {
+    // SAFETY: a sigset built with sigemptyset/sigaddset, passed to pthread_sigmask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in STOPPING {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }
 
 /// Whether a stop was asked for.
@@ -37,6 +75,7 @@ pub(crate) fn stopped_by() -> Option<(&'static str, i32)> {
     match SIGNAL.load(Ordering::Relaxed) as i32 {
         SIGINT => Some(("SIGINT", 128 + SIGINT)),
         SIGTERM => Some(("SIGTERM", 128 + SIGTERM)),
+        SIGHUP => Some(("SIGHUP", 128 + SIGHUP)),
         _ => None,
     }
 }

@@ -69,16 +69,21 @@ fn sigint_and_sigterm_stop_cleanly_with_130_and_143() {
     }
 }
 
-/// rcp blocked where it cannot look at the flag (opening a fifo nobody writes to): the first
-/// SIGINT is noted, the second one ends it at once.
+/// rcp blocked where it does not stop for the flag — writing `-v` lines to a pipe nobody
+/// reads (the write is retried, so no line is torn) — notes the first SIGINT; the second
+/// ends it at once.
 #[test]
 fn a_second_sigint_exits_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    assert!(Command::new("mkfifo").arg(root.join("fifo")).status().unwrap().success());
+    fs::create_dir(root.join("src")).unwrap();
+    for i in 0..3000 {
+        fs::write(root.join(format!("src/file-with-a-long-name-{i:05}")), "x").unwrap();
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_rcp"))
         .current_dir(root)
-        .args(["fifo", "out"])
+        .args(["-rv", "src", "dst"])
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -86,13 +91,99 @@ fn a_second_sigint_exits_at_once() {
         let ok = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
         assert!(ok.success());
     };
-    std::thread::sleep(Duration::from_millis(200));
+    // Wait until rcp sleeps in write(2): the pipe is full (the kernel says which call a
+    // blocked task is in).
+    let syscall = format!("/proc/{}/syscall", child.id());
+    let writing = format!("{} ", libc::SYS_write);
+    let start = Instant::now();
+    while !fs::read_to_string(&syscall).unwrap_or_default().starts_with(&writing) {
+        assert!(start.elapsed() < Duration::from_secs(20), "rcp never filled the pipe");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     kill(child.id());
     std::thread::sleep(Duration::from_millis(300));
-    assert!(child.try_wait().unwrap().is_none(), "still blocked after the first SIGINT");
+    assert!(child.try_wait().unwrap().is_none(), "still blocked writing after the first SIGINT");
     let sent = Instant::now();
     kill(child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(sent.elapsed() < Duration::from_millis(500), "took {:?}", sent.elapsed());
+}
+
+/// `timeout SECS rcp ARGS` in `dir`: its status, stderr and how long it took.
+fn under_timeout(dir: &Path, secs: &str, args: &[&str]) -> (Option<i32>, String, Duration) {
+    let start = Instant::now();
+    let out = Command::new("timeout")
+        .arg(secs)
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), start.elapsed())
+}
+
+fn mkfifo(path: &Path) {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+/// One SIGTERM ends rcp wherever it is blocked: `timeout` (and systemd, CI limits, `kill`)
+/// send one and wait. Before, an open of a fifo nobody writes to was restarted after the
+/// signal and rcp ran until SIGKILL.
+#[test]
+fn one_sigterm_ends_a_blocked_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mkfifo(&d.join("ff"));
+    // Blocked opening a fifo with no writer.
+    let (code, err, took) = under_timeout(d, "1", &["ff", "out"]);
+    assert_eq!(code, Some(124), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?} after a 1 s timeout");
+    assert!(err.ends_with("interrupted by SIGTERM\n"), "{err}");
+    assert!(!d.join("out").exists(), "nothing is left of a file never started");
+    // Blocked reading a pipe whose writer says nothing: the file being written is removed.
+    let mut writer =
+        Command::new("sh").arg("-c").arg("exec sleep 30 > ff").current_dir(d).spawn().unwrap();
+    let (code, err, took) = under_timeout(d, "1", &["ff", "out"]);
+    let _ = writer.kill();
+    let _ = writer.wait();
+    assert_eq!(code, Some(124), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(!d.join("out").exists(), "the file rcp created is removed");
+    // A tree with a fifo under --copy-contents, with workers busy on the other files.
+    fs::create_dir(d.join("s")).unwrap();
+    for i in 0..200 {
+        fs::write(d.join(format!("s/f{i}")), "x").unwrap();
+    }
+    mkfifo(&d.join("s/p"));
+    let (code, err, took) = under_timeout(d, "1", &["-r", "--copy-contents", "-j4", "s", "t"]);
+    assert_eq!(code, Some(124), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn sighup_stops_with_129() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mkfifo(&d.join("ff"));
+    let child = Command::new(env!("CARGO_BIN_EXE_rcp"))
+        .current_dir(d)
+        .args(["--report=json", "ff", "out"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        Command::new("kill").arg("-HUP").arg(child.id().to_string()).status().unwrap().success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(129));
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with("interrupted by SIGHUP\n"));
+    let lines = crate::common::parse_report(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines[0]["error"], "interrupted by SIGHUP", "{:?}", lines[0]);
+    assert_eq!(
+        (&lines[1]["interrupted"], &lines[1]["exit_status"]),
+        (&"SIGHUP".into(), &129.into())
+    );
 }
