@@ -84,6 +84,10 @@ pub(crate) enum Op {
     UnknownType,
     /// `DST: can make relative symbolic links only in current directory` (GNU's `quotef`).
     RelativeSymlink,
+    /// `'f' is incomplete: REASON`: an existing destination truncated and not filled.
+    Incomplete(String),
+    /// `--atomic`: `cannot create temporary file in DIR`; the path is the directory.
+    CreateTemp,
     /// A failure whose message was already printed.
     Reported,
 }
@@ -185,6 +189,8 @@ impl fmt::Display for Error {
                 "{}: can make relative symbolic links only in current directory",
                 crate::quote::quote_if_needed(&self.path)
             ),
+            Op::CreateTemp => write!(f, "cannot create temporary file in {p}"),
+            Op::Incomplete(reason) => write!(f, "{p} is incomplete: {reason}"),
             Op::Reported => Ok(()),
         }?;
         match self.errno {

@@ -23,11 +23,13 @@ use crate::sys::ino;
 pub(crate) struct FileError {
     pub(crate) error: Error,
     pub(crate) record: Option<Copied>,
+    /// The existing destination it names was truncated and its data did not all arrive.
+    pub(crate) incomplete: bool,
 }
 
 impl From<Error> for FileError {
     fn from(error: Error) -> Self {
-        FileError { error, record: None }
+        FileError { error, record: None, incomplete: false }
     }
 }
 
@@ -167,23 +169,39 @@ pub(crate) fn fill_and_close(
         && let Err(e) = rustix::fs::fsync(&dst_fd)
     {
         let error = Error::new(Op::Write, dst_path, e);
-        result = Err(FileError { error, record: record.clone() });
+        result = Err(FileError { error, record: record.clone(), incomplete: false });
     }
     drop(src_fd);
     let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst_path, e));
     let outcome = match (result, closed) {
         (Ok(record), Ok(())) => match temp.as_ref().map(|t| commit(t, dst, attrs.opts.fsync)) {
             None | Some(Ok(())) => return Ok(record),
-            Some(Err(error)) => FileError { error, record },
+            Some(Err(error)) => FileError { error, record, incomplete: false },
         },
-        (Ok(record), Err(error)) => FileError { error, record },
-        (Err(e), _) => e,
+        (Ok(record), Err(error)) => FileError { error, record, incomplete: false },
+        (Err(e), _) => name_the_damage(e, created, dst_path),
     };
     if created {
         // Never leave a torn file that looks complete; a failed unlink changes nothing more.
         let _ = written.unlink();
     }
     Err(outcome)
+}
+
+/// A failed fill of an existing destination (not one rcp created, which is removed) leaves
+/// it truncated: say so. Given up because rcp was told to stop, that is the whole message
+/// (`'f' is incomplete: interrupted by SIGINT`); after an error, a line follows it.
+fn name_the_damage(e: FileError, created: bool, dst: &Path) -> FileError {
+    if created || !e.incomplete {
+        return FileError { incomplete: false, ..e };
+    }
+    match crate::sys::interrupt::stopped_by() {
+        Some((signal, _)) if e.error.errno == Some(Errno::CANCELED) => {
+            let op = Op::Incomplete(format!("interrupted by {signal}"));
+            FileError { error: Error::refusal(op, dst), incomplete: false, ..e }
+        }
+        _ => e,
+    }
 }
 
 /// `--atomic`: creates a temporary file beside `dst` to be renamed over it when complete.
@@ -222,7 +240,12 @@ fn create_temp(dst: &At, plan: &RegularPlan) -> Result<(OwnedFd, At), Error> {
         match create_new(&temp, plan, false) {
             Ok(fd) => return Ok((fd, temp)),
             Err(Error { errno: Some(Errno::EXIST), .. }) => continue,
-            Err(e) => return Err(Error { path: dst.path().to_path_buf(), ..e }),
+            // What could not be created is the temporary, in `dst`'s directory.
+            Err(Error { errno: Some(errno), .. }) => {
+                let dir = crate::sys::path::dir_of(dst.path());
+                return Err(Error::new(Op::CreateTemp, dir, errno));
+            }
+            Err(e) => return Err(e),
         }
     }
 }
@@ -337,7 +360,8 @@ fn fill(
     match attrs.apply(&target) {
         Ok(()) => Ok(record),
         Err(Stopped(error)) => {
-            Err(FileError { error: error.unwrap_or_else(|| Error::silent(dst)), record })
+            let error = error.unwrap_or_else(|| Error::silent(dst));
+            Err(FileError { error, record, incomplete: false })
         }
     }
 }
@@ -377,7 +401,9 @@ fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileError {
         Stage::Write => (Op::Write, dst),
         Stage::Extend => (Op::Extend, dst),
     };
-    FileError { error: Error::new(op, path, failure.errno), record: Some(failure.record) }
+    let error = Error::new(op, path, failure.errno);
+    // The destination was empty (created, or truncated when opened): its data is short.
+    FileError { error, record: Some(failure.record), incomplete: true }
 }
 
 /// What happened to a file, for its record: failed with its error (printed with the record),
@@ -391,6 +417,7 @@ pub(crate) fn happened<'r>(
         Err(FileError { error, .. }) if error.op == Op::Reported => {
             Happened::Said(messages.last().cloned().unwrap_or_default())
         }
+        Err(FileError { error, incomplete: true, .. }) => Happened::Damaged(error),
         Err(FileError { error, .. }) => Happened::Failed(error),
     }
 }

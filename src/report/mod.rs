@@ -272,6 +272,9 @@ impl Reporter {
         {
             lines.push(Line::Err(error.to_string()));
         }
+        if matches!(entry.happened, Happened::Damaged(_)) && !self.for_library() {
+            lines.push(Line::Err(format!("{} is incomplete", quote(entry.dst))));
+        }
         if let (true, Some(record)) = (self.debug, entry.record) {
             lines.push(Line::Out(debug_line(record)));
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));

@@ -105,6 +105,9 @@ pub(crate) enum Happened<'a> {
     Skipped(Skip),
     /// Failed with this error, to be printed with the record.
     Failed(&'a Error),
+    /// Failed with this error, leaving the existing destination truncated (`'f' is
+    /// incomplete` is printed after the error).
+    Damaged(&'a Error),
     /// Failed; this message was printed already.
     Said(String),
 }
@@ -123,7 +126,7 @@ impl<'a> Entry<'a> {
     /// The error to print with the record, if it failed and was not said already.
     pub(crate) fn error(&self) -> Option<&'a Error> {
         match self.happened {
-            Happened::Failed(error) => Some(error),
+            Happened::Failed(error) | Happened::Damaged(error) => Some(error),
             _ => None,
         }
     }
@@ -153,7 +156,9 @@ impl Record {
         let outcome = match &entry.happened {
             Happened::Copied => Outcome::Copied,
             Happened::Skipped(skip) => Outcome::Skipped(*skip),
-            Happened::Failed(error) => Outcome::Failed(failure_text(error)),
+            Happened::Failed(error) | Happened::Damaged(error) => {
+                Outcome::Failed(failure_text(error))
+            }
             Happened::Said(text) => Outcome::Failed(text.clone()),
         };
         Record {

@@ -100,3 +100,39 @@ fn a_killed_atomic_copy_leaves_the_old_file_whole() {
     assert!(killed.success() && status.code().is_none(), "rcp finished before the kill");
     assert_eq!(fs::read_to_string(d.join("dst")).unwrap(), "previous\n");
 }
+
+/// As `nobody`, with a writable file in a directory it may not write: plain rcp writes the
+/// file in place; `--atomic` cannot make its temporary there, and says that, naming the
+/// directory (not the file, which could have been written).
+#[test]
+fn atomic_says_it_is_the_temporary_that_cannot_be_created() {
+    if !have("setpriv") || !rustix::process::geteuid().is_root() {
+        skip("atomic_temporary_message", "needs root and setpriv");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+    fs::create_dir(d.join("ro")).unwrap();
+    fs::write(d.join("src"), "new\n").unwrap();
+    fs::write(d.join("ro/f"), "old\n").unwrap();
+    fs::set_permissions(d.join("ro/f"), fs::Permissions::from_mode(0o666)).unwrap();
+    fs::set_permissions(d.join("ro"), fs::Permissions::from_mode(0o555)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_rcp"))
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["--atomic", "src", "ro/f"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.ends_with(": cannot create temporary file in 'ro': Permission denied\n"), "{err}");
+    assert_eq!(fs::read_to_string(d.join("ro/f")).unwrap(), "old\n", "untouched");
+    let out = as_nobody(&["src", "ro/f"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read_to_string(d.join("ro/f")).unwrap(), "new\n");
+}

@@ -187,3 +187,47 @@ fn sighup_stops_with_129() {
         (&"SIGHUP".into(), &129.into())
     );
 }
+
+/// Overwriting an existing file without `--atomic` truncates it first: when the copy is cut
+/// short, rcp names the file it leaves incomplete (the README says `--atomic` avoids it).
+#[test]
+fn an_interrupted_or_failed_overwrite_names_the_damaged_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mkfifo(&d.join("ff"));
+    fs::write(d.join("exist"), "old contents\n").unwrap();
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg("{ printf abc; exec sleep 30; } > ff")
+        .current_dir(d)
+        .spawn()
+        .unwrap();
+    let (code, err, _) =
+        under_timeout(d, "1", &["--copy-contents", "--report-file=r.json", "ff", "exist"]);
+    let _ = writer.kill();
+    let _ = writer.wait();
+    assert_eq!(code, Some(124), "{err}");
+    assert!(err.contains("'exist' is incomplete: interrupted by SIGTERM\n"), "{err}");
+    let records = crate::common::parse_report(&fs::read_to_string(d.join("r.json")).unwrap());
+    assert_eq!(records[0]["error"], "'exist' is incomplete: interrupted by SIGTERM");
+    assert!(fs::read(d.join("exist")).unwrap().len() < 13, "it was truncated");
+    // A write error half way: GNU's message, then which file is left incomplete.
+    if !crate::common::have("strace") {
+        crate::common::skip("an_interrupted_or_failed_overwrite", "strace is not installed");
+        return;
+    }
+    write_pattern(&d.join("src"), 1 << 20, 7);
+    let out = Command::new("strace")
+        .args(["-f", "-o", "/dev/null", "-e", "inject=pwrite64:error=ENOSPC:when=2"])
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(["--sparse=always", "src", "exist"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].ends_with(": error writing 'exist': No space left on device"), "{err}");
+    assert!(lines[1].ends_with(": 'exist' is incomplete"), "{err}");
+}
