@@ -18,8 +18,10 @@ use crate::report::Reporter;
 use crate::report::progress::Bar;
 use crate::sched::{Job, Sched};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
-use crate::sys::path::strip_slashes;
+use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
+use rustix::fs::{Mode, OFlags};
+use std::sync::Arc;
 
 /// Lines and places waiting to be printed before the walk pauses for the workers.
 const BACKLOG: usize = 1024;
@@ -39,6 +41,8 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     files: u64,
     /// `--parents`: the last leading directory was missing, so the destination is new.
     parents_new_dst: bool,
+    /// `--atomic`: destination directories already rid of stale temporaries.
+    swept: HashSet<Ino>,
 }
 
 /// How an entry went, for the directory walking it.
@@ -53,7 +57,14 @@ struct Visited {
 
 impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     pub(crate) fn new(cp: Cp<'a>, sched: Sched<'scope, 'env>) -> Self {
-        Walk { cp, sched, dst_dirs: HashSet::new(), files: 0, parents_new_dst: false }
+        Walk {
+            cp,
+            sched,
+            dst_dirs: HashSet::new(),
+            files: 0,
+            parents_new_dst: false,
+            swept: HashSet::new(),
+        }
     }
 
     /// Copies one pair, making and then fixing up its `--parents` directories.
@@ -79,6 +90,13 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
     fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
         self.cp.begin_operand(src, dst);
+        if self.cp.opts.atomic {
+            let parent = dir_of(dst);
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            if let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, parent, flags, Mode::empty()) {
+                self.sweep(&Arc::new(fd), parent);
+            }
+        }
         let place = Place {
             parent: None,
             ancestors: &[],
@@ -165,6 +183,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let src = src_at.path();
         if self.dst_dirs.contains(&ino(&dir.src_st)) {
             self.drain();
+        }
+        if self.cp.opts.atomic && !dir.new_dst {
+            self.sweep(dst_fd, dst);
         }
         let (src_fd, entries) = match read_source_dir(src_at, dir) {
             Ok(read) => read,
@@ -259,6 +280,20 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     pub(crate) fn close(&mut self) {
         self.drain();
         self.sched.close();
+    }
+}
+
+impl Walk<'_, '_, '_> {
+    /// `--atomic`: removes, once per directory, temporaries a killed rcp left there.
+    fn sweep(&mut self, dir: &DirFd, path: &Path) {
+        let Ok(st) = rustix::fs::fstat(dir) else { return };
+        if !self.swept.insert(ino(&st)) {
+            return;
+        }
+        for stale in cp::file::sweep_stale_temps(dir, path) {
+            let (name, pid, why) = (crate::quote::quote(&stale.path), stale.pid, stale.why);
+            self.cp.out.debug(&format!("removed stale temporary {name} (process {pid} {why})"));
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! the destination again if rcp created it and the copy failed.
 
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{FileType, Mode, OFlags, Stat, fstat};
 use rustix::io::Errno;
@@ -14,7 +15,7 @@ use crate::cp::preserve::{Attrs, Made, Stopped, Target};
 use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
 use crate::error::{Error, Op};
 use crate::report::{Happened, Reporter};
-use crate::sys::at::At;
+use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
 
@@ -420,4 +421,40 @@ pub(crate) fn happened<'r>(
         Err(FileError { error, incomplete: true, .. }) => Happened::Damaged(error),
         Err(FileError { error, .. }) => Happened::Failed(error),
     }
+}
+
+/// A `.rcp-PID-N` temporary removed from a destination directory: its process is gone, or
+/// is not rcp.
+pub(crate) struct Stale {
+    pub(crate) path: PathBuf,
+    pub(crate) pid: u32,
+    pub(crate) why: &'static str,
+}
+
+/// `--atomic`: removes the temporaries an earlier rcp left in `dir` when it was killed —
+/// regular files named `.rcp-PID-N` whose process is gone, or is another program now.
+/// Never one of a live rcp (same executable), nor one whose process cannot be looked at
+/// (another user's), nor anything that is not a regular file.
+pub(crate) fn sweep_stale_temps(dir: &DirFd, dir_path: &Path) -> Vec<Stale> {
+    let Ok(entries) = crate::sys::at::read_entries(dir) else { return Vec::new() };
+    let own = std::process::id();
+    let mut swept = Vec::new();
+    for (name, regular) in entries.iter() {
+        let Some(pid) = crate::sys::create::temp_owner(name.as_bytes()) else { continue };
+        if pid == own || !regular {
+            continue;
+        }
+        let why = match crate::sys::process::is_rcp(pid) {
+            Some(false) => "is not rcp",
+            None => "is gone",
+            Some(true) => continue,
+        };
+        let at = At::child(dir, dir_path, name);
+        let still_regular =
+            at.lstat().is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
+        if still_regular && at.unlink().is_ok() {
+            swept.push(Stale { path: at.path().to_path_buf(), pid, why });
+        }
+    }
+    swept
 }

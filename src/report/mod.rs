@@ -195,6 +195,13 @@ impl Reporter {
         }
     }
 
+    /// A `--debug` line about the run (not about one entry's copy).
+    pub(crate) fn debug(&self, text: &str) {
+        if self.debug {
+            self.push(Line::Out(text.to_string()));
+        }
+    }
+
     /// Any other `-v` line (`--parents` directories).
     pub(crate) fn verbose_line(&self, text: &str) {
         if self.verbose {

@@ -33,6 +33,18 @@ pub(crate) fn temp_beside(dst: &At) -> At {
     dst.sibling(format!(".rcp-{}-{n}", std::process::id()).as_ref())
 }
 
+/// The process id in a temporary name rcp makes (`.rcp-PID-N`), if `name` is one.
+pub(crate) fn temp_owner(name: &[u8]) -> Option<u32> {
+    let rest = name.strip_prefix(b".rcp-")?;
+    let dash = rest.iter().position(|&b| b == b'-')?;
+    let (pid, n) = (&rest[..dash], &rest[dash + 1..]);
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    std::str::from_utf8(pid).ok()?.parse().ok()
+}
+
 fn force_create(
     dst: &At,
     replace: bool,
@@ -59,4 +71,20 @@ fn force_create(
         };
     }
     Err(Errno::EXIST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::temp_owner;
+
+    #[test]
+    fn only_rcps_own_temporary_names_have_an_owner() {
+        assert_eq!(temp_owner(b".rcp-123-0"), Some(123));
+        assert_eq!(temp_owner(b".rcp-9-77"), Some(9));
+        for name in
+            [&b".rcp-123"[..], b".rcp--0", b".rcp-12a-0", b".rcp-1-", b"rcp-1-0", b".rcp-1-0x"]
+        {
+            assert_eq!(temp_owner(name), None, "{}", String::from_utf8_lossy(name));
+        }
+    }
 }

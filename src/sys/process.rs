@@ -1,4 +1,5 @@
-//! Process-wide facts and limits: the umask, and the open-file limit a deep walk needs.
+//! Process-wide facts and limits: the umask, the open-file limit a deep walk needs, and
+//! whether another process runs this same program.
 
 /// The process umask (read by setting it and putting it back, before any file is made).
 pub(crate) fn umask() -> u32 {
@@ -16,4 +17,20 @@ pub(crate) fn raise_open_file_limit() {
     if limit.current < limit.maximum {
         let _ = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, ..limit });
     }
+}
+
+/// Whether process `pid` runs the same executable as this one: `None` if there is no such
+/// process; `Some(true)` too when rcp may not look (another user's process: keep away).
+pub(crate) fn is_rcp(pid: u32) -> Option<bool> {
+    // Without /proc nothing can be told apart: every process counts as a live rcp.
+    let Ok(ours) = std::fs::read_link("/proc/self/exe") else { return Some(true) };
+    let theirs = match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(exe) => exe,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // No process, or a kernel thread (no exe): look at /proc/PID itself.
+            return std::path::Path::new(&format!("/proc/{pid}")).exists().then_some(false);
+        }
+        Err(_) => return Some(true),
+    };
+    Some(theirs == ours)
 }

@@ -136,3 +136,53 @@ fn atomic_says_it_is_the_temporary_that_cannot_be_created() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(fs::read_to_string(d.join("ro/f")).unwrap(), "new\n");
 }
+
+/// A later `--atomic` run removes the temporaries a `kill -9`ed one left (and says so under
+/// `--debug`), and those of a process that is not rcp; never a live rcp's, nor anything
+/// that is not a regular file of rcp's own pattern.
+#[test]
+fn stale_temporaries_of_a_killed_run_are_removed_by_the_next() {
+    let Some(dir) = dir_on(Fs::Ext4, "atomic-stale") else { return };
+    let d = dir.path();
+    write_pattern(&d.join("big"), 512 * MIB, 4);
+    fs::write(d.join("dst"), "previous\n").unwrap();
+    let mut child = rcp()
+        .current_dir(d)
+        .args(["--atomic", "--reflink=never", "--sparse=always", "big", "dst"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed_pid = child.id();
+    let temp = |pid: u32, n: u32| d.join(format!(".rcp-{pid}-{n}"));
+    let start = std::time::Instant::now();
+    while !temp(killed_pid, 0).exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no temporary appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        Command::new("kill").args(["-KILL", &killed_pid.to_string()]).status().unwrap().success()
+    );
+    let _ = child.wait();
+    assert!(temp(killed_pid, 0).exists(), "kill -9 leaves the temporary");
+    // A live rcp (blocked on a fifo), another program, and a directory with rcp's pattern.
+    assert!(Command::new("mkfifo").arg(d.join("ff")).status().unwrap().success());
+    let mut live = rcp().current_dir(d).args(["ff", "out"]).stderr(Stdio::null()).spawn().unwrap();
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    fs::write(temp(live.id(), 5), "").unwrap();
+    fs::write(temp(other.id(), 6), "").unwrap();
+    fs::create_dir(temp(4_000_000, 7)).unwrap();
+    fs::write(d.join("small"), "new\n").unwrap();
+    let out = rcp().current_dir(d).args(["--atomic", "--debug", "small", "dst"]).output().unwrap();
+    let _ = (live.kill(), other.kill(), live.wait(), other.wait());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let said = |pid: u32, n: u32, why: &str| {
+        format!("removed stale temporary './.rcp-{pid}-{n}' (process {pid} {why})\n")
+    };
+    assert!(stdout.contains(&said(killed_pid, 0, "is gone")), "{stdout}");
+    assert!(stdout.contains(&said(other.id(), 6, "is not rcp")), "{stdout}");
+    assert!(!temp(killed_pid, 0).exists() && !temp(other.id(), 6).exists());
+    assert!(temp(live.id(), 5).exists(), "a live rcp's temporary is never touched");
+    assert!(temp(4_000_000, 7).is_dir(), "only regular files are removed");
+    assert_eq!(fs::read_to_string(d.join("dst")).unwrap(), "new\n");
+}
