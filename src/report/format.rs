@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use std::time::Instant;
 
-use super::record::{Outcome, Record};
+use super::record::{Entry, Happened, Outcome, Record};
 use crate::engine::{Copied, Strategy};
 use crate::error::errno_name;
 use crate::quote::quote;
@@ -32,14 +32,15 @@ impl Tally {
         Tally { start: Instant::now(), outcomes: [0; 3], strategies: [(0, 0); 4] }
     }
 
-    pub(super) fn count(&mut self, record: &Record) {
-        let slot = match record.outcome {
-            Outcome::Copied => 0,
-            Outcome::Skipped(_) => 1,
-            Outcome::Failed(_) => 2,
+    /// Counts an entry as its record will say (no record is built for it).
+    pub(super) fn count(&mut self, entry: &Entry) {
+        let slot = match entry.happened {
+            Happened::Copied => 0,
+            Happened::Skipped(_) => 1,
+            Happened::Failed(_) | Happened::Damaged(_) | Happened::Said(_) => 2,
         };
         self.outcomes[slot] += 1;
-        if let (Outcome::Copied, Some(copied)) = (&record.outcome, &record.copied) {
+        if let (Happened::Copied, Some(copied)) = (&entry.happened, entry.record) {
             let s = &mut self.strategies[strategy_index(copied.strategy)];
             s.0 += 1;
             s.1 += copied.bytes;

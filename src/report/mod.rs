@@ -286,16 +286,15 @@ impl Reporter {
             lines.push(Line::Out(debug_line(record)));
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
-        let record = Record::of(entry);
-        self.tally.count(&record);
+        self.tally.count(entry);
         match &*self.records.borrow() {
             Some(Records::Stream { format: ReportFormat::Text, .. }) => {
-                lines.push(Line::Record(text_record(&record)));
+                lines.push(Line::Record(text_record(&Record::of(entry))));
             }
             Some(Records::Stream { format: ReportFormat::Json, .. }) => {
-                lines.push(Line::Record(json_record(&record).to_string()));
+                lines.push(Line::Record(json_record(&Record::of(entry)).to_string()));
             }
-            Some(Records::Library(_)) => lines.push(Line::Entry(Box::new(record))),
+            Some(Records::Library(_)) => lines.push(Line::Entry(Box::new(Record::of(entry)))),
             None => {}
         }
         lines
