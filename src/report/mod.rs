@@ -104,7 +104,7 @@ impl Reporter {
             }
         };
         let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
-        let mut reporter = Reporter::library_less(program, records);
+        let mut reporter = Reporter::quiet(program, records);
         reporter.verbose = opts.verbose;
         reporter.debug = opts.debug;
         reporter.stats = opts.stats;
@@ -114,11 +114,11 @@ impl Reporter {
 
     /// The library's reporter: nothing is printed; records and messages go to `events`.
     pub(crate) fn library(events: Sender<Event>) -> Reporter {
-        Reporter::library_less("rcp".into(), Some(Records::Library(events)))
+        Reporter::quiet("rcp".into(), Some(Records::Library(events)))
     }
 
-    /// A reporter with no `-v`, `--debug` or `--stats` lines.
-    fn library_less(program: String, records: Option<Records>) -> Reporter {
+    /// A reporter that prints no `-v`, `--debug` or `--stats` lines (until told to).
+    fn quiet(program: String, records: Option<Records>) -> Reporter {
         Reporter {
             program,
             verbose: false,
