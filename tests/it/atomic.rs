@@ -79,6 +79,19 @@ fn a_failed_atomic_copy_leaves_the_old_file_whole() {
     assert_eq!(mode, 0o600, "an existing destination keeps its mode, as without --atomic");
 }
 
+/// Starts `rcp --atomic` overwriting `dst` ("previous") with a 512 MiB `big` (pattern
+/// `seed`), slowly enough (read/write) to be killed mid-file.
+fn start_atomic_overwrite(d: &Path, seed: u64) -> std::process::Child {
+    write_pattern(&d.join("big"), 512 * MIB, seed);
+    fs::write(d.join("dst"), "previous\n").unwrap();
+    rcp()
+        .current_dir(d)
+        .args(["--atomic", "--reflink=never", "--sparse=always", "big", "dst"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn a_killed_atomic_copy_leaves_the_old_file_whole() {
     if !have("kill") {
@@ -86,14 +99,7 @@ fn a_killed_atomic_copy_leaves_the_old_file_whole() {
     }
     let Some(dir) = dir_on(Fs::Ext4, "atomic-kill") else { return };
     let d = dir.path();
-    write_pattern(&d.join("big"), 512 * MIB, 3);
-    fs::write(d.join("dst"), "previous\n").unwrap();
-    let mut child = rcp()
-        .current_dir(d)
-        .args(["--atomic", "--reflink=never", "--sparse=always", "big", "dst"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_atomic_overwrite(d, 3);
     std::thread::sleep(Duration::from_millis(150));
     let killed = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
@@ -144,14 +150,7 @@ fn atomic_says_it_is_the_temporary_that_cannot_be_created() {
 fn stale_temporaries_of_a_killed_run_are_removed_by_the_next() {
     let Some(dir) = dir_on(Fs::Ext4, "atomic-stale") else { return };
     let d = dir.path();
-    write_pattern(&d.join("big"), 512 * MIB, 4);
-    fs::write(d.join("dst"), "previous\n").unwrap();
-    let mut child = rcp()
-        .current_dir(d)
-        .args(["--atomic", "--reflink=never", "--sparse=always", "big", "dst"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_atomic_overwrite(d, 4);
     let killed_pid = child.id();
     let temp = |pid: u32, n: u32| d.join(format!(".rcp-{pid}-{n}"));
     let start = std::time::Instant::now();
