@@ -224,8 +224,9 @@ fn splice_range(
                     left -= m;
                     count(m as u64);
                 }
-                Err(Errno::INTR) => {}
+                Err(Errno::INTR) if !crate::sys::interrupt::stopping() => {}
                 Err(errno) => {
+                    let errno = if errno == Errno::INTR { Errno::CANCELED } else { errno };
                     *pipe = None;
                     return Err(fail(Stage::Write, errno, off_out - start));
                 }
@@ -309,6 +310,9 @@ fn write_out(out: Out, data: &[u8], pos: u64) -> Result<Option<u64>, (Errno, u64
 
 fn write_all(out: Out, mut data: &[u8], mut pos: u64) -> Result<(), (Errno, u64)> {
     while !data.is_empty() {
+        // A write into a pipe nobody drains returns short (or EINTR) when a signal comes:
+        // once rcp is told to stop, it gives up there.
+        crate::sys::interrupt::check().map_err(|e| (e, pos))?;
         let written = if out.positional { pwrite(out.fd, data, pos) } else { write(out.fd, data) };
         match written {
             Ok(0) => return Err((Errno::NOSPC, pos)),

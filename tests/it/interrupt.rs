@@ -150,6 +150,16 @@ fn one_sigterm_ends_a_blocked_copy() {
     assert_eq!(code, Some(124), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(!d.join("out").exists(), "the file rcp created is removed");
+    // Blocked writing into a fifo whose reader never reads.
+    mkfifo(&d.join("sink"));
+    write_pattern(&d.join("ten"), 10 << 20, 1);
+    let mut reader =
+        Command::new("sh").arg("-c").arg("exec sleep 30 < sink").current_dir(d).spawn().unwrap();
+    let (code, err, took) = under_timeout(d, "1", &["ten", "sink"]);
+    let _ = reader.kill();
+    let _ = reader.wait();
+    assert_eq!(code, Some(124), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     // A tree with a fifo under --copy-contents, with workers busy on the other files.
     fs::create_dir(d.join("s")).unwrap();
     for i in 0..200 {
