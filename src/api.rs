@@ -167,7 +167,8 @@ impl Copy {
         self
     }
 
-    /// Threads that copy (`-j N`; 1 copies everything on the calling thread's walk).
+    /// Threads that copy (`-j N`, at least 1: `run` refuses 0; 1 copies everything on one
+    /// thread).
     pub fn jobs(mut self, threads: usize) -> Copy {
         self.jobs = Some(threads);
         self

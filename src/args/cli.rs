@@ -207,9 +207,9 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) fsync: bool,
 
-    /// copy with N threads (default: the number of CPUs)
-    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(usize))]
-    pub(crate) jobs: Option<usize>,
+    /// copy with N threads, N >= 1 (default: the number of CPUs)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) jobs: Option<String>,
 
     /// show a progress bar on standard error (the default when it is a terminal)
     #[arg(long, overrides_with = "no_progress")]

@@ -247,7 +247,7 @@ impl Options {
                     && rustix::termios::isatty(std::io::stderr())),
             atomic: cli.atomic,
             fsync: cli.fsync,
-            jobs: cli.jobs,
+            jobs: cli.jobs.as_deref().map(jobs).transpose()?,
         })
     }
 }
@@ -311,6 +311,17 @@ impl Choices {
             }
         }
         Ok(c)
+    }
+}
+
+/// `-j N`: a whole number of threads, at least 1 (`-j0` would copy nothing), in the words
+/// GNU uses for a bad count (`head: invalid number of lines: 'x'`).
+fn jobs(text: &str) -> Result<usize, UsageError> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => {
+            Err(UsageError::bare(format!("invalid number of jobs: {}", crate::quote::quote(text))))
+        }
     }
 }
 
@@ -481,6 +492,12 @@ mod tests {
     #[test]
     fn combinations_gnu_refuses_are_usage_errors() {
         assert_eq!(resolved(&["--report-file=x"]).report, Some(ReportFormat::Json));
+        assert_eq!(resolved(&["-j3"]).jobs, Some(3));
+        assert_eq!(resolved(&["--jobs", "1"]).jobs, Some(1));
+        for bad in ["x", "0", "-1", "2x", ""] {
+            let message = format!("invalid number of jobs: {}", crate::quote::quote(bad));
+            assert_eq!(for_args(&[&format!("--jobs={bad}")]).err(), Some(message), "{bad}");
+        }
         assert_eq!(
             resolved(&["--report=text", "--report-file=x"]).report,
             Some(ReportFormat::Text)

@@ -1,11 +1,11 @@
 //! SIGINT, SIGTERM and SIGHUP: the first asks the copy to stop — a blocking call (opening a
 //! fifo, reading a pipe) returns EINTR instead of being restarted, the engine gives up the
 //! file it is writing (which is removed if rcp created it), the walk stops, and rcp exits
-//! 130, 143 or 129 with a message; a second one exits at once. Handlers only set atomics
-//! (signal-hook); the threads rcp starts block these signals, so the kernel interrupts the
+//! 130, 143 or 129 with a message; a second one, at least 100 ms later, exits at once.
+//! Handlers only set atomics (registered through signal-hook); the threads rcp starts block these signals, so the kernel interrupts the
 //! walking thread, where every blocking open and every read of a pipe or device happens.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use rustix::io::Errno;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -16,16 +16,42 @@ static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 /// The signals that stop a copy.
 const STOPPING: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 
+/// When the first stopping signal came (ms on the monotonic clock).
+static FIRST_AT: AtomicU64 = AtomicU64::new(0);
+
+/// A signal this long after the first one ends rcp at once. Sooner, it is the same request:
+/// `timeout` sends SIGTERM to rcp and to its process group, so rcp gets it twice in the
+/// same instant, and must still clean up.
+const REPEAT_MS: u64 = 100;
+
 /// Installs the handlers (once, before any file is touched).
 pub(crate) fn install() -> std::io::Result<()> {
     for signal in STOPPING {
-        // Registered first, so it sees the flag as the previous signal left it.
-        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, &STOP)?;
-        signal_hook::flag::register_usize(signal, &SIGNAL, signal as usize)?;
-        signal_hook::flag::register(signal, &STOP)?;
+        // SAFETY: the handler only loads and stores atomics, reads the monotonic clock and
+        // calls _exit, all async-signal-safe.
+        unsafe { signal_hook::low_level::register(signal, move || on_signal(signal)) }?;
         interrupt_blocking_calls(signal)?;
     }
     Ok(())
+}
+
+/// The first stopping signal asks the copy to stop; another one, later, exits at once.
+fn on_signal(signal: i32) {
+    let now = monotonic_ms();
+    if !STOP.swap(true, Ordering::SeqCst) {
+        SIGNAL.store(signal as usize, Ordering::SeqCst);
+        FIRST_AT.store(now, Ordering::SeqCst);
+    } else if now.saturating_sub(FIRST_AT.load(Ordering::SeqCst)) >= REPEAT_MS {
+        signal_hook::low_level::exit(128 + signal);
+    }
+}
+
+/// Milliseconds on the monotonic clock (clock_gettime is async-signal-safe).
+fn monotonic_ms() -> u64 {
+    // SAFETY: clock_gettime writes the timespec given.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
 
 /// Clears SA_RESTART, which signal-hook sets, from `signal`'s handler: a call blocked when

@@ -136,15 +136,15 @@ fn one_sigterm_ends_a_blocked_copy() {
     let d = dir.path();
     mkfifo(&d.join("ff"));
     // Blocked opening a fifo with no writer.
-    let (code, err, took) = under_timeout(d, "1", &["ff", "out"]);
+    let (code, err, took) = under_timeout(d, "2", &["ff", "out"]);
     assert_eq!(code, Some(124), "{err}");
-    assert!(took < Duration::from_secs(5), "took {took:?} after a 1 s timeout");
+    assert!(took < Duration::from_secs(5), "took {took:?} after a 2 s timeout");
     assert!(err.ends_with("interrupted by SIGTERM\n"), "{err}");
     assert!(!d.join("out").exists(), "nothing is left of a file never started");
     // Blocked reading a pipe whose writer says nothing: the file being written is removed.
     let mut writer =
         Command::new("sh").arg("-c").arg("exec sleep 30 > ff").current_dir(d).spawn().unwrap();
-    let (code, err, took) = under_timeout(d, "1", &["ff", "out"]);
+    let (code, err, took) = under_timeout(d, "2", &["ff", "out"]);
     let _ = writer.kill();
     let _ = writer.wait();
     assert_eq!(code, Some(124), "{err}");
@@ -155,7 +155,7 @@ fn one_sigterm_ends_a_blocked_copy() {
     write_pattern(&d.join("ten"), 10 << 20, 1);
     let mut reader =
         Command::new("sh").arg("-c").arg("exec sleep 30 < sink").current_dir(d).spawn().unwrap();
-    let (code, err, took) = under_timeout(d, "1", &["ten", "sink"]);
+    let (code, err, took) = under_timeout(d, "2", &["ten", "sink"]);
     let _ = reader.kill();
     let _ = reader.wait();
     assert_eq!(code, Some(124), "{err}");
@@ -166,7 +166,7 @@ fn one_sigterm_ends_a_blocked_copy() {
         fs::write(d.join(format!("s/f{i}")), "x").unwrap();
     }
     mkfifo(&d.join("s/p"));
-    let (code, err, took) = under_timeout(d, "1", &["-r", "--copy-contents", "-j4", "s", "t"]);
+    let (code, err, took) = under_timeout(d, "2", &["-r", "--copy-contents", "-j4", "s", "t"]);
     assert_eq!(code, Some(124), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
@@ -212,11 +212,26 @@ fn an_interrupted_or_failed_overwrite_names_the_damaged_file() {
         .current_dir(d)
         .spawn()
         .unwrap();
-    let (code, err, _) =
-        under_timeout(d, "1", &["--copy-contents", "--report-file=r.json", "ff", "exist"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_rcp"))
+        .args(["--copy-contents", "--report-file=r.json", "ff", "exist"])
+        .current_dir(d)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once rcp sleeps in read(2) on the fifo (it has written "abc"), stop it as `timeout` would.
+    let syscall = format!("/proc/{}/syscall", child.id());
+    let reading = format!("{} ", libc::SYS_read);
+    let start = Instant::now();
+    while !fs::read_to_string(&syscall).unwrap_or_default().starts_with(&reading) {
+        assert!(start.elapsed() < Duration::from_secs(20), "rcp never blocked reading");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(Command::new("kill").arg(child.id().to_string()).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
     let _ = writer.kill();
     let _ = writer.wait();
-    assert_eq!(code, Some(124), "{err}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
     assert!(err.contains("'exist' is incomplete: interrupted by SIGTERM\n"), "{err}");
     let records = crate::common::parse_report(&fs::read_to_string(d.join("r.json")).unwrap());
     assert_eq!(records[0]["error"], "'exist' is incomplete: interrupted by SIGTERM");
