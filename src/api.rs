@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::channel;
 
 use crate::args::cli;
-use crate::args::options::Options;
+use crate::args::options::{Options, REFLINK, SPARSE, word};
 use crate::args::plan::{self, PlanError};
 use crate::cp::preserve::Env;
 use crate::engine::{Reflink, Sparse};
@@ -234,18 +234,8 @@ impl Copy {
     /// The rcp command line this copy is.
     fn command_line(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["rcp".into(), "--no-progress".into()];
-        let word = |reflink: Reflink| match reflink {
-            Reflink::Never => "never",
-            Reflink::Auto => "auto",
-            Reflink::Always => "always",
-        };
-        args.push(format!("--reflink={}", word(self.reflink)).into());
-        let sparse = match self.sparse {
-            Sparse::Never => "never",
-            Sparse::Auto => "auto",
-            Sparse::Always => "always",
-        };
-        args.push(format!("--sparse={sparse}").into());
+        args.push(format!("--reflink={}", word(REFLINK, self.reflink)).into());
+        args.push(format!("--sparse={}", word(SPARSE, self.sparse)).into());
         if self.recursive {
             args.push("--recursive".into());
         }

@@ -118,9 +118,9 @@ pub(crate) enum ReportFormat {
     Json,
 }
 
-const REFLINK: &[(&str, Reflink)] =
+pub(crate) const REFLINK: &[(&str, Reflink)] =
     &[("auto", Reflink::Auto), ("always", Reflink::Always), ("never", Reflink::Never)];
-const SPARSE: &[(&str, Sparse)] =
+pub(crate) const SPARSE: &[(&str, Sparse)] =
     &[("never", Sparse::Never), ("auto", Sparse::Auto), ("always", Sparse::Always)];
 const BACKUP: &[(&str, Backup)] = &[
     ("none", Backup::None),
@@ -134,6 +134,12 @@ const BACKUP: &[(&str, Backup)] = &[
 ];
 const REPORT: &[(&str, ReportFormat)] =
     &[("text", ReportFormat::Text), ("json", ReportFormat::Json)];
+
+/// The word `table` gives `value` (the first, where several name it): how the library
+/// writes the command line its options mean.
+pub(crate) fn word<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'static str {
+    table.iter().find(|(_, v)| *v == value).map_or("", |(w, _)| w)
+}
 
 /// `--update=WHEN` (later GNU releases; 9.1's `-u` is `older`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
