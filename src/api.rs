@@ -206,8 +206,8 @@ impl Copy {
         let mut summary = Summary::default();
         std::thread::scope(|scope| {
             let copy = scope.spawn(|| {
-                let ended = walk::copy_all(&opts, &plan, Reporter::library(events), Env::current());
-                ended.failed
+                let out = Reporter::library(events);
+                walk::copy_all(&opts, &plan, &out, Env::current())
             });
             for event in received {
                 match event {

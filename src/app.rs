@@ -31,7 +31,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Some(warning) = &opts.context_warning {
         report::message(&program, warning);
     }
-    let mut out = match Reporter::new(program.clone(), &opts) {
+    let out = match Reporter::new(program.clone(), &opts) {
         Ok(out) => out.stdout_closed(stdout_closed),
         Err((what, e)) => {
             let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
@@ -59,14 +59,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if opts.recursive {
         process::raise_open_file_limit();
     }
-    let ended = walk::copy_all(&opts, &plan, out, Env::current());
-    let mut out = ended.out;
+    let failed = walk::copy_all(&opts, &plan, &out, Env::current());
     let status = match interrupt::stopped_by() {
         Some((name, status)) => {
             out.message(&format!("interrupted by {name}"));
             status
         }
-        None => i32::from(ended.failed),
+        None => i32::from(failed),
     };
     out.finish(status)
 }

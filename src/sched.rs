@@ -39,28 +39,19 @@ pub(crate) enum Job {
 /// The jobs waiting for a worker, numbered, shared by the workers and the walk.
 type Queue = Arc<Mutex<Receiver<(u64, Job)>>>;
 
-/// What a worker did with a job: one outcome per file, in order.
+/// A job the worker has finished (its lines are printed already).
 struct Done {
     seq: u64,
-    files: Vec<Outcome>,
+    /// Whether any of its files failed.
+    failed: bool,
 }
 
-/// What happened to one file.
-struct Outcome {
-    src: At,
-    dst: At,
-    /// The worker started the file (its `-v` line goes first).
-    started: bool,
-    result: Result<Option<Copied>, FileError>,
-    messages: Vec<String>,
-    attrs_failed: bool,
-}
-
-/// What the workers need to fill a file.
+/// What the workers need to fill a file and report it.
 #[derive(Clone, Copy)]
 struct Rules<'env> {
     opts: &'env Options,
     env: Env,
+    out: &'env Reporter,
 }
 
 /// The scheduler. Jobs are numbered in walk order; each holds its place in the output
@@ -86,11 +77,15 @@ pub(crate) struct Sched<'scope, 'env> {
 }
 
 impl<'scope, 'env> Sched<'scope, 'env> {
-    pub(crate) fn new(scope: &'scope Scope<'scope, 'env>, opts: &'env Options, env: Env) -> Self {
+    pub(crate) fn new(
+        scope: &'scope Scope<'scope, 'env>,
+        (opts, out): (&'env Options, &'env Reporter),
+        env: Env,
+    ) -> Self {
         let (done_tx, done) = channel();
         Sched {
             scope,
-            rules: Rules { opts, env },
+            rules: Rules { opts, env, out },
             asked: opts.jobs,
             threads: OnceCell::new(),
             jobs: None,
@@ -123,16 +118,16 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         })
     }
 
-    /// Hands `job` to a worker, holding its place in `out` (its lines, `-v` ones included,
-    /// are printed there when it is done); starts the workers on first use. While the queue
-    /// is full, the walk fills the job itself.
-    pub(crate) fn submit(&mut self, job: Job, out: &Reporter) {
+    /// Hands `job` to a worker, holding its place in the output (its files' lines, `-v`
+    /// ones included, are printed there as they finish); starts the workers on first use.
+    /// While the queue is full, the walk fills the job itself.
+    pub(crate) fn submit(&mut self, job: Job) {
         if self.jobs.is_none() {
             self.start();
         }
         self.last_seq += 1;
         let seq = self.last_seq;
-        out.pending(seq);
+        self.rules.out.pending(seq);
         self.in_flight.insert(seq);
         let sender = self.jobs.as_ref().expect("started");
         match sender.try_send((seq, job)) {
@@ -193,27 +188,14 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         self.deferred.pop_front().map(|(_, dir)| dir)
     }
 
-    /// Reports the jobs the workers have finished into `out`, in their places (`wait`: at
-    /// least one, filling a queued job here rather than sleeping while one is waiting).
-    /// Returns whether one was reported, and whether any of its files failed.
-    pub(crate) fn collect(&mut self, out: &mut Reporter, wait: bool) -> Collected {
+    /// Takes note of the jobs finished (`wait`: at least one, filling a queued job here
+    /// rather than sleeping while one is waiting). Returns whether one was, and whether
+    /// any of its files failed.
+    pub(crate) fn collect(&mut self, wait: bool) -> Collected {
         let mut collected = Collected::default();
         while let Some(done) = self.next_done(wait && !collected.any) {
             collected.any = true;
-            let mut items = Vec::with_capacity(done.files.len());
-            for f in &done.files {
-                let record = f.result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
-                collected.failed |= f.result.is_err() || f.attrs_failed;
-                let entry = Entry {
-                    src: f.src.path(),
-                    dst: f.dst.path(),
-                    kind: Some(Kind::File),
-                    record,
-                    happened: happened(&f.result, &f.messages),
-                };
-                items.push((f.started, f.messages.as_slice(), entry));
-            }
-            out.complete(done.seq, items);
+            collected.failed |= done.failed;
             self.in_flight.remove(&done.seq);
         }
         collected
@@ -257,34 +239,47 @@ pub(crate) struct Collected {
     pub(crate) failed: bool,
 }
 
+/// Runs a job, printing each file's lines as it finishes.
 fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
-    let attrs = || Attrs::new(rules.opts, rules.env);
-    let files = match job {
+    let mut failed = false;
+    match job {
         Job::Fill { src, dst, ends } => {
-            vec![outcome(src, dst, false, attrs(), |s, d, a| {
+            failed |= fill_one(seq, (&src, &dst), rules, |s, d, a| {
                 fill_and_close(s, d, *ends, scratch, a)
-            })]
+            });
         }
-        Job::Batch { files, dst_dev } => files
-            .into_iter()
+        Job::Batch { files, dst_dev } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
-            .take_while(|_| !interrupt::stopping())
-            .map(|(src, dst)| {
-                outcome(src, dst, true, attrs(), |s, d, a| copy_new_file(s, d, dst_dev, scratch, a))
-            })
-            .collect(),
-    };
-    Done { seq, files }
+            for (src, dst) in files.iter().take_while(|_| !interrupt::stopping()) {
+                rules.out.job_file_starting(seq, src.path(), dst.path());
+                failed |= fill_one(seq, (src, dst), rules, |s, d, a| {
+                    copy_new_file(s, d, dst_dev, scratch, a)
+                });
+            }
+        }
+    }
+    rules.out.job_done(seq);
+    Done { seq, failed }
 }
 
-/// Fills one file with `fill`, collecting what the attribute rules had to say.
-fn outcome(
-    src: At,
-    dst: At,
-    started: bool,
-    mut attrs: Attrs,
+/// Fills one file of job `seq` with `fill` and reports it, with what the attribute rules
+/// had to say. Returns whether it failed.
+fn fill_one(
+    seq: u64,
+    (src, dst): (&At, &At),
+    rules: Rules,
     fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
-) -> Outcome {
-    let result = fill(&src, &dst, &mut attrs);
-    Outcome { src, dst, started, result, messages: attrs.messages, attrs_failed: attrs.failed }
+) -> bool {
+    let mut attrs = Attrs::new(rules.opts, rules.env);
+    let result = fill(src, dst, &mut attrs);
+    let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
+    let entry = Entry {
+        src: src.path(),
+        dst: dst.path(),
+        kind: Some(Kind::File),
+        record,
+        happened: happened(&result, &attrs.messages),
+    };
+    rules.out.job_file_finished(seq, &attrs.messages, entry);
+    result.is_err() || attrs.failed
 }

@@ -247,7 +247,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 
     /// Hands a job to the scheduler and keeps the backlog of output bounded.
     fn submit(&mut self, job: Job) {
-        self.sched.submit(job, &self.cp.out);
+        self.sched.submit(job);
         self.collect(false);
         while self.cp.out.backlog() > BACKLOG {
             if !self.collect(true) {
@@ -260,7 +260,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// attributes of directories that were waiting for them. Returns whether one was
     /// reported.
     fn collect(&mut self, wait: bool) -> bool {
-        let collected = self.sched.collect(&mut self.cp.out, wait);
+        let collected = self.sched.collect(wait);
         self.cp.failed |= collected.failed;
         while let Some(held) = self.sched.ready() {
             let ok = self.cp.finish_dir(&held.finish, held.unread, Some(held.place));
@@ -313,23 +313,17 @@ fn open_regular(path: &At) -> Option<Opened> {
     cp::file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
 }
 
-/// What a whole run leaves: the printer (to finish) and whether anything failed.
-pub(crate) struct Ended {
-    pub(crate) out: Reporter,
-    pub(crate) failed: bool,
-}
-
 /// Copies every pair of `plan` with `opts`, reporting through `out` (and a progress bar
-/// under `--progress`); the workers are gone when it returns.
-pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: Reporter, env: Env) -> Ended {
+/// under `--progress`); the workers are gone when it returns. Returns whether anything
+/// failed.
+pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) -> bool {
     std::thread::scope(|scope| {
         let bar = opts.progress.then(|| Bar::start(scope, known_total(&plan.pairs)));
-        let out = match &bar {
-            Some(b) => out.with_bar(b.bar.clone()),
-            None => out,
-        };
+        if let Some(b) = &bar {
+            out.set_bar(Some(b.bar.clone()));
+        }
         let cp = Cp::new(opts, out, env, plan.track_operands);
-        let mut walk = Walk::new(cp, Sched::new(scope, opts, env));
+        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env));
         for pair in &plan.pairs {
             if interrupt::stopping() {
                 break;
@@ -338,9 +332,10 @@ pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: Reporter, env: Env) -> 
         }
         walk.close();
         if let Some(bar) = &bar {
+            out.set_bar(None);
             bar.finish();
         }
-        Ended { failed: walk.cp.failed, out: walk.cp.out }
+        walk.cp.failed
     })
 }
 

@@ -41,7 +41,7 @@ const S_IRWXU: u32 = 0o700;
 /// and whether anything failed.
 pub(crate) struct Cp<'a> {
     pub(crate) opts: &'a Options,
-    pub(crate) out: Reporter,
+    pub(crate) out: &'a Reporter,
     pub(crate) env: Env,
     pub(crate) failed: bool,
     memory: Memory,
@@ -224,7 +224,12 @@ impl Work<'_> {
 }
 
 impl<'a> Cp<'a> {
-    pub(crate) fn new(opts: &'a Options, out: Reporter, env: Env, track_operands: bool) -> Self {
+    pub(crate) fn new(
+        opts: &'a Options,
+        out: &'a Reporter,
+        env: Env,
+        track_operands: bool,
+    ) -> Self {
         Cp {
             opts,
             out,
@@ -758,7 +763,7 @@ impl<'a> Cp<'a> {
             dst_dev: w.place.dst_dev,
             ..RegularPlan::new(w.st.st_mode, opts, self.env.root)
         };
-        let open = file::open_pair((opts, &self.out), w.src, w.dst, &w.st, plan, opened);
+        let open = file::open_pair((opts, self.out), w.src, w.dst, &w.st, plan, opened);
         let ends = match open {
             Ok(ends) => ends,
             Err(FileError { error, .. }) => {

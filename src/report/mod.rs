@@ -2,13 +2,16 @@
 //! `--report` records (text or JSON) and the `--stats` summary, in the order a sequential
 //! copy would print them; or, for the library, the same records and messages sent to the
 //! caller. No other module prints.
+//!
+//! The reporter is shared: the walk and every worker print through it, each line as soon
+//! as its entry and every entry before it are finished (one lock per line batch).
 
-use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
+use std::sync::{Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
@@ -40,7 +43,7 @@ enum Line {
 /// Where finished entries' records go.
 enum Records {
     /// `--report`: text or JSON lines on standard output, or on `--report-file` (`file`).
-    Stream { format: ReportFormat, out: Box<dyn Write>, file: Option<PathBuf> },
+    Stream { format: ReportFormat, out: Box<dyn Write + Send>, file: Option<PathBuf> },
     /// The library: each record, and every message not about one entry, to the caller.
     Library(Sender<Event>),
 }
@@ -55,19 +58,29 @@ pub(crate) enum Event {
 
 /// A place in the output order: lines ready to print, or an entry not finished yet — a
 /// job with the workers (numbered by the scheduler), or a directory whose attributes wait
-/// for them (numbered from `HELD`) — whose lines take this place when it is.
+/// for them (numbered from `HELD`) — with the lines it has so far (a job's first files,
+/// printed as soon as the place reaches the front).
 enum Slot {
     Ready(Vec<Line>),
-    Pending(u64),
+    Pending { id: u64, lines: Vec<Line> },
 }
 
 /// Where the numbers of held directory places start (jobs count up from 1).
 const HELD: u64 = 1 << 62;
 
 /// The only printer. With workers copying files in parallel, every line still comes out in
-/// the order a sequential copy would print it: a file in flight holds its place
-/// (`pending`), and what follows waits behind it (`complete` releases it).
+/// the order a sequential copy would print it: a job in flight holds its place
+/// (`pending`), its files' lines go out as they finish while it is first in line, and
+/// what follows waits behind it until it is done.
 pub(crate) struct Reporter {
+    program: String,
+    verbose: bool,
+    debug: bool,
+    state: Mutex<State>,
+}
+
+/// The printer's state, behind the reporter's lock.
+struct State {
     program: String,
     verbose: bool,
     debug: bool,
@@ -76,14 +89,14 @@ pub(crate) struct Reporter {
     lines_to_stderr: bool,
     stdout: io::Stdout,
     /// The first error writing standard output (`-v` lines or the report).
-    stdout_error: Cell<Option<Errno>>,
+    stdout_error: Option<Errno>,
     closed_stdout: bool,
-    records: RefCell<Option<Records>>,
+    records: Option<Records>,
     /// The first error writing `--report-file`.
-    report_error: Cell<Option<Errno>>,
+    report_error: Option<Errno>,
     tally: Tally,
-    held: Cell<u64>,
-    queue: RefCell<VecDeque<Slot>>,
+    held: u64,
+    queue: VecDeque<Slot>,
     /// The progress bar, hidden while a line is printed.
     bar: Option<indicatif::ProgressBar>,
 }
@@ -104,58 +117,45 @@ impl Reporter {
             }
         };
         let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
-        let mut reporter = Reporter::quiet(program, records);
-        reporter.verbose = opts.verbose;
-        reporter.debug = opts.debug;
-        reporter.stats = opts.stats;
-        reporter.lines_to_stderr = json_on_stdout;
-        Ok(reporter)
+        let mut state = State::quiet(program, records);
+        state.verbose = opts.verbose;
+        state.debug = opts.debug;
+        state.stats = opts.stats;
+        state.lines_to_stderr = json_on_stdout;
+        Ok(Reporter::of(state))
     }
 
     /// The library's reporter: nothing is printed; records and messages go to `events`.
     pub(crate) fn library(events: Sender<Event>) -> Reporter {
-        Reporter::quiet("rcp".into(), Some(Records::Library(events)))
+        Reporter::of(State::quiet("rcp".into(), Some(Records::Library(events))))
     }
 
-    /// A reporter that prints no `-v`, `--debug` or `--stats` lines (until told to).
-    fn quiet(program: String, records: Option<Records>) -> Reporter {
-        Reporter {
-            program,
-            verbose: false,
-            debug: false,
-            stats: false,
-            lines_to_stderr: false,
-            stdout: io::stdout(),
-            stdout_error: Cell::new(None),
-            closed_stdout: false,
-            records: RefCell::new(records),
-            report_error: Cell::new(None),
-            tally: Tally::new(),
-            held: Cell::new(HELD),
-            queue: RefCell::new(VecDeque::new()),
-            bar: None,
-        }
-    }
-
-    fn for_library(&self) -> bool {
-        matches!(*self.records.borrow(), Some(Records::Library(_)))
-    }
-
-    /// Prints around `bar`, so lines never tear it.
-    pub(crate) fn with_bar(mut self, bar: indicatif::ProgressBar) -> Self {
-        self.bar = Some(bar);
-        self
-    }
-
-    /// Standard output was closed when rcp started: every write to it is an error.
-    pub(crate) fn stdout_closed(mut self, closed: bool) -> Self {
-        self.closed_stdout = closed;
-        self
+    fn of(state: State) -> Reporter {
+        let (program, verbose, debug) = (state.program.clone(), state.verbose, state.debug);
+        Reporter { program, verbose, debug, state: Mutex::new(state) }
     }
 
     /// The program name as invoked, for messages.
     pub(crate) fn program(&self) -> &str {
         &self.program
+    }
+
+    /// The printer, locked. A thread that panicked while printing leaves it usable: the
+    /// copy's other lines still go out.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Prints around `bar`, so lines never tear it (`None`: the bar is gone).
+    pub(crate) fn set_bar(&self, bar: Option<indicatif::ProgressBar>) {
+        self.state().bar = bar;
+    }
+
+    /// Standard output was closed when rcp started: every write to it is an error.
+    pub(crate) fn stdout_closed(mut self, closed: bool) -> Self {
+        self.state.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).closed_stdout =
+            closed;
+        self
     }
 
     /// `rcp: MESSAGE` on stderr.
@@ -164,106 +164,159 @@ impl Reporter {
     }
 
     pub(crate) fn message(&self, text: &str) {
-        self.push(Line::Err(text.to_string()));
+        self.state().push(Line::Err(text.to_string()));
     }
 
     /// A usage error, with GNU's hint line where GNU prints one.
     pub(crate) fn usage(&self, error: &UsageError) {
-        let _ = self.stdout.lock().flush();
-        usage(&self.program, error);
+        let state = self.state();
+        let _ = state.stdout.lock().flush();
+        usage(&state.program, error);
     }
 
     /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
     pub(crate) fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
         if self.verbose {
             let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
-            self.push(Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst))));
+            self.state().push(Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst))));
         }
     }
 
     /// `-v`: `removed 'x'`, when an existing destination was unlinked.
     pub(crate) fn removed(&self, dst: &Path) {
-        if self.verbose {
-            self.push(Line::Out(format!("removed {}", quote(dst))));
-        }
+        self.verbose_line(&format!("removed {}", quote(dst)));
     }
 
     /// `-v`: a backup put back after the copy failed.
     pub(crate) fn unbackup(&self, backup: &Path, dst: &Path) {
-        if self.verbose {
-            self.push(Line::Out(format!("{} -> {} (unbackup)", quote(backup), quote(dst))));
-        }
+        self.verbose_line(&format!("{} -> {} (unbackup)", quote(backup), quote(dst)));
     }
 
     /// A `--debug` line about the run (not about one entry's copy).
     pub(crate) fn debug(&self, text: &str) {
         if self.debug {
-            self.push(Line::Out(text.to_string()));
+            self.state().push(Line::Out(text.to_string()));
         }
     }
 
     /// Any other `-v` line (`--parents` directories).
     pub(crate) fn verbose_line(&self, text: &str) {
         if self.verbose {
-            self.push(Line::Out(text.to_string()));
+            self.state().push(Line::Out(text.to_string()));
         }
     }
 
     /// Records a finished entry: the error message if it failed, `--debug` lines, a
     /// `--report` record, and `--stats` counts.
-    pub(crate) fn finished(&mut self, entry: Entry) {
-        for line in self.entry_lines(&entry) {
-            self.push(line);
+    pub(crate) fn finished(&self, entry: Entry) {
+        let mut state = self.state();
+        for line in state.entry_lines(&entry) {
+            state.push(line);
         }
     }
 
-    /// Holds the place of file `seq`, being copied by a worker.
+    /// Holds the place of job `seq`, about to go to a worker.
     pub(crate) fn pending(&self, seq: u64) {
-        self.queue.borrow_mut().push_back(Slot::Pending(seq));
+        self.state().queue.push_back(Slot::Pending { id: seq, lines: Vec::new() });
     }
 
-    /// Job `seq` is done: its files' lines take its place (a file's `-v` line first if the
-    /// worker started it), and whatever was waiting is printed.
-    pub(crate) fn complete(&mut self, seq: u64, files: Vec<(bool, &[String], Entry)>) {
-        let mut lines = Vec::new();
-        for (started, messages, entry) in files {
-            if started && self.verbose {
-                lines.push(Line::Out(format!("{} -> {}", quote(entry.src), quote(entry.dst))));
-            }
-            lines.extend(messages.iter().map(|m| Line::Err(m.clone())));
-            lines.extend(self.entry_lines(&entry));
+    /// A worker starts a new file of job `seq`: its `-v` line.
+    pub(crate) fn job_file_starting(&self, seq: u64, src: &Path, dst: &Path) {
+        if self.verbose {
+            let line = Line::Out(format!("{} -> {}", quote(src), quote(dst)));
+            self.state().add(seq, vec![line], false);
         }
-        self.place(seq, lines);
     }
 
-    /// Puts `lines` in the place held for `id`, and prints what is ready.
-    fn place(&self, id: u64, lines: Vec<Line>) {
-        let mut queue = self.queue.borrow_mut();
-        if let Some(slot) = queue.iter_mut().find(|s| matches!(s, Slot::Pending(n) if *n == id)) {
-            *slot = Slot::Ready(lines);
-        }
-        drop(queue);
-        self.release();
+    /// A file of job `seq` is finished: what the attribute rules said (`messages`), then
+    /// its entry's lines, printed now if the job is first in line.
+    pub(crate) fn job_file_finished(&self, seq: u64, messages: &[String], entry: Entry) {
+        let mut state = self.state();
+        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.clone())).collect();
+        lines.extend(state.entry_lines(&entry));
+        state.add(seq, lines, false);
+    }
+
+    /// Job `seq` is done: what was waiting behind it is printed.
+    pub(crate) fn job_done(&self, seq: u64) {
+        self.state().add(seq, Vec::new(), true);
     }
 
     /// Holds a place for an entry finished later (a directory whose attributes wait for
     /// the workers); `fill` gives it its lines.
     pub(crate) fn hold(&self) -> u64 {
-        let id = self.held.get();
-        self.held.set(id + 1);
-        self.pending(id);
+        let mut state = self.state();
+        let id = state.held;
+        state.held += 1;
+        state.queue.push_back(Slot::Pending { id, lines: Vec::new() });
         id
     }
 
     /// The held entry `id` is finished.
-    pub(crate) fn fill(&mut self, id: u64, entry: Entry) {
-        let lines = self.entry_lines(&entry);
-        self.place(id, lines);
+    pub(crate) fn fill(&self, id: u64, entry: Entry) {
+        let mut state = self.state();
+        let lines = state.entry_lines(&entry);
+        state.add(id, lines, true);
     }
 
     /// How many places are held or waiting (for back-pressure on the walk).
     pub(crate) fn backlog(&self) -> usize {
-        self.queue.borrow().len()
+        self.state().queue.len()
+    }
+
+    /// Writes the summary record, flushes the outputs and prints `--stats`. Returns the
+    /// status rcp exits with: `status`, or 1 if standard output or the report could not be
+    /// written (GNU's `write error: ...`, said once, at the end).
+    pub(crate) fn finish(&self, status: i32) -> i32 {
+        self.state().finish(status)
+    }
+}
+
+impl State {
+    /// A printer that prints no `-v`, `--debug` or `--stats` lines (until told to).
+    fn quiet(program: String, records: Option<Records>) -> State {
+        State {
+            program,
+            verbose: false,
+            debug: false,
+            stats: false,
+            lines_to_stderr: false,
+            stdout: io::stdout(),
+            stdout_error: None,
+            closed_stdout: false,
+            records,
+            report_error: None,
+            tally: Tally::new(),
+            held: HELD,
+            queue: VecDeque::new(),
+            bar: None,
+        }
+    }
+
+    fn for_library(&self) -> bool {
+        matches!(self.records, Some(Records::Library(_)))
+    }
+
+    /// Gives the place held for `id` more `lines` (`done`: its last): printed now if the
+    /// place is first in line, kept in it otherwise.
+    fn add(&mut self, id: u64, lines: Vec<Line>, done: bool) {
+        let at = |slot: &Slot| matches!(slot, Slot::Pending { id: n, .. } if *n == id);
+        let Some(index) = self.queue.iter().position(at) else { return };
+        if index == 0 {
+            lines.into_iter().for_each(|line| self.write(line));
+            if done {
+                self.queue.pop_front();
+                self.release();
+            }
+            return;
+        }
+        let Some(Slot::Pending { lines: held, .. }) = self.queue.get_mut(index) else {
+            unreachable!("found above")
+        };
+        held.extend(lines);
+        if done {
+            self.queue[index] = Slot::Ready(std::mem::take(held));
+        }
     }
 
     /// An entry's lines: its error (unless said already, or it was given up because rcp
@@ -287,7 +340,7 @@ impl Reporter {
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
         self.tally.count(entry);
-        match &*self.records.borrow() {
+        match &self.records {
             Some(Records::Stream { format: ReportFormat::Text, .. }) => {
                 lines.push(Line::Record(text_record(&Record::of(entry))));
             }
@@ -301,43 +354,41 @@ impl Reporter {
     }
 
     /// Prints `line` now, or queues it behind files still in flight.
-    fn push(&self, line: Line) {
-        let mut queue = self.queue.borrow_mut();
-        if queue.is_empty() {
-            drop(queue);
-            return self.write(line);
-        }
-        match queue.back_mut() {
+    fn push(&mut self, line: Line) {
+        match self.queue.back_mut() {
+            None => self.write(line),
             Some(Slot::Ready(lines)) => lines.push(line),
-            _ => queue.push_back(Slot::Ready(vec![line])),
+            Some(Slot::Pending { .. }) => self.queue.push_back(Slot::Ready(vec![line])),
         }
     }
 
-    /// Prints the front of the queue up to the first file still in flight.
-    fn release(&self) {
-        loop {
-            let mut queue = self.queue.borrow_mut();
-            match queue.front() {
-                Some(Slot::Ready(_)) => {
-                    let Some(Slot::Ready(lines)) = queue.pop_front() else { unreachable!() };
-                    drop(queue);
+    /// Prints the front of the queue up to the first entry still in flight, and the lines
+    /// that entry has so far.
+    fn release(&mut self) {
+        while let Some(front) = self.queue.front_mut() {
+            match front {
+                Slot::Ready(_) => {
+                    let Some(Slot::Ready(lines)) = self.queue.pop_front() else { unreachable!() };
                     lines.into_iter().for_each(|line| self.write(line));
                 }
-                _ => return,
+                Slot::Pending { lines, .. } => {
+                    let lines = std::mem::take(lines);
+                    lines.into_iter().for_each(|line| self.write(line));
+                    return;
+                }
             }
         }
     }
 
-    fn write(&self, line: Line) {
-        match &self.bar {
+    fn write(&mut self, line: Line) {
+        match self.bar.clone() {
             Some(bar) => bar.suspend(|| self.write_now(line)),
             None => self.write_now(line),
         }
     }
 
-    fn write_now(&self, line: Line) {
-        let mut records = self.records.borrow_mut();
-        match (line, &mut *records) {
+    fn write_now(&mut self, line: Line) {
+        match (line, &mut self.records) {
             // The caller may have stopped listening: the copy goes on regardless.
             (Line::Err(text), Some(Records::Library(events))) => {
                 let _ = events.send(Event::Message(text));
@@ -355,26 +406,25 @@ impl Reporter {
                 message(&self.program, &text);
             }
             (Line::Record(text), Some(Records::Stream { out, file, .. })) => {
-                let slot = if file.is_some() { &self.report_error } else { &self.stdout_error };
-                if slot.get().is_none()
+                let slot = if file.is_some() { &mut self.report_error } else { &mut self.stdout_error };
+                if slot.is_none()
                     && let Err(e) = writeln!(out, "{text}")
                 {
-                    slot.set(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
+                    *slot = Some(Errno::from_io_error(&e).unwrap_or(Errno::IO));
                 }
             }
             (Line::Record(_) | Line::Entry(_), _) => {}
         }
     }
 
-    /// Writes the summary record, flushes the outputs and prints `--stats`. Returns the
-    /// status rcp exits with: `status`, or 1 if standard output or the report could not be
-    /// written (GNU's `write error: ...`, said once, at the end).
-    pub(crate) fn finish(&mut self, status: i32) -> i32 {
+    fn failed_writes(&self) -> bool {
+        self.stdout_error.is_some() || self.report_error.is_some()
+    }
+
+    fn finish(&mut self, status: i32) -> i32 {
         self.release();
-        let failed_writes =
-            || self.stdout_error.get().is_some() || self.report_error.get().is_some();
-        let mut status = if status == 0 && failed_writes() { 1 } else { status };
-        let last = match &*self.records.borrow() {
+        let mut status = if status == 0 && self.failed_writes() { 1 } else { status };
+        let last = match &self.records {
             Some(Records::Stream { format: ReportFormat::Json, .. }) => {
                 Some(json_summary(&self.tally, status).to_string())
             }
@@ -386,25 +436,25 @@ impl Reporter {
         if let Some(last) = last {
             self.write_now(Line::Record(last));
         }
-        if let Some(Records::Stream { out, file, .. }) = &mut *self.records.borrow_mut()
+        if let Some(Records::Stream { out, file, .. }) = &mut self.records
             && let Err(e) = out.flush()
         {
-            let slot = if file.is_some() { &self.report_error } else { &self.stdout_error };
-            slot.set(slot.get().or(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO))));
+            let slot = if file.is_some() { &mut self.report_error } else { &mut self.stdout_error };
+            *slot = slot.or(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
         }
         if let Err(e) = self.stdout.lock().flush() {
             self.note_write_error(&e);
         }
-        if let Some(errno) = self.stdout_error.get() {
+        if let Some(errno) = self.stdout_error {
             message(&self.program, &format!("write error: {}", crate::error::strerror(errno)));
         }
         if let (Some(errno), Some(Records::Stream { file: Some(path), .. })) =
-            (self.report_error.get(), &*self.records.borrow())
+            (self.report_error, &self.records)
         {
             let text = format!("error writing {}: {}", quote(path), crate::error::strerror(errno));
             message(&self.program, &text);
         }
-        if status == 0 && failed_writes() {
+        if status == 0 && self.failed_writes() {
             status = 1;
         }
         if self.stats {
@@ -415,8 +465,8 @@ impl Reporter {
 
     /// One line on standard output; the first write error is kept for `finish` (and no more
     /// is written after it).
-    fn line(&self, args: std::fmt::Arguments) {
-        if self.stdout_error.get().is_some() {
+    fn line(&mut self, args: std::fmt::Arguments) {
+        if self.stdout_error.is_some() {
             return;
         }
         if self.closed_stdout {
@@ -428,9 +478,9 @@ impl Reporter {
         }
     }
 
-    fn note_write_error(&self, e: &io::Error) {
-        if self.stdout_error.get().is_none() {
-            self.stdout_error.set(Some(Errno::from_io_error(e).unwrap_or(Errno::IO)));
+    fn note_write_error(&mut self, e: &io::Error) {
+        if self.stdout_error.is_none() {
+            self.stdout_error = Some(Errno::from_io_error(e).unwrap_or(Errno::IO));
         }
     }
 }

@@ -101,3 +101,49 @@ fn copying_a_tree_into_itself_reads_only_finished_files() {
         fs::create_dir(root.join("dir")).unwrap();
     }
 }
+
+/// Under `-j`, each file's lines come out as it is copied, not when the worker's batch is
+/// done: with every copy_file_range slowed to 0.6 s (strace's `delay_exit`), the `-v` line
+/// of the third file arrives while most of the tree is still to be copied, and the whole
+/// output is still a sequential copy's.
+#[test]
+fn lines_are_live_under_jobs() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let test = "lines are live under -j";
+    if !crate::common::have("strace") {
+        return crate::common::skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    const FILES: usize = 8;
+    fs::create_dir(root.join("src")).unwrap();
+    for f in 0..FILES {
+        write_pattern(&root.join(format!("src/f{f}")), 64 << 10, f as u64);
+    }
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=copy_file_range:delay_exit=600000"])
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(["-j2", "-rv", "--no-progress", "src", "par"])
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while seen.iter().filter(|l: &&String| l.contains("/f")).count() < 3 {
+        seen.push(lines.next().expect("a third file's line").unwrap());
+    }
+    let copied = fs::read_dir(root.join("par")).unwrap().count();
+    let running = child.try_wait().unwrap().is_none();
+    seen.extend(lines.map(Result::unwrap));
+    assert!(child.wait().unwrap().success());
+    assert!(
+        running && copied < FILES,
+        "the third file's line came only once {copied} of {FILES} files were there \
+         (rcp running: {running}): lines were held back"
+    );
+    let seq = run(env!("CARGO_BIN_EXE_rcp"), root, &["-j1", "-rv", "src", "seq"]);
+    let rename = |text: &str, name: &str| text.replace(&format!("'{name}"), "'DST");
+    assert_eq!(rename(&(seen.join("\n") + "\n"), "par"), rename(&seq.1, "seq"));
+}
