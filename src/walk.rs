@@ -15,7 +15,8 @@ use crate::cp::{
 };
 use crate::error::{Error, Op};
 use crate::report::Reporter;
-use crate::report::progress::Bar;
+use crate::report::progress::{Monitor, Show};
+use crate::report::totals::Sources;
 use crate::sched::{Job, Sched};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
@@ -318,10 +319,8 @@ fn open_regular(path: &At) -> Option<Opened> {
 /// failed.
 pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) -> bool {
     std::thread::scope(|scope| {
-        let bar = opts.progress.then(|| Bar::start(scope, known_total(&plan.pairs)));
-        if let Some(b) = &bar {
-            out.set_bar(Some(b.bar.clone()));
-        }
+        let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
+        let monitor = Monitor::start(scope, Show::choose(opts.progress), sources, out);
         let cp = Cp::new(opts, out, env, plan.track_operands);
         let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env));
         for pair in &plan.pairs {
@@ -331,19 +330,9 @@ pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) ->
             walk.copy_pair(pair);
         }
         walk.close();
-        if let Some(bar) = &bar {
-            out.set_bar(None);
-            bar.finish();
+        if let Some(monitor) = monitor {
+            monitor.finish(out);
         }
         walk.cp.failed
-    })
-}
-
-/// The bytes to copy, when every source is a regular file (for the progress bar's ETA).
-fn known_total(pairs: &[Pair]) -> Option<u64> {
-    pairs.iter().try_fold(0u64, |sum, pair| {
-        let st = rustix::fs::stat(&pair.src).ok()?;
-        crate::sys::is(st.st_mode, rustix::fs::FileType::RegularFile)
-            .then_some(sum + st.st_size as u64)
     })
 }

@@ -5,5 +5,6 @@
 pub(crate) mod argmatch;
 pub(crate) mod cli;
 pub(crate) mod generate;
+mod man;
 pub(crate) mod options;
 pub(crate) mod plan;

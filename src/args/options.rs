@@ -141,6 +141,23 @@ pub(crate) fn word<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -
     table.iter().find(|(_, v)| *v == value).map_or("", |(w, _)| w)
 }
 
+/// The words an option takes, by the option's id (for completions and the man page), from
+/// the tables its values are parsed with.
+pub(crate) fn option_words(id: &str) -> Option<Vec<&'static str>> {
+    fn words<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
+        table.iter().map(|(w, _)| *w).collect()
+    }
+    Some(match id {
+        "reflink" => words(REFLINK),
+        "sparse" => words(SPARSE),
+        "backup" => words(BACKUP),
+        "report" => words(REPORT),
+        "update" => words(UPDATE),
+        "preserve" | "no_preserve" => words(ATTRS),
+        _ => return None,
+    })
+}
+
 /// `--update=WHEN` (later GNU releases; 9.1's `-u` is `older`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Update {
@@ -214,6 +231,12 @@ impl Options {
         };
         // `--report-file=PATH` alone asks for the JSON report there.
         let report = report.or(cli.report_file.as_ref().map(|_| ReportFormat::Json));
+        let lines_to_stdout =
+            cli.verbose || cli.debug || (report.is_some() && cli.report_file.is_none());
+        let progress = cli.progress
+            || (!cli.no_progress
+                && interactive != Interactive::Ask
+                && bar_by_default(lines_to_stdout));
         let context_warning = context_warning(&cli);
         Ok(Options {
             recursive,
@@ -246,16 +269,20 @@ impl Options {
             no_target_directory: cli.no_target_directory,
             operands: cli.operands.into_iter().map(PathBuf::from).collect(),
             context_warning,
-            // A bar by default only where a person watches, and never over -i's questions.
-            progress: cli.progress
-                || (!cli.no_progress
-                    && interactive != Interactive::Ask
-                    && rustix::termios::isatty(std::io::stderr())),
+            progress,
             atomic: cli.atomic,
             fsync: cli.fsync,
             jobs: cli.jobs.as_deref().map(jobs).transpose()?,
         })
     }
+}
+
+/// A bar by default only where a person watches stderr (and never over -i's questions):
+/// and when lines go to standard output, only if it is that same terminal — through a pipe
+/// (`| tee log`) they would land between the bar's frames.
+fn bar_by_default(lines_to_stdout: bool) -> bool {
+    let (stderr_terminal, same_terminal) = crate::sys::process::terminals();
+    stderr_terminal && (same_terminal || !lines_to_stdout)
 }
 
 /// What the options whose last occurrence wins came to, read left to right.

@@ -68,11 +68,8 @@ impl Scratch {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
-    let copied = copy_file(src, dst, policy, w);
-    if copied.is_ok() {
-        ranges::count_file();
-    }
-    copied
+    ranges::count_file();
+    copy_file(src, dst, policy, w)
 }
 
 fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {

@@ -22,10 +22,11 @@ static MOVED: AtomicU64 = AtomicU64::new(0);
 /// Whether a progress bar is reading `MOVED` (then copy_file_range works in smaller chunks).
 static SHOWN: AtomicBool = AtomicBool::new(false);
 
-/// Files whose data was copied by this process so far.
+/// Files whose copy this process has started so far.
 static FILES: AtomicU64 = AtomicU64::new(0);
 
-/// Files whose data was copied so far.
+/// Files whose copy has started so far (the one being copied counts: a single file is
+/// file 1 of 1 from its first byte).
 pub(crate) fn copied_files() -> u64 {
     FILES.load(Ordering::Relaxed)
 }

@@ -6,7 +6,7 @@
 //! The reporter is shared: the walk and every worker print through it, each line as soon
 //! as its entry and every entry before it are finished (one lock per line batch).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use rustix::io::Errno;
 mod format;
 pub(crate) mod progress;
 mod record;
+pub(crate) mod totals;
 
 pub(crate) use record::{Entry, Happened};
 pub use record::{Kind, Outcome, Record, Skip};
@@ -58,11 +59,18 @@ pub(crate) enum Event {
 
 /// A place in the output order: lines ready to print, or an entry not finished yet — a
 /// job with the workers (numbered by the scheduler), or a directory whose attributes wait
-/// for them (numbered from `HELD`) — with the lines it has so far (a job's first files,
-/// printed as soon as the place reaches the front).
+/// for them (numbered from `HELD`) — whose lines wait in `State::waiting` until the place
+/// reaches the front.
 enum Slot {
     Ready(Vec<Line>),
-    Pending { id: u64, lines: Vec<Line> },
+    Pending(u64),
+}
+
+/// What an entry not first in line has printed so far.
+#[derive(Default)]
+struct Waiting {
+    lines: Vec<Line>,
+    done: bool,
 }
 
 /// Where the numbers of held directory places start (jobs count up from 1).
@@ -97,6 +105,8 @@ struct State {
     tally: Tally,
     held: u64,
     queue: VecDeque<Slot>,
+    /// The lines of pending places not first in line, by place.
+    waiting: HashMap<u64, Waiting>,
     /// The progress bar, hidden while a line is printed.
     bar: Option<indicatif::ProgressBar>,
 }
@@ -217,7 +227,7 @@ impl Reporter {
 
     /// Holds the place of job `seq`, about to go to a worker.
     pub(crate) fn pending(&self, seq: u64) {
-        self.state().queue.push_back(Slot::Pending { id: seq, lines: Vec::new() });
+        self.state().queue.push_back(Slot::Pending(seq));
     }
 
     /// A worker starts a new file of job `seq`: its `-v` line.
@@ -248,7 +258,7 @@ impl Reporter {
         let mut state = self.state();
         let id = state.held;
         state.held += 1;
-        state.queue.push_back(Slot::Pending { id, lines: Vec::new() });
+        state.queue.push_back(Slot::Pending(id));
         id
     }
 
@@ -289,6 +299,7 @@ impl State {
             tally: Tally::new(),
             held: HELD,
             queue: VecDeque::new(),
+            waiting: HashMap::new(),
             bar: None,
         }
     }
@@ -298,11 +309,9 @@ impl State {
     }
 
     /// Gives the place held for `id` more `lines` (`done`: its last): printed now if the
-    /// place is first in line, kept in it otherwise.
+    /// place is first in line, kept until it is otherwise.
     fn add(&mut self, id: u64, lines: Vec<Line>, done: bool) {
-        let at = |slot: &Slot| matches!(slot, Slot::Pending { id: n, .. } if *n == id);
-        let Some(index) = self.queue.iter().position(at) else { return };
-        if index == 0 {
+        if matches!(self.queue.front(), Some(Slot::Pending(first)) if *first == id) {
             lines.into_iter().for_each(|line| self.write(line));
             if done {
                 self.queue.pop_front();
@@ -310,13 +319,9 @@ impl State {
             }
             return;
         }
-        let Some(Slot::Pending { lines: held, .. }) = self.queue.get_mut(index) else {
-            unreachable!("found above")
-        };
-        held.extend(lines);
-        if done {
-            self.queue[index] = Slot::Ready(std::mem::take(held));
-        }
+        let waiting = self.waiting.entry(id).or_default();
+        waiting.lines.extend(lines);
+        waiting.done |= done;
     }
 
     /// An entry's lines: its error (unless said already, or it was given up because rcp
@@ -365,17 +370,21 @@ impl State {
     /// Prints the front of the queue up to the first entry still in flight, and the lines
     /// that entry has so far.
     fn release(&mut self) {
-        while let Some(front) = self.queue.front_mut() {
-            match front {
-                Slot::Ready(_) => {
+        loop {
+            match self.queue.front() {
+                Some(Slot::Ready(_)) => {
                     let Some(Slot::Ready(lines)) = self.queue.pop_front() else { unreachable!() };
                     lines.into_iter().for_each(|line| self.write(line));
                 }
-                Slot::Pending { lines, .. } => {
-                    let lines = std::mem::take(lines);
-                    lines.into_iter().for_each(|line| self.write(line));
-                    return;
+                Some(&Slot::Pending(id)) => {
+                    let Some(waiting) = self.waiting.remove(&id) else { return };
+                    waiting.lines.into_iter().for_each(|line| self.write(line));
+                    if !waiting.done {
+                        return;
+                    }
+                    self.queue.pop_front();
                 }
+                None => return,
             }
         }
     }
@@ -406,7 +415,8 @@ impl State {
                 message(&self.program, &text);
             }
             (Line::Record(text), Some(Records::Stream { out, file, .. })) => {
-                let slot = if file.is_some() { &mut self.report_error } else { &mut self.stdout_error };
+                let slot =
+                    if file.is_some() { &mut self.report_error } else { &mut self.stdout_error };
                 if slot.is_none()
                     && let Err(e) = writeln!(out, "{text}")
                 {

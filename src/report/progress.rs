@@ -1,65 +1,386 @@
-//! The progress bar (`--progress`, or by default when stderr is a terminal): bytes and files
-//! copied, rate, and an ETA when the total is known (sources that are all regular files).
-//! It reads the engine's atomic counters on a timer, so it costs the copy nothing per write;
-//! copy_file_range then works in 64 MiB chunks so the bar moves within a big file.
+//! How far the copy is, while it runs: a bar on a terminal (`--progress`, or by default when
+//! stderr is one), a plain status line every few seconds when stderr is not a terminal
+//! (`--progress` into a log), and one status line whenever SIGUSR1 asks. All of it is one
+//! thread that reads the engine's atomic counters when it wakes, so it costs the copy nothing
+//! per write; the totals come from a count on a thread of its own (`totals`).
 
+use std::collections::VecDeque;
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::Scope;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{BinaryBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
+use super::Reporter;
+use super::totals::{Sources, Totals};
 use crate::engine;
+use crate::sys::interrupt;
 
-/// How often the bar reads the counters.
+/// How often the bar is redrawn.
 const TICK: Duration = Duration::from_millis(100);
+/// How often a status line is written when stderr is not a terminal.
+const EVERY: Duration = Duration::from_secs(5);
+/// The rate is the bytes moved over about this long.
+const WINDOW: Duration = Duration::from_secs(5);
+/// How long a first SIGUSR1 waits for the count it starts.
+const COUNT_WAIT: Duration = Duration::from_millis(200);
+/// No rate (and so no ETA) is shown before this much of it is measured.
+const FIRST_RATE: Duration = Duration::from_secs(1);
 
-pub(crate) struct Bar {
-    pub(crate) bar: ProgressBar,
-    stop: Arc<AtomicBool>,
+/// What progress shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Show {
+    /// A bar on stderr, a terminal.
+    Bar,
+    /// A status line on stderr every few seconds.
+    Lines,
+    /// Nothing, unless SIGUSR1 asks.
+    OnRequest,
 }
 
-impl Bar {
-    /// Starts the bar and its timer thread in `scope`. `total`: bytes to copy, if known.
-    pub(crate) fn start<'scope>(scope: &'scope Scope<'scope, '_>, total: Option<u64>) -> Bar {
-        engine::show_progress();
-        let bar = match total {
-            Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
-                .with_style(
-                    ProgressStyle::with_template(
-                        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-                    )
-                    .expect("valid template"),
-                ),
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec} {msg}")
-                    .expect("valid template"),
-            ),
-        };
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ticker, flag) = (bar.clone(), Arc::clone(&stop));
+impl Show {
+    /// A bar where stderr is a terminal, lines where it is not; `progress`: asked for (or
+    /// the default on a terminal).
+    pub(crate) fn choose(progress: bool) -> Show {
+        match (progress, rustix::termios::isatty(std::io::stderr())) {
+            (false, _) => Show::OnRequest,
+            (true, true) => Show::Bar,
+            (true, false) => Show::Lines,
+        }
+    }
+}
+
+/// The progress thread, while it runs.
+pub(crate) struct Monitor {
+    /// Dropped to stop the thread.
+    stop: OwnedFd,
+}
+
+impl Monitor {
+    /// Starts the progress thread in `scope` (and the bar `out` prints around), or nothing
+    /// when there is nothing to show and no SIGUSR1 to answer.
+    pub(crate) fn start<'scope, 'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        show: Show,
+        sources: Sources,
+        out: &'env Reporter,
+    ) -> Option<Monitor> {
+        let requests = interrupt::status_requests();
+        if show == Show::OnRequest && requests.is_none() {
+            return None;
+        }
+        let (stopped, stop) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).ok()?;
+        let bar = (show == Show::Bar).then(new_bar);
+        if let Some(bar) = &bar {
+            engine::show_progress();
+            out.set_bar(Some(bar.clone()));
+        }
         scope.spawn(move || {
-            crate::sys::interrupt::leave_to_the_walk();
-            while !flag.load(Ordering::Relaxed) {
-                update(&ticker);
-                std::thread::sleep(TICK);
+            interrupt::leave_to_the_walk();
+            let totals = Arc::new(Totals::default());
+            let mut view = View { show, bar, meter: Meter::new(), totals, counting: false };
+            if show != Show::OnRequest {
+                view.count(scope, &sources);
             }
+            view.run(scope, &sources, stopped.as_fd(), requests);
+            view.totals.cancel();
+            view.end();
         });
-        Bar { bar, stop }
+        Some(Monitor { stop })
     }
 
-    /// Stops the timer and clears the bar.
-    pub(crate) fn finish(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-        update(&self.bar);
-        self.bar.finish_and_clear();
+    /// Stops the thread: the bar is cleared, or a last status line written.
+    pub(crate) fn finish(self, out: &Reporter) {
+        out.set_bar(None);
+        drop(self.stop);
     }
 }
 
-fn update(bar: &ProgressBar) {
-    bar.set_position(engine::moved_bytes());
-    let files = engine::copied_files();
-    bar.set_message(format!("{files} file{}", if files == 1 { "" } else { "s" }));
-    bar.tick();
+/// What the progress thread shows, and what it measures.
+struct View {
+    show: Show,
+    bar: Option<ProgressBar>,
+    meter: Meter,
+    totals: Arc<Totals>,
+    counting: bool,
+}
+
+/// Why the progress thread woke up.
+enum Woke {
+    Tick,
+    Asked,
+    Stop,
+}
+
+impl View {
+    /// Starts counting the totals on a thread of its own.
+    fn count<'scope>(&mut self, scope: &'scope Scope<'scope, '_>, sources: &Sources) {
+        if std::mem::replace(&mut self.counting, true) {
+            return;
+        }
+        let totals = Arc::clone(&self.totals);
+        let sources = sources.clone();
+        scope.spawn(move || {
+            interrupt::leave_to_the_walk();
+            Totals::count(&totals, &sources);
+        });
+    }
+
+    fn run<'scope>(
+        &mut self,
+        scope: &'scope Scope<'scope, '_>,
+        sources: &Sources,
+        stop: BorrowedFd,
+        requests: Option<BorrowedFd>,
+    ) {
+        let mut next_line = Instant::now() + EVERY;
+        loop {
+            let timeout = match self.show {
+                Show::Bar => Some(TICK),
+                Show::Lines => Some(next_line.saturating_duration_since(Instant::now())),
+                Show::OnRequest => None,
+            };
+            match wait(stop, requests, timeout) {
+                Woke::Stop => return,
+                Woke::Asked => {
+                    // The first request starts the count; a small tree is counted before
+                    // the line is written, a big one says "counting" until later lines.
+                    if !self.counting {
+                        self.count(scope, sources);
+                        let deadline = Instant::now() + COUNT_WAIT;
+                        while self.totals.known().is_none() && Instant::now() < deadline {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                    }
+                    let line = self.status_line();
+                    self.print(&line);
+                }
+                Woke::Tick if self.show == Show::Lines => {
+                    next_line = Instant::now() + EVERY;
+                    let line = self.status_line();
+                    self.print(&line);
+                }
+                Woke::Tick => self.draw(),
+            }
+        }
+    }
+
+    /// The bar is cleared; a log gets a last line.
+    fn end(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if self.show == Show::Lines {
+            let line = self.status_line();
+            self.print(&line);
+        }
+    }
+
+    /// A status line on stderr, above the bar if there is one.
+    fn print(&self, line: &str) {
+        let write = || {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn progress(&mut self) -> Progress {
+        let now = Instant::now();
+        let bytes = engine::moved_bytes();
+        self.meter.sample(now, bytes);
+        Progress {
+            files: engine::copied_files(),
+            bytes,
+            totals: self.totals.known(),
+            rate: self.meter.rate(),
+            elapsed: now - self.meter.start,
+        }
+    }
+
+    /// `14/150 files, 72.00 MiB/150.00 MiB (48%), 19.66 MiB/s, ETA 0:04, 0:03 elapsed`.
+    fn status_line(&mut self) -> String {
+        let p = self.progress();
+        let mut parts = Vec::new();
+        match p.totals {
+            Some((files, bytes)) => {
+                parts.push(format!("{}/{files} files", p.files));
+                let percent = (p.bytes.min(bytes) * 100).checked_div(bytes).unwrap_or(100);
+                parts.push(format!("{}/{} ({percent}%)", BinaryBytes(p.bytes), BinaryBytes(bytes)));
+            }
+            None => {
+                parts.push(format!("{} files", p.files));
+                parts.push(BinaryBytes(p.bytes).to_string());
+            }
+        }
+        if let Some(rate) = p.rate {
+            parts.push(format!("{}/s", BinaryBytes(rate as u64)));
+        }
+        if let Some(eta) = p.eta() {
+            parts.push(format!("ETA {}", clock(eta)));
+        }
+        parts.push(format!("{} elapsed", clock(p.elapsed)));
+        if p.totals.is_none() {
+            parts.push("counting".into());
+        }
+        parts.join(", ")
+    }
+
+    /// Redraws the bar: a spinner until the totals are known, then files and bytes done of
+    /// them, the rate and the ETA.
+    fn draw(&mut self) {
+        let p = self.progress();
+        let Some(bar) = self.bar.clone() else { return };
+        let rate = p.rate.map(|r| format!(" {}/s", BinaryBytes(r as u64))).unwrap_or_default();
+        match p.totals {
+            Some((files, bytes)) => {
+                if bar.length().is_none() {
+                    bar.set_style(style("{bar:24} {msg}"));
+                    bar.set_length(bytes.max(1));
+                }
+                bar.set_position(p.bytes.min(bytes));
+                let eta = p.eta().map(|e| format!(" ETA {}", clock(e))).unwrap_or_default();
+                bar.set_message(format!(
+                    "{}/{}{rate}{eta} {}/{files} files",
+                    BinaryBytes(p.bytes),
+                    BinaryBytes(bytes),
+                    p.files
+                ));
+            }
+            None => bar.set_message(format!("{}{rate} {} files", BinaryBytes(p.bytes), p.files)),
+        }
+        bar.tick();
+    }
+}
+
+/// Sleeps until `timeout` (`None`: for ever), a status request, or the end of the copy.
+fn wait(stop: BorrowedFd, requests: Option<BorrowedFd>, timeout: Option<Duration>) -> Woke {
+    let mut fds = vec![PollFd::new(&stop, PollFlags::IN)];
+    if let Some(requests) = &requests {
+        fds.push(PollFd::new(requests, PollFlags::IN));
+    }
+    let timeout = timeout
+        .map(|t| Timespec { tv_sec: t.as_secs() as i64, tv_nsec: i64::from(t.subsec_nanos()) });
+    match poll(&mut fds, timeout.as_ref()) {
+        Ok(0) | Err(_) => Woke::Tick,
+        Ok(_) if !fds[0].revents().is_empty() => Woke::Stop,
+        Ok(_) => {
+            interrupt::take_status_requests();
+            Woke::Asked
+        }
+    }
+}
+
+/// Where the copy is.
+struct Progress {
+    files: u64,
+    bytes: u64,
+    totals: Option<(u64, u64)>,
+    rate: Option<f64>,
+    elapsed: Duration,
+}
+
+impl Progress {
+    /// The time left at the current rate, once there is a rate and a total.
+    fn eta(&self) -> Option<Duration> {
+        let (_, total) = self.totals?;
+        let rate = self.rate.filter(|r| *r > 0.0)?;
+        let left = total.checked_sub(self.bytes).filter(|&left| left > 0)?;
+        Some(Duration::from_secs_f64(left as f64 / rate))
+    }
+}
+
+/// The rate bytes move at, over the last few seconds.
+struct Meter {
+    start: Instant,
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl Meter {
+    fn new() -> Meter {
+        let start = Instant::now();
+        Meter { start, samples: VecDeque::from([(start, engine::moved_bytes())]) }
+    }
+
+    fn sample(&mut self, now: Instant, bytes: u64) {
+        self.samples.push_back((now, bytes));
+        while self.samples.len() > 2 && now - self.samples[1].0 >= WINDOW {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Bytes per second over the window, once it spans a second.
+    fn rate(&self) -> Option<f64> {
+        let (&(t0, b0), &(t1, b1)) = (self.samples.front()?, self.samples.back()?);
+        let span = t1 - t0;
+        (span >= FIRST_RATE).then(|| b1.saturating_sub(b0) as f64 / span.as_secs_f64())
+    }
+}
+
+/// `0:04`, `12:34`, `1:02:03`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match s / 3600 {
+        0 => format!("{}:{:02}", s / 60, s % 60),
+        h => format!("{h}:{:02}:{:02}", s / 60 % 60, s % 60),
+    }
+}
+
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(style("{spinner} {msg}"));
+    bar
+}
+
+/// A bar style in the locale's characters: ASCII unless the locale is UTF-8.
+fn style(template: &str) -> ProgressStyle {
+    let style = ProgressStyle::with_template(template).expect("valid template");
+    if utf8_locale() { style } else { style.progress_chars("#>-").tick_chars("|/-\\ ") }
+}
+
+/// Whether the locale's characters are UTF-8 (the first of LC_ALL, LC_CTYPE, LANG set).
+fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_reads_like_a_clock() {
+        assert_eq!(clock(Duration::from_secs(4)), "0:04");
+        assert_eq!(clock(Duration::from_secs(754)), "12:34");
+        assert_eq!(clock(Duration::from_secs(3723)), "1:02:03");
+    }
+
+    #[test]
+    fn no_rate_and_no_eta_before_a_second_is_measured() {
+        let start = Instant::now();
+        let mut meter = Meter { start, samples: VecDeque::from([(start, 0)]) };
+        meter.sample(start + Duration::from_millis(300), 1 << 20);
+        assert_eq!(meter.rate(), None);
+        meter.sample(start + Duration::from_secs(2), 4 << 20);
+        assert_eq!(meter.rate(), Some(2.0 * (1 << 20) as f64));
+        let p = Progress {
+            files: 1,
+            bytes: 4 << 20,
+            totals: Some((1, 8 << 20)),
+            rate: meter.rate(),
+            elapsed: Duration::from_secs(2),
+        };
+        assert_eq!(p.eta(), Some(Duration::from_secs(2)));
+        assert_eq!(Progress { rate: None, ..p }.eta(), None);
+    }
 }

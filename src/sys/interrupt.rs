@@ -2,13 +2,19 @@
 //! fifo, reading a pipe) returns EINTR instead of being restarted, the engine gives up the
 //! file it is writing (which is removed if rcp created it), the walk stops, and rcp exits
 //! 130, 143 or 129 with a message; a second one, at least 100 ms later, exits at once.
-//! Handlers only set atomics (registered through signal-hook); the threads rcp starts block these signals, so the kernel interrupts the
-//! walking thread, where every blocking open and every read of a pipe or device happens.
+//! Handlers only set atomics (registered through signal-hook); the threads rcp starts block
+//! these signals, so the kernel interrupts the walking thread, where every blocking open and
+//! every read of a pipe or device happens.
+//!
+//! SIGUSR1 asks for a status line: its handler writes a byte to a pipe the progress thread
+//! waits on, and the copy goes on (its calls are restarted).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 use rustix::io::Errno;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
@@ -24,6 +30,10 @@ static FIRST_AT: AtomicU64 = AtomicU64::new(0);
 /// same instant, and must still clean up.
 const REPEAT_MS: u64 = 100;
 
+/// The pipe SIGUSR1's handler writes to (its write end, -1 until installed) and reads from.
+static STATUS_WRITE: AtomicI32 = AtomicI32::new(-1);
+static STATUS_READ: OnceLock<OwnedFd> = OnceLock::new();
+
 /// Installs the handlers (once, before any file is touched).
 pub(crate) fn install() -> std::io::Result<()> {
     for signal in STOPPING {
@@ -32,7 +42,43 @@ pub(crate) fn install() -> std::io::Result<()> {
         unsafe { signal_hook::low_level::register(signal, move || on_signal(signal)) }?;
         interrupt_blocking_calls(signal)?;
     }
+    install_status_request()
+}
+
+/// SIGUSR1: a byte down a non-blocking pipe (a status line per request, however many come
+/// before the progress thread reads them).
+fn install_status_request() -> std::io::Result<()> {
+    use rustix::pipe::{PipeFlags, pipe_with};
+    let (read, write) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)?;
+    if STATUS_READ.set(read).is_err() {
+        return Ok(());
+    }
+    // The write end lives as long as the process.
+    STATUS_WRITE.store(std::os::fd::IntoRawFd::into_raw_fd(write), Ordering::SeqCst);
+    // SAFETY: the handler loads an atomic and calls write(2), both async-signal-safe
+    // (signal-hook keeps errno for the interrupted code).
+    unsafe {
+        signal_hook::low_level::register(SIGUSR1, || {
+            let fd = STATUS_WRITE.load(Ordering::Relaxed);
+            if fd >= 0 {
+                libc::write(fd, [1u8].as_ptr().cast(), 1);
+            }
+        })
+    }?;
     Ok(())
+}
+
+/// The pipe a byte arrives on for each SIGUSR1, once the handlers are installed.
+pub(crate) fn status_requests() -> Option<BorrowedFd<'static>> {
+    STATUS_READ.get().map(AsFd::as_fd)
+}
+
+/// Empties the SIGUSR1 pipe (requests that came together get one status line).
+pub(crate) fn take_status_requests() {
+    if let Some(fd) = STATUS_READ.get() {
+        let mut buf = [0u8; 64];
+        while rustix::io::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
+    }
 }
 
 /// The first stopping signal asks the copy to stop; another one, later, exits at once.

@@ -34,3 +34,19 @@ pub(crate) fn is_rcp(pid: u32) -> Option<bool> {
     };
     Some(theirs == ours)
 }
+
+/// Whether standard error is a terminal, and standard output is a terminal too, the same
+/// one (a line on standard output then lands where the progress bar is drawn).
+pub(crate) fn terminals() -> (bool, bool) {
+    use rustix::termios::isatty;
+    let (out, err) = (std::io::stdout(), std::io::stderr());
+    if !isatty(&err) {
+        return (false, false);
+    }
+    let same = isatty(&out)
+        && match (rustix::fs::fstat(&out), rustix::fs::fstat(&err)) {
+            (Ok(a), Ok(b)) => a.st_rdev == b.st_rdev,
+            _ => false,
+        };
+    (true, same)
+}

@@ -402,3 +402,67 @@ pub fn assert_like_gnu(test: &str, setup: impl Fn(&Path), args: &[&str]) {
         assert_eq!(rcp, gnu, "{test}: rcp {args:?} differs from GNU cp (right: GNU)");
     }
 }
+
+/// A tmux session running `script` in a 120x40 terminal, killed when dropped.
+pub struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    /// Starts `script` (a shell command line) in a new session; `None` (after `skip`) when
+    /// tmux is missing.
+    pub fn start(test: &str, script: &str) -> Option<Tmux> {
+        if !have("tmux") {
+            skip(test, "tmux is not installed");
+            return None;
+        }
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("rcp-test-{}-{n}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40", script])
+            .status()
+            .expect("tmux");
+        assert!(status.success(), "tmux new-session failed");
+        Some(Tmux { session })
+    }
+
+    /// Types `keys` (tmux key names: `Tab`, `Enter`, or literal text).
+    pub fn send(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// The visible screen (`history`: with the scrollback).
+    pub fn screen(&self, history: bool) -> String {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["capture-pane", "-p", "-t", &self.session]);
+        if history {
+            cmd.args(["-S", "-"]);
+        }
+        String::from_utf8_lossy(&cmd.output().expect("tmux capture-pane").stdout).into_owned()
+    }
+
+    /// Waits up to `secs` seconds for the screen to satisfy `done`; returns the last screen
+    /// either way.
+    pub fn wait_for(&self, secs: u64, done: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let screen = self.screen(false);
+            if done(&screen) || std::time::Instant::now() > deadline {
+                return screen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}

@@ -61,28 +61,71 @@ fn version_names_rcp() {
 #[test]
 fn man_page_documents_every_option() {
     let page = stdout_of(&["--generate", "man"]);
-    assert!(page.contains(".TH rcp 1"), "no title header");
+    assert!(page.contains(".TH RCP 1"), "no title header");
+    assert!(page.contains("rcp \\- copy files by the cheapest kernel path"), "NAME line");
+    for section in [
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "\"EXIT STATUS\"",
+        "ENVIRONMENT",
+        "REPORT",
+        "\"DIFFERENCES FROM GNU CP\"",
+        "EXAMPLES",
+        "\"SEE ALSO\"",
+    ] {
+        assert!(page.contains(&format!(".SH {section}\n")), "no {section} section");
+    }
+    for variable in ["VERSION_CONTROL", "SIMPLE_BACKUP_SUFFIX", "POSIXLY_CORRECT"] {
+        assert!(page.contains(variable), "ENVIRONMENT lacks {variable}");
+    }
+    assert!(page.contains("report.schema.json"), "the report section names the schema");
+    assert!(!page.contains("[SOURCE]") && !page.contains("EXTRA"), "clap_mangen leftovers");
+    assert!(!page.contains("See below"), "the man page has no 'below' for --help's notes");
     let help = stdout_of(&["--help"]);
+    // The lines after `.TP` in OPTIONS: one per option.
+    let options =
+        &page[page.find(".SH OPTIONS").unwrap()..page.find(".SH \"EXIT STATUS\"").unwrap()];
+    let specs: Vec<&str> =
+        options.split(".TP\n").skip(1).filter_map(|e| e.lines().next()).collect();
     for long in long_options(&help) {
-        let escaped = long.replace('-', "\\-");
-        assert!(page.contains(&escaped), "man page lacks {long}");
+        let escaped = format!("\\fB{}\\fR", long.replace('-', "\\-"));
+        let entries = specs
+            .iter()
+            .filter(|spec| spec.split(", ").any(|name| name.starts_with(&escaped)))
+            .count();
+        assert_eq!(entries, 1, "{long} should have exactly one option entry");
+    }
+    for values in ["auto, always, never", "text, json", "mode, timestamps, ownership"] {
+        assert!(page.contains(values), "option values missing: {values}");
     }
     if !have("groff") {
-        skip("man_page_documents_every_option (groff render)", "groff is not installed");
+        skip("man page lint", "groff is not installed");
         return;
     }
+    // groff's own lint: every warning on (-ww), no output (-z); it must say nothing.
+    let lint = groff(&page, &["-man", "-ww", "-z"]);
+    assert!(
+        lint.status.success() && lint.stderr.is_empty(),
+        "groff -man -ww -z: {}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let out = groff(&page, &["-man", "-Tutf8", "-P-cbou", "-ww"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rcp - copy files by the cheapest kernel path"), "{text}");
+    assert!(text.contains("EXIT STATUS") && text.contains("kill -USR1"), "{text}");
+}
+
+fn groff(page: &str, args: &[&str]) -> std::process::Output {
     let mut groff = Command::new("groff")
-        .args(["-man", "-Tutf8", "-P-cbou", "-ww"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("groff");
     groff.stdin.take().unwrap().write_all(page.as_bytes()).unwrap();
-    let out = groff.wait_with_output().unwrap();
-    assert!(out.status.success(), "groff failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("archive"), "rendered page lacks options");
+    groff.wait_with_output().unwrap()
 }
 
 #[test]
@@ -101,4 +144,85 @@ fn completions_are_valid_scripts_naming_every_option() {
     }
     let bad = rcp().args(["--generate", "nope"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(1));
+}
+
+/// A directory to complete in, and the completion script for `shell` written into it.
+fn completion_dir(shell: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("alpha.txt"), "a").unwrap();
+    std::fs::write(d.join("beta.txt"), "b").unwrap();
+    std::fs::create_dir(d.join("gamma")).unwrap();
+    let script = stdout_of(&["--generate", &format!("complete-{shell}")]);
+    std::fs::write(d.join(format!("rcp.{shell}")), script).unwrap();
+    dir
+}
+
+/// Types `line` and `tabs` Tab presses into `t`, checks the screen shows every word of
+/// `expect`, and clears the line.
+fn complete(t: &crate::common::Tmux, line: &str, tabs: usize, expect: &[&str]) {
+    t.send(&["-l", line]);
+    for _ in 0..tabs {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        t.send(&["Tab"]);
+    }
+    let screen = t.wait_for(10, |s| expect.iter().all(|e| s.contains(e)));
+    assert!(
+        expect.iter().all(|e| screen.contains(e)),
+        "{line:?} + {tabs} Tab: want {expect:?}:\n{screen}"
+    );
+    t.send(&["C-c"]);
+    t.send(&["clear", "Enter"]);
+    t.wait_for(10, |s| !s.contains(line));
+}
+
+/// The shell's completion, typed with real Tab presses in tmux: files for operands,
+/// directories after `-t`, every option's values, the last item of a `--preserve=` list.
+fn completes_like_a_user_expects(shell: &str, start: &str) {
+    let test = format!("{shell} completion");
+    if !have(shell) {
+        return skip(&test, &format!("{shell} is not installed"));
+    }
+    let dir = completion_dir(shell);
+    let script = format!("cd {} && TERM=xterm LANG=C.UTF-8 exec {start}", dir.path().display());
+    let Some(t) = crate::common::Tmux::start(&test, &script) else { return };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let setup = match shell {
+        "bash" => "PS1='$ '; source ./rcp.bash; clear",
+        "zsh" => "PS1='$ '; autoload -U compinit; compinit -u; source ./rcp.zsh; clear",
+        _ => "function fish_prompt; echo '$ '; end; source ./rcp.fish; clear",
+    };
+    t.send(&["-l", setup]);
+    t.send(&["Enter"]);
+    t.wait_for(10, |s| s.trim() == "$");
+    complete(&t, "rcp ", 2, &["alpha.txt", "beta.txt", "gamma/"]);
+    complete(&t, "rcp alpha.txt -t ", 1, &["-t gamma/"]);
+    complete(&t, "rcp --reflink=", 2, &["always", "auto", "never"]);
+    complete(&t, "rcp --sparse=al", 1, &["--sparse=always"]);
+    complete(&t, "rcp --report=", 2, &["json", "text"]);
+    complete(&t, "rcp --backup=nu", 1, &["--backup=numbered"]);
+    complete(&t, "rcp --update=none-", 1, &["--update=none-fail"]);
+    complete(&t, "rcp --generate=complete-f", 1, &["--generate=complete-fish"]);
+    if shell == "bash" {
+        // Only bash's script completes the items of a list.
+        complete(&t, "rcp --preserve=mode,ti", 1, &["--preserve=mode,timestamps"]);
+        complete(&t, "rcp --no-preserve=own", 1, &["--no-preserve=ownership"]);
+    } else {
+        complete(&t, "rcp --preserve=ti", 1, &["--preserve=timestamps"]);
+    }
+}
+
+#[test]
+fn bash_completion_in_a_real_bash() {
+    completes_like_a_user_expects("bash", "bash --norc --noprofile -i");
+}
+
+#[test]
+fn zsh_completion_in_a_real_zsh() {
+    completes_like_a_user_expects("zsh", "zsh -f -i");
+}
+
+#[test]
+fn fish_completion_in_a_real_fish() {
+    completes_like_a_user_expects("fish", "fish --no-config -i");
 }

@@ -91,12 +91,18 @@ fn a_second_sigint_exits_at_once() {
         let ok = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
         assert!(ok.success());
     };
-    // Wait until rcp sleeps in write(2): the pipe is full (the kernel says which call a
-    // blocked task is in).
-    let syscall = format!("/proc/{}/syscall", child.id());
+    // Wait until rcp sleeps in write(2): the pipe is full (the kernel says which call each
+    // of its threads is blocked in; a worker may be the one printing).
+    let tasks = format!("/proc/{}/task", child.id());
     let writing = format!("{} ", libc::SYS_write);
+    let in_write = || {
+        fs::read_dir(&tasks).into_iter().flatten().flatten().any(|task| {
+            let syscall = fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+            syscall.starts_with(&writing)
+        })
+    };
     let start = Instant::now();
-    while !fs::read_to_string(&syscall).unwrap_or_default().starts_with(&writing) {
+    while !in_write() {
         assert!(start.elapsed() < Duration::from_secs(20), "rcp never filled the pipe");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -1,5 +1,6 @@
-//! The progress bar, seen in a real terminal (tmux): it shows bytes, rate and files while a
-//! copy runs, and is gone when the copy ends; with stderr not a terminal there is none.
+//! Progress, seen where a person or a log sees it: the bar in a real terminal (tmux), with
+//! totals and an ETA on a tree and nothing left behind; plain status lines with `--progress`
+//! into a log; one status line on SIGUSR1.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -70,4 +71,123 @@ fn no_bar_when_stderr_is_not_a_terminal_unless_asked() {
         .output()
         .unwrap();
     assert!(off.stderr.is_empty(), "--no-progress wins when last: {off:?}");
+}
+
+/// A tree of `n` files of 256 KiB under `root/src`.
+fn tree(root: &std::path::Path, n: usize) {
+    std::fs::create_dir(root.join("src")).unwrap();
+    for f in 0..n {
+        crate::common::write_pattern(&root.join(format!("src/f{f}")), 256 << 10, f as u64);
+    }
+}
+
+/// rcp under strace, each copy_file_range slowed by `delay_ms`, as a shell command line.
+fn slowed(delay_ms: u64, args: &str) -> String {
+    format!(
+        "strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit={} {} {args}",
+        delay_ms * 1000,
+        env!("CARGO_BIN_EXE_rcp")
+    )
+}
+
+/// The bar on a tree, in tmux, with `-v` lines on the same terminal: a total, an ETA and
+/// files done of the total while it runs; ASCII only under LANG=C; and once the copy is
+/// over, no frame anywhere in the scrollback, between the `-v` lines or after them. Then
+/// the same with stdout piped (`| cat`, as `| tee log`): no bar at all by default.
+#[test]
+fn bar_on_a_tree_has_totals_and_eta_and_leaves_no_litter() {
+    let test = "bar on a tree";
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root, 10);
+    let script = format!(
+        "cd {} && export LANG=C LC_ALL= LC_CTYPE=; {}; echo EXIT=$?; {} | cat; echo EXIT2=$?; sleep 60",
+        root.display(),
+        slowed(400, "-j1 -rv src dst"),
+        slowed(100, "-j1 -rv src piped"),
+    );
+    let Some(t) = crate::common::Tmux::start(test, &script) else { return };
+    let frame = t.wait_for(30, |s| s.contains("ETA") && s.contains("/10 files"));
+    let done = t.wait_for(60, |s| s.contains("EXIT2="));
+    let history = t.screen(true);
+    let bar_line = frame.lines().find(|l| l.contains("ETA")).unwrap_or_default().to_string();
+    assert!(bar_line.contains("/10 files") && bar_line.contains("/2.50 MiB"), "{frame}");
+    assert!(bar_line.is_ascii() && bar_line.contains('#'), "LANG=C draws ASCII: {bar_line:?}");
+    assert!(done.contains("EXIT=0") && done.contains("EXIT2=0"), "{done}");
+    for litter in ["ETA", "files", "MiB"] {
+        assert!(!history.contains(litter), "a bar frame was left ({litter}):\n{history}");
+    }
+    assert_eq!(history.matches("'src/f").count(), 20, "every -v line is there:\n{history}");
+    eprintln!("bar seen: {bar_line}");
+}
+
+/// `--progress` with stderr not a terminal: a plain status line every 5 seconds and a last
+/// one, no control characters.
+#[test]
+fn progress_into_a_log_is_plain_lines() {
+    let test = "progress lines";
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root, 6);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(slowed(1000, "-j1 -r --progress src dst"))
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let log = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 2, "a line during the copy and one at the end: {log:?}");
+    assert!(!log.chars().any(|c| c.is_control() && c != '\n'), "control characters: {log:?}");
+    assert!(lines[0].contains("/6 files, ") && lines[0].contains(" elapsed"), "{log}");
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("6/6 files, 1.50 MiB/1.50 MiB (100%)"), "{log}");
+    eprintln!("status lines:\n{log}");
+}
+
+/// SIGUSR1 (`kill -USR1 $(pidof rcp)`) prints one status line and the copy goes on.
+#[test]
+fn sigusr1_prints_a_status_line_and_the_copy_goes_on() {
+    let test = "SIGUSR1";
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root, 6);
+    let strace = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {}", slowed(500, "-j1 -r src dst")))
+        .current_dir(root)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // rcp is strace's child; ask once it has copied a file or two.
+    let children = format!("/proc/{0}/task/{0}/children", strace.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pid = loop {
+        let pids = std::fs::read_to_string(&children).unwrap_or_default();
+        let dst_files = std::fs::read_dir(root.join("dst")).map_or(0, Iterator::count);
+        if let (Some(pid), true) = (pids.split_whitespace().next(), dst_files >= 2) {
+            break pid.parse::<i32>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "rcp did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let pid = rustix::process::Pid::from_raw(pid).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::USR1).unwrap();
+    let out = strace.wait_with_output().unwrap();
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "rcp went on after SIGUSR1: {log}");
+    assert_eq!(log.lines().count(), 1, "one line: {log:?}");
+    assert!(log.contains(" files, ") && log.contains(" elapsed"), "{log}");
+    assert_eq!(std::fs::read_dir(root.join("dst")).unwrap().count(), 6);
+    eprintln!("SIGUSR1 said: {log}");
 }
