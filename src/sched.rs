@@ -19,7 +19,7 @@ use crate::cp::HeldDir;
 use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
 use crate::engine::{Copied, Scratch};
-use crate::report::{Entry, Kind, Reporter};
+use crate::report::{Entry, JobTally, Kind, Reporter};
 use crate::sys::at::At;
 use crate::sys::interrupt;
 
@@ -242,9 +242,10 @@ pub(crate) struct Collected {
 /// Runs a job, printing each file's lines as it finishes.
 fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     let mut failed = false;
+    let mut tally = rules.out.job_tally();
     match job {
         Job::Fill { src, dst, ends } => {
-            failed |= fill_one(seq, (&src, &dst), rules, |s, d, a| {
+            failed |= fill_one((seq, &mut tally), (&src, &dst), rules, |s, d, a| {
                 fill_and_close(s, d, *ends, scratch, a)
             });
         }
@@ -252,20 +253,20 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
             for (src, dst) in files.iter().take_while(|_| !interrupt::stopping()) {
                 rules.out.job_file_starting(seq, src.path(), dst.path());
-                failed |= fill_one(seq, (src, dst), rules, |s, d, a| {
+                failed |= fill_one((seq, &mut tally), (src, dst), rules, |s, d, a| {
                     copy_new_file(s, d, dst_dev, scratch, a)
                 });
             }
         }
     }
-    rules.out.job_done(seq);
+    rules.out.job_done(seq, tally);
     Done { seq, failed }
 }
 
 /// Fills one file of job `seq` with `fill` and reports it, with what the attribute rules
 /// had to say. Returns whether it failed.
 fn fill_one(
-    seq: u64,
+    (seq, tally): (u64, &mut JobTally),
     (src, dst): (&At, &At),
     rules: Rules,
     fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
@@ -280,6 +281,6 @@ fn fill_one(
         record,
         happened: happened(&result, &attrs.messages),
     };
-    rules.out.job_file_finished(seq, &attrs.messages, entry);
+    rules.out.job_file_finished(seq, &attrs.messages, entry, tally);
     result.is_err() || attrs.failed
 }

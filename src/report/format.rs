@@ -47,6 +47,17 @@ impl Tally {
         }
     }
 
+    /// Adds `other`'s counts (a job's) to these.
+    pub(super) fn add(&mut self, other: &Tally) {
+        for (mine, theirs) in self.outcomes.iter_mut().zip(other.outcomes) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.strategies.iter_mut().zip(other.strategies) {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
+    }
+
     fn files(&self) -> (u64, u64) {
         self.strategies.iter().fold((0, 0), |(f, b), s| (f + s.0, b + s.1))
     }

@@ -73,6 +73,22 @@ struct Waiting {
     done: bool,
 }
 
+/// What a finished entry prints besides its error, fixed when the reporter is made (so a
+/// worker can make an entry's lines without the lock).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// No record: terminal output only.
+    Plain,
+    Text,
+    Json,
+    /// Records and messages go to the library's caller.
+    Library,
+}
+
+/// What one job's files add up to, counted by the worker and added to the run's tally once
+/// the job is done (one lock per job, not per file).
+pub(crate) struct JobTally(Tally);
+
 /// Where the numbers of held directory places start (jobs count up from 1).
 const HELD: u64 = 1 << 62;
 
@@ -84,6 +100,7 @@ pub(crate) struct Reporter {
     program: String,
     verbose: bool,
     debug: bool,
+    shape: Shape,
     state: Mutex<State>,
 }
 
@@ -142,7 +159,13 @@ impl Reporter {
 
     fn of(state: State) -> Reporter {
         let (program, verbose, debug) = (state.program.clone(), state.verbose, state.debug);
-        Reporter { program, verbose, debug, state: Mutex::new(state) }
+        let shape = match &state.records {
+            None => Shape::Plain,
+            Some(Records::Stream { format: ReportFormat::Text, .. }) => Shape::Text,
+            Some(Records::Stream { format: ReportFormat::Json, .. }) => Shape::Json,
+            Some(Records::Library(_)) => Shape::Library,
+        };
+        Reporter { program, verbose, debug, shape, state: Mutex::new(state) }
     }
 
     /// The program name as invoked, for messages.
@@ -219,8 +242,10 @@ impl Reporter {
     /// Records a finished entry: the error message if it failed, `--debug` lines, a
     /// `--report` record, and `--stats` counts.
     pub(crate) fn finished(&self, entry: Entry) {
+        let lines = self.entry_lines(&entry);
         let mut state = self.state();
-        for line in state.entry_lines(&entry) {
+        state.tally.count(&entry);
+        for line in lines {
             state.push(line);
         }
     }
@@ -238,18 +263,35 @@ impl Reporter {
         }
     }
 
-    /// A file of job `seq` is finished: what the attribute rules said (`messages`), then
-    /// its entry's lines, printed now if the job is first in line.
-    pub(crate) fn job_file_finished(&self, seq: u64, messages: &[String], entry: Entry) {
-        let mut state = self.state();
-        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.clone())).collect();
-        lines.extend(state.entry_lines(&entry));
-        state.add(seq, lines, false);
+    /// A job starts: its count.
+    pub(crate) fn job_tally(&self) -> JobTally {
+        JobTally(Tally::new())
     }
 
-    /// Job `seq` is done: what was waiting behind it is printed.
-    pub(crate) fn job_done(&self, seq: u64) {
-        self.state().add(seq, Vec::new(), true);
+    /// A file of job `seq` is finished: what the attribute rules said (`messages`), then
+    /// its entry's lines, printed now if the job is first in line (the lock is taken only
+    /// when there is a line).
+    pub(crate) fn job_file_finished(
+        &self,
+        seq: u64,
+        messages: &[String],
+        entry: Entry,
+        tally: &mut JobTally,
+    ) {
+        tally.0.count(&entry);
+        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.clone())).collect();
+        lines.extend(self.entry_lines(&entry));
+        if !lines.is_empty() {
+            self.state().add(seq, lines, false);
+        }
+    }
+
+    /// Job `seq` is done: its count joins the run's, and what was waiting behind it is
+    /// printed.
+    pub(crate) fn job_done(&self, seq: u64, tally: JobTally) {
+        let mut state = self.state();
+        state.tally.add(&tally.0);
+        state.add(seq, Vec::new(), true);
     }
 
     /// Holds a place for an entry finished later (a directory whose attributes wait for
@@ -264,14 +306,45 @@ impl Reporter {
 
     /// The held entry `id` is finished.
     pub(crate) fn fill(&self, id: u64, entry: Entry) {
+        let lines = self.entry_lines(&entry);
         let mut state = self.state();
-        let lines = state.entry_lines(&entry);
+        state.tally.count(&entry);
         state.add(id, lines, true);
     }
 
     /// How many places are held or waiting (for back-pressure on the walk).
     pub(crate) fn backlog(&self) -> usize {
         self.state().queue.len()
+    }
+
+    /// An entry's lines: its error (unless said already, or it was given up because rcp
+    /// was told to stop: that is told once, at the end), `--debug` lines, its record.
+    fn entry_lines(&self, entry: &Entry) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let library = self.shape == Shape::Library;
+        let cancelled =
+            |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
+        // The library's caller finds an entry's error in its record.
+        if let Some(error) =
+            entry.error().filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
+            && !library
+        {
+            lines.push(Line::Err(error.to_string()));
+        }
+        if matches!(entry.happened, Happened::Damaged(_)) && !library {
+            lines.push(Line::Err(format!("{} is incomplete", quote(entry.dst))));
+        }
+        if let (true, Some(record)) = (self.debug, entry.record) {
+            lines.push(Line::Out(debug_line(record)));
+            lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
+        }
+        match self.shape {
+            Shape::Text => lines.push(Line::Record(text_record(&Record::of(entry)))),
+            Shape::Json => lines.push(Line::Record(json_record(&Record::of(entry)).to_string())),
+            Shape::Library => lines.push(Line::Entry(Box::new(Record::of(entry)))),
+            Shape::Plain => {}
+        }
+        lines
     }
 
     /// Writes the summary record, flushes the outputs and prints `--stats`. Returns the
@@ -304,10 +377,6 @@ impl State {
         }
     }
 
-    fn for_library(&self) -> bool {
-        matches!(self.records, Some(Records::Library(_)))
-    }
-
     /// Gives the place held for `id` more `lines` (`done`: its last): printed now if the
     /// place is first in line, kept until it is otherwise.
     fn add(&mut self, id: u64, lines: Vec<Line>, done: bool) {
@@ -322,40 +391,6 @@ impl State {
         let waiting = self.waiting.entry(id).or_default();
         waiting.lines.extend(lines);
         waiting.done |= done;
-    }
-
-    /// An entry's lines: its error (unless said already, or it was given up because rcp
-    /// was told to stop: that is told once, at the end), `--debug` lines, its record.
-    fn entry_lines(&mut self, entry: &Entry) -> Vec<Line> {
-        let mut lines = Vec::new();
-        let cancelled =
-            |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
-        // The library's caller finds an entry's error in its record.
-        if let Some(error) =
-            entry.error().filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
-            && !self.for_library()
-        {
-            lines.push(Line::Err(error.to_string()));
-        }
-        if matches!(entry.happened, Happened::Damaged(_)) && !self.for_library() {
-            lines.push(Line::Err(format!("{} is incomplete", quote(entry.dst))));
-        }
-        if let (true, Some(record)) = (self.debug, entry.record) {
-            lines.push(Line::Out(debug_line(record)));
-            lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
-        }
-        self.tally.count(entry);
-        match &self.records {
-            Some(Records::Stream { format: ReportFormat::Text, .. }) => {
-                lines.push(Line::Record(text_record(&Record::of(entry))));
-            }
-            Some(Records::Stream { format: ReportFormat::Json, .. }) => {
-                lines.push(Line::Record(json_record(&Record::of(entry)).to_string()));
-            }
-            Some(Records::Library(_)) => lines.push(Line::Entry(Box::new(Record::of(entry)))),
-            None => {}
-        }
-        lines
     }
 
     /// Prints `line` now, or queues it behind files still in flight.
