@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::args::options::Options;
+use crate::args::options::{Deref, Options};
 use crate::args::plan::{Nonexistent, Pair, Plan};
 use crate::cp::preserve::Env;
 use crate::cp::{
@@ -21,7 +21,8 @@ use crate::sched::{Job, Sched};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Lines and places waiting to be printed before the walk pauses for the workers.
@@ -44,6 +45,8 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     parents_new_dst: bool,
     /// `--atomic`: destination directories already rid of stale temporaries.
     swept: HashSet<Ino>,
+    /// The source operand being copied: `--exclude` patterns match paths relative to it.
+    root: PathBuf,
 }
 
 /// How an entry went, for the directory walking it.
@@ -65,6 +68,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             files: 0,
             parents_new_dst: false,
             swept: HashSet::new(),
+            root: PathBuf::new(),
         }
     }
 
@@ -91,6 +95,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
     fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
         self.cp.begin_operand(src, dst);
+        self.root = src.to_path_buf();
         if self.cp.opts.atomic {
             let parent = dir_of(dst);
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -209,11 +214,20 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
         let mut result = Visited { ok: true, into_self: false, first_dir: false, unread: None };
         let mut batch = Vec::new();
-        for (name, regular) in entries.iter() {
+        for (name, kind) in entries.iter() {
             if interrupt::stopping() {
                 break;
             }
+            let regular = kind == FileType::RegularFile;
             let (s, d) = (At::child(&src_fd, src, name), At::child(dst_fd, dst, name));
+            if let Some(kind) = self.excluded(&s, kind, dir.deref) {
+                // Its record comes after those of the files batched before it.
+                if !batch.is_empty() {
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+                }
+                self.cp.excluded(&s, &d, kind);
+                continue;
+            }
             if hand_over && regular && self.files > 0 {
                 batch.push((s, d));
                 if batch.len() == BATCH {
@@ -285,6 +299,21 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 }
 
 impl Walk<'_, '_, '_> {
+    /// Whether `--exclude` leaves out the entry at `src` (of type `kind`, as d_type says),
+    /// and then its type: a directory only by its own type, or its target's under `-L`.
+    fn excluded(&self, src: &At, kind: FileType, deref: Deref) -> Option<FileType> {
+        let exclude = self.cp.opts.exclude.as_ref()?;
+        let kind = match kind {
+            FileType::Unknown => src.lstat().map_or(kind, |st| FileType::from_raw_mode(st.st_mode)),
+            FileType::Symlink if deref == Deref::Always => {
+                src.stat().map_or(kind, |st| FileType::from_raw_mode(st.st_mode))
+            }
+            kind => kind,
+        };
+        let relative = src.path().strip_prefix(&self.root).unwrap_or(src.path());
+        exclude.excludes(relative, kind == FileType::Directory).then_some(kind)
+    }
+
     /// `--atomic`: removes, once per directory, temporaries a killed rcp left there.
     fn sweep(&mut self, dir: &DirFd, path: &Path) {
         let Ok(st) = rustix::fs::fstat(dir) else { return };

@@ -234,6 +234,16 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) stats: bool,
 
+    /// skip each entry whose path below its SOURCE matches PATTERN, with gitignore's rules
+    /// (a name at any depth; a trailing / for directories; a leading / anchors at SOURCE;
+    /// *, ?, [...], **); an excluded directory is not entered
+    #[arg(long, value_name = "PATTERN", action = ArgAction::Append)]
+    pub(crate) exclude: Vec<String>,
+
+    /// read exclude patterns from FILE, one per line (# starts a comment)
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    pub(crate) exclude_from: Vec<String>,
+
     /// print a man page or a shell completion script and exit: man, complete-bash,
     /// complete-zsh, complete-fish
     #[arg(long, value_name = "WHAT")]
@@ -356,6 +366,8 @@ pub(crate) enum Ordered {
     Preserve(String),
     NoPreserve(String),
     Update(String),
+    Exclude(String),
+    ExcludeFrom(String),
 }
 
 /// The parsed command line: the fields, and the order-sensitive options in argv order.
@@ -584,10 +596,12 @@ fn order(m: &ArgMatches) -> Vec<Ordered> {
         }
     }
     type Make = fn(String) -> Ordered;
-    let valued: [(&str, Make); 3] = [
+    let valued: [(&str, Make); 5] = [
         ("preserve", Ordered::Preserve),
         ("no_preserve", Ordered::NoPreserve),
         ("update", Ordered::Update),
+        ("exclude", Ordered::Exclude),
+        ("exclude_from", Ordered::ExcludeFrom),
     ];
     for (id, make) in valued {
         let (Some(indices), Some(values)) = (m.indices_of(id), m.get_many::<String>(id)) else {

@@ -65,6 +65,8 @@ pub(crate) fn described() -> Command {
         .mut_arg("suffix", |a| a.value_hint(ValueHint::Other))
         .mut_arg("jobs", |a| a.value_hint(ValueHint::Other))
         .mut_arg("context", |a| a.value_hint(ValueHint::Other))
+        .mut_arg("exclude", |a| a.value_hint(ValueHint::Other))
+        .mut_arg("exclude_from", |a| a.value_hint(ValueHint::FilePath))
         .mut_arg("reflink", |a| {
             a.help("control clone/CoW copies: always (fail if the filesystem cannot), auto (fall back to copying the data), never")
         })

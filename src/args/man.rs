@@ -154,6 +154,13 @@ in rcp's source; with it on standard output, \fB\-v\fR and \fB\-\-debug\fR lines
 standard error.
 .B \-\-report\-file=\fIPATH\fR
 writes the records to PATH instead (JSON unless \fB\-\-report=text\fR).
+.SH EXCLUDING
+\fB\-\-exclude\fR patterns follow gitignore's rules on each entry's path relative to its
+SOURCE operand: a pattern without \fB/\fR matches a name at any depth, a trailing \fB/\fR
+matches directories only, a leading \fB/\fR anchors at the operand, \fB**\fR matches any
+number of directories, and \fB!\fR takes a name back; later patterns win. An excluded
+directory is not entered; each excluded entry has a skipped record with reason
+\fBexcluded\fR. Operands are never excluded.
 .SH PROGRESS
 On a terminal rcp draws a bar on standard error: a spinner while it counts the files and
 bytes to copy (on a thread of its own, never delaying the copy), then files and bytes done
@@ -184,16 +191,17 @@ PATH_MAX are copied.
 .IP \(bu 2
 \fB\-\-debug\fR (GNU 9.2's format plus a \fBstrategy:\fR line), \fB\-\-report\fR,
 \fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR,
-\fB\-\-progress\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
+\fB\-\-progress\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
 cp are ambiguous here: spell options out in scripts.
 .IP \(bu 2
 With \fB\-j\fR, files are filled by several threads; names in the destination are still
 made in GNU's order on one thread, and every line comes out in that order.
 .SH EXAMPLES
 .TP
-.B rcp \-a \-\-reflink=auto \-\-report\-file=/var/log/backup.json /home /mnt/backup/
-A backup: attributes kept, reflinks where the filesystem has them, a JSON record of every
-entry for the script to check; the exit status says whether anything failed.
+.B rcp \-a \-\-reflink=auto \-\-exclude='*.o' \-\-exclude=.cache/ \-\-report\-file=/var/log/backup.json /home /mnt/backup/
+A backup: attributes kept, reflinks where the filesystem has them, object files and cache
+directories left out, a JSON record of every entry for the script to check; the exit status
+says whether anything failed.
 .TP
 .B rcp \-\-atomic \-\-fsync build/app /usr/local/bin/app
 Replace a file so that a crash leaves the old one or the new one, never a torn one.

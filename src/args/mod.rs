@@ -4,6 +4,7 @@
 
 pub(crate) mod argmatch;
 pub(crate) mod cli;
+pub(crate) mod exclude;
 pub(crate) mod generate;
 mod man;
 pub(crate) mod options;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::args::argmatch::argmatch;
 use crate::args::cli::{Cli, Ordered, Parsed};
+use crate::args::exclude::{Exclude, Given};
 use crate::engine::{Policy, Reflink, Sparse};
 use crate::error::UsageError;
 
@@ -102,6 +103,8 @@ pub(crate) struct Options {
     /// `-j`: threads filling files (1: all in line); `None`: one per CPU, counted only when
     /// a tree is copied (a single file pays for no cgroup reads).
     pub(crate) jobs: Option<usize>,
+    /// `--exclude`, `--exclude-from`: entries below an operand to leave out.
+    pub(crate) exclude: Option<Exclude>,
     /// Show the progress bar.
     pub(crate) progress: bool,
     /// `--atomic`: write each regular file under a temporary name, rename it into place.
@@ -273,6 +276,7 @@ impl Options {
             atomic: cli.atomic,
             fsync: cli.fsync,
             jobs: cli.jobs.as_deref().map(jobs).transpose()?,
+            exclude: Exclude::new(&excludes(&ordered))?,
         })
     }
 }
@@ -333,6 +337,8 @@ impl Choices {
                     c.preserve.required = true;
                 }
                 Ordered::NoPreserve(list) => decode_attrs(&mut c.preserve, list, false)?,
+                // In order, but not for Choices: `exclude::Given` takes them.
+                Ordered::Exclude(_) | Ordered::ExcludeFrom(_) => {}
                 Ordered::Update(when) => {
                     c.update = argmatch("--update", when, UPDATE)?;
                     match c.update {
@@ -345,6 +351,18 @@ impl Choices {
         }
         Ok(c)
     }
+}
+
+/// The `--exclude` patterns and `--exclude-from` files, in command-line order.
+fn excludes(ordered: &[Ordered]) -> Vec<Given> {
+    ordered
+        .iter()
+        .filter_map(|event| match event {
+            Ordered::Exclude(pattern) => Some(Given::Pattern(pattern.clone())),
+            Ordered::ExcludeFrom(file) => Some(Given::File(file.into())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `-j N`: a whole number of threads, at least 1 (`-j0` would copy nothing), in the words

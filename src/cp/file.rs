@@ -439,9 +439,9 @@ pub(crate) fn sweep_stale_temps(dir: &DirFd, dir_path: &Path) -> Vec<Stale> {
     let Ok(entries) = crate::sys::at::read_entries(dir) else { return Vec::new() };
     let own = std::process::id();
     let mut swept = Vec::new();
-    for (name, regular) in entries.iter() {
+    for (name, kind) in entries.iter() {
         let Some(pid) = crate::sys::create::temp_owner(name.as_bytes()) else { continue };
-        if pid == own || !regular {
+        if pid == own || kind != rustix::fs::FileType::RegularFile {
             continue;
         }
         let why = match crate::sys::process::is_rcp(pid) {

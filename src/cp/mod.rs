@@ -916,6 +916,13 @@ impl<'a> Cp<'a> {
         }
     }
 
+    /// `--exclude` left out the entry `src` (of type `kind`): its record, nothing else.
+    pub(crate) fn excluded(&mut self, src: &At, dst: &At, kind: FileType) {
+        let names =
+            Names { src: src.path(), dst: dst.path(), kind: Some(kind_of(kind.as_raw_mode())) };
+        self.skip(names, Skip::Excluded);
+    }
+
     /// Reports an entry skipped for `reason` (nothing printed but its record).
     fn skip(&mut self, names: Names, reason: Skip) -> Next {
         self.out.finished(entry(names, Happened::Skipped(reason)));

@@ -60,10 +60,13 @@ pub enum Skip {
     SameFile,
     /// The source was given before (`source file 'a' specified more than once`).
     Repeated,
+    /// `--exclude`: a pattern matched it (a directory is not entered).
+    Excluded,
 }
 
 impl Skip {
-    /// The name records use: `exists`, `not_newer`, `declined`, `same_file`, `repeated`.
+    /// The name records use: `exists`, `not_newer`, `declined`, `same_file`, `repeated`,
+    /// `excluded`.
     pub fn name(self) -> &'static str {
         match self {
             Skip::Exists => "exists",
@@ -71,6 +74,7 @@ impl Skip {
             Skip::Declined => "declined",
             Skip::SameFile => "same_file",
             Skip::Repeated => "repeated",
+            Skip::Excluded => "excluded",
         }
     }
 }

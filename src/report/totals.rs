@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::args::exclude::Exclude;
 use crate::args::options::{Deref, Options};
 
 /// The count so far, shared with the thread making it.
@@ -30,6 +31,8 @@ pub(crate) struct Sources {
     pub(crate) one_file_system: bool,
     /// Fifos and devices are read like files (not `-r`, or `--copy-contents`).
     pub(crate) copy_contents: bool,
+    /// `--exclude`: what the copy leaves out, the count does too.
+    pub(crate) exclude: Option<Exclude>,
 }
 
 impl Sources {
@@ -40,6 +43,7 @@ impl Sources {
             deref: opts.deref,
             one_file_system: opts.one_file_system,
             copy_contents: opts.copy_as_regular,
+            exclude: opts.exclude.clone(),
         }
     }
 }
@@ -74,8 +78,15 @@ impl Totals {
             .follow_root_links(sources.deref != Deref::Never)
             .same_file_system(sources.one_file_system)
             .max_depth(if sources.recursive { usize::MAX } else { 0 });
+        let kept = |entry: &walkdir::DirEntry| match &sources.exclude {
+            Some(exclude) if entry.depth() > 0 => {
+                let relative = entry.path().strip_prefix(path).unwrap_or(entry.path());
+                !exclude.excludes(relative, entry.file_type().is_dir())
+            }
+            _ => true,
+        };
         // Entries that cannot be read are the copy's to report; the count leaves them out.
-        for entry in walk.into_iter().filter_map(Result::ok) {
+        for entry in walk.into_iter().filter_entry(kept).filter_map(Result::ok) {
             if self.cancelled.load(Ordering::Relaxed) {
                 return false;
             }

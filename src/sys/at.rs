@@ -248,16 +248,17 @@ const DIRENT_BUFFER: usize = 32 << 10;
 #[derive(Default)]
 pub(crate) struct Entries {
     names: Vec<u8>,
-    /// (inode, start of the name in `names`, its length, whether d_type says regular file)
-    list: Vec<(u64, usize, usize, bool)>,
+    /// (inode, start of the name in `names`, its length, its d_type)
+    list: Vec<(u64, usize, usize, FileType)>,
 }
 
 impl Entries {
-    /// Each name, and whether it is a regular file (from d_type; no stat).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, bool)> {
+    /// Each name, and its type as d_type says (no stat; `Unknown` where the filesystem
+    /// does not say).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, FileType)> {
         self.list
             .iter()
-            .map(|&(_, at, len, regular)| (OsStr::from_bytes(&self.names[at..at + len]), regular))
+            .map(|&(_, at, len, kind)| (OsStr::from_bytes(&self.names[at..at + len]), kind))
     }
 }
 
@@ -277,8 +278,7 @@ pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
             if name == b"." || name == b".." {
                 continue;
             }
-            let regular = entry.file_type() == FileType::RegularFile;
-            entries.list.push((entry.ino(), entries.names.len(), name.len(), regular));
+            entries.list.push((entry.ino(), entries.names.len(), name.len(), entry.file_type()));
             entries.names.extend_from_slice(name);
         }
         entries.list.sort_by_key(|&(ino, ..)| ino);

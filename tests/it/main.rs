@@ -6,6 +6,7 @@ mod atomic;
 mod common;
 mod docs;
 mod errors;
+mod exclude;
 mod fallback;
 mod faults;
 mod gnu;
