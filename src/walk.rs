@@ -29,6 +29,8 @@ use std::sync::Arc;
 const BACKLOG: usize = 1024;
 /// New files handed to one worker at a time.
 const BATCH: usize = 128;
+/// A file this big is worth a status line on SIGUSR1 (a thread to answer it).
+const BIG_FILE: u64 = 64 << 20;
 
 /// A run's walk: GNU's decisions (`cp`), the scheduler, and what the walk itself tracks.
 pub(crate) struct Walk<'a, 'scope, 'env> {
@@ -47,6 +49,8 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     swept: HashSet<Ino>,
     /// The source operand being copied: `--exclude` patterns match paths relative to it.
     root: PathBuf,
+    /// The progress thread (maybe not started yet: see `Monitor::wake`).
+    pub(crate) monitor: Option<Monitor<'scope, 'env>>,
 }
 
 /// How an entry went, for the directory walking it.
@@ -60,7 +64,11 @@ struct Visited {
 }
 
 impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
-    pub(crate) fn new(cp: Cp<'a>, sched: Sched<'scope, 'env>) -> Self {
+    pub(crate) fn new(
+        cp: Cp<'a>,
+        sched: Sched<'scope, 'env>,
+        monitor: Option<Monitor<'scope, 'env>>,
+    ) -> Self {
         Walk {
             cp,
             sched,
@@ -69,6 +77,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             parents_new_dst: false,
             swept: HashSet::new(),
             root: PathBuf::new(),
+            monitor,
         }
     }
 
@@ -142,6 +151,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// A regular file: filled here, or by a worker when nothing after it depends on it.
     fn copy_file(&mut self, src: &At, dst: &At, file: FileNext) -> Status {
         self.files += 1;
+        if self.files > 1 || file.ends.size() >= BIG_FILE {
+            self.wake_monitor();
+        }
         if file.independent && self.files > 1 && self.sched.parallel() {
             let ends = self.cp.hand_over(dst, file);
             self.submit(Job::Fill { src: src.clone(), dst: dst.clone(), ends: Box::new(ends) });
@@ -154,6 +166,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// workers).
     fn copy_directory(&mut self, src: &At, dst: &At, dir: DirNext, command_line: bool) -> Visited {
         let DirNext { fd, made, contents, first_dir, finish } = dir;
+        self.wake_monitor();
         self.dst_dirs.insert(ino(&made));
         let mut visited = Visited { ok: true, into_self: false, first_dir, unread: None };
         if let Some(contents) = contents {
@@ -254,6 +267,13 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         result
     }
 
+    /// The copy is worth a status line on SIGUSR1: start the progress thread if it waits.
+    fn wake_monitor(&mut self) {
+        if let Some(monitor) = &mut self.monitor {
+            monitor.wake();
+        }
+    }
+
     /// Regular files for a directory rcp just made go to one worker, whole.
     fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dev: Option<u64>) {
         self.files += files.len() as u64;
@@ -349,9 +369,9 @@ fn open_regular(path: &At) -> Option<Opened> {
 pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) -> bool {
     std::thread::scope(|scope| {
         let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
-        let monitor = Monitor::start(scope, Show::choose(opts.progress), sources, out);
+        let monitor = Monitor::new(scope, Show::choose(opts.progress), sources, out);
         let cp = Cp::new(opts, out, env, plan.track_operands);
-        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env));
+        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env), monitor);
         for pair in &plan.pairs {
             if interrupt::stopping() {
                 break;
@@ -359,8 +379,8 @@ pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) ->
             walk.copy_pair(pair);
         }
         walk.close();
-        if let Some(monitor) = monitor {
-            monitor.finish(out);
+        if let Some(monitor) = walk.monitor.take() {
+            monitor.finish();
         }
         walk.cp.failed
     })

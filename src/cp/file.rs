@@ -82,6 +82,13 @@ pub(crate) struct Ends {
     temp: Option<At>,
 }
 
+impl Ends {
+    /// The source's size when it was opened.
+    pub(crate) fn size(&self) -> u64 {
+        self.src_st.st_size as u64
+    }
+}
+
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.
 pub(crate) fn open_pair(
     (opts, out): (&Options, &Reporter),

@@ -53,35 +53,58 @@ impl Show {
     }
 }
 
-/// The progress thread, while it runs.
-pub(crate) struct Monitor {
-    /// Dropped to stop the thread.
-    stop: OwnedFd,
+/// The progress thread: started with the copy when it shows something, or — when only
+/// SIGUSR1 can ask — once the copy is worth asking about (`wake`: a directory, a second
+/// file, a big file), so a small copy pays for no thread.
+pub(crate) struct Monitor<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    show: Show,
+    out: &'env Reporter,
+    started: Instant,
+    /// What to count, until the thread takes it.
+    sources: Option<Sources>,
+    /// Dropped to stop the thread, once it runs.
+    stop: Option<OwnedFd>,
 }
 
-impl Monitor {
-    /// Starts the progress thread in `scope` (and the bar `out` prints around), or nothing
-    /// when there is nothing to show and no SIGUSR1 to answer.
-    pub(crate) fn start<'scope, 'env>(
+impl<'scope, 'env> Monitor<'scope, 'env> {
+    /// The progress thread for `show` (started now unless it only answers SIGUSR1), or
+    /// nothing when there is nothing to show and no SIGUSR1 to answer.
+    pub(crate) fn new(
         scope: &'scope Scope<'scope, 'env>,
         show: Show,
         sources: Sources,
         out: &'env Reporter,
-    ) -> Option<Monitor> {
-        let requests = interrupt::status_requests();
-        if show == Show::OnRequest && requests.is_none() {
+    ) -> Option<Monitor<'scope, 'env>> {
+        if show == Show::OnRequest && interrupt::status_requests().is_none() {
             return None;
         }
-        let (stopped, stop) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).ok()?;
+        let started = Instant::now();
+        let mut monitor = Monitor { scope, show, out, started, sources: Some(sources), stop: None };
+        if show != Show::OnRequest {
+            monitor.wake();
+        }
+        Some(monitor)
+    }
+
+    /// Starts the thread, if it is not running yet.
+    pub(crate) fn wake(&mut self) {
+        let Some(sources) = self.sources.take() else { return };
+        let Ok((stopped, stop)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
+            return;
+        };
+        let (show, scope, started) = (self.show, self.scope, self.started);
         let bar = (show == Show::Bar).then(new_bar);
         if let Some(bar) = &bar {
             engine::show_progress();
-            out.set_bar(Some(bar.clone()));
+            self.out.set_bar(Some(bar.clone()));
         }
+        let requests = interrupt::status_requests();
         scope.spawn(move || {
             interrupt::leave_to_the_walk();
             let totals = Arc::new(Totals::default());
-            let mut view = View { show, bar, meter: Meter::new(), totals, counting: false };
+            let meter = Meter::new(started);
+            let mut view = View { show, bar, meter, totals, counting: false };
             if show != Show::OnRequest {
                 view.count(scope, &sources);
             }
@@ -89,12 +112,12 @@ impl Monitor {
             view.totals.cancel();
             view.end();
         });
-        Some(Monitor { stop })
+        self.stop = Some(stop);
     }
 
     /// Stops the thread: the bar is cleared, or a last status line written.
-    pub(crate) fn finish(self, out: &Reporter) {
-        out.set_bar(None);
+    pub(crate) fn finish(self) {
+        self.out.set_bar(None);
         drop(self.stop);
     }
 }
@@ -302,9 +325,9 @@ struct Meter {
 }
 
 impl Meter {
-    fn new() -> Meter {
-        let start = Instant::now();
-        Meter { start, samples: VecDeque::from([(start, engine::moved_bytes())]) }
+    /// A meter for a copy that started at `start` (bytes moved before it measures from now).
+    fn new(start: Instant) -> Meter {
+        Meter { start, samples: VecDeque::from([(Instant::now(), engine::moved_bytes())]) }
     }
 
     fn sample(&mut self, now: Instant, bytes: u64) {
