@@ -44,6 +44,8 @@ pub struct Copy {
     dereference: Option<bool>,
     jobs: Option<usize>,
     atomic: bool,
+    resume: bool,
+    exclude: Vec<String>,
 }
 
 /// Which attributes a copy carries over (`--preserve=...`); none by default, as with cp.
@@ -131,6 +133,8 @@ impl Copy {
             dereference: None,
             jobs: None,
             atomic: false,
+            resume: false,
+            exclude: Vec::new(),
         }
     }
 
@@ -178,6 +182,21 @@ impl Copy {
     /// complete (`--atomic`).
     pub fn atomic(mut self, atomic: bool) -> Copy {
         self.atomic = atomic;
+        self
+    }
+
+    /// Skips a regular file whose destination has its size and modification time, to the
+    /// nanosecond (`--resume`; keep timestamps for it to match anything).
+    pub fn resume(mut self, resume: bool) -> Copy {
+        self.resume = resume;
+        self
+    }
+
+    /// Leaves out entries whose path below their source matches `pattern`, with gitignore's
+    /// rules (`--exclude`); patterns apply in the order given. A bad pattern is a
+    /// `SetupError`.
+    pub fn exclude(mut self, pattern: impl Into<String>) -> Copy {
+        self.exclude.push(pattern.into());
         self
     }
 
@@ -253,6 +272,10 @@ impl Copy {
         if self.atomic {
             args.push("--atomic".into());
         }
+        if self.resume {
+            args.push("--resume".into());
+        }
+        args.extend(self.exclude.iter().map(|p| format!("--exclude={p}").into()));
         args.push("--".into());
         args.extend(self.sources.iter().map(|s| s.clone().into_os_string()));
         args.push(self.destination.clone().into_os_string());
@@ -270,7 +293,9 @@ mod tests {
             .recursive(true)
             .reflink(Reflink::Never)
             .preserve(Preserve { mode: true, timestamps: true, ..Preserve::default() })
-            .jobs(3);
+            .jobs(3)
+            .resume(true)
+            .exclude("*.o");
         let line: Vec<String> =
             copy.command_line().iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(
@@ -283,6 +308,8 @@ mod tests {
                 "--recursive",
                 "--preserve=mode,timestamps",
                 "--jobs=3",
+                "--resume",
+                "--exclude=*.o",
                 "--",
                 "-a",
                 "b",
@@ -293,6 +320,7 @@ mod tests {
         assert!(opts.recursive && opts.preserve.mode && opts.preserve.timestamps);
         assert!(!opts.preserve.ownership && !opts.progress);
         assert_eq!(opts.jobs, Some(3));
+        assert!(opts.resume && opts.exclude.is_some_and(|e| e.excludes("a.o".as_ref(), false)));
     }
 
     #[test]

@@ -234,6 +234,12 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) stats: bool,
 
+    /// re-running a backup (with -a or -p): skip a regular file whose destination has its
+    /// size and modification time (rsync's quick check), keep an identical symlink; copy
+    /// anything else afresh
+    #[arg(long)]
+    pub(crate) resume: bool,
+
     /// skip each entry whose path below its SOURCE matches PATTERN, with gitignore's rules
     /// (a name at any depth; a trailing / for directories; a leading / anchors at SOURCE;
     /// *, ?, [...], **); an excluded directory is not entered

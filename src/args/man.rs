@@ -191,15 +191,16 @@ PATH_MAX are copied.
 .IP \(bu 2
 \fB\-\-debug\fR (GNU 9.2's format plus a \fBstrategy:\fR line), \fB\-\-report\fR,
 \fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR,
-\fB\-\-progress\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
+\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
 cp are ambiguous here: spell options out in scripts.
 .IP \(bu 2
 With \fB\-j\fR, files are filled by several threads; names in the destination are still
 made in GNU's order on one thread, and every line comes out in that order.
 .SH EXAMPLES
 .TP
-.B rcp \-a \-\-reflink=auto \-\-exclude='*.o' \-\-exclude=.cache/ \-\-report\-file=/var/log/backup.json /home /mnt/backup/
-A backup: attributes kept, reflinks where the filesystem has them, object files and cache
+.B rcp \-a \-\-resume \-\-reflink=auto \-\-exclude='*.o' \-\-exclude=.cache/ \-\-report\-file=/var/log/backup.json /home/. /mnt/backup/home
+A backup: attributes kept, files already there with the same size and time left alone
+(\fB\-\-resume\fR), reflinks where the filesystem has them, object files and cache
 directories left out, a JSON record of every entry for the script to check; the exit status
 says whether anything failed.
 .TP

@@ -378,7 +378,10 @@ impl<'a> Cp<'a> {
             return Break(self.refuse(names, error));
         }
         if opts.update_older && !w.dir && !dst_older(d, &w.st) {
-            return Break(self.link_to_earlier_if_any(w));
+            return Break(self.link_to_earlier_if_any(w, Skip::NotNewer));
+        }
+        if opts.resume && unchanged(&w.st, d) {
+            return Break(self.link_to_earlier_if_any(w, Skip::Unchanged));
         }
         if !w.dir {
             match opts.interactive {
@@ -727,7 +730,7 @@ impl<'a> Cp<'a> {
         let target = w.src.readlink().map_err(|e| Why::Error(Error::new(Op::ReadLink, src, e)))?;
         let mut result = create::force_symlink(&target, w.dst, opts.force).map(|_| ());
         if result.is_err()
-            && opts.update_older
+            && (opts.update_older || opts.resume)
             && !w.new_dst
             && w.dst_st.is_some_and(|d| is(d.st_mode, FileType::Symlink))
             && w.dst.readlink().is_ok_and(|t| t == target)
@@ -843,14 +846,22 @@ impl<'a> Cp<'a> {
         self.record_dest(dst, command_line);
     }
 
-    /// `-u` said skip: but a source hard-linked to one copied earlier still becomes a link.
-    fn link_to_earlier_if_any(&mut self, w: &Work) -> Next {
+    /// `-u` or `--resume` said skip: but a source hard-linked to one copied earlier still
+    /// becomes a link (unless it already is that link).
+    fn link_to_earlier_if_any(&mut self, w: &Work, reason: Skip) -> Next {
         let (dst, id) = (w.dst, ino(&w.st));
         let Some(earlier) = self.memory.remember_copied(dst, id) else {
-            return self.skip(w.names(), Skip::NotNewer);
+            return self.skip(w.names(), reason);
         };
         let earlier_at = self.memory.link_source(&earlier, id);
         let names = Names { kind: Some(Kind::HardLink), ..w.names() };
+        // `--resume`: already that link.
+        if reason == Skip::Unchanged
+            && let (Some(d), Ok(e)) = (w.dst_st, earlier_at.lstat())
+            && (d.st_dev, d.st_ino) == (e.st_dev, e.st_ino)
+        {
+            return self.skip(names, reason);
+        }
         match create::force_link(&earlier_at, dst, true, w.dereference) {
             Ok(made) => {
                 self.note_link(dst.path(), made);
@@ -989,6 +1000,18 @@ impl<'a> Cp<'a> {
 /// `-u`: whether the destination is older than the source (then it is replaced).
 fn dst_older(dst: &Stat, src: &Stat) -> bool {
     (dst.st_mtime, dst.st_mtime_nsec) < (src.st_mtime, src.st_mtime_nsec)
+}
+
+/// `--resume`'s quick check (rsync's): both regular files, the same size and the same
+/// modification time, to the nanosecond. "Not older" would not do: a copy killed while
+/// filling a sparse file leaves it at full size (the size is set first) with a newer time.
+/// rcp sets a file's times only after its data, so with `-p`/`-a` an equal time means the
+/// copy finished; without them nothing passes the check and everything is copied again.
+fn unchanged(src: &Stat, dst: &Stat) -> bool {
+    is(src.st_mode, FileType::RegularFile)
+        && is(dst.st_mode, FileType::RegularFile)
+        && src.st_size == dst.st_size
+        && (src.st_mtime, src.st_mtime_nsec) == (dst.st_mtime, dst.st_mtime_nsec)
 }
 
 fn dot_or_dotdot(name: &std::ffi::OsStr) -> bool {

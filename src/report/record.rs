@@ -62,11 +62,13 @@ pub enum Skip {
     Repeated,
     /// `--exclude`: a pattern matched it (a directory is not entered).
     Excluded,
+    /// `--resume`: the destination has the source's size and modification time.
+    Unchanged,
 }
 
 impl Skip {
     /// The name records use: `exists`, `not_newer`, `declined`, `same_file`, `repeated`,
-    /// `excluded`.
+    /// `excluded`, `unchanged`.
     pub fn name(self) -> &'static str {
         match self {
             Skip::Exists => "exists",
@@ -75,6 +77,7 @@ impl Skip {
             Skip::SameFile => "same_file",
             Skip::Repeated => "repeated",
             Skip::Excluded => "excluded",
+            Skip::Unchanged => "unchanged",
         }
     }
 }

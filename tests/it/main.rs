@@ -19,5 +19,6 @@ mod progress;
 mod property;
 mod races;
 mod report;
+mod resume;
 mod sparse;
 mod tree;
