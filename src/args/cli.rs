@@ -301,20 +301,33 @@ fn option_spec(arg: &clap::Arg) -> String {
     if let Some(long) = arg.get_long() {
         spec += &format!("--{long}");
     }
-    if arg.get_action().takes_values() {
-        let name =
-            arg.get_value_names().and_then(|n| n.first()).map_or("VALUE".into(), |n| n.to_string());
-        let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
-        spec += &match (arg.get_long().is_some(), optional) {
-            (true, true) => format!("[={name}]"),
-            (true, false) => format!("={name}"),
-            (false, _) => format!(" {name}"),
-        };
+    if let Some((before, name, after)) = value_form(arg) {
+        spec += &format!("{before}{name}{after}");
     }
     if arg.get_id() == "recursive" {
         spec = "-R, -r, --recursive".into();
     }
     spec
+}
+
+/// How an option takes its value, as GNU writes it — `[=NAME]` (optional, after `=`),
+/// `=NAME`, or ` NAME` (a short option only) — as (before, NAME, after); `None` for a flag.
+pub(crate) fn value_form(arg: &clap::Arg) -> Option<(&'static str, String, &'static str)> {
+    if !arg.get_action().takes_values() {
+        return None;
+    }
+    let name =
+        arg.get_value_names().and_then(|n| n.first()).map_or("VALUE".into(), |n| n.to_string());
+    Some(match (arg.get_long().is_some(), optional_value(arg)) {
+        (true, true) => ("[=", name, "]"),
+        (true, false) => ("=", name, ""),
+        (false, _) => (" ", name, ""),
+    })
+}
+
+/// Whether an option's value may be left out (then it can only follow `=`).
+pub(crate) fn optional_value(arg: &clap::Arg) -> bool {
+    arg.get_num_args().is_some_and(|r| r.min_values() == 0)
 }
 
 /// One option's help: spec at column 2, text at column 31 (or on the next line if the spec

@@ -11,7 +11,7 @@ use clap::{Command, CommandFactory, ValueHint};
 use clap_complete::Shell;
 
 use crate::args::argmatch::argmatch;
-use crate::args::cli::Cli;
+use crate::args::cli::{Cli, optional_value};
 use crate::args::man;
 use crate::args::options::option_words;
 use crate::error::UsageError;
@@ -88,7 +88,7 @@ fn bash(command: &Command) -> String {
     let mut cases = String::new();
     for arg in command.get_arguments().filter(|a| !a.is_positional()) {
         let takes = arg.get_action().takes_values();
-        let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
+        let optional = optional_value(arg);
         let mut spellings = Vec::new();
         if let Some(c) = arg.get_short() {
             names.push(format!("-{c}"));

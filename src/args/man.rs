@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use clap::{Command, CommandFactory};
 
-use crate::args::cli::Cli;
+use crate::args::cli::{Cli, value_form};
 
 /// The page, for `command` as `generate::described` gives it.
 pub(crate) fn page(command: &Command) -> String {
@@ -49,15 +49,8 @@ fn spec(arg: &clap::Arg) -> String {
         names.push(format!("\\fB\\-\\-{}\\fR", escape(long)));
     }
     let mut spec = names.join(", ");
-    if arg.get_action().takes_values() {
-        let name =
-            arg.get_value_names().and_then(|n| n.first()).map_or("VALUE".into(), |n| n.to_string());
-        let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
-        spec += &match (arg.get_long().is_some(), optional) {
-            (true, true) => format!("[=\\fI{name}\\fR]"),
-            (true, false) => format!("=\\fI{name}\\fR"),
-            (false, _) => format!(" \\fI{name}\\fR"),
-        };
+    if let Some((before, name, after)) = value_form(arg) {
+        spec += &format!("{before}\\fI{name}\\fR{after}");
     }
     spec
 }
