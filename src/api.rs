@@ -186,7 +186,8 @@ impl Copy {
     }
 
     /// Skips a regular file whose destination has its size and modification time, to the
-    /// nanosecond (`--resume`; keep timestamps for it to match anything).
+    /// nanosecond, and completes a shorter one whose bytes are the source's (`--resume`;
+    /// keep timestamps for the first to match anything).
     pub fn resume(mut self, resume: bool) -> Copy {
         self.resume = resume;
         self

@@ -235,8 +235,8 @@ pub(crate) struct Cli {
     pub(crate) stats: bool,
 
     /// re-running a backup (with -a or -p): skip a regular file whose destination has its
-    /// size and modification time (rsync's quick check), keep an identical symlink; copy
-    /// anything else afresh
+    /// size and modification time (rsync's quick check); complete a shorter one whose bytes
+    /// are the source's; copy anything else afresh
     #[arg(long)]
     pub(crate) resume: bool,
 

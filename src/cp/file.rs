@@ -49,6 +49,9 @@ pub(crate) struct RegularPlan {
     pub(crate) follow: bool,
     /// The destination directory's device, when known: a created file needs no fstat.
     pub(crate) dst_dev: Option<u64>,
+    /// `--resume`: the existing destination's length, to go on from if its bytes are the
+    /// source's (0: copy afresh).
+    pub(crate) resume_from: u64,
 }
 
 impl RegularPlan {
@@ -65,6 +68,7 @@ impl RegularPlan {
             new_dst: true,
             follow: false,
             dst_dev: None,
+            resume_from: 0,
         }
     }
 }
@@ -277,8 +281,13 @@ fn open_destination(
 ) -> Result<(OwnedFd, bool), Error> {
     let mut new_dst = plan.new_dst;
     if !new_dst {
-        let trunc = if opts.data { OFlags::TRUNC } else { OFlags::empty() };
-        match dst.open(OFlags::WRONLY | trunc, Mode::empty()) {
+        // Resuming reads the destination's bytes first, and keeps them.
+        let access = match (opts.data, plan.resume_from) {
+            (true, 0) => OFlags::WRONLY | OFlags::TRUNC,
+            (true, _) => OFlags::RDWR,
+            (false, _) => OFlags::WRONLY,
+        };
+        match dst.open(access, Mode::empty()) {
             Ok(fd) => return Ok((fd, false)),
             Err(Errno::NOENT) => new_dst = true,
             Err(_) if opts.force => {
@@ -340,13 +349,13 @@ fn fill(
         None => fstat(dst_fd).map_err(|e| Error::new(Op::Fstat, dst, e))?,
     };
     let record = if attrs.opts.data {
-        let copied = engine::copy(
-            &source(src_fd, open_st),
-            &dest(dst_fd, &dst_st),
-            attrs.opts.policy,
-            worker,
-        )
-        .map_err(|failure| failure_error(src, dst, failure))?;
+        let (source, dest) = (source(src_fd, open_st), dest(dst_fd, &dst_st));
+        let from = match plan.resume_from {
+            0 => 0,
+            n => kept_prefix(&source, dst_fd, n).map_err(|e| Error::new(Op::Read, dst, e))?,
+        };
+        let copied = engine::copy_from(&source, &dest, from, attrs.opts.policy, worker)
+            .map_err(|failure| failure_error(src, dst, failure))?;
         Some(copied)
     } else {
         None
@@ -375,6 +384,16 @@ fn fill(
 }
 
 /// What the engine needs of the source: its fd and what its fstat at open said.
+/// `--resume`: how much of the destination to keep — its first `len` bytes if they are the
+/// source's, else nothing (it is emptied and copied afresh).
+fn kept_prefix(src: &Source, dst: &OwnedFd, len: u64) -> Result<u64, Errno> {
+    if engine::same_bytes(src.fd, dst.as_fd(), len)? {
+        return Ok(len);
+    }
+    rustix::fs::ftruncate(dst, 0)?;
+    Ok(0)
+}
+
 fn source<'f>(fd: &'f OwnedFd, st: &Stat) -> Source<'f> {
     Source {
         fd: fd.as_fd(),

@@ -756,6 +756,19 @@ impl<'a> Cp<'a> {
         Ok(Kind::Symlink)
     }
 
+    /// `--resume`: where to go on filling an existing destination shorter than its source
+    /// (its bytes are checked against the source's first); 0 to copy afresh. Not under
+    /// `--atomic` (which writes a new file) or `--attributes-only`.
+    fn resume_from(&self, w: &Work) -> u64 {
+        let opts = self.opts;
+        let Some(d) = w.dst_st.filter(|_| opts.resume && opts.data && !opts.atomic) else {
+            return 0;
+        };
+        let regular =
+            is(w.st.st_mode, FileType::RegularFile) && is(d.st_mode, FileType::RegularFile);
+        if regular && d.st_size > 0 && d.st_size < w.st.st_size { d.st_size as u64 } else { 0 }
+    }
+
     /// A regular file (or a special file read as one): opens both ends, GNU's `copy_reg`
     /// up to the data.
     fn open_regular(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>) -> Next {
@@ -764,6 +777,7 @@ impl<'a> Cp<'a> {
             new_dst: w.new_dst,
             follow: w.place.deref != Deref::Never,
             dst_dev: w.place.dst_dev,
+            resume_from: self.resume_from(&w),
             ..RegularPlan::new(w.st.st_mode, opts, self.env.root)
         };
         let open = file::open_pair((opts, self.out), w.src, w.dst, &w.st, plan, opened);

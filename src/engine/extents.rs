@@ -21,8 +21,9 @@ pub(crate) struct Extents<'a> {
 }
 
 impl<'a> Extents<'a> {
-    pub(crate) fn new(fd: BorrowedFd<'a>, walk: bool, dense_end: Option<u64>) -> Self {
-        Self { fd, walk, dense_end, pos: 0, done: false, started: false }
+    /// The extents from byte `from` on (0: the whole file).
+    pub(crate) fn new(fd: BorrowedFd<'a>, walk: bool, dense_end: Option<u64>, from: u64) -> Self {
+        Self { fd, walk, dense_end, pos: from, done: false, started: false }
     }
 
     /// Whether the holes were really walked (a filesystem without SEEK_DATA gives one range).
@@ -39,7 +40,7 @@ impl<'a> Extents<'a> {
             Err(Errno::INVAL | Errno::OPNOTSUPP) if first => {
                 self.walk = false;
                 self.done = true;
-                return Some(Ok((0, self.dense_end)));
+                return Some(Ok((self.pos, self.dense_end)));
             }
             Err(errno) => return Some(Err(errno)),
         };
@@ -61,7 +62,7 @@ impl Iterator for Extents<'_> {
         }
         if !self.walk {
             self.done = true;
-            return Some(Ok((0, self.dense_end)));
+            return Some(Ok((self.pos, self.dense_end)));
         }
         let item = self.next_data();
         if item.is_none() {

@@ -10,6 +10,7 @@ mod ranges;
 mod support;
 mod types;
 
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 use extents::Extents;
@@ -72,6 +73,47 @@ pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result
     copy_file(src, dst, policy, w)
 }
 
+/// Copies `src` from byte `from` on into the same offsets of `dst`, whose first `from`
+/// bytes are the source's already (`--resume` checked them: `same_bytes`); `from == 0` is
+/// `copy`. No clone: that is of whole files.
+pub(crate) fn copy_from(
+    src: &Source,
+    dst: &Dest,
+    from: u64,
+    policy: Policy,
+    w: &mut Scratch,
+) -> Result<Copied, Failure> {
+    if from == 0 {
+        return copy(src, dst, policy, w);
+    }
+    ranges::count_file();
+    let record = Copied {
+        strategy: Strategy::ReadWrite,
+        bytes: 0,
+        fell_back: Fallbacks::new(),
+        holes: false,
+        zeros: false,
+    };
+    copy_data(src, dst, policy, (src.dev, dst.dev), w, (record, from))
+}
+
+/// Whether the first `len` bytes of `a` and `b` are the same (read both, 256 KiB at a time).
+pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
+    const CHUNK: usize = 256 << 10;
+    let (mut x, mut y) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    let mut at = 0u64;
+    while at < len {
+        let want = CHUNK.min((len - at) as usize);
+        let (n, m) =
+            (ranges::read_at(a, &mut x[..want], at)?, ranges::read_at(b, &mut y[..want], at)?);
+        if n != want || m != want || x[..n] != y[..m] {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
+}
+
 fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     let pair = (src.dev, dst.dev);
     let mut record = Copied {
@@ -99,7 +141,7 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
             }
         }
     }
-    copy_data(src, dst, policy, pair, w, record)
+    copy_data(src, dst, policy, pair, w, (record, 0))
 }
 
 fn wants_clone(src: &Source, policy: Policy) -> bool {
@@ -147,7 +189,7 @@ fn copy_data(
     policy: Policy,
     pair: (u64, u64),
     w: &mut Scratch,
-    mut record: Copied,
+    (mut record, from): (Copied, u64),
 ) -> Result<Copied, Failure> {
     let mut chain = data_chain(src, dst, policy);
     let mut current = next_supported(&mut chain, pair, w, &mut record);
@@ -169,10 +211,10 @@ fn copy_data(
     // A regular file is copied as it was at open: its size ends the copy, with no extra
     // call to find EOF. Size 0 means unknown (procfs): read until EOF.
     let dense_end = (src.regular && src.size > 0).then_some(src.size);
-    let mut extents = Extents::new(src.fd, walk, dense_end);
+    let mut extents = Extents::new(src.fd, walk, dense_end, from);
     let mut moved = 0u64;
     let mut logical_end = 0u64;
-    let mut written_end = if presized { src.size } else { 0 };
+    let mut written_end = if presized { src.size } else { from };
     for extent in extents.by_ref() {
         let (start, end) = extent.map_err(|e| Failure::at(Stage::Seek, e, &record))?;
         let progress = loop {

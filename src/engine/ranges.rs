@@ -327,3 +327,18 @@ fn write_all(out: Out, mut data: &[u8], mut pos: u64) -> Result<(), (Errno, u64)
     }
     Ok(())
 }
+
+/// Reads up to `buf.len()` bytes at `offset`, retrying short reads and EINTR; fewer only
+/// at EOF.
+pub(super) fn read_at(fd: BorrowedFd, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+    let mut got = 0;
+    while got < buf.len() {
+        match pread(fd, &mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}

@@ -87,7 +87,7 @@ fn a_second_run_over_an_unchanged_tree_writes_nothing() {
 }
 
 #[test]
-fn changed_and_shorter_files_are_copied_afresh() {
+fn changed_shorter_and_missing_files_are_copied_again() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     tree(root);
@@ -160,4 +160,48 @@ fn resume_after_kill_9_mid_tree() {
     let unchanged = seen.iter().filter(|(what, _)| what == "unchanged").count();
     assert!(unchanged >= 3, "files finished before the kill are kept: {seen:?}");
     assert_eq!(snapshot(&root.join("dst")), snapshot(&root.join("src")));
+}
+
+/// A destination cut short (an interrupted copy of a big file) is completed from where it
+/// stops — its bytes are checked against the source's first — and only the missing bytes
+/// move (strace); one whose kept bytes differ from the source's is copied afresh.
+#[test]
+fn a_shorter_destination_is_completed_only_if_its_bytes_are_the_sources() {
+    let test = "resume a truncated file";
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_pattern(&root.join("big"), 8 << 20, 7);
+    for (name, damage) in [("cut", false), ("bad", true)] {
+        assert!(rcp_in(root, &["-a", "big", name]).status.success());
+        let file = fs::OpenOptions::new().write(true).open(root.join(name)).unwrap();
+        file.set_len(3 << 20).unwrap();
+        if damage {
+            use std::os::unix::fs::FileExt;
+            file.write_at(b"X", 1 << 20).unwrap();
+        }
+        drop(file);
+        let log = root.join(format!("{name}.log"));
+        let status = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=copy_file_range,pwrite64,write,splice,ioctl", "-o"])
+            .arg(&log)
+            .arg(env!("CARGO_BIN_EXE_rcp"))
+            .args(["-a", "--resume", "big", name])
+            .current_dir(root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(fs::read(root.join(name)).unwrap(), fs::read(root.join("big")).unwrap());
+        let trace = fs::read_to_string(&log).unwrap();
+        let copies: Vec<&str> = trace.lines().filter(|l| l.contains("copy_file_range(")).collect();
+        let from_start = copies.iter().any(|l| l.contains("[0]"));
+        let from_cut = copies.iter().any(|l| l.contains(&format!("[{}]", 3 << 20)));
+        if damage {
+            assert!(from_start, "a prefix that differs is copied afresh: {copies:?}");
+        } else {
+            assert!(from_cut && !from_start, "only the missing bytes move: {copies:?}");
+        }
+    }
 }
