@@ -211,7 +211,8 @@ pub(crate) struct Cli {
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<String>,
 
-    /// show a progress bar on standard error (the default when it is a terminal)
+    /// show progress on standard error: a bar on a terminal (the default there, unless -v
+    /// lines go to another place), else a status line every 5 seconds
     #[arg(long, overrides_with = "no_progress")]
     pub(crate) progress: bool,
 
