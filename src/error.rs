@@ -68,6 +68,8 @@ pub(crate) enum Op {
     PreserveTimesOf,
     /// `--parents`: `failed to preserve permissions for 'x'`.
     PreservePermissionsOf,
+    /// `--verify`: `verification failed: DST differs from SRC`; the path is the destination.
+    Verify(PathBuf),
     /// `--update=none-fail`: `not replacing DST`; the path is the destination.
     NotReplacing,
     /// `will not overwrite just-created DST with SRC`; the path is the destination.
@@ -190,6 +192,9 @@ impl fmt::Display for Error {
                 crate::quote::quote_if_needed(&self.path)
             ),
             Op::CreateTemp => write!(f, "cannot create temporary file in {p}"),
+            Op::Verify(src) => {
+                write!(f, "verification failed: {p} differs from {}", crate::quote::quote(src))
+            }
             Op::Incomplete(reason) => write!(f, "{p} is incomplete: {reason}"),
             Op::Reported => Ok(()),
         }?;

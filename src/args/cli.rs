@@ -241,6 +241,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) resume: bool,
 
+    /// read each regular file back after copying it and compare it with the source, byte
+    /// for byte; a difference fails the file (and --atomic does not put it in place)
+    #[arg(long)]
+    pub(crate) verify: bool,
+
     /// skip each entry whose path below its SOURCE matches PATTERN, with gitignore's rules
     /// (a name at any depth; a trailing / for directories; a leading / anchors at SOURCE;
     /// *, ?, [...], **); an excluded directory is not entered

@@ -103,6 +103,8 @@ pub(crate) struct Options {
     /// `-j`: threads filling files (1: all in line); `None`: one per CPU, counted only when
     /// a tree is copied (a single file pays for no cgroup reads).
     pub(crate) jobs: Option<usize>,
+    /// `--verify`: read each copied file back and compare it with the source.
+    pub(crate) verify: bool,
     /// `--resume`: skip regular files whose destination passes the quick check.
     pub(crate) resume: bool,
     /// `--exclude`, `--exclude-from`: entries below an operand to leave out.
@@ -280,6 +282,7 @@ impl Options {
             jobs: cli.jobs.as_deref().map(jobs).transpose()?,
             exclude: Exclude::new(&excludes(&ordered))?,
             resume: cli.resume,
+            verify: cli.verify,
         })
     }
 }

@@ -52,6 +52,8 @@ pub(crate) struct RegularPlan {
     /// `--resume`: the existing destination's length, to go on from if its bytes are the
     /// source's (0: copy afresh).
     pub(crate) resume_from: u64,
+    /// `--verify`: the destination is opened for reading too, to read the copy back.
+    pub(crate) read_back: bool,
 }
 
 impl RegularPlan {
@@ -69,6 +71,7 @@ impl RegularPlan {
             follow: false,
             dst_dev: None,
             resume_from: 0,
+            read_back: opts.verify,
         }
     }
 }
@@ -283,7 +286,7 @@ fn open_destination(
     if !new_dst {
         // Resuming reads the destination's bytes first, and keeps them.
         let access = match (opts.data, plan.resume_from) {
-            (true, 0) => OFlags::WRONLY | OFlags::TRUNC,
+            (true, 0) => write_access(plan) | OFlags::TRUNC,
             (true, _) => OFlags::RDWR,
             (false, _) => OFlags::WRONLY,
         };
@@ -309,7 +312,7 @@ fn open_destination(
 /// through dangling symlink") unless POSIXLY_CORRECT asks to write through it.
 fn create_new(dst: &At, plan: &RegularPlan, through_dangling: bool) -> Result<OwnedFd, Error> {
     let mode = Mode::from_raw_mode((plan.mode & !plan.omitted) | plan.extra);
-    let create = OFlags::WRONLY | OFlags::CREATE;
+    let create = write_access(plan) | OFlags::CREATE;
     let path = dst.path();
     match dst.open(create | OFlags::EXCL, mode) {
         Ok(fd) => Ok(fd),
@@ -354,8 +357,11 @@ fn fill(
             0 => 0,
             n => kept_prefix(&source, dst_fd, n).map_err(|e| Error::new(Op::Read, dst, e))?,
         };
-        let copied = engine::copy_from(&source, &dest, from, attrs.opts.policy, worker)
+        let mut copied = engine::copy_from(&source, &dest, from, attrs.opts.policy, worker)
             .map_err(|failure| failure_error(src, dst, failure))?;
+        if attrs.opts.verify {
+            verify(&source, dst_fd, (src, dst), &mut copied)?;
+        }
         Some(copied)
     } else {
         None
@@ -384,6 +390,30 @@ fn fill(
 }
 
 /// What the engine needs of the source: its fd and what its fstat at open said.
+/// The access a destination is opened with: `--verify` reads it back.
+fn write_access(plan: &RegularPlan) -> OFlags {
+    if plan.read_back { OFlags::RDWR } else { OFlags::WRONLY }
+}
+
+/// `--verify`: reads the copy back and compares it with the source, byte for byte (both
+/// are read, so a comparison costs no more than a hash and cannot collide).
+fn verify(
+    source: &Source,
+    dst_fd: &OwnedFd,
+    (src, dst): (&Path, &Path),
+    copied: &mut Copied,
+) -> Result<(), FileError> {
+    let fail = |error| FileError { error, record: Some(copied.clone()), incomplete: false };
+    match engine::same_bytes(source.fd, dst_fd.as_fd(), copied.bytes) {
+        Ok(true) => {
+            copied.verified = true;
+            Ok(())
+        }
+        Ok(false) => Err(fail(Error::refusal(Op::Verify(src.to_path_buf()), dst))),
+        Err(e) => Err(fail(Error::new(Op::Read, dst, e))),
+    }
+}
+
 /// `--resume`: how much of the destination to keep — its first `len` bytes if they are the
 /// source's, else nothing (it is emptied and copied afresh).
 fn kept_prefix(src: &Source, dst: &OwnedFd, len: u64) -> Result<u64, Errno> {

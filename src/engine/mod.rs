@@ -93,6 +93,7 @@ pub(crate) fn copy_from(
         fell_back: Fallbacks::new(),
         holes: false,
         zeros: false,
+        verified: false,
     };
     copy_data(src, dst, policy, (src.dev, dst.dev), w, (record, from))
 }
@@ -122,6 +123,7 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
         fell_back: Fallbacks::new(),
         holes: false,
         zeros: false,
+        verified: false,
     };
     if wants_clone(src, policy) {
         match try_clone(src, dst, pair, w) {

@@ -90,6 +90,8 @@ pub struct Copied {
     pub holes: bool,
     /// Runs of zeros were turned into holes (`--sparse=always`).
     pub zeros: bool,
+    /// The copy was read back and matched the source (`--verify`).
+    pub verified: bool,
 }
 
 /// Why a file's copy failed: where, the errno, and what had been done by then.

@@ -158,7 +158,12 @@ pub(super) fn text_record(record: &Record) -> String {
         (Outcome::Failed(error), _) => format!("failed {names}: {error}"),
         (Outcome::Skipped(skip), _) => format!("skipped {kind} {names} ({})", skip.name()),
         (Outcome::Copied, Some(copied)) => {
-            let holes = if copied.holes { ", holes kept" } else { "" };
+            let holes = match (copied.holes, copied.verified) {
+                (true, true) => ", holes kept, verified",
+                (true, false) => ", holes kept",
+                (false, true) => ", verified",
+                (false, false) => "",
+            };
             let strategy = copied.strategy.name();
             format!("{strategy} {names} ({} bytes{holes}){}", copied.bytes, fallback_suffix(copied))
         }
@@ -198,6 +203,7 @@ pub(super) fn json_record(record: &Record) -> Value {
         "bytes": copied.map(|c| c.bytes),
         "fell_back": fell_back,
         "holes": copied.is_some_and(|c| c.holes),
+        "verified": copied.is_some_and(|c| c.verified),
         "error": record.error(),
     })
 }

@@ -22,3 +22,4 @@ mod report;
 mod resume;
 mod sparse;
 mod tree;
+mod verify;

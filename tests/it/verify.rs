@@ -1,0 +1,124 @@
+//! `--verify` through the real binary: a copy read back and compared with the source says
+//! so in its record; on a FUSE filesystem that returns one wrong byte on read (a real fault,
+//! not a switch in rcp), the file fails, is not left in place, and `--atomic` keeps the old
+//! one.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{have, parse_report, skip, write_pattern};
+
+fn rcp_in(root: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rcp")).current_dir(root).args(args).output().unwrap()
+}
+
+#[test]
+fn verified_copies_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_pattern(&root.join("a"), 3 << 20, 1);
+    let sparse = fs::File::create(root.join("holes")).unwrap();
+    sparse.set_len(16 << 20).unwrap();
+    drop(sparse);
+    let out = rcp_in(root, &["--verify", "--report=json", "a", "holes", "-t", "."]);
+    assert!(!out.status.success(), "a and holes onto themselves are refused");
+    fs::create_dir(root.join("d")).unwrap();
+    let out = rcp_in(root, &["--verify", "--report=json", "a", "holes", "d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    let files: Vec<_> = records.iter().filter(|r| r["type"] == "entry").collect();
+    assert_eq!(files.len(), 2);
+    assert!(files.iter().all(|r| r["verified"] == true), "{files:?}");
+    let plain = rcp_in(root, &["--report=json", "a", "plain"]);
+    let records = parse_report(&String::from_utf8_lossy(&plain.stdout));
+    assert_eq!(records[0]["verified"], false);
+}
+
+/// The FUSE filesystem of `fuse/flip.py` over `back`, mounted at `mnt`; unmounted on drop.
+struct Flip {
+    mnt: std::path::PathBuf,
+    child: Child,
+}
+
+impl Flip {
+    fn mount(test: &str, root: &Path) -> Option<Flip> {
+        let usable = have("python3")
+            && Path::new("/dev/fuse").exists()
+            && Command::new("python3")
+                .args(["-c", "import fuse"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !usable || !rustix::process::geteuid().is_root() {
+            skip(test, "needs root, /dev/fuse, python3 and fusepy (pip install fusepy; libfuse2)");
+            return None;
+        }
+        let (back, mnt) = (root.join("back"), root.join("mnt"));
+        fs::create_dir_all(&back).unwrap();
+        fs::create_dir_all(&mnt).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fuse/flip.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .args([&back, &mnt])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let flip = Flip { mnt: mnt.clone(), child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mounted = || {
+            fs::read_to_string("/proc/self/mounts")
+                .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(1) == mnt.to_str()))
+        };
+        while !mounted() {
+            assert!(Instant::now() < deadline, "the FUSE filesystem did not mount");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(flip)
+    }
+}
+
+impl Drop for Flip {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mnt).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn verify_catches_a_filesystem_that_returns_wrong_bytes() {
+    let test = "--verify on a byte-flipping FUSE filesystem";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let Some(_flip) = Flip::mount(test, root) else { return };
+    write_pattern(&root.join("src.bin"), 20_000, 3);
+    // Without --verify the copy "succeeds": what reads back is wrong at byte 4096.
+    let blind = rcp_in(root, &["src.bin", "mnt/blind.bin"]);
+    assert!(blind.status.success());
+    assert_ne!(
+        fs::read(root.join("mnt/blind.bin")).unwrap(),
+        fs::read(root.join("src.bin")).unwrap()
+    );
+    // With it: the file fails with cp-style words, status 1, and is not left in place.
+    let out = rcp_in(root, &["--verify", "--report=json", "src.bin", "mnt/checked.bin"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.ends_with(": verification failed: 'mnt/checked.bin' differs from 'src.bin'\n"),
+        "{stderr}"
+    );
+    let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(records[0]["outcome"], "failed");
+    assert_eq!(records[0]["verified"], false);
+    assert!(!root.join("back/checked.bin").exists(), "a copy that failed verification stays");
+    // --atomic: the old file stays whole, and no temporary is left.
+    fs::write(root.join("back/old.bin"), "old").unwrap();
+    let out = rcp_in(root, &["--verify", "--atomic", "src.bin", "mnt/old.bin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read(root.join("back/old.bin")).unwrap(), b"old");
+    let left: Vec<_> =
+        fs::read_dir(root.join("back")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "blind.bin and old.bin only: {left:?}");
+}
