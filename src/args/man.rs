@@ -184,7 +184,7 @@ PATH_MAX are copied.
 .IP \(bu 2
 \fB\-\-debug\fR (GNU 9.2's format plus a \fBstrategy:\fR line), \fB\-\-report\fR,
 \fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR,
-\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
+\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-verify\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
 cp are ambiguous here: spell options out in scripts.
 .IP \(bu 2
 With \fB\-j\fR, files are filled by several threads; names in the destination are still

@@ -101,10 +101,12 @@ pub(crate) fn copy_from(
 /// Whether the first `len` bytes of `a` and `b` are the same (read both, 256 KiB at a time).
 pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
     const CHUNK: usize = 256 << 10;
-    let (mut x, mut y) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    // Small files, small buffers: a big zeroed allocation per file costs more than its reads.
+    let size = CHUNK.min(usize::try_from(len).unwrap_or(CHUNK)).max(1);
+    let (mut x, mut y) = (vec![0u8; size], vec![0u8; size]);
     let mut at = 0u64;
     while at < len {
-        let want = CHUNK.min((len - at) as usize);
+        let want = size.min(usize::try_from(len - at).unwrap_or(size));
         let (n, m) =
             (ranges::read_at(a, &mut x[..want], at)?, ranges::read_at(b, &mut y[..want], at)?);
         if n != want || m != want || x[..n] != y[..m] {
