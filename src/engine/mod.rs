@@ -87,14 +87,7 @@ pub(crate) fn copy_from(
         return copy(src, dst, policy, w);
     }
     ranges::count_file();
-    let record = Copied {
-        strategy: Strategy::ReadWrite,
-        bytes: 0,
-        fell_back: Fallbacks::new(),
-        holes: false,
-        zeros: false,
-        verified: false,
-    };
+    let record = nothing_yet();
     copy_data(src, dst, policy, (src.dev, dst.dev), w, (record, from))
 }
 
@@ -117,16 +110,21 @@ pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool,
     Ok(true)
 }
 
-fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
-    let pair = (src.dev, dst.dev);
-    let mut record = Copied {
+/// A file's record before any strategy has run.
+fn nothing_yet() -> Copied {
+    Copied {
         strategy: Strategy::ReadWrite,
         bytes: 0,
         fell_back: Fallbacks::new(),
         holes: false,
         zeros: false,
         verified: false,
-    };
+    }
+}
+
+fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
+    let pair = (src.dev, dst.dev);
+    let mut record = nothing_yet();
     if wants_clone(src, policy) {
         match try_clone(src, dst, pair, w) {
             Ok(()) => {
