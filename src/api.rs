@@ -45,6 +45,7 @@ pub struct Copy {
     jobs: Option<usize>,
     atomic: bool,
     resume: bool,
+    verify: bool,
     exclude: Vec<String>,
 }
 
@@ -134,6 +135,7 @@ impl Copy {
             jobs: None,
             atomic: false,
             resume: false,
+            verify: false,
             exclude: Vec::new(),
         }
     }
@@ -190,6 +192,13 @@ impl Copy {
     /// keep timestamps for the first to match anything).
     pub fn resume(mut self, resume: bool) -> Copy {
         self.resume = resume;
+        self
+    }
+
+    /// Reads each copied regular file back and compares it with the source (`--verify`): a
+    /// difference fails the file, and its record's `copied.verified` says it was checked.
+    pub fn verify(mut self, verify: bool) -> Copy {
+        self.verify = verify;
         self
     }
 
@@ -276,6 +285,9 @@ impl Copy {
         if self.resume {
             args.push("--resume".into());
         }
+        if self.verify {
+            args.push("--verify".into());
+        }
         args.extend(self.exclude.iter().map(|p| format!("--exclude={p}").into()));
         args.push("--".into());
         args.extend(self.sources.iter().map(|s| s.clone().into_os_string()));
@@ -296,6 +308,7 @@ mod tests {
             .preserve(Preserve { mode: true, timestamps: true, ..Preserve::default() })
             .jobs(3)
             .resume(true)
+            .verify(true)
             .exclude("*.o");
         let line: Vec<String> =
             copy.command_line().iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -310,6 +323,7 @@ mod tests {
                 "--preserve=mode,timestamps",
                 "--jobs=3",
                 "--resume",
+                "--verify",
                 "--exclude=*.o",
                 "--",
                 "-a",
@@ -321,7 +335,11 @@ mod tests {
         assert!(opts.recursive && opts.preserve.mode && opts.preserve.timestamps);
         assert!(!opts.preserve.ownership && !opts.progress);
         assert_eq!(opts.jobs, Some(3));
-        assert!(opts.resume && opts.exclude.is_some_and(|e| e.excludes("a.o".as_ref(), false)));
+        assert!(
+            opts.resume
+                && opts.verify
+                && opts.exclude.is_some_and(|e| e.excludes("a.o".as_ref(), false))
+        );
     }
 
     #[test]
