@@ -107,8 +107,6 @@ pub(crate) struct Reporter {
 /// The printer's state, behind the reporter's lock.
 struct State {
     program: String,
-    verbose: bool,
-    debug: bool,
     stats: bool,
     /// `-v` and `--debug` lines go to stderr: the JSON report has standard output.
     lines_to_stderr: bool,
@@ -145,20 +143,19 @@ impl Reporter {
         };
         let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
         let mut state = State::quiet(program, records);
-        state.verbose = opts.verbose;
-        state.debug = opts.debug;
         state.stats = opts.stats;
         state.lines_to_stderr = json_on_stdout;
-        Ok(Reporter::of(state))
+        Ok(Reporter::of(state, opts.verbose, opts.debug))
     }
 
     /// The library's reporter: nothing is printed; records and messages go to `events`.
     pub(crate) fn library(events: Sender<Event>) -> Reporter {
-        Reporter::of(State::quiet("rcp".into(), Some(Records::Library(events))))
+        Reporter::of(State::quiet("rcp".into(), Some(Records::Library(events))), false, false)
     }
 
-    fn of(state: State) -> Reporter {
-        let (program, verbose, debug) = (state.program.clone(), state.verbose, state.debug);
+    /// The reporter printing through `state`, with `-v` and `--debug` lines or without.
+    fn of(state: State, verbose: bool, debug: bool) -> Reporter {
+        let program = state.program.clone();
         let shape = match &state.records {
             None => Shape::Plain,
             Some(Records::Stream { format: ReportFormat::Text, .. }) => Shape::Text,
@@ -210,8 +207,7 @@ impl Reporter {
     /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
     pub(crate) fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
         if self.verbose {
-            let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
-            self.state().push(Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst))));
+            self.state().push(copying_line(src, dst, backup));
         }
     }
 
@@ -258,8 +254,7 @@ impl Reporter {
     /// A worker starts a new file of job `seq`: its `-v` line.
     pub(crate) fn job_file_starting(&self, seq: u64, src: &Path, dst: &Path) {
         if self.verbose {
-            let line = Line::Out(format!("{} -> {}", quote(src), quote(dst)));
-            self.state().add(seq, vec![line], false);
+            self.state().add(seq, vec![copying_line(src, dst, None)], false);
         }
     }
 
@@ -360,8 +355,6 @@ impl State {
     fn quiet(program: String, records: Option<Records>) -> State {
         State {
             program,
-            verbose: false,
-            debug: false,
             stats: false,
             lines_to_stderr: false,
             stdout: io::stdout(),
@@ -528,6 +521,12 @@ impl State {
             self.stdout_error = Some(Errno::from_io_error(e).unwrap_or(Errno::IO));
         }
     }
+}
+
+/// `-v`'s `'SRC' -> 'DST'` line, naming the backup made of the destination if any.
+fn copying_line(src: &Path, dst: &Path, backup: Option<&Path>) -> Line {
+    let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
+    Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst)))
 }
 
 /// Prints `text` on standard output (help, version, generated files); 1 and GNU's `write

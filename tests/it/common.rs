@@ -466,3 +466,17 @@ impl Drop for Tmux {
         let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
     }
 }
+
+/// Runs rcp with `args` in `dir`.
+pub fn rcp_in(dir: &Path, args: &[&str]) -> Output {
+    rcp().current_dir(dir).args(args).output().expect("run rcp")
+}
+
+/// The pids of `pid`'s children (rcp under strace is strace's child).
+pub fn children(pid: u32) -> Vec<i32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}

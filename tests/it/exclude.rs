@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{have, parse_report, skip};
+use crate::common::{have, parse_report, rcp_in, skip};
 
 /// src/{a.o, a.c, keep.log, drop.log, build/x, sub/build/y, sub/a.o, doc/n.txt,
 /// sub/doc/m.txt, deep/1/2/cache/z, deep/1/2/other}
@@ -47,10 +47,6 @@ fn files(dir: &Path) -> BTreeSet<String> {
         }
     }
     out
-}
-
-fn rcp_in(root: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rcp")).current_dir(root).args(args).output().unwrap()
 }
 
 #[test]

@@ -170,13 +170,12 @@ fn sigusr1_prints_a_status_line_and_the_copy_goes_on() {
         .spawn()
         .unwrap();
     // rcp is strace's child; ask once it has copied a file or two.
-    let children = format!("/proc/{0}/task/{0}/children", strace.id());
     let deadline = Instant::now() + Duration::from_secs(20);
     let pid = loop {
-        let pids = std::fs::read_to_string(&children).unwrap_or_default();
+        let pids = crate::common::children(strace.id());
         let dst_files = std::fs::read_dir(root.join("dst")).map_or(0, Iterator::count);
-        if let (Some(pid), true) = (pids.split_whitespace().next(), dst_files >= 2) {
-            break pid.parse::<i32>().unwrap();
+        if let (Some(&pid), true) = (pids.first(), dst_files >= 2) {
+            break pid;
         }
         assert!(Instant::now() < deadline, "rcp did not start");
         std::thread::sleep(Duration::from_millis(50));

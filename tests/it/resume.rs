@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{have, parse_report, skip, write_pattern};
+use crate::common::{have, parse_report, rcp_in, skip, write_pattern};
 use crate::gnu::snapshot;
 
 /// src: files of several sizes (one sparse), a subdirectory, a symlink, a hard link pair.
@@ -23,10 +23,6 @@ fn tree(root: &Path) {
     sparse.set_len(8 << 20).unwrap();
     symlink("f1", src.join("link")).unwrap();
     fs::hard_link(src.join("f2"), src.join("f2-again")).unwrap();
-}
-
-fn rcp_in(root: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rcp")).current_dir(root).args(args).output().unwrap()
 }
 
 /// (reason or outcome, source) of each entry record.
@@ -145,9 +141,8 @@ fn resume_after_kill_9_mid_tree() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // SIGKILL to the whole group strace leads: rcp dies mid-file, with no clean-up.
-    let pids = fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
-    for pid in pids.split_whitespace() {
-        let pid = rustix::process::Pid::from_raw(pid.parse().unwrap()).unwrap();
+    for pid in crate::common::children(child.id()) {
+        let pid = rustix::process::Pid::from_raw(pid).unwrap();
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
     let _ = child.kill();

@@ -8,11 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{have, parse_report, skip, write_pattern};
-
-fn rcp_in(root: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rcp")).current_dir(root).args(args).output().unwrap()
-}
+use crate::common::{have, parse_report, rcp_in, skip, write_pattern};
 
 #[test]
 fn verified_copies_say_so() {
