@@ -46,6 +46,7 @@ pub struct Copy {
     atomic: bool,
     resume: bool,
     verify: bool,
+    dry_run: bool,
     exclude: Vec<String>,
 }
 
@@ -136,6 +137,7 @@ impl Copy {
             atomic: false,
             resume: false,
             verify: false,
+            dry_run: false,
             exclude: Vec::new(),
         }
     }
@@ -202,6 +204,14 @@ impl Copy {
         self
     }
 
+    /// Decides everything and writes nothing (`--dry-run`): every record has `dry_run` set
+    /// and says what a real run would do; a regular file's `copied` is the predicted path
+    /// (`copied.predicted`).
+    pub fn dry_run(mut self, dry_run: bool) -> Copy {
+        self.dry_run = dry_run;
+        self
+    }
+
     /// Leaves out entries whose path below their source matches `pattern`, with gitignore's
     /// rules (`--exclude`); patterns apply in the order given. A bad pattern is a
     /// `SetupError`.
@@ -235,7 +245,7 @@ impl Copy {
         let mut summary = Summary::default();
         std::thread::scope(|scope| {
             let copy = scope.spawn(|| {
-                let out = Reporter::library(events);
+                let out = Reporter::library(events, &opts);
                 walk::copy_all(&opts, &plan, &out, Env::current())
             });
             for event in received {
@@ -288,6 +298,9 @@ impl Copy {
         if self.verify {
             args.push("--verify".into());
         }
+        if self.dry_run {
+            args.push("--dry-run".into());
+        }
         args.extend(self.exclude.iter().map(|p| format!("--exclude={p}").into()));
         args.push("--".into());
         args.extend(self.sources.iter().map(|s| s.clone().into_os_string()));
@@ -309,6 +322,7 @@ mod tests {
             .jobs(3)
             .resume(true)
             .verify(true)
+            .dry_run(true)
             .exclude("*.o");
         let line: Vec<String> =
             copy.command_line().iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -324,6 +338,7 @@ mod tests {
                 "--jobs=3",
                 "--resume",
                 "--verify",
+                "--dry-run",
                 "--exclude=*.o",
                 "--",
                 "-a",
@@ -338,6 +353,7 @@ mod tests {
         assert!(
             opts.resume
                 && opts.verify
+                && opts.dry_run
                 && opts.exclude.is_some_and(|e| e.excludes("a.o".as_ref(), false))
         );
     }

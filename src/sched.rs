@@ -86,7 +86,8 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         Sched {
             scope,
             rules: Rules { opts, env, out },
-            asked: opts.jobs,
+            // A dry run fills no file: nothing to hand over.
+            asked: if opts.dry_run { Some(1) } else { opts.jobs },
             threads: OnceCell::new(),
             jobs: None,
             queue: None,

@@ -165,12 +165,15 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// A directory: its contents, then its attributes (later if files are still with the
     /// workers).
     fn copy_directory(&mut self, src: &At, dst: &At, dir: DirNext, command_line: bool) -> Visited {
-        let DirNext { fd, made, contents, first_dir, finish } = dir;
+        let DirNext { opened, contents, first_dir, finish } = dir;
         self.wake_monitor();
-        self.dst_dirs.insert(ino(&made));
+        if let Some((_, made)) = &opened {
+            self.dst_dirs.insert(ino(made));
+        }
         let mut visited = Visited { ok: true, into_self: false, first_dir, unread: None };
         if let Some(contents) = contents {
-            visited = self.copy_dir(src, (&fd, dst.path()), &contents, first_dir);
+            let fd = opened.as_ref().map(|(fd, _)| fd);
+            visited = self.copy_dir(src, (fd, dst.path()), &contents, first_dir);
         }
         self.cp.dir_filled(dst, command_line);
         visited.ok &= self.finish_dir(finish, visited.unread.take());
@@ -189,13 +192,14 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     }
 
     /// GNU's `copy_dir`: every entry, in inode order, named relative to the source
-    /// directory opened here and the destination directory `dst` (an open fd and its path).
+    /// directory opened here and the destination directory `dst` (an open fd and its path;
+    /// no fd for a directory a dry run would make).
     /// Into a directory rcp just made, a regular file is opened straight away (no stat by
     /// name), or handed to a worker whole.
     fn copy_dir(
         &mut self,
         src_at: &At,
-        (dst_fd, dst): (&DirFd, &Path),
+        (dst_fd, dst): (Option<&DirFd>, &Path),
         dir: &Contents,
         first_dir: bool,
     ) -> Visited {
@@ -203,7 +207,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         if self.dst_dirs.contains(&ino(&dir.src_st)) {
             self.drain();
         }
-        if self.cp.opts.atomic && !dir.new_dst {
+        if let Some(dst_fd) = dst_fd.filter(|_| self.cp.opts.atomic && !dir.new_dst) {
             self.sweep(dst_fd, dst);
         }
         let (src_fd, entries) = match read_source_dir(src_at, dir) {
@@ -232,7 +236,11 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 break;
             }
             let regular = kind == FileType::RegularFile;
-            let (s, d) = (At::child(&src_fd, src, name), At::child(dst_fd, dst, name));
+            let s = At::child(&src_fd, src, name);
+            let d = match dst_fd {
+                Some(fd) => At::child(fd, dst, name),
+                None => At::planned(dst, name),
+            };
             if let Some(kind) = self.excluded(&s, kind, dir.deref) {
                 // Its record comes after those of the files batched before it.
                 if !batch.is_empty() {
@@ -336,6 +344,9 @@ impl Walk<'_, '_, '_> {
 
     /// `--atomic`: removes, once per directory, temporaries a killed rcp left there.
     fn sweep(&mut self, dir: &DirFd, path: &Path) {
+        if self.cp.opts.dry_run {
+            return;
+        }
         let Ok(st) = rustix::fs::fstat(dir) else { return };
         if !self.swept.insert(ino(&st)) {
             return;

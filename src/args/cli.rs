@@ -246,6 +246,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) verify: bool,
 
+    /// decide everything a real run would (what is created, overwritten, backed up,
+    /// skipped or refused, and each file's predicted copy path) and write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
     /// skip each entry whose path below its SOURCE matches PATTERN, with gitignore's rules
     /// (a name at any depth; a trailing / for directories; a leading / anchors at SOURCE;
     /// *, ?, [...], **); an excluded directory is not entered

@@ -107,6 +107,8 @@ pub(crate) struct Options {
     pub(crate) verify: bool,
     /// `--resume`: skip regular files whose destination passes the quick check.
     pub(crate) resume: bool,
+    /// `--dry-run`: decide, report, write nothing.
+    pub(crate) dry_run: bool,
     /// `--exclude`, `--exclude-from`: entries below an operand to leave out.
     pub(crate) exclude: Option<Exclude>,
     /// Show the progress bar.
@@ -283,6 +285,7 @@ impl Options {
             exclude: Exclude::new(&excludes(&ordered))?,
             resume: cli.resume,
             verify: cli.verify,
+            dry_run: cli.dry_run,
         })
     }
 }

@@ -18,7 +18,8 @@ pub(crate) fn backup_name(dst: &Path, kind: Backup, suffix: &OsString) -> PathBu
     backup_at(&At::cwd(dst), kind, suffix).path().to_path_buf()
 }
 
-fn backup_at(dst: &At, kind: Backup, suffix: &OsString) -> At {
+/// The name `dst` would be backed up to, beside it.
+pub(crate) fn backup_at(dst: &At, kind: Backup, suffix: &OsString) -> At {
     let numbered = || {
         let next = highest_number(dst).map_or(1, |n| n + 1);
         dst.with_suffix(format!(".~{next}~").as_bytes())

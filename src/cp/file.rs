@@ -107,17 +107,7 @@ pub(crate) fn open_pair(
 ) -> Result<Ends, FileError> {
     let (src_fd, open_st) = match opened {
         Some(fd) => (fd, *src_st),
-        None => {
-            let nofollow = if plan.follow { OFlags::empty() } else { OFlags::NOFOLLOW };
-            let fd = src
-                .open(OFlags::RDONLY | nofollow, Mode::empty())
-                .map_err(|e| Error::new(Op::OpenRead, src.path(), e))?;
-            let open_st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src.path(), e))?;
-            if ino(&open_st) != ino(src_st) {
-                return Err(Error::refusal(Op::Replaced, src.path()).into());
-            }
-            (fd, open_st)
-        }
+        None => open_source(src, src_st, plan.follow)?,
     };
     let (dst_fd, created, temp) = match atomic_temp(opts, dst, &plan)? {
         Some((fd, temp)) => (fd, true, Some(temp)),
@@ -127,6 +117,20 @@ pub(crate) fn open_pair(
         }
     };
     Ok(Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp })
+}
+
+/// Opens the source `src` that was stat'ed as `src_st` (through a final symlink only if
+/// `follow`), checking it is still that file.
+pub(crate) fn open_source(src: &At, src_st: &Stat, follow: bool) -> Result<(OwnedFd, Stat), Error> {
+    let nofollow = if follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+    let fd = src
+        .open(OFlags::RDONLY | nofollow, Mode::empty())
+        .map_err(|e| Error::new(Op::OpenRead, src.path(), e))?;
+    let open_st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src.path(), e))?;
+    if ino(&open_st) != ino(src_st) {
+        return Err(Error::refusal(Op::Replaced, src.path()));
+    }
+    Ok((fd, open_st))
 }
 
 /// Opens a source the walk saw as a regular file, never following a symlink swapped in
@@ -449,7 +453,7 @@ fn close(fd: OwnedFd) -> Result<(), Errno> {
     unsafe { rustix::io::try_close(fd.into_raw_fd()) }
 }
 
-fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileError {
+pub(super) fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileError {
     let (op, path) = match failure.stage {
         Stage::Clone => (Op::CloneFrom(src.to_path_buf()), dst),
         Stage::Copy => (Op::CopyTo(dst.to_path_buf()), src),

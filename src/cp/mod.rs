@@ -5,6 +5,7 @@
 //! `fill_here`/`hand_over` or `set_attributes`.
 
 pub(crate) mod backup;
+mod dry_run;
 pub(crate) mod file;
 pub(crate) mod links;
 pub(crate) mod parents;
@@ -45,6 +46,8 @@ pub(crate) struct Cp<'a> {
     pub(crate) env: Env,
     pub(crate) failed: bool,
     memory: Memory,
+    /// `--dry-run`: what a dry run remembers instead of what it would have made.
+    pub(crate) dry: dry_run::Planned,
     /// The operand being copied (source, destination), for messages about all of it.
     top: (PathBuf, PathBuf),
 }
@@ -115,9 +118,9 @@ pub(crate) struct FileNext {
 
 /// A directory ready for its contents.
 pub(crate) struct DirNext {
-    pub(crate) fd: DirFd,
-    /// Its status when rcp made or opened it.
-    pub(crate) made: Stat,
+    /// Its fd and status when rcp made or opened it; `None` for a directory a dry run
+    /// would make (below it, nothing exists to look at).
+    pub(crate) opened: Option<(DirFd, Stat)>,
     /// What to copy into it (`None`: `-x` and the source is on another filesystem).
     pub(crate) contents: Option<Contents>,
     /// `Visit::first_dir` after this directory.
@@ -151,6 +154,24 @@ pub(crate) struct Finish {
     symlink: bool,
     omitted: u32,
     restore_mode: Option<u32>,
+}
+
+impl Finish {
+    /// The attributes of the entry `w` to set, less the `omitted` bits: by name, not a
+    /// symlink, no mode to restore (callers say otherwise).
+    fn of(w: &Work, omitted: u32) -> Finish {
+        Finish {
+            src: w.src.clone(),
+            dst: w.dst.clone(),
+            dst_fd: None,
+            src_st: w.st,
+            dst_st: w.dst_st,
+            new_dst: w.new_dst,
+            symlink: false,
+            omitted,
+            restore_mode: None,
+        }
+    }
 }
 
 /// A directory whose attributes and record wait for the files handed over before it.
@@ -236,6 +257,7 @@ impl<'a> Cp<'a> {
             env,
             failed: false,
             memory: Memory::new(track_operands),
+            dry: dry_run::Planned::default(),
             top: Default::default(),
         }
     }
@@ -433,7 +455,7 @@ impl<'a> Cp<'a> {
                 let op = Op::BackupDestroysSource(src.to_path_buf());
                 return Break(self.refuse(w.names(), Error::refusal(op, dst)));
             }
-            match backup::backup(w.dst, opts.backup, &opts.suffix) {
+            match self.back_up(w.dst) {
                 Ok(name) => w.backup = Some(name),
                 Err(Errno::NOENT) => {}
                 Err(e) => return Break(self.refuse(w.names(), Error::new(Op::Backup, dst, e))),
@@ -446,7 +468,7 @@ impl<'a> Cp<'a> {
                         || (w.place.deref == Deref::Never
                             && !is(w.st.st_mode, FileType::RegularFile)))))
         {
-            match w.dst.unlink() {
+            match self.unlink(w.dst) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(e) => return Break(self.refuse(w.names(), Error::new(Op::Remove, dst, e))),
             }
@@ -524,7 +546,7 @@ impl<'a> Cp<'a> {
     fn link_to_earlier(&mut self, w: &mut Work, earlier: &Path) -> Next {
         let dst = w.dst.path();
         let earlier_at = self.memory.link_source(earlier, ino(&w.st));
-        match create::force_link(&earlier_at, w.dst, true, w.dereference) {
+        match self.link(&earlier_at, w, true) {
             Ok(made) => {
                 self.note_link(dst, made);
                 self.out.finished(entry(
@@ -563,7 +585,7 @@ impl<'a> Cp<'a> {
             self.make_symlink_to_source(&w)
         } else if opts.hard_link {
             let replace = opts.force || opts.interactive == Interactive::Ask;
-            match create::force_link(w.src, w.dst, replace, w.dereference) {
+            match self.link(w.src, &w, replace) {
                 Ok(_) => Ok(Kind::HardLink),
                 Err(e) => Err(Why::Error(Error::new(Op::HardLink(src.to_path_buf()), dst, e))),
             }
@@ -588,17 +610,7 @@ impl<'a> Cp<'a> {
             return Next::Done(Status::Ok);
         }
         let symlink = matches!(kind, Kind::Symlink);
-        let finish = Finish {
-            src: w.src.clone(),
-            dst: w.dst.clone(),
-            dst_fd: None,
-            src_st: w.st,
-            dst_st: w.dst_st,
-            new_dst: w.new_dst,
-            symlink,
-            omitted,
-            restore_mode: None,
-        };
+        let finish = Finish { symlink, ..Finish::of(&w, omitted) };
         let happened = match self.set_attributes(&finish) {
             Ok(()) => Happened::Copied,
             Err(said) => Happened::Said(said),
@@ -614,7 +626,7 @@ impl<'a> Cp<'a> {
         if !src.as_os_str().as_bytes().starts_with(b"/") && !in_current_dir(dst) {
             return Err(Why::Error(Error::refusal(Op::RelativeSymlink, dst)));
         }
-        match create::force_symlink(src, w.dst, self.opts.force) {
+        match self.symlink(src, w, self.opts.force) {
             Ok(_) => Ok(Kind::Symlink),
             Err(e) => Err(Why::Error(Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e))),
         }
@@ -632,6 +644,9 @@ impl<'a> Cp<'a> {
             _ => return Err(Why::Error(Error::refusal(Op::UnknownType, w.src.path()))),
         };
         let rdev = if ft == FileType::Fifo { 0 } else { w.st.st_rdev };
+        if self.opts.dry_run {
+            return Ok(kind);
+        }
         match w.dst.mknod(ft, mode & 0o7777 & !omitted, rdev) {
             Ok(()) => Ok(kind),
             Err(e) => {
@@ -644,14 +659,15 @@ impl<'a> Cp<'a> {
     /// A directory: made (u+rwx while it is filled) or, if one is there, opened; refused if
     /// it is its own ancestor (a symlink cycle under `-L`).
     fn make_directory(&mut self, mut w: Work, undo: Undo, omitted: u32, first_dir: bool) -> Next {
-        let opts = self.opts;
-        let place = w.place;
         let id = ino(&w.st);
-        if place.ancestors.contains(&id) {
+        if w.place.ancestors.contains(&id) {
             self.fail_entry(w.names(), &Error::refusal(Op::Cyclic, w.src.path()));
             return self.undo(w.dst, undo);
         }
         let existing = w.dst_st.filter(|d| !w.new_dst && is(d.st_mode, FileType::Directory));
+        if existing.is_none() && self.opts.dry_run {
+            return self.plan_directory(w, undo, omitted);
+        }
         let (opened, first_dir, omitted) = match existing {
             None => {
                 let made = self.make_dir(w.src.path(), w.dst, (w.st.st_mode & 0o7777) & !omitted);
@@ -675,27 +691,50 @@ impl<'a> Cp<'a> {
         if existing.is_none() {
             w.dst_st = Some(made);
         }
+        let contents = self.contents(&w, made.st_dev);
+        let finish = Finish { dst_fd: Some(fd.clone()), restore_mode, ..Finish::of(&w, omitted) };
+        Next::Dir(Box::new(DirNext { opened: Some((fd, made)), contents, first_dir, finish }))
+    }
+
+    /// What copying the directory `w`'s entries needs, into a directory on `dst_dev`;
+    /// `None` under `-x` when the source is on another filesystem than its parent.
+    fn contents(&self, w: &Work, dst_dev: u64) -> Option<Contents> {
+        let place = w.place;
         let crosses = place.parent.is_some_and(|p| p.st_dev != w.st.st_dev);
-        let contents = (!(opts.one_file_system && crosses)).then(|| Contents {
+        (!(self.opts.one_file_system && crosses)).then(|| Contents {
             new_dst: w.new_dst,
             src_st: w.st,
             follow: place.deref != Deref::Never,
-            ancestors: [place.ancestors, &[id]].concat(),
+            ancestors: [place.ancestors, &[ino(&w.st)]].concat(),
             deref: if place.deref == Deref::CommandLine { Deref::Never } else { place.deref },
-            dst_dev: Some(made.st_dev),
-        });
-        let finish = Finish {
-            src: w.src.clone(),
-            dst: w.dst.clone(),
-            dst_fd: Some(fd.clone()),
-            src_st: w.st,
-            dst_st: w.dst_st,
-            new_dst: w.new_dst,
-            symlink: false,
-            omitted,
-            restore_mode,
+            dst_dev: Some(dst_dev),
+        })
+    }
+
+    /// A directory a dry run would make: said as a real run says it, and walked with
+    /// nothing below it. A real run catches a copy into itself when its walk meets the
+    /// directory it made inside the source; with nothing made, an operand whose
+    /// destination would be inside its source directory is refused here.
+    fn plan_directory(&mut self, mut w: Work, undo: Undo, omitted: u32) -> Next {
+        let (src, dst) = (w.src.path(), w.dst.path());
+        if w.place.command_line && crate::sys::fs::is_within(dir_of(dst), ino(&w.st)) {
+            let (top_src, top_dst) = self.top.clone();
+            self.fail_entry(w.names(), &Error::refusal(Op::IntoItself(top_dst), &top_src));
+            self.undo(w.dst, undo);
+            return Next::Done(Status::IntoItself);
+        }
+        self.out.starting(src, dst, None);
+        w.new_dst = true;
+        let landing = match self.dry.landing(dst, w.place.dst_dev) {
+            Ok(landing) => landing,
+            Err(error) => {
+                self.fail_entry(w.names(), &error);
+                return self.undo(w.dst, undo);
+            }
         };
-        Next::Dir(Box::new(DirNext { fd, made, contents, first_dir, finish }))
+        let contents = self.contents(&w, landing.dev);
+        let finish = Finish::of(&w, omitted);
+        Next::Dir(Box::new(DirNext { opened: None, contents, first_dir: true, finish }))
     }
 
     /// Makes the destination directory (u+rwx while it is filled) and opens it without
@@ -728,7 +767,7 @@ impl<'a> Cp<'a> {
         let opts = self.opts;
         let (src, dst) = (w.src.path(), w.dst.path());
         let target = w.src.readlink().map_err(|e| Why::Error(Error::new(Op::ReadLink, src, e)))?;
-        let mut result = create::force_symlink(&target, w.dst, opts.force).map(|_| ());
+        let mut result = self.symlink(&target, w, opts.force).map(|_| ());
         if result.is_err()
             && (opts.update_older || opts.resume)
             && !w.new_dst
@@ -739,6 +778,7 @@ impl<'a> Cp<'a> {
         }
         result.map_err(|e| Why::Error(Error::new(Op::CreateSymlink, dst, e)))?;
         if opts.preserve.ownership
+            && !opts.dry_run
             && let Err(e) = attr::chown(Node::At(w.dst), Some(w.st.st_uid), Some(w.st.st_gid))
             && !self.attrs().chown_failure_ok(e)
         {
@@ -773,6 +813,9 @@ impl<'a> Cp<'a> {
     /// up to the data.
     fn open_regular(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>) -> Next {
         let opts = self.opts;
+        if opts.dry_run {
+            return self.predict_file(w, undo, opened);
+        }
         let plan = RegularPlan {
             new_dst: w.new_dst,
             follow: w.place.deref != Deref::Never,
@@ -796,6 +839,30 @@ impl<'a> Cp<'a> {
             && !(opts.preserve.links && w.st.st_nlink > 1);
         let command_line = w.place.command_line;
         Next::File(Box::new(FileNext { ends, independent, undo, command_line }))
+    }
+
+    /// A regular file under `--dry-run`: its copy predicted and its record written.
+    fn predict_file(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>) -> Next {
+        let forecast = dry_run::Forecast {
+            src: w.src,
+            src_st: &w.st,
+            follow: w.place.deref != Deref::Never,
+            opened,
+            dst: w.dst,
+            existing: w.dst_st.as_ref().filter(|_| !w.new_dst),
+            dir_dev: w.place.dst_dev,
+            resume_from: self.resume_from(&w),
+        };
+        let result = self.dry.predict(forecast, self.opts);
+        let happened = file::happened(&result, &[]);
+        let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
+        let (src, dst) = (w.src.path(), w.dst.path());
+        self.out.finished(Entry { src, dst, kind: Some(Kind::File), record, happened });
+        if result.is_err() {
+            return self.undo(w.dst, undo);
+        }
+        self.record_dest(w.dst, w.place.command_line);
+        Next::Done(Status::Ok)
     }
 
     /// Fills an opened file on this thread and finishes it.
@@ -876,7 +943,7 @@ impl<'a> Cp<'a> {
         {
             return self.skip(names, reason);
         }
-        match create::force_link(&earlier_at, dst, true, w.dereference) {
+        match self.link(&earlier_at, w, true) {
             Ok(made) => {
                 self.note_link(dst.path(), made);
                 self.out.finished(entry(names, Happened::Copied));
@@ -884,6 +951,38 @@ impl<'a> Cp<'a> {
             }
             Err(e) => self.refuse(names, Error::new(Op::HardLink(earlier), dst.path(), e)),
         }
+    }
+
+    /// Renames `dst` to its backup name (a dry run only names it). Returns that name.
+    fn back_up(&self, dst: &At) -> Result<At, Errno> {
+        let opts = self.opts;
+        if opts.dry_run {
+            return Ok(backup::backup_at(dst, opts.backup, &opts.suffix));
+        }
+        backup::backup(dst, opts.backup, &opts.suffix)
+    }
+
+    /// Removes `dst` to make room (a dry run leaves it).
+    fn unlink(&self, dst: &At) -> Result<(), Errno> {
+        if self.opts.dry_run { Ok(()) } else { dst.unlink() }
+    }
+
+    /// Links `w`'s destination to `from`, replacing what is there if `replace` (a dry run
+    /// only looks at what is in the way).
+    fn link(&self, from: &At, w: &Work, replace: bool) -> Result<Linked, Errno> {
+        if self.opts.dry_run {
+            return dry_run::would_make(still_there(w), replace);
+        }
+        create::force_link(from, w.dst, replace, w.dereference)
+    }
+
+    /// Makes `w`'s destination a symlink to `target`, replacing what is there if `replace`
+    /// (a dry run only looks at what is in the way).
+    fn symlink(&self, target: &Path, w: &Work, replace: bool) -> Result<Linked, Errno> {
+        if self.opts.dry_run {
+            return dry_run::would_make(still_there(w), replace);
+        }
+        create::force_symlink(target, w.dst, replace)
     }
 
     fn note_link(&mut self, dst: &Path, made: Linked) {
@@ -897,7 +996,7 @@ impl<'a> Cp<'a> {
         if let Some(id) = undo.remembered {
             self.memory.forget_copied(id);
         }
-        if let Some(name) = undo.backup {
+        if let Some(name) = undo.backup.filter(|_| !self.opts.dry_run) {
             match name.rename_to(dst) {
                 Ok(()) => self.out.unbackup(name.path(), dst.path()),
                 Err(e) => self.out.error(&Error::new(Op::Unbackup, dst.path(), e)),
@@ -970,6 +1069,9 @@ impl<'a> Cp<'a> {
     /// Applies `target`'s attributes, reporting what went wrong. `Err` holds the message
     /// that failed the entry (printed already).
     pub(crate) fn apply_attributes(&mut self, target: &Target) -> Result<(), String> {
+        if self.opts.dry_run {
+            return Ok(());
+        }
         let mut attrs = self.attrs();
         let result = attrs.apply(target);
         let last = attrs.messages.last().cloned();
@@ -1009,6 +1111,12 @@ impl<'a> Cp<'a> {
         };
         self.apply_attributes(&target)
     }
+}
+
+/// Whether something is at `w`'s destination when it is made: not if a real run removed
+/// or renamed it away first (`new_dst`), or nothing was there.
+fn still_there(w: &Work) -> bool {
+    !w.new_dst && (w.dst_st.is_some() || w.dst.lstat().is_ok())
 }
 
 /// `-u`: whether the destination is older than the source (then it is replaced).

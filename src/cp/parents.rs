@@ -48,19 +48,17 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Le
         return Ok(Leading { dirs: list, new_dst });
     };
     let dst_dir = crate::sys::path::concat(target, std::ffi::OsStr::from_bytes(&rel[..last_slash]));
-    match statat(CWD, &dst_dir, AtFlags::empty()) {
-        Ok(st) if is_dir(&st) => return Ok(Leading { dirs: list, new_dst: Some(false) }),
-        Ok(_) => {
-            return Err(Error::refusal(Op::NotADirectory, &dst_dir));
-        }
-        Err(_) => {}
+    match look(ctx, &dst_dir) {
+        Some(true) => return Ok(Leading { dirs: list, new_dst: Some(false) }),
+        Some(false) => return Err(Error::refusal(Op::NotADirectory, &dst_dir)),
+        None => {}
     }
     let slashes =
         rel.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0 && rel[i - 1] != b'/');
     for (at, _) in slashes {
         let src_prefix = Path::new(std::ffi::OsStr::from_bytes(&rel[..at]));
         let dst_prefix = crate::sys::path::concat(target, src_prefix.as_os_str());
-        let existing = statat(CWD, &dst_prefix, AtFlags::empty()).ok();
+        let existing = look(ctx, &dst_prefix);
         new_dst = Some(existing.is_none());
         let mut entry = None;
         if existing.is_none() || p.ownership || p.mode || p.timestamps {
@@ -92,7 +90,9 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Le
                     };
                 let base = if p.explicit_no_mode { 0o777 } else { src_mode };
                 let mkdir_mode = base & 0o7777 & !omitted;
-                if let Err(e) = mkdirat(CWD, &dst_prefix, Mode::from_raw_mode(mkdir_mode)) {
+                if !opts.dry_run
+                    && let Err(e) = mkdirat(CWD, &dst_prefix, Mode::from_raw_mode(mkdir_mode))
+                {
                     return Err(Error::new(Op::MakeDirectory, &dst_prefix, e));
                 }
                 // GNU 9.1 prints these two names unquoted.
@@ -101,6 +101,12 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Le
                     src_prefix.display(),
                     dst_prefix.display()
                 ));
+                if opts.dry_run {
+                    // Nothing made: no attributes to set afterwards, but later operands
+                    // find it there.
+                    ctx.dry.plan_parent(&dst_prefix);
+                    continue;
+                }
                 let made = match statat(CWD, &dst_prefix, AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(st) => st,
                     Err(e) => return Err(Error::new(Op::GetAttributes, &dst_prefix, e)),
@@ -121,10 +127,8 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Le
                     return Err(Error::new(Op::SetPermissions, &dst_prefix, e));
                 }
             }
-            Some(st) if !is_dir(&st) => {
-                return Err(Error::refusal(Op::NotADirectory, &dst_prefix));
-            }
-            Some(_) => {}
+            Some(false) => return Err(Error::refusal(Op::NotADirectory, &dst_prefix)),
+            Some(true) => {}
         }
         if let Some(entry) = entry {
             list.push(entry);
@@ -132,6 +136,15 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Le
     }
     list.reverse();
     Ok(Leading { dirs: list, new_dst })
+}
+
+/// Whether `path` is there: `Some(true)` for a directory (or one a dry run would have
+/// made), `Some(false)` for anything else, `None` if nothing is.
+fn look(ctx: &Cp, path: &Path) -> Option<bool> {
+    if ctx.dry.parent_planned(path) {
+        return Some(true);
+    }
+    statat(CWD, path, AtFlags::empty()).ok().map(|st| is_dir(&st))
 }
 
 /// Sets the leading directories' attributes once the copy is done (`re_protect`).

@@ -5,7 +5,9 @@
 //! remember what a (source device, destination device) pair does not support; read to EOF;
 //! walk a sparse source's data extents with SEEK_DATA/SEEK_HOLE and keep its holes.
 
+mod chain;
 mod extents;
+mod predict;
 mod ranges;
 mod support;
 mod types;
@@ -13,7 +15,9 @@ mod types;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
+use chain::{data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
 use extents::Extents;
+pub(crate) use predict::{Landing, predict};
 use ranges::{Buffers, Range, RangeError};
 pub(crate) use ranges::{copied_files, moved_bytes, show_progress};
 pub use rustix::io::Errno;
@@ -110,18 +114,6 @@ pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool,
     Ok(true)
 }
 
-/// A file's record before any strategy has run.
-fn nothing_yet() -> Copied {
-    Copied {
-        strategy: Strategy::ReadWrite,
-        bytes: 0,
-        fell_back: Fallbacks::new(),
-        holes: false,
-        zeros: false,
-        verified: false,
-    }
-}
-
 fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     let pair = (src.dev, dst.dev);
     let mut record = nothing_yet();
@@ -146,14 +138,6 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
     copy_data(src, dst, policy, pair, w, (record, 0))
 }
 
-fn wants_clone(src: &Source, policy: Policy) -> bool {
-    match policy.reflink {
-        Reflink::Always => true,
-        Reflink::Auto => policy.allows_offload() && src.regular && src.size > 0,
-        Reflink::Never => false,
-    }
-}
-
 fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Scratch) -> Result<(), Fallback> {
     if let Some(errno) = w.known(pair, Strategy::Clone) {
         return Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: true });
@@ -167,24 +151,6 @@ fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Scratch) -> Res
     }
 }
 
-/// The data strategies this file may use, in order; read/write always closes the chain.
-type Chain = std::iter::Flatten<std::array::IntoIter<Option<Strategy>, 3>>;
-
-fn data_chain(src: &Source, dst: &Dest, policy: Policy) -> Chain {
-    // Size 0 means "unknown" (procfs, sysfs): only reading to EOF finds the data.
-    let in_kernel = src.regular && dst.regular && src.size > 0;
-    // Neither can turn zeros into holes, so neither runs when that is asked for.
-    let in_kernel = in_kernel && policy.sparse != Sparse::Always;
-    let offload = in_kernel && policy.allows_offload();
-    [
-        offload.then_some(Strategy::CopyFileRange),
-        in_kernel.then_some(Strategy::Splice),
-        Some(Strategy::ReadWrite),
-    ]
-    .into_iter()
-    .flatten()
-}
-
 fn copy_data(
     src: &Source,
     dst: &Dest,
@@ -193,13 +159,12 @@ fn copy_data(
     w: &mut Scratch,
     (mut record, from): (Copied, u64),
 ) -> Result<Copied, Failure> {
-    let mut chain = data_chain(src, dst, policy);
+    let mut chain = data_chain(src, dst.regular, policy);
     let mut current = next_supported(&mut chain, pair, w, &mut record);
     record.strategy = current;
     // Holes can be skipped only where the destination can have them (not a pipe or device).
-    let walk =
-        policy.sparse != Sparse::Never && src.regular && dst.regular && src.blocks * 512 < src.size;
-    let make_holes = policy.sparse == Sparse::Always && dst.regular;
+    let walk = walks_holes(src, dst.regular, policy);
+    let make_holes = makes_holes(dst.regular, policy);
     record.zeros = make_holes;
     let extend = |length, record: &Copied| {
         rustix::fs::ftruncate(dst.fd, length).map_err(|e| Failure::at(Stage::Extend, e, record))
@@ -262,7 +227,7 @@ fn copy_data(
 /// The next strategy of the chain this device pair is not known to refuse; cached refusals
 /// are recorded as fallbacks so the report still says why.
 fn next_supported(
-    chain: &mut Chain,
+    chain: &mut chain::Chain,
     pair: (u64, u64),
     w: &mut Scratch,
     record: &mut Copied,

@@ -92,6 +92,9 @@ pub struct Copied {
     pub zeros: bool,
     /// The copy was read back and matched the source (`--verify`).
     pub verified: bool,
+    /// Nothing was copied: this is what `--dry-run` expects the copy to do, from the
+    /// filesystems at both ends and the policy.
+    pub predicted: bool,
 }
 
 /// Why a file's copy failed: where, the errno, and what had been done by then.

@@ -64,7 +64,7 @@ impl Tally {
 }
 
 /// The last JSON record: what the entry records add up to, and how rcp ended.
-pub(super) fn json_summary(tally: &Tally, exit_status: i32) -> Value {
+pub(super) fn json_summary(tally: &Tally, exit_status: i32, dry_run: bool) -> Value {
     let (files, bytes) = tally.files();
     let strategies: serde_json::Map<String, Value> = Strategy::ALL
         .iter()
@@ -82,14 +82,16 @@ pub(super) fn json_summary(tally: &Tally, exit_status: i32) -> Value {
         "elapsed_seconds": tally.start.elapsed().as_secs_f64(),
         "interrupted": crate::sys::interrupt::stopped_by().map(|(name, _)| name),
         "exit_status": exit_status,
+        "dry_run": dry_run,
     })
 }
 
 /// The last `--report=text` line.
-pub(super) fn text_summary(tally: &Tally, exit_status: i32) -> String {
+pub(super) fn text_summary(tally: &Tally, exit_status: i32, dry_run: bool) -> String {
     let [copied, skipped, failed] = tally.outcomes;
+    let dry = if dry_run { "dry run, nothing written: " } else { "" };
     format!(
-        "summary: {copied} copied, {skipped} skipped, {failed} failed; exit status {exit_status}"
+        "summary: {dry}{copied} copied, {skipped} skipped, {failed} failed; exit status {exit_status}"
     )
 }
 
@@ -127,9 +129,10 @@ pub(super) fn debug_line(record: &Copied) -> String {
     format!("copy offload: {offload}, reflink: {reflink}, sparse detection: {sparse}")
 }
 
-/// `copy_file_range (fell back from: clone: EOPNOTSUPP)`.
+/// `copy_file_range (fell back from: clone: EOPNOTSUPP)`; `predicted clone` in a dry run.
 pub(super) fn strategy_line(record: &Copied) -> String {
-    format!("{}{}", record.strategy.name(), fallback_suffix(record))
+    let predicted = if record.predicted { "predicted " } else { "" };
+    format!("{predicted}{}{}", record.strategy.name(), fallback_suffix(record))
 }
 
 /// ` (fell back from: clone: EXDEV, copy_file_range: EXDEV)`, or nothing.
@@ -150,25 +153,29 @@ fn fallback_suffix(record: &Copied) -> String {
 }
 
 /// `--report=text`: `copy_file_range 'a' -> 'b' (12 bytes)`, `dir 'a' -> 'b'`, or
-/// `failed 'a' -> 'b': MESSAGE`.
+/// `failed 'a' -> 'b': MESSAGE`; after `dry run: ` under `--dry-run`.
 pub(super) fn text_record(record: &Record) -> String {
     let names = format!("{} -> {}", quote(&record.source), quote(&record.destination));
     let kind = record.kind.map_or("entry", |k| k.name());
-    match (&record.outcome, &record.copied) {
+    let dry = if record.dry_run { "dry run: " } else { "" };
+    let line = match (&record.outcome, &record.copied) {
         (Outcome::Failed(error), _) => format!("failed {names}: {error}"),
         (Outcome::Skipped(skip), _) => format!("skipped {kind} {names} ({})", skip.name()),
         (Outcome::Copied, Some(copied)) => {
-            let holes = match (copied.holes, copied.verified) {
-                (true, true) => ", holes kept, verified",
-                (true, false) => ", holes kept",
-                (false, true) => ", verified",
-                (false, false) => "",
-            };
+            let notes: String = [
+                (copied.holes, ", holes kept"),
+                (copied.verified, ", verified"),
+                (copied.predicted, ", predicted"),
+            ]
+            .iter()
+            .filter_map(|&(on, note)| on.then_some(note))
+            .collect();
             let strategy = copied.strategy.name();
-            format!("{strategy} {names} ({} bytes{holes}){}", copied.bytes, fallback_suffix(copied))
+            format!("{strategy} {names} ({} bytes{notes}){}", copied.bytes, fallback_suffix(copied))
         }
         (Outcome::Copied, None) => format!("{kind} {names}"),
-    }
+    };
+    format!("{dry}{line}")
 }
 
 /// `--report=json`: one JSON object per record.
@@ -204,6 +211,8 @@ pub(super) fn json_record(record: &Record) -> Value {
         "fell_back": fell_back,
         "holes": copied.is_some_and(|c| c.holes),
         "verified": copied.is_some_and(|c| c.verified),
+        "predicted": copied.is_some_and(|c| c.predicted),
+        "dry_run": record.dry_run,
         "error": record.error(),
     })
 }
@@ -222,12 +231,13 @@ fn path_json(path: &OsStr) -> Value {
 }
 
 /// `--stats`: the summary's figures for people, on stderr.
-pub(super) fn stats_summary(tally: &Tally) -> String {
+pub(super) fn stats_summary(tally: &Tally, dry_run: bool) -> String {
     let elapsed = tally.start.elapsed().as_secs_f64();
     let (files, bytes) = tally.files();
     let rate = if elapsed > 0.0 { bytes as f64 / elapsed } else { 0.0 };
     let [copied, skipped, failed] = tally.outcomes;
-    let mut out = format!(
+    let mut out = String::from(if dry_run { "dry run, nothing written:\n" } else { "" });
+    out += &format!(
         "{} copied ({}) in {elapsed:.3} s ({}/s); {copied} copied, {skipped} skipped, {failed} failed\n",
         plural(files, "file"),
         human(bytes as f64),

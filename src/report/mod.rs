@@ -100,6 +100,8 @@ pub(crate) struct Reporter {
     program: String,
     verbose: bool,
     debug: bool,
+    /// `--dry-run`: every record says so.
+    dry_run: bool,
     shape: Shape,
     state: Mutex<State>,
 }
@@ -108,6 +110,8 @@ pub(crate) struct Reporter {
 struct State {
     program: String,
     stats: bool,
+    /// `--dry-run`: the summary and `--stats` say so.
+    dry_run: bool,
     /// `-v` and `--debug` lines go to stderr: the JSON report has standard output.
     lines_to_stderr: bool,
     stdout: io::Stdout,
@@ -144,13 +148,16 @@ impl Reporter {
         let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
         let mut state = State::quiet(program, records);
         state.stats = opts.stats;
+        state.dry_run = opts.dry_run;
         state.lines_to_stderr = json_on_stdout;
         Ok(Reporter::of(state, opts.verbose, opts.debug))
     }
 
     /// The library's reporter: nothing is printed; records and messages go to `events`.
-    pub(crate) fn library(events: Sender<Event>) -> Reporter {
-        Reporter::of(State::quiet("rcp".into(), Some(Records::Library(events))), false, false)
+    pub(crate) fn library(events: Sender<Event>, opts: &Options) -> Reporter {
+        let mut state = State::quiet("rcp".into(), Some(Records::Library(events)));
+        state.dry_run = opts.dry_run;
+        Reporter::of(state, false, false)
     }
 
     /// The reporter printing through `state`, with `-v` and `--debug` lines or without.
@@ -162,7 +169,8 @@ impl Reporter {
             Some(Records::Stream { format: ReportFormat::Json, .. }) => Shape::Json,
             Some(Records::Library(_)) => Shape::Library,
         };
-        Reporter { program, verbose, debug, shape, state: Mutex::new(state) }
+        let dry_run = state.dry_run;
+        Reporter { program, verbose, debug, dry_run, shape, state: Mutex::new(state) }
     }
 
     /// The program name as invoked, for messages.
@@ -333,10 +341,11 @@ impl Reporter {
             lines.push(Line::Out(debug_line(record)));
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
+        let record = || Record { dry_run: self.dry_run, ..Record::of(entry) };
         match self.shape {
-            Shape::Text => lines.push(Line::Record(text_record(&Record::of(entry)))),
-            Shape::Json => lines.push(Line::Record(json_record(&Record::of(entry)).to_string())),
-            Shape::Library => lines.push(Line::Entry(Box::new(Record::of(entry)))),
+            Shape::Text => lines.push(Line::Record(text_record(&record()))),
+            Shape::Json => lines.push(Line::Record(json_record(&record()).to_string())),
+            Shape::Library => lines.push(Line::Entry(Box::new(record()))),
             Shape::Plain => {}
         }
         lines
@@ -346,6 +355,10 @@ impl Reporter {
     /// status rcp exits with: `status`, or 1 if standard output or the report could not be
     /// written (GNU's `write error: ...`, said once, at the end).
     pub(crate) fn finish(&self, status: i32) -> i32 {
+        if self.dry_run && (self.verbose || self.debug) {
+            // The `-v` lines above read as a real run's: say once that none of it happened.
+            self.state().push(Line::Out("dry run: nothing was written".into()));
+        }
         self.state().finish(status)
     }
 }
@@ -356,6 +369,7 @@ impl State {
         State {
             program,
             stats: false,
+            dry_run: false,
             lines_to_stderr: false,
             stdout: io::stdout(),
             stdout_error: None,
@@ -464,10 +478,10 @@ impl State {
         let mut status = if status == 0 && self.failed_writes() { 1 } else { status };
         let last = match &self.records {
             Some(Records::Stream { format: ReportFormat::Json, .. }) => {
-                Some(json_summary(&self.tally, status).to_string())
+                Some(json_summary(&self.tally, status, self.dry_run).to_string())
             }
             Some(Records::Stream { format: ReportFormat::Text, .. }) => {
-                Some(text_summary(&self.tally, status))
+                Some(text_summary(&self.tally, status, self.dry_run))
             }
             _ => None,
         };
@@ -496,7 +510,8 @@ impl State {
             status = 1;
         }
         if self.stats {
-            let _ = io::stderr().lock().write_all(stats_summary(&self.tally).as_bytes());
+            let _ =
+                io::stderr().lock().write_all(stats_summary(&self.tally, self.dry_run).as_bytes());
         }
         status
     }

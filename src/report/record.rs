@@ -154,8 +154,10 @@ pub struct Record {
     /// What happened to it.
     pub outcome: Outcome,
     /// For a regular file: how its data was copied (none if it failed before the engine ran,
-    /// or under `--attributes-only`).
+    /// or under `--attributes-only`); under `--dry-run`, how it would be (`predicted`).
     pub copied: Option<Copied>,
+    /// `--dry-run`: nothing was written; the outcome is what a real run would have.
+    pub dry_run: bool,
 }
 
 impl Record {
@@ -174,6 +176,7 @@ impl Record {
             kind: entry.kind,
             outcome,
             copied: entry.record.cloned(),
+            dry_run: false,
         }
     }
 

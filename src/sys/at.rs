@@ -34,6 +34,12 @@ impl At {
         At { dir: None, path: path.to_path_buf(), name_at: 0 }
     }
 
+    /// `--dry-run`: the entry `name` of a directory `parent` that a real run would have
+    /// made: named by its whole path, where nothing is found.
+    pub(crate) fn planned(parent: &Path, name: &OsStr) -> At {
+        At { name_at: 0, ..At::in_dir(None, parent, name) }
+    }
+
     /// The entry `name` of the open directory `dir`, shown as `parent/name`.
     pub(crate) fn child(dir: &DirFd, parent: &Path, name: &OsStr) -> At {
         At::in_dir(Some(dir.clone()), parent, name)

@@ -6,6 +6,7 @@
 pub(crate) mod at;
 pub(crate) mod attr;
 pub(crate) mod create;
+pub(crate) mod fs;
 pub(crate) mod interrupt;
 pub(crate) mod path;
 pub(crate) mod process;

@@ -111,3 +111,21 @@ fn copy_in_process_streams_the_records_the_json_report_has() {
     }
     assert_eq!(snapshot(&d.join("api")), snapshot(&d.join("cmd")));
 }
+
+#[test]
+fn a_dry_run_from_the_library_predicts_and_writes_nothing() {
+    let Some(dir) = dir_on(Fs::Btrfs, "library-dry-run") else { return };
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    make_tree(&src);
+    let summary = rcp::Copy::new([&src], &dst).recursive(true).dry_run(true).run().expect("runs");
+    assert!(!summary.failed, "{:?}", summary.messages);
+    assert!(!dst.exists(), "a dry run made {}", dst.display());
+    assert_eq!(summary.records.len(), 5, "{:?}", summary.records);
+    assert!(summary.records.iter().all(|r| r.dry_run), "{:?}", summary.records);
+    let files: Vec<_> = summary.records.iter().filter_map(|r| r.copied.as_ref()).collect();
+    assert_eq!(files.len(), 2);
+    for copied in files {
+        assert!(copied.predicted);
+        assert_eq!(copied.strategy, rcp::engine::Strategy::Clone, "one btrfs: a reflink");
+    }
+}

@@ -5,6 +5,7 @@ mod architecture;
 mod atomic;
 mod common;
 mod docs;
+mod dry_run;
 mod errors;
 mod exclude;
 mod fallback;

@@ -1,0 +1,125 @@
+//! What a filesystem is and can do, read without writing (`--dry-run` predicts each file's
+//! copy path from it): its type from `fstatfs`, whether it shares extents (for XFS, the
+//! reflink flag of its geometry), and whether the kernel lets `copy_file_range` cross
+//! between two of its mounts.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, StatFs, fstat, fstatfs, openat, statat};
+use rustix::io::Errno;
+
+use super::{Ino, ino};
+
+const BTRFS: u32 = 0x9123_683e;
+const XFS: u32 = 0x5846_5342;
+const BCACHEFS: u32 = 0xca45_1a4e;
+const NFS: u32 = 0x6969;
+const CIFS: u32 = 0xff53_4d42;
+const SMB2: u32 = 0xfe53_4d42;
+const CEPH: u32 = 0x00c3_6400;
+const FUSE: u32 = 0x6573_5546;
+
+/// A filesystem, as far as choosing a copy path goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Filesystem {
+    /// `f_type` (the superblock magic).
+    pub(crate) magic: u32,
+    /// FICLONE works within it: Btrfs, bcachefs, XFS made with reflink=1.
+    pub(crate) clones: bool,
+}
+
+impl Filesystem {
+    /// The filesystem `fd` is on.
+    pub(crate) fn of(fd: BorrowedFd) -> Result<Filesystem, Errno> {
+        Ok(Filesystem::from_statfs(&fstatfs(fd)?, fd))
+    }
+
+    /// The filesystem an entry at `path` is on, or would be made on: that of its nearest
+    /// existing ancestor directory (a dry run's directories above it may not exist yet).
+    /// Returns that directory's device too.
+    pub(crate) fn nearest(path: &Path) -> Result<(u64, Filesystem), Errno> {
+        let dir = existing_directory(path)?;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = openat(CWD, &dir, flags, Mode::empty())?;
+        Ok((fstat(&fd)?.st_dev, Filesystem::of(fd.as_fd())?))
+    }
+
+    fn from_statfs(fs: &StatFs, fd: BorrowedFd) -> Filesystem {
+        // The kernel's `f_type` is a 32-bit magic in a wider field.
+        let magic = fs.f_type as u32;
+        let clones = match magic {
+            BTRFS | BCACHEFS => true,
+            XFS => xfs_has_reflink(fd),
+            _ => false,
+        };
+        Filesystem { magic, clones }
+    }
+
+    /// A filesystem rcp knows nothing of: it does not clone.
+    pub(crate) fn unknown() -> Filesystem {
+        Filesystem { magic: 0, clones: false }
+    }
+
+    /// Whether copy_file_range works between two different mounts of this filesystem and
+    /// `other`: the kernel (5.19 and later) allows it only where both use the same
+    /// `copy_file_range` of their own (NFS, CIFS, Ceph, FUSE); elsewhere it is EXDEV.
+    pub(crate) fn copies_across(&self, other: &Filesystem) -> bool {
+        self.magic == other.magic && matches!(self.magic, NFS | CIFS | SMB2 | CEPH | FUSE)
+    }
+}
+
+/// Whether `path`, or where it would be made, is inside the directory `dir` (or is it):
+/// its nearest existing directory or one above that (through `..`) is `dir`.
+pub(crate) fn is_within(path: &Path, dir: Ino) -> bool {
+    let Ok(mut at) = existing_directory(path) else { return false };
+    let mut last = None;
+    while let Ok(st) = statat(CWD, &at, AtFlags::empty()) {
+        let id = ino(&st);
+        if id == dir {
+            return true;
+        }
+        if last == Some(id) {
+            return false;
+        }
+        last = Some(id);
+        at.push("..");
+    }
+    false
+}
+
+/// The nearest directory at or above `path` that exists (`.` for a relative path none of
+/// whose leading parts does).
+fn existing_directory(path: &Path) -> Result<PathBuf, Errno> {
+    for at in path.ancestors() {
+        let probe = if at.as_os_str().is_empty() { Path::new(".") } else { at };
+        match statat(CWD, probe, AtFlags::empty()) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+                return Ok(probe.to_path_buf());
+            }
+            Ok(_) | Err(Errno::NOENT | Errno::NOTDIR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Errno::NOENT)
+}
+
+/// `XFS_IOC_FSGEOMETRY` (read-only, any user): whether the filesystem was made with
+/// reflinks (`XFS_FSOP_GEOM_FLAGS_REFLINK`).
+fn xfs_has_reflink(fd: BorrowedFd) -> bool {
+    /// `struct xfs_fsop_geom`: 256 bytes; `flags` is the `u32` at byte 92.
+    #[repr(C)]
+    struct Geometry {
+        words: [u32; 64],
+    }
+    const FLAGS_WORD: usize = 92 / 4;
+    const REFLINK: u32 = 1 << 20;
+    const OPCODE: rustix::ioctl::Opcode = rustix::ioctl::opcode::read::<Geometry>(b'X', 126);
+    // SAFETY: XFS_IOC_FSGEOMETRY fills exactly a `struct xfs_fsop_geom` (256 bytes).
+    let getter = unsafe { rustix::ioctl::Getter::<OPCODE, Geometry>::new() };
+    // SAFETY: the opcode and output type agree (above); the fd is only read.
+    match unsafe { rustix::ioctl::ioctl(fd, getter) } {
+        Ok(geometry) => geometry.words[FLAGS_WORD] & REFLINK != 0,
+        Err(_) => false,
+    }
+}
