@@ -154,6 +154,17 @@ matches directories only, a leading \fB/\fR anchors at the operand, \fB**\fR mat
 number of directories, and \fB!\fR takes a name back; later patterns win. An excluded
 directory is not entered; each excluded entry has a skipped record with reason
 \fBexcluded\fR. Operands are never excluded.
+.SH "DRY RUN"
+\fB\-\-dry\-run\fR makes every decision of a real run \(em created, overwritten, backed up,
+removed, skipped, refused \(em and writes nothing to the destination: sources are opened and
+read as a real run reads them, destinations only looked at. Messages, \fB\-v\fR lines and
+the exit status are the real run's; \fB\-v\fR ends with \fBdry run: nothing was written\fR,
+each record has \fB"dry_run": true\fR and the summary says so. A regular file's record holds
+the copy path rcp predicts (\fB"predicted": true\fR) from the filesystems at both ends, their
+devices and the policy: \fBclone\fR within one Btrfs, bcachefs or reflink XFS;
+\fBcopy_file_range\fR within any other filesystem; \fBsplice\fR between two (but NFS, CIFS,
+Ceph and FUSE to their own kind); \fBread_write\fR for empty files and \fB\-\-sparse=always\fR.
+A copy into itself is refused at its operand, since no directory is made for the walk to meet.
 .SH PROGRESS
 On a terminal rcp draws a bar on standard error: a spinner while it counts the files and
 bytes to copy (on a thread of its own, never delaying the copy), then files and bytes done
@@ -184,7 +195,7 @@ PATH_MAX are copied.
 .IP \(bu 2
 \fB\-\-debug\fR (GNU 9.2's format plus a \fBstrategy:\fR line), \fB\-\-report\fR,
 \fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR,
-\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-verify\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
+\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-verify\fR, \fB\-\-dry\-run\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
 cp are ambiguous here: spell options out in scripts.
 .IP \(bu 2
 With \fB\-j\fR, files are filled by several threads; names in the destination are still
@@ -196,6 +207,11 @@ A backup: attributes kept, files already there with the same size and time left 
 (\fB\-\-resume\fR), reflinks where the filesystem has them, object files and cache
 directories left out, a JSON record of every entry for the script to check; the exit status
 says whether anything failed.
+.TP
+.B rcp \-a \-\-resume \-\-exclude='*.o' \-\-dry\-run \-\-report=text /home/. /mnt/backup/home
+What that backup would do, entry by entry, each file's predicted copy path included, with
+nothing written; then run it without \fB\-\-dry\-run\fR (and with \fB\-\-verify\fR to read
+each copied file back).
 .TP
 .B rcp \-\-atomic \-\-fsync build/app /usr/local/bin/app
 Replace a file so that a crash leaves the old one or the new one, never a torn one.

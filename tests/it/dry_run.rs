@@ -317,3 +317,44 @@ fn dry_run_predicts_the_path_each_file_takes_on_real_filesystems() {
         assert!(strategies.contains(s), "no file took {s}: {seen:#?}");
     }
 }
+
+#[test]
+fn dry_run_predicts_a_splice_between_two_ext4_filesystems() {
+    const TEST: &str = "dry_run_predicts_a_splice_between_two_ext4_filesystems";
+    let Some(src_dir) = dir_on(Fs::Ext4, TEST) else { return };
+    // A second ext4 of its own: one type, two devices.
+    let other = tempfile::tempdir().unwrap();
+    let (image, point) = (other.path().join("other.img"), other.path().join("mnt"));
+    fs::create_dir(&point).unwrap();
+    fs::File::create(&image).unwrap().set_len(64 << 20).unwrap();
+    let made = Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image).status();
+    let mounted = made.is_ok_and(|s| s.success())
+        && Command::new("mount")
+            .arg("-o")
+            .arg("loop")
+            .arg(&image)
+            .arg(&point)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !mounted {
+        return skip(TEST, "could not make and mount a second ext4 image");
+    }
+    let src = src_dir.path().join("src");
+    shapes(&src);
+    let dst = point.join("copy");
+    let run = |extra: &[&str]| {
+        common::rcp()
+            .args(["-r", "--report=json"])
+            .args(extra)
+            .arg(&src)
+            .arg(&dst)
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    let real = run(&[]);
+    let _ = Command::new("umount").arg(&point).status();
+    assert_said_alike("ext4 -> another ext4", &dry, &real);
+    let big = common::records(&real).into_iter().find(|r| r["bytes"] == 3 << 20).unwrap();
+    assert_eq!(big["strategy"], "splice", "{big}");
+}
