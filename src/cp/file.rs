@@ -400,7 +400,8 @@ fn write_access(plan: &RegularPlan) -> OFlags {
 }
 
 /// `--verify`: reads the copy back and compares it with the source, byte for byte (both
-/// are read, so a comparison costs no more than a hash and cannot collide).
+/// are read, so a comparison costs no more than a hash and cannot collide); of a sparse
+/// file, only the ranges where either has data.
 fn verify(
     source: &Source,
     dst_fd: &OwnedFd,
@@ -408,7 +409,9 @@ fn verify(
     copied: &mut Copied,
 ) -> Result<(), FileError> {
     let fail = |error| FileError { error, record: Some(copied.clone()), incomplete: false };
-    match engine::same_bytes(source.fd, dst_fd.as_fd(), copied.bytes) {
+    // A sparse source's holes were kept: only where either file has data is read.
+    let compare = if copied.holes { engine::same_data } else { engine::same_bytes };
+    match compare(source.fd, dst_fd.as_fd(), copied.bytes) {
         Ok(true) => {
             copied.verified = true;
             Ok(())

@@ -97,13 +97,57 @@ pub(crate) fn copy_from(
 
 /// Whether the first `len` bytes of `a` and `b` are the same (read both, 256 KiB at a time).
 pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
+    same_range(a, b, 0, len)
+}
+
+/// Whether the first `len` bytes of two sparse files are the same, reading only where
+/// either has data (SEEK_DATA/SEEK_HOLE): everywhere else both are holes, zeros alike.
+/// Where a filesystem cannot find holes, the whole file is data and all of it is read.
+pub(crate) fn same_data(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
+    let mut at = 0;
+    while at < len {
+        let start = next_data(a, at, len)?.min(next_data(b, at, len)?);
+        if start >= len {
+            break;
+        }
+        // Up to where both have reached a hole (one may have data beyond the other's).
+        let end = next_hole(a, start, len)?.max(next_hole(b, start, len)?);
+        if !same_range(a, b, start, end)? {
+            return Ok(false);
+        }
+        at = end;
+    }
+    Ok(true)
+}
+
+/// The next byte at or after `at` that is data (`len` if none before it).
+fn next_data(fd: BorrowedFd, at: u64, len: u64) -> Result<u64, Errno> {
+    match rustix::fs::seek(fd, rustix::fs::SeekFrom::Data(at)) {
+        Ok(data) => Ok(data.min(len)),
+        Err(Errno::NXIO) => Ok(len),
+        Err(e) => Err(e),
+    }
+}
+
+/// The next byte at or after `at` that is in a hole (`len` at most).
+fn next_hole(fd: BorrowedFd, at: u64, len: u64) -> Result<u64, Errno> {
+    match rustix::fs::seek(fd, rustix::fs::SeekFrom::Hole(at)) {
+        Ok(hole) => Ok(hole.min(len)),
+        Err(Errno::NXIO) => Ok(len),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether bytes `start..end` of `a` and `b` are the same (read both, 256 KiB at a time).
+fn same_range(a: BorrowedFd, b: BorrowedFd, start: u64, end: u64) -> Result<bool, Errno> {
     const CHUNK: usize = 256 << 10;
     // Small files, small buffers: a big zeroed allocation per file costs more than its reads.
+    let len = end.saturating_sub(start);
     let size = CHUNK.min(usize::try_from(len).unwrap_or(CHUNK)).max(1);
     let (mut x, mut y) = (vec![0u8; size], vec![0u8; size]);
-    let mut at = 0u64;
-    while at < len {
-        let want = size.min(usize::try_from(len - at).unwrap_or(size));
+    let mut at = start;
+    while at < end {
+        let want = size.min(usize::try_from(end - at).unwrap_or(size));
         let (n, m) =
             (ranges::read_at(a, &mut x[..want], at)?, ranges::read_at(b, &mut y[..want], at)?);
         if n != want || m != want || x[..n] != y[..m] {

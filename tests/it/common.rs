@@ -194,6 +194,29 @@ pub fn rcp_injected<S: AsRef<OsStr>>(
     Some(cmd.output().expect("run strace"))
 }
 
+/// Runs rcp with `args` under `strace -f -e trace=CALLS`; returns its output and the trace,
+/// or `None` (after `skip`) when strace is missing.
+pub fn rcp_traced<S: AsRef<OsStr>>(
+    test: &str,
+    calls: &str,
+    args: &[S],
+) -> Option<(Output, String)> {
+    if !have("strace") {
+        skip(test, "strace is not installed");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("trace");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", &format!("trace={calls}"), "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(args)
+        .output()
+        .expect("run strace");
+    Some((out, fs::read_to_string(&log).expect("the trace")))
+}
+
 /// The JSON records rcp printed with `--report=json`.
 pub fn records(out: &Output) -> Vec<Value> {
     json_lines(out).into_iter().filter(|r| r["type"] == "entry").collect()

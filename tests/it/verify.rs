@@ -84,6 +84,29 @@ impl Drop for Flip {
 }
 
 #[test]
+fn verify_reads_only_the_data_of_a_sparse_file() {
+    let test = "verify_reads_only_the_data_of_a_sparse_file";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let sparse = fs::File::create(root.join("big")).unwrap();
+    sparse.set_len(256 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&sparse, &[5u8; 1 << 20], 100 << 20).unwrap();
+    drop(sparse);
+    let args = ["--verify", "--report=json"].map(|a| a.to_string());
+    let (src, dst) = (root.join("big"), root.join("copy"));
+    let paths = [src.display().to_string(), dst.display().to_string()];
+    let traced = crate::common::rcp_traced(test, "pread64", &[&args[..], &paths[..]].concat());
+    let Some((out, trace)) = traced else { return };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(records[0]["verified"], true);
+    assert_eq!(records[0]["holes"], true);
+    // 1 MiB of data, read from both in 256 KiB chunks: 8 reads, not 2,048 for 256 MiB.
+    let reads = trace.lines().filter(|l| l.contains("pread64(")).count();
+    assert!((8..=12).contains(&reads), "{reads} preads to verify 1 MiB of data");
+}
+
+#[test]
 fn verify_catches_a_filesystem_that_returns_wrong_bytes() {
     let test = "--verify on a byte-flipping FUSE filesystem";
     let dir = tempfile::tempdir().unwrap();
@@ -109,6 +132,17 @@ fn verify_catches_a_filesystem_that_returns_wrong_bytes() {
     assert_eq!(records[0]["outcome"], "failed");
     assert_eq!(records[0]["verified"], false);
     assert!(!root.join("back/checked.bin").exists(), "a copy that failed verification stays");
+    // A sparse source is compared where either file has data: the wrong byte is caught
+    // in the source's data, and in its hole too (where the copy reads back as data).
+    for (name, data_at) in [("data.bin", 0u64), ("hole.bin", 65536)] {
+        let sparse = fs::File::create(root.join(name)).unwrap();
+        sparse.set_len(1 << 20).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&sparse, &[9u8; 65536], data_at).unwrap();
+        drop(sparse);
+        let dst = format!("mnt/{name}");
+        let out = rcp_in(root, &["--verify", name, &dst]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     // --atomic: the old file stays whole, and no temporary is left.
     fs::write(root.join("back/old.bin"), "old").unwrap();
     let out = rcp_in(root, &["--verify", "--atomic", "src.bin", "mnt/old.bin"]);
