@@ -5,12 +5,16 @@
 //! 200,000-file tree. Needs root (loop mounts); says so and exits 0 otherwise.
 //!
 //! RCP_BENCH_RUNS (default 5) sets the runs per program; RCP_BENCH_ONLY=name,name picks
-//! workloads; RCP_BENCH_ARGS adds options to rcp's command line only (e.g. `-j4`);
-//! RCP_BENCH_BIN runs another rcp binary (a static build, say); RCP_BENCH_PEERS adds other
-//! copiers to the rotation, `name=command args;...` (e.g. `cpz=cpz;xcp=xcp -r`), each run
-//! as `command args SRC DST` and checked like rcp (a wrong copy is reported, not timed); the
-//! word `{args}` stands for the workload's own options, so an earlier rcp build runs as rcp
-//! does (`before=/tmp/rcp-before {args}`).
+//! workloads (matched against "NAME FS", e.g. `checkout`, `dirs xfs`); RCP_BENCH_ARGS adds
+//! options to rcp's command line only (e.g. `-j4`); RCP_BENCH_BIN runs another rcp binary
+//! (a static build, say). The peers cpz, xcp and fcp run in the same rotation when they are
+//! on PATH (`cargo install cpz xcp fcp`); RCP_BENCH_PEERS replaces that list,
+//! `name=command args;...` (empty: none), each run as `command args SRC DST` and checked
+//! like rcp (a wrong copy is reported, not timed); the word `{args}` stands for the
+//! workload's own options, so an earlier rcp build runs as rcp does
+//! (`before=/tmp/rcp-before {args}`). RCP_BENCH_COLD=1 measures a cold cache: the images
+//! are attached with direct I/O (no second cache of the image file) and every run starts
+//! after `sync` and `echo 3 > /proc/sys/vm/drop_caches`.
 
 use std::fs;
 use std::io::Write;
@@ -58,13 +62,22 @@ impl Mount {
             Fs::Xfs => cmd("mkfs.xfs", &["-q", "-f", "-m", "reflink=1"]),
         };
         run_ok(mkfs.arg(&image));
-        run_ok(Command::new("mount").arg("-o").arg("loop").arg(&image).arg(&point));
+        if cold() {
+            // Direct I/O: reads after drop_caches come from the disk, not the host's cache
+            // of the image file.
+            let out = cmd("losetup", &["-f", "--show", "--direct-io=on"]).arg(&image).output();
+            let device = String::from_utf8(out.expect("losetup").stdout).expect("a path");
+            run_ok(Command::new("mount").arg(device.trim()).arg(&point));
+        } else {
+            run_ok(Command::new("mount").arg("-o").arg("loop").arg(&image).arg(&point));
+        }
         Mount { point, image }
     }
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
+        // The loop device goes with the last umount (autoclear), losetup's too.
         let _ = Command::new("umount").arg(&self.point).status();
         let _ = fs::remove_file(&self.image);
     }
@@ -214,6 +227,14 @@ fn workloads() -> Vec<Workload> {
             files: 50_000,
         },
         Workload {
+            name: "50,000 files of 1-16 KiB in 500 dirs",
+            fs: Fs::Xfs,
+            build: |d| small_files(d, 500, 100),
+            source: "tree",
+            args: &["-r"],
+            files: 50_000,
+        },
+        Workload {
             name: "100,000 files in one directory",
             fs: Fs::Ext4,
             build: |d| flat(d, 100_000),
@@ -224,6 +245,22 @@ fn workloads() -> Vec<Workload> {
         Workload {
             name: "20,000-file checkout with symlinks",
             fs: Fs::Ext4,
+            build: checkout,
+            source: "tree",
+            args: &["-r"],
+            files: 20_000,
+        },
+        Workload {
+            name: "20,000-file checkout with symlinks",
+            fs: Fs::Btrfs,
+            build: checkout,
+            source: "tree",
+            args: &["-r"],
+            files: 20_000,
+        },
+        Workload {
+            name: "20,000-file checkout with symlinks",
+            fs: Fs::Xfs,
             build: checkout,
             source: "tree",
             args: &["-r"],
@@ -263,9 +300,27 @@ impl Program {
     }
 }
 
-/// RCP_BENCH_PEERS, parsed.
+/// RCP_BENCH_COLD=1: every run starts with nothing cached.
+fn cold() -> bool {
+    std::env::var_os("RCP_BENCH_COLD").is_some_and(|v| v == "1")
+}
+
+/// The peers that run beside GNU cp and rcp: RCP_BENCH_PEERS, or those of cpz, xcp and fcp
+/// that are installed (each copies a tree given SRC DST; xcp needs `-r`).
 fn peers() -> Vec<Program> {
-    let spec = std::env::var("RCP_BENCH_PEERS").unwrap_or_default();
+    let installed = || {
+        let on_path = |name: &str| {
+            std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        };
+        [("cpz", "cpz"), ("xcp", "xcp -r"), ("fcp", "fcp")]
+            .iter()
+            .filter(|(name, _)| on_path(name))
+            .map(|(name, command)| format!("{name}={command}"))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let spec = std::env::var("RCP_BENCH_PEERS").unwrap_or_else(|_| installed());
     spec.split(';')
         .filter_map(|p| {
             let (name, command) = p.split_once('=')?;
@@ -287,6 +342,9 @@ fn try_timed(
 ) -> Result<Duration, String> {
     let _ = fs::remove_dir_all(cwd.join(dst)).or_else(|_| fs::remove_file(cwd.join(dst)));
     run_ok(&mut Command::new("sync"));
+    if cold() {
+        fs::write("/proc/sys/vm/drop_caches", "3").expect("drop_caches (needs root)");
+    }
     let start = Instant::now();
     let out = Command::new(program)
         .args(args)
@@ -409,7 +467,8 @@ fn main() {
     println!("| workload | fs | GNU cp 9.1 | rcp | rcp/cp |{peer_heads} syscalls/file cp | rcp |");
     println!("|---|---|---|---|---|{peer_rule}---|---|");
     for (i, w) in workloads().iter().enumerate() {
-        if !only.is_empty() && !only.split(',').any(|o| w.name.contains(o)) {
+        let label = format!("{} {}", w.name, w.fs.name());
+        if !only.is_empty() && !only.split(',').any(|o| label.contains(o)) {
             continue;
         }
         let rcp_args: Vec<&str> = extra.split_whitespace().chain(w.args.iter().copied()).collect();
