@@ -14,7 +14,9 @@
 //! workload's own options, so an earlier rcp build runs as rcp does
 //! (`before=/tmp/rcp-before {args}`). RCP_BENCH_COLD=1 measures a cold cache: the images
 //! are attached with direct I/O (no second cache of the image file) and every run starts
-//! after `sync` and `echo 3 > /proc/sys/vm/drop_caches`.
+//! after `sync` and `echo 3 > /proc/sys/vm/drop_caches`. RCP_BENCH_NO_STRACE=1 skips the
+//! syscall counts (slow on big trees); RCP_BENCH_RSS=1 adds each program's peak RSS (GNU
+//! time) after the row. The 1,000,000-file workload runs only when RCP_BENCH_ONLY names it.
 
 use std::fs;
 use std::io::Write;
@@ -51,12 +53,15 @@ struct Mount {
 }
 
 impl Mount {
-    fn new(root: &Path, fs: Fs, name: &str) -> Mount {
+    /// A fresh filesystem; `many` files (a million) need more inodes than ext4's default.
+    fn new(root: &Path, fs: Fs, name: &str, many: bool) -> Mount {
         let image = root.join(format!("{name}.img"));
         let point = root.join(name);
         fs::create_dir_all(&point).unwrap();
         fs::File::create(&image).unwrap().set_len(24 * GIB).unwrap();
         let mut mkfs = match fs {
+            // Inodes for two copies of a million files.
+            Fs::Ext4 if many => cmd("mkfs.ext4", &["-q", "-F", "-N", "3000000"]),
             Fs::Ext4 => cmd("mkfs.ext4", &["-q", "-F"]),
             Fs::Btrfs => cmd("mkfs.btrfs", &["-q", "-f"]),
             Fs::Xfs => cmd("mkfs.xfs", &["-q", "-f", "-m", "reflink=1"]),
@@ -138,6 +143,18 @@ fn small_files(dir: &Path, dirs: usize, per_dir: usize) {
     }
 }
 
+/// `dirs` directories of `per_dir` files of 16-271 bytes (a million of them fit in 150 MB).
+fn tiny_files(dir: &Path, dirs: usize, per_dir: usize) {
+    let data = pattern(272, 5);
+    for d in 0..dirs {
+        let sub = dir.join(format!("tree/d{d:05}"));
+        fs::create_dir_all(&sub).unwrap();
+        for f in 0..per_dir {
+            fs::write(sub.join(format!("f{f}")), &data[..16 + (d + f * 31) % 256]).unwrap();
+        }
+    }
+}
+
 fn flat(dir: &Path, n: usize) {
     let sub = dir.join("tree");
     fs::create_dir_all(&sub).unwrap();
@@ -174,6 +191,8 @@ struct Workload {
     args: &'static [&'static str],
     /// Files in the workload, for syscalls per file.
     files: u64,
+    /// Runs only when RCP_BENCH_ONLY names it.
+    opt_in: bool,
 }
 
 fn workloads() -> Vec<Workload> {
@@ -185,6 +204,7 @@ fn workloads() -> Vec<Workload> {
             source: "big",
             args: &[],
             files: 1,
+            opt_in: false,
         },
         Workload {
             name: "1 GiB file (reflink)",
@@ -193,6 +213,7 @@ fn workloads() -> Vec<Workload> {
             source: "big",
             args: &["--reflink=auto"],
             files: 1,
+            opt_in: false,
         },
         Workload {
             name: "1 GiB file (reflink)",
@@ -201,6 +222,7 @@ fn workloads() -> Vec<Workload> {
             source: "big",
             args: &["--reflink=auto"],
             files: 1,
+            opt_in: false,
         },
         Workload {
             name: "4 GiB sparse, 64 MiB data",
@@ -209,6 +231,7 @@ fn workloads() -> Vec<Workload> {
             source: "sparse",
             args: &[],
             files: 1,
+            opt_in: false,
         },
         Workload {
             name: "50,000 files of 1-16 KiB in 500 dirs",
@@ -217,6 +240,7 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 50_000,
+            opt_in: false,
         },
         Workload {
             name: "50,000 files of 1-16 KiB in 500 dirs",
@@ -225,6 +249,7 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 50_000,
+            opt_in: false,
         },
         Workload {
             name: "50,000 files of 1-16 KiB in 500 dirs",
@@ -233,6 +258,7 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 50_000,
+            opt_in: false,
         },
         Workload {
             name: "100,000 files in one directory",
@@ -241,6 +267,7 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 100_000,
+            opt_in: false,
         },
         Workload {
             name: "20,000-file checkout with symlinks",
@@ -249,6 +276,7 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 20_000,
+            opt_in: false,
         },
         Workload {
             name: "20,000-file checkout with symlinks",
@@ -257,6 +285,7 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 20_000,
+            opt_in: false,
         },
         Workload {
             name: "20,000-file checkout with symlinks",
@@ -265,6 +294,16 @@ fn workloads() -> Vec<Workload> {
             source: "tree",
             args: &["-r"],
             files: 20_000,
+            opt_in: false,
+        },
+        Workload {
+            name: "1,000,000 files of 16-271 bytes in 10,000 dirs",
+            fs: Fs::Ext4,
+            build: |d| tiny_files(d, 10_000, 100),
+            source: "tree",
+            args: &["-r"],
+            files: 1_000_000,
+            opt_in: true,
         },
     ]
 }
@@ -300,9 +339,14 @@ impl Program {
     }
 }
 
+/// Whether `name` is set to `1`.
+fn env_on(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v == "1")
+}
+
 /// RCP_BENCH_COLD=1: every run starts with nothing cached.
 fn cold() -> bool {
-    std::env::var_os("RCP_BENCH_COLD").is_some_and(|v| v == "1")
+    env_on("RCP_BENCH_COLD")
 }
 
 /// The peers that run beside GNU cp and rcp: RCP_BENCH_PEERS, or those of cpz, xcp and fcp
@@ -431,8 +475,22 @@ fn syscalls(program: &str, args: &[&str], w: &Workload, cwd: &Path) -> Option<f6
 }
 
 /// rcp's peak RSS (KiB) copying a 200,000-file tree, from GNU time's %M.
+/// `program args src out`'s peak RSS in KiB (GNU time's %M).
+fn peak_rss_of(program: &str, args: &[&str], src: &str, cwd: &Path) -> Option<u64> {
+    let _ = fs::remove_dir_all(cwd.join("out"));
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", program])
+        .args(args)
+        .args([src, "out"])
+        .current_dir(cwd)
+        .output()
+        .ok()?;
+    let _ = fs::remove_dir_all(cwd.join("out"));
+    String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()
+}
+
 fn peak_rss(rcp: &str, root: &Path) -> Option<(u64, u64)> {
-    let m = Mount::new(root, Fs::Ext4, "rss");
+    let m = Mount::new(root, Fs::Ext4, "rss", false);
     small_files(&m.point, 2000, 100);
     let rss = |program: &str, dst: &str| -> Option<u64> {
         let out = Command::new("/usr/bin/time")
@@ -468,12 +526,13 @@ fn main() {
     println!("|---|---|---|---|---|{peer_rule}---|---|");
     for (i, w) in workloads().iter().enumerate() {
         let label = format!("{} {}", w.name, w.fs.name());
-        if !only.is_empty() && !only.split(',').any(|o| label.contains(o)) {
+        let named = only.split(',').any(|o| !o.is_empty() && label.contains(o));
+        if (!only.is_empty() || w.opt_in) && !named {
             continue;
         }
         let rcp_args: Vec<&str> = extra.split_whitespace().chain(w.args.iter().copied()).collect();
         let args_of = |program: &str| if program == rcp { &rcp_args[..] } else { w.args };
-        let m = Mount::new(&root, w.fs, &format!("w{i}"));
+        let m = Mount::new(&root, w.fs, &format!("w{i}"), w.opt_in);
         (w.build)(&m.point);
         run_ok(&mut Command::new("sync"));
         // GNU cp, rcp, then the peers; every program runs once per round, and the order
@@ -527,8 +586,10 @@ fn main() {
                 None => " - |".to_string(),
             })
             .collect();
-        let per_file =
-            |p| syscalls(p, args_of(p), w, &m.point).map_or("-".into(), |v| format!("{v:.1}"));
+        let per_file = |p| match env_on("RCP_BENCH_NO_STRACE") {
+            true => "-".to_string(),
+            false => syscalls(p, args_of(p), w, &m.point).map_or("-".into(), |v| format!("{v:.1}")),
+        };
         println!(
             "| {} | {} | {:.3} s | {:.3} s | {:.2} |{peer_cells} {} | {} |",
             w.name,
@@ -539,6 +600,16 @@ fn main() {
             per_file(GNU),
             per_file(rcp),
         );
+        if env_on("RCP_BENCH_RSS") {
+            let rss: Vec<String> = lineup
+                .iter()
+                .filter_map(|p| {
+                    let kib = peak_rss_of(&p.program, &p.args(), w.source, &m.point)?;
+                    Some(format!("{} {} MiB", p.name, kib / 1024))
+                })
+                .collect();
+            println!("<!-- {} {}: peak RSS {} -->", w.name, w.fs.name(), rss.join(", "));
+        }
     }
     if (only.is_empty() || only.contains("rss"))
         && let Some((g, o)) = peak_rss(rcp, &root)
