@@ -50,6 +50,8 @@ impl Fs {
 struct Mount {
     point: PathBuf,
     image: PathBuf,
+    /// The loop device losetup attached (cold runs), detached after the umount.
+    device: Option<String>,
 }
 
 impl Mount {
@@ -72,18 +74,22 @@ impl Mount {
             // of the image file.
             let out = cmd("losetup", &["-f", "--show", "--direct-io=on"]).arg(&image).output();
             let device = String::from_utf8(out.expect("losetup").stdout).expect("a path");
-            run_ok(Command::new("mount").arg(device.trim()).arg(&point));
-        } else {
-            run_ok(Command::new("mount").arg("-o").arg("loop").arg(&image).arg(&point));
+            let device = device.trim().to_string();
+            run_ok(Command::new("mount").arg(&device).arg(&point));
+            return Mount { point, image, device: Some(device) };
         }
-        Mount { point, image }
+        run_ok(Command::new("mount").arg("-o").arg("loop").arg(&image).arg(&point));
+        Mount { point, image, device: None }
     }
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        // The loop device goes with the last umount (autoclear), losetup's too.
+        // `mount -o loop` detaches its device at umount; one losetup attached is detached here.
         let _ = Command::new("umount").arg(&self.point).status();
+        if let Some(device) = &self.device {
+            let _ = Command::new("losetup").arg("-d").arg(device).status();
+        }
         let _ = fs::remove_file(&self.image);
     }
 }
