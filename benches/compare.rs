@@ -201,6 +201,11 @@ struct Workload {
     opt_in: bool,
 }
 
+/// A tree workload: `-r`, source `tree`, run by default.
+fn tree(name: &'static str, fs: Fs, build: fn(&Path), files: u64) -> Workload {
+    Workload { name, fs, build, source: "tree", args: &["-r"], files, opt_in: false }
+}
+
 fn workloads() -> Vec<Workload> {
     vec![
         Workload {
@@ -239,69 +244,23 @@ fn workloads() -> Vec<Workload> {
             files: 1,
             opt_in: false,
         },
-        Workload {
-            name: "50,000 files of 1-16 KiB in 500 dirs",
-            fs: Fs::Ext4,
-            build: |d| small_files(d, 500, 100),
-            source: "tree",
-            args: &["-r"],
-            files: 50_000,
-            opt_in: false,
-        },
-        Workload {
-            name: "50,000 files of 1-16 KiB in 500 dirs",
-            fs: Fs::Btrfs,
-            build: |d| small_files(d, 500, 100),
-            source: "tree",
-            args: &["-r"],
-            files: 50_000,
-            opt_in: false,
-        },
-        Workload {
-            name: "50,000 files of 1-16 KiB in 500 dirs",
-            fs: Fs::Xfs,
-            build: |d| small_files(d, 500, 100),
-            source: "tree",
-            args: &["-r"],
-            files: 50_000,
-            opt_in: false,
-        },
-        Workload {
-            name: "100,000 files in one directory",
-            fs: Fs::Ext4,
-            build: |d| flat(d, 100_000),
-            source: "tree",
-            args: &["-r"],
-            files: 100_000,
-            opt_in: false,
-        },
-        Workload {
-            name: "20,000-file checkout with symlinks",
-            fs: Fs::Ext4,
-            build: checkout,
-            source: "tree",
-            args: &["-r"],
-            files: 20_000,
-            opt_in: false,
-        },
-        Workload {
-            name: "20,000-file checkout with symlinks",
-            fs: Fs::Btrfs,
-            build: checkout,
-            source: "tree",
-            args: &["-r"],
-            files: 20_000,
-            opt_in: false,
-        },
-        Workload {
-            name: "20,000-file checkout with symlinks",
-            fs: Fs::Xfs,
-            build: checkout,
-            source: "tree",
-            args: &["-r"],
-            files: 20_000,
-            opt_in: false,
-        },
+        tree(
+            "50,000 files of 1-16 KiB in 500 dirs",
+            Fs::Ext4,
+            |d| small_files(d, 500, 100),
+            50_000,
+        ),
+        tree(
+            "50,000 files of 1-16 KiB in 500 dirs",
+            Fs::Btrfs,
+            |d| small_files(d, 500, 100),
+            50_000,
+        ),
+        tree("50,000 files of 1-16 KiB in 500 dirs", Fs::Xfs, |d| small_files(d, 500, 100), 50_000),
+        tree("100,000 files in one directory", Fs::Ext4, |d| flat(d, 100_000), 100_000),
+        tree("20,000-file checkout with symlinks", Fs::Ext4, checkout, 20_000),
+        tree("20,000-file checkout with symlinks", Fs::Btrfs, checkout, 20_000),
+        tree("20,000-file checkout with symlinks", Fs::Xfs, checkout, 20_000),
         Workload {
             name: "1,000,000 files of 16-271 bytes in 10,000 dirs",
             fs: Fs::Ext4,
