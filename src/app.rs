@@ -47,14 +47,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return out.finish(1);
         }
         Err(PlanError::Target(error)) => {
-            out.error(&error);
+            out.printer().error(&error);
             return out.finish(1);
         }
     };
     let opts = onto_own_backup(&mut plan, opts);
     if let Err(e) = interrupt::install() {
         let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
-        out.message(&format!("cannot handle signals: {}", crate::error::strerror(errno)));
+        out.printer().message(&format!("cannot handle signals: {}", crate::error::strerror(errno)));
     }
     if opts.recursive {
         process::raise_open_file_limit();
@@ -62,7 +62,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let failed = walk::copy_all(&opts, &plan, &out, Env::current());
     let status = match interrupt::stopped_by() {
         Some((name, status)) => {
-            out.message(&format!("interrupted by {name}"));
+            out.printer().message(&format!("interrupted by {name}"));
             status
         }
         None => i32::from(failed),

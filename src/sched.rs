@@ -1,23 +1,26 @@
-//! `-j N`: the scheduler — worker threads that fill files the walk has opened (or create
-//! and fill whole batches of new files), what is in flight, and directory attributes that
-//! wait for the files handed over before them. The walk keeps every namespace decision in
-//! GNU's order; the reporter prints what comes back in walk order.
+//! `-j N`: the scheduler — worker threads that fill files the walk has opened, create and
+//! fill whole batches of new files, or copy a whole directory tree rcp has just made (a
+//! walk of its own, `WalkTree`); what is in flight, and directory attributes that wait for
+//! the jobs handed over before them. The reporter prints what comes back in walk order.
 //!
 //! Threads start only when a second file is handed over, so a single file never pays for
 //! them. `-j N` means N threads copy: N-1 workers, and the walk itself, which fills a job
 //! in line whenever the queue is full instead of sleeping on it (no more runnable threads
-//! than CPUs, and no wake-up per job).
+//! than CPUs, and no wake-up per job). A tree is handed over only while fewer jobs wait than
+//! there are workers (else the walk copies it itself), and the walk never takes one over: a tree's lines may have to wait for the front, and only a
+//! worker may wait for that.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::Scope;
 
 use crate::args::options::Options;
-use crate::cp::HeldDir;
 use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
+use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, JobTally, Kind, Reporter};
 use crate::sys::at::At;
@@ -25,6 +28,13 @@ use crate::sys::interrupt;
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
+/// Jobs handed over between two looks at how much the copy reads from storage.
+const READS_EVERY: u64 = 16;
+/// Blocks (512 bytes) read from storage since the last look that make the copy cold:
+/// its reads wait on the device, so a worker more keeps more of them in flight.
+const COLD_BLOCKS: u64 = 256;
+/// Without `-j`: workers a cold copy may add, per CPU.
+const SPARE_PER_CPU: usize = 3;
 
 /// Work for a worker.
 pub(crate) enum Job {
@@ -34,10 +44,103 @@ pub(crate) enum Job {
     /// creating in the same directory would contend for its lock): open, create, fill,
     /// close.
     Batch { files: Vec<(At, At)>, dst_dev: Option<u64> },
+    /// A directory rcp has just made, with everything below it: walked on the worker.
+    Tree(Box<Tree>),
 }
 
-/// The jobs waiting for a worker, numbered, shared by the workers and the walk.
-type Queue = Arc<Mutex<Receiver<(u64, Job)>>>;
+/// A directory tree for a worker to copy: the directory (made and opened), its contents
+/// to walk, and what its walk needs to know of the operand.
+pub(crate) struct Tree {
+    pub(crate) src: At,
+    pub(crate) dst: At,
+    pub(crate) dir: DirNext,
+    /// The operand's source (source and destination), for `--exclude` and messages.
+    pub(crate) root: (PathBuf, PathBuf),
+}
+
+/// Copies a tree with the given per-entry decisions (printing into its job's place) and
+/// a scheduler that does everything in line; returns whether anything failed, and the
+/// engine state. The walk provides it: the scheduler sits below the walk and cannot name
+/// it.
+pub(crate) type WalkTree = for<'s, 'e> fn(Tree, Cp<'e>, Sched<'s, 'e>) -> (bool, Scratch);
+
+/// The jobs waiting for a worker, in order, shared by the workers and the walk.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<Queued>,
+    /// Signalled when a job is queued (and a worker waits) or the queue is closed.
+    more: Condvar,
+}
+
+#[derive(Default)]
+struct Queued {
+    jobs: VecDeque<(u64, Job)>,
+    /// Workers waiting for a job.
+    idle: usize,
+    /// Workers started.
+    workers: usize,
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Queued> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a job unless `QUEUE` jobs wait already (then it comes back).
+    fn push(&self, seq: u64, job: Job) -> Result<(), Job> {
+        let mut queued = self.lock();
+        if queued.jobs.len() >= QUEUE {
+            return Err(job);
+        }
+        queued.push(seq, job, &self.more);
+        Ok(())
+    }
+
+    /// The next job, for a worker: waits for one; `None` once the queue is closed and
+    /// empty.
+    fn pop(&self) -> Option<(u64, Job)> {
+        let mut queued = self.lock();
+        loop {
+            if let Some(job) = queued.jobs.pop_front() {
+                return Some(job);
+            }
+            if queued.closed {
+                return None;
+            }
+            queued.idle += 1;
+            queued = self.more.wait(queued).unwrap_or_else(std::sync::PoisonError::into_inner);
+            queued.idle -= 1;
+        }
+    }
+
+    /// The first queued job that is not a tree, for the walk to fill itself.
+    fn take_for_walk(&self) -> Option<(u64, Job)> {
+        let mut queued = self.lock();
+        let at = queued.jobs.iter().position(|(_, job)| !matches!(job, Job::Tree(_)))?;
+        queued.jobs.remove(at)
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.more.notify_all();
+    }
+}
+
+impl Queued {
+    fn push(&mut self, seq: u64, job: Job, more: &Condvar) {
+        self.jobs.push_back((seq, job));
+        if self.idle > 0 {
+            more.notify_one();
+        }
+    }
+
+    /// Whether a tree handed over now would soon be taken: fewer jobs wait than there are
+    /// workers (the walk keeps the rest to itself).
+    fn has_room_for_a_tree(&self) -> bool {
+        self.jobs.len() < self.workers
+    }
+}
 
 /// A job the worker has finished (its lines are printed already).
 struct Done {
@@ -52,19 +155,20 @@ struct Rules<'env> {
     opts: &'env Options,
     env: Env,
     out: &'env Reporter,
+    walk_tree: WalkTree,
 }
 
 /// The scheduler. Jobs are numbered in walk order; each holds its place in the output
 /// until it is done.
 pub(crate) struct Sched<'scope, 'env> {
-    scope: &'scope Scope<'scope, 'env>,
+    /// Where workers are started (`None`: a tree's own walk, which starts none).
+    scope: Option<&'scope Scope<'scope, 'env>>,
     rules: Rules<'env>,
     /// `-j`, if given.
     asked: Option<usize>,
     threads: OnceCell<usize>,
-    jobs: Option<SyncSender<(u64, Job)>>,
-    /// The workers' end of the queue, for the walk to take jobs from while it waits.
-    queue: Option<Queue>,
+    /// The jobs waiting for a worker (once the workers are started).
+    queue: Option<Arc<Queue>>,
     /// The walk thread's engine state: for files it fills in line and jobs it takes over.
     scratch: Scratch,
     done_tx: Sender<Done>,
@@ -74,6 +178,11 @@ pub(crate) struct Sched<'scope, 'env> {
     last_seq: u64,
     /// Directories whose attributes wait for the jobs numbered up to `.0`.
     deferred: VecDeque<(u64, HeldDir)>,
+    /// Workers that may still be started while the copy reads from storage (none under
+    /// `-j`, which says how many threads copy).
+    spare: usize,
+    /// Blocks read from storage at the last look (`grow_if_cold`).
+    blocks_read: u64,
 }
 
 impl<'scope, 'env> Sched<'scope, 'env> {
@@ -81,28 +190,51 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         scope: &'scope Scope<'scope, 'env>,
         (opts, out): (&'env Options, &'env Reporter),
         env: Env,
+        walk_tree: WalkTree,
+    ) -> Self {
+        // A dry run fills no file: nothing to hand over.
+        let asked = if opts.dry_run { Some(1) } else { opts.jobs };
+        Sched::with(Some(scope), asked, Rules { opts, env, out, walk_tree }, Scratch::default())
+    }
+
+    /// The scheduler of a tree's walk on a worker: everything in line, with the worker's
+    /// engine state (`into_scratch` gives it back).
+    fn in_line(rules: Rules<'env>, scratch: Scratch) -> Self {
+        Sched::with(None, Some(1), rules, scratch)
+    }
+
+    fn with(
+        scope: Option<&'scope Scope<'scope, 'env>>,
+        asked: Option<usize>,
+        rules: Rules<'env>,
+        scratch: Scratch,
     ) -> Self {
         let (done_tx, done) = channel();
         Sched {
             scope,
-            rules: Rules { opts, env, out },
-            // A dry run fills no file: nothing to hand over.
-            asked: if opts.dry_run { Some(1) } else { opts.jobs },
+            rules,
+            asked,
             threads: OnceCell::new(),
-            jobs: None,
             queue: None,
-            scratch: Scratch::default(),
+            scratch,
             done_tx,
             done,
             in_flight: BTreeSet::new(),
             last_seq: 0,
             deferred: VecDeque::new(),
+            spare: 0,
+            blocks_read: 0,
         }
     }
 
     /// The walk thread's engine state.
     pub(crate) fn scratch(&mut self) -> &mut Scratch {
         &mut self.scratch
+    }
+
+    /// The engine state, back from a tree's walk.
+    pub(crate) fn into_scratch(self) -> Scratch {
+        self.scratch
     }
 
     /// Whether files may be handed over at all (`-j 1` copies everything in line).
@@ -123,45 +255,91 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// ones included, are printed there as they finish); starts the workers on first use.
     /// While the queue is full, the walk fills the job itself.
     pub(crate) fn submit(&mut self, job: Job) {
-        if self.jobs.is_none() {
-            self.start();
+        let seq = self.next_seq();
+        self.grow_if_cold(seq);
+        match self.started().push(seq, job) {
+            Ok(()) => {}
+            Err(job) => {
+                let done = run_job(seq, job, &mut self.scratch, self.rules);
+                self.done_tx.send(done).expect("the receiver is ours");
+            }
         }
+    }
+
+    /// Hands `tree` to the workers if one will soon be free for it (holding its place in the output, as
+    /// `submit`); otherwise gives it back, for the walk to copy in line.
+    pub(crate) fn submit_tree(&mut self, tree: Box<Tree>) -> Result<(), Box<Tree>> {
+        let Some(queue) = self.queue.clone() else { return Err(tree) };
+        let mut queued = queue.lock();
+        if !queued.has_room_for_a_tree() {
+            return Err(tree);
+        }
+        let seq = self.next_seq();
+        queued.push(seq, Job::Tree(tree), &queue.more);
+        drop(queued);
+        self.grow_if_cold(seq);
+        Ok(())
+    }
+
+    /// Every `READS_EVERY` jobs: if the copy has read `COLD_BLOCKS` from storage since the
+    /// last look (the page cache did not have them), starts a spare worker, so that more
+    /// reads wait on the device at once rather than the CPUs waiting on them. A warm copy
+    /// reads nothing from storage and keeps one thread per CPU.
+    fn grow_if_cold(&mut self, seq: u64) {
+        if self.spare == 0 || !seq.is_multiple_of(READS_EVERY) {
+            return;
+        }
+        let read = crate::sys::process::blocks_read();
+        let cold = read.saturating_sub(self.blocks_read) >= COLD_BLOCKS;
+        self.blocks_read = read;
+        if let (true, Some(queue)) = (cold, self.queue.clone()) {
+            self.spare -= 1;
+            self.spawn_worker(&queue);
+        }
+    }
+
+    /// Numbers the next job and holds its place in the output.
+    fn next_seq(&mut self) -> u64 {
         self.last_seq += 1;
         let seq = self.last_seq;
         self.rules.out.pending(seq);
         self.in_flight.insert(seq);
-        let sender = self.jobs.as_ref().expect("started");
-        match sender.try_send((seq, job)) {
-            Ok(()) => {}
-            Err(TrySendError::Full((seq, job))) => {
-                let done = run_job(seq, job, &mut self.scratch, self.rules);
-                self.done_tx.send(done).expect("the receiver is ours");
-            }
-            Err(TrySendError::Disconnected(_)) => panic!("workers live as long as the scheduler"),
-        }
+        seq
     }
 
-    fn start(&mut self) {
-        let (tx, rx) = sync_channel::<(u64, Job)>(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 1..self.threads() {
-            let rx = Arc::clone(&rx);
-            let done = self.done_tx.clone();
-            let mut scratch = self.scratch.sibling();
-            let rules = self.rules;
-            self.scope.spawn(move || {
-                interrupt::leave_to_the_walk();
-                loop {
-                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok((seq, job)) = job else { break };
-                    if done.send(run_job(seq, job, &mut scratch, rules)).is_err() {
-                        break;
-                    }
-                }
-            });
+    /// The queue, with the workers started on first use.
+    fn started(&mut self) -> Arc<Queue> {
+        if let Some(queue) = &self.queue {
+            return Arc::clone(queue);
         }
-        self.jobs = Some(tx);
-        self.queue = Some(rx);
+        let queue = Arc::new(Queue::default());
+        for _ in 1..self.threads() {
+            self.spawn_worker(&queue);
+        }
+        if self.asked.is_none() {
+            self.spare = SPARE_PER_CPU * self.threads();
+            self.blocks_read = crate::sys::process::blocks_read();
+        }
+        self.queue = Some(Arc::clone(&queue));
+        queue
+    }
+
+    /// Starts a worker taking jobs from `queue` until it is closed.
+    fn spawn_worker(&self, queue: &Arc<Queue>) {
+        let scope = self.scope.expect("a tree's walk hands nothing over");
+        queue.lock().workers += 1;
+        let queue = Arc::clone(queue);
+        let done = self.done_tx.clone();
+        let mut scratch = self.scratch.sibling();
+        let rules = self.rules;
+        scope.spawn(move || {
+            interrupt::leave_to_the_walk();
+            while let Some((seq, job)) = queue.pop() {
+                if done.send(run_job(seq, job, &mut scratch, rules)).is_err() {
+                    break;
+                }
+            }
+        });
     }
 
     /// The number of the last job handed over.
@@ -215,21 +393,17 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         if got.is_some() || !wait {
             return got;
         }
-        match self.take_queued() {
+        match self.queue.as_ref().and_then(|queue| queue.take_for_walk()) {
             Some((seq, job)) => Some(run_job(seq, job, &mut self.scratch, self.rules)),
             None => self.done.recv().ok(),
         }
     }
 
-    /// A job no worker has taken yet, if the queue is free to look at (a worker waiting for
-    /// work holds its lock, and then there is nothing to take).
-    fn take_queued(&self) -> Option<(u64, Job)> {
-        self.queue.as_ref()?.try_lock().ok()?.try_recv().ok()
-    }
-
-    /// Lets the workers exit once the queue is drained (they stop when the sender is gone).
+    /// Lets the workers exit once the queue is drained.
     pub(crate) fn close(&mut self) {
-        self.jobs = None;
+        if let Some(queue) = self.queue.take() {
+            queue.close();
+        }
     }
 }
 
@@ -258,6 +432,13 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
                     copy_new_file(s, d, dst_dev, scratch, a)
                 });
             }
+        }
+        Job::Tree(tree) => {
+            let mut cp = Cp::new(rules.opts, rules.out.job_printer(seq), rules.env, false);
+            cp.begin_operand(&tree.root.0, &tree.root.1);
+            let sched = Sched::in_line(rules, std::mem::take(scratch));
+            let (tree_failed, back) = (rules.walk_tree)(*tree, cp, sched);
+            (failed, *scratch) = (tree_failed, back);
         }
     }
     rules.out.job_done(seq, tally);

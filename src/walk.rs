@@ -1,23 +1,25 @@
 //! The walk: each operand, and recursively each directory's entries in inode order (GNU's
 //! `copy_dir`), named relative to the source and destination directories it holds open.
 //! It asks `cp` what to do with each entry, fills regular files in line or hands them to
-//! the scheduler (whole batches of new files into a directory it just made), sets a
+//! the scheduler (whole batches of new files into a directory it just made, or a whole
+//! directory it just made to a worker, which walks it the same way), sets a
 //! directory's attributes after its contents, and stops an operand that runs into itself.
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::args::options::{Deref, Options};
+use crate::args::options::{Deref, Interactive, Options};
 use crate::args::plan::{Nonexistent, Pair, Plan};
 use crate::cp::preserve::Env;
 use crate::cp::{
     self, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status, Visit,
 };
+use crate::engine::Scratch;
 use crate::error::{Error, Op};
 use crate::report::Reporter;
 use crate::report::progress::{Monitor, Show};
 use crate::report::totals::Sources;
-use crate::sched::{Job, Sched};
+use crate::sched::{Job, Sched, Tree};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
@@ -47,8 +49,18 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     parents_new_dst: bool,
     /// `--atomic`: destination directories already rid of stale temporaries.
     swept: HashSet<Ino>,
-    /// The source operand being copied: `--exclude` patterns match paths relative to it.
-    root: PathBuf,
+    /// The operand being copied (source, destination): `--exclude` patterns match paths
+    /// relative to its source.
+    root: (PathBuf, PathBuf),
+    /// Directories this operand makes may go to workers whole (`trees_allowed`, and
+    /// the destination is not inside the source).
+    trees: bool,
+    /// A directory of this operand went to a worker: wait for it before the next operand
+    /// (which may merge into the same destination).
+    handed_trees: bool,
+    /// Another directory follows the entry being visited in its directory: the walk has
+    /// more to do, so this one may go to a worker.
+    more_dirs: bool,
     /// The progress thread (maybe not started yet: see `Monitor::wake`).
     pub(crate) monitor: Option<Monitor<'scope, 'env>>,
 }
@@ -76,7 +88,10 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             files: 0,
             parents_new_dst: false,
             swept: HashSet::new(),
-            root: PathBuf::new(),
+            root: Default::default(),
+            trees: false,
+            handed_trees: false,
+            more_dirs: false,
             monitor,
         }
     }
@@ -104,7 +119,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
     fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
         self.cp.begin_operand(src, dst);
-        self.root = src.to_path_buf();
+        self.root = (src.to_path_buf(), dst.to_path_buf());
+        self.trees = trees_allowed(self.cp.opts) && !dst_inside_src(src, dst);
         if self.cp.opts.atomic {
             let parent = dir_of(dst);
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -130,6 +146,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         };
         let visited = self.visit(visit);
         self.cp.failed |= !visited.ok;
+        if std::mem::take(&mut self.handed_trees) {
+            self.drain();
+        }
     }
 
     /// One entry: GNU's decisions, then its contents or data.
@@ -144,8 +163,39 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         match self.cp.entry(v) {
             Next::Done(status) => done(status),
             Next::File(file) => done(self.copy_file(src, dst, *file)),
+            Next::Dir(dir) if self.may_hand_over(&dir, command_line) => {
+                let (src, dst, root) = (src.clone(), dst.clone(), self.root.clone());
+                self.hand_over_tree(Box::new(Tree { src, dst, dir: *dir, root }))
+            }
             Next::Dir(dir) => self.copy_directory(src, dst, *dir, command_line),
         }
+    }
+
+    /// A directory rcp just made goes to the workers whole, or is copied here if they
+    /// have enough waiting already.
+    fn hand_over_tree(&mut self, tree: Box<Tree>) -> Visited {
+        let first_dir = tree.dir.first_dir;
+        match self.sched.submit_tree(tree) {
+            Ok(()) => {
+                self.handed_trees = true;
+                Visited { ok: true, into_self: false, first_dir, unread: None }
+            }
+            Err(tree) => {
+                let Tree { src, dst, dir, .. } = *tree;
+                self.copy_directory(&src, &dst, dir, false)
+            }
+        }
+    }
+
+    /// Whether the directory rcp just made may go to a worker whole: trees are allowed
+    /// for this operand, it is new (nothing below it to decide against), and the walk
+    /// has another directory to go on with.
+    fn may_hand_over(&self, dir: &DirNext, command_line: bool) -> bool {
+        self.trees
+            && self.more_dirs
+            && !command_line
+            && dir.opened.is_some()
+            && dir.contents.as_ref().is_some_and(|c| c.new_dst)
     }
 
     /// A regular file: filled here, or by a worker when nothing after it depends on it.
@@ -231,11 +281,13 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
         let mut result = Visited { ok: true, into_self: false, first_dir: false, unread: None };
         let mut batch = Vec::new();
+        let mut dirs_left = entries.iter().filter(|(_, kind)| *kind == FileType::Directory).count();
         for (name, kind) in entries.iter() {
             if interrupt::stopping() {
                 break;
             }
             let regular = kind == FileType::RegularFile;
+            dirs_left -= usize::from(kind == FileType::Directory);
             let s = At::child(&src_fd, src, name);
             let d = match dst_fd {
                 Some(fd) => At::child(fd, dst, name),
@@ -260,6 +312,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
             }
             let opened = if open_early && regular { open_regular(&s) } else { None };
+            self.more_dirs = dirs_left > 0;
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
             let entry = self.visit(visit);
             result.ok &= entry.ok;
@@ -338,7 +391,7 @@ impl Walk<'_, '_, '_> {
             }
             kind => kind,
         };
-        let relative = src.path().strip_prefix(&self.root).unwrap_or(src.path());
+        let relative = src.path().strip_prefix(&self.root.0).unwrap_or(src.path());
         exclude.excludes(relative, kind == FileType::Directory).then_some(kind)
     }
 
@@ -374,6 +427,35 @@ fn open_regular(path: &At) -> Option<Opened> {
     cp::file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
 }
 
+/// Whether directories may be copied on workers whole under `opts`: nothing one subtree
+/// does may depend on another's. Not with `-i` (questions in order), `-l`/`-s` or
+/// `--preserve=links` (links to copies made elsewhere in the tree), `-L` (a symlink may
+/// lead into another subtree, or into what is being made), or a dry run (no workers).
+fn trees_allowed(opts: &Options) -> bool {
+    opts.recursive
+        && opts.interactive != Interactive::Ask
+        && !opts.hard_link
+        && !opts.symbolic_link
+        && !opts.preserve.links
+        && opts.deref != Deref::Always
+        && !opts.dry_run
+}
+
+/// Whether the destination `dst` is (or would be made) inside the source directory `src`:
+/// then the walk must meet what it makes in GNU's order, to stop at it.
+fn dst_inside_src(src: &Path, dst: &Path) -> bool {
+    rustix::fs::stat(src).is_ok_and(|st| crate::sys::fs::is_within(dir_of(dst), ino(&st)))
+}
+
+/// A tree handed to a worker: the directory's contents and then its attributes, walked
+/// in line with `cp` (which prints into the tree's place in the output).
+fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> (bool, Scratch) {
+    let mut walk = Walk::new(cp, sched, None);
+    walk.root = tree.root;
+    let visited = walk.copy_directory(&tree.src, &tree.dst, tree.dir, false);
+    (walk.cp.failed || !visited.ok, walk.sched.into_scratch())
+}
+
 /// Copies every pair of `plan` with `opts`, reporting through `out` (and a progress bar
 /// under `--progress`); the workers are gone when it returns. Returns whether anything
 /// failed.
@@ -381,8 +463,8 @@ pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) ->
     std::thread::scope(|scope| {
         let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
         let monitor = Monitor::new(scope, Show::choose(opts.progress), sources, out);
-        let cp = Cp::new(opts, out, env, plan.track_operands);
-        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env), monitor);
+        let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
+        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env, walk_tree), monitor);
         for pair in &plan.pairs {
             if interrupt::stopping() {
                 break;

@@ -207,7 +207,8 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) fsync: bool,
 
-    /// copy with N threads, N >= 1 (default: the number of CPUs)
+    /// copy with N threads, N >= 1 (default: one per CPU, and more while reads wait on the
+    /// disk)
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<String>,
 

@@ -14,7 +14,7 @@ use crate::args::options::Options;
 use crate::cp::preserve::{Attrs, Made, Stopped, Target};
 use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
 use crate::error::{Error, Op};
-use crate::report::{Happened, Reporter};
+use crate::report::{Happened, Printer};
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
@@ -98,7 +98,7 @@ impl Ends {
 
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.
 pub(crate) fn open_pair(
-    (opts, out): (&Options, &Reporter),
+    (opts, out): (&Options, Printer),
     src: &At,
     dst: &At,
     src_st: &Stat,
@@ -282,7 +282,7 @@ fn commit(temp: &At, dst: &At, fsync: bool) -> Result<(), Error> {
 /// Opens the destination: truncating an existing one (`-f` removes it if that fails), or
 /// creating it with O_EXCL. Returns the fd and whether rcp created the file.
 fn open_destination(
-    (opts, out): (&Options, &Reporter),
+    (opts, out): (&Options, Printer),
     dst: &At,
     plan: &RegularPlan,
 ) -> Result<(OwnedFd, bool), Error> {

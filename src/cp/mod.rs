@@ -25,7 +25,7 @@ use crate::args::options::{Backup, Deref, Interactive, Options};
 use crate::args::plan::Nonexistent;
 use crate::engine::Scratch;
 use crate::error::{Error, Op};
-use crate::report::{Entry, Happened, Kind, Reporter, Skip};
+use crate::report::{Entry, Happened, Kind, Printer, Skip};
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::create::{self, Made as Linked};
@@ -42,7 +42,7 @@ const S_IRWXU: u32 = 0o700;
 /// and whether anything failed.
 pub(crate) struct Cp<'a> {
     pub(crate) opts: &'a Options,
-    pub(crate) out: &'a Reporter,
+    pub(crate) out: Printer<'a>,
     pub(crate) env: Env,
     pub(crate) failed: bool,
     memory: Memory,
@@ -245,12 +245,7 @@ impl Work<'_> {
 }
 
 impl<'a> Cp<'a> {
-    pub(crate) fn new(
-        opts: &'a Options,
-        out: &'a Reporter,
-        env: Env,
-        track_operands: bool,
-    ) -> Self {
+    pub(crate) fn new(opts: &'a Options, out: Printer<'a>, env: Env, track_operands: bool) -> Self {
         Cp {
             opts,
             out,

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
@@ -89,6 +89,9 @@ enum Shape {
 /// the job is done (one lock per job, not per file).
 pub(crate) struct JobTally(Tally);
 
+/// Lines a job's walk may keep waiting behind the front before it waits itself.
+const WAIT_CAP: usize = 4096;
+
 /// Where the numbers of held directory places start (jobs count up from 1).
 const HELD: u64 = 1 << 62;
 
@@ -104,6 +107,8 @@ pub(crate) struct Reporter {
     dry_run: bool,
     shape: Shape,
     state: Mutex<State>,
+    /// Signalled when a place is finished while a job's walk waits (`State::blocked`).
+    moved: Condvar,
 }
 
 /// The printer's state, behind the reporter's lock.
@@ -126,6 +131,8 @@ struct State {
     queue: VecDeque<Slot>,
     /// The lines of pending places not first in line, by place.
     waiting: HashMap<u64, Waiting>,
+    /// Job walks waiting for their place to reach the front.
+    blocked: usize,
     /// The progress bar, hidden while a line is printed.
     bar: Option<indicatif::ProgressBar>,
 }
@@ -170,12 +177,8 @@ impl Reporter {
             Some(Records::Library(_)) => Shape::Library,
         };
         let dry_run = state.dry_run;
-        Reporter { program, verbose, debug, dry_run, shape, state: Mutex::new(state) }
-    }
-
-    /// The program name as invoked, for messages.
-    pub(crate) fn program(&self) -> &str {
-        &self.program
+        let state = Mutex::new(state);
+        Reporter { program, verbose, debug, dry_run, shape, state, moved: Condvar::new() }
     }
 
     /// The printer, locked. A thread that panicked while printing leaves it usable: the
@@ -196,15 +199,6 @@ impl Reporter {
         self
     }
 
-    /// `rcp: MESSAGE` on stderr.
-    pub(crate) fn error(&self, error: &Error) {
-        self.message(&error.to_string());
-    }
-
-    pub(crate) fn message(&self, text: &str) {
-        self.state().push(Line::Err(text.to_string()));
-    }
-
     /// A usage error, with GNU's hint line where GNU prints one.
     pub(crate) fn usage(&self, error: &UsageError) {
         let state = self.state();
@@ -212,46 +206,15 @@ impl Reporter {
         usage(&state.program, error);
     }
 
-    /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
-    pub(crate) fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
-        if self.verbose {
-            self.state().push(copying_line(src, dst, backup));
-        }
+    /// The printer for the walk's own entries, in sequence.
+    pub(crate) fn printer(&self) -> Printer<'_> {
+        Printer { reporter: self, job: None }
     }
 
-    /// `-v`: `removed 'x'`, when an existing destination was unlinked.
-    pub(crate) fn removed(&self, dst: &Path) {
-        self.verbose_line(&format!("removed {}", quote(dst)));
-    }
-
-    /// `-v`: a backup put back after the copy failed.
-    pub(crate) fn unbackup(&self, backup: &Path, dst: &Path) {
-        self.verbose_line(&format!("{} -> {} (unbackup)", quote(backup), quote(dst)));
-    }
-
-    /// A `--debug` line about the run (not about one entry's copy).
-    pub(crate) fn debug(&self, text: &str) {
-        if self.debug {
-            self.state().push(Line::Out(text.to_string()));
-        }
-    }
-
-    /// Any other `-v` line (`--parents` directories).
-    pub(crate) fn verbose_line(&self, text: &str) {
-        if self.verbose {
-            self.state().push(Line::Out(text.to_string()));
-        }
-    }
-
-    /// Records a finished entry: the error message if it failed, `--debug` lines, a
-    /// `--report` record, and `--stats` counts.
-    pub(crate) fn finished(&self, entry: Entry) {
-        let lines = self.entry_lines(&entry);
-        let mut state = self.state();
-        state.tally.count(&entry);
-        for line in lines {
-            state.push(line);
-        }
+    /// The printer for a job's walk (a directory tree on a worker): its lines go to job
+    /// `seq`'s place, and past `WAIT_CAP` lines not yet printable its worker waits.
+    pub(crate) fn job_printer(&self, seq: u64) -> Printer<'_> {
+        Printer { reporter: self, job: Some(seq) }
     }
 
     /// Holds the place of job `seq`, about to go to a worker.
@@ -295,29 +258,15 @@ impl Reporter {
         let mut state = self.state();
         state.tally.add(&tally.0);
         state.add(seq, Vec::new(), true);
+        self.wake(&state);
     }
 
-    /// Holds a place for an entry finished later (a directory whose attributes wait for
-    /// the workers); `fill` gives it its lines.
-    pub(crate) fn hold(&self) -> u64 {
-        let mut state = self.state();
-        let id = state.held;
-        state.held += 1;
-        state.queue.push_back(Slot::Pending(id));
-        id
-    }
-
-    /// The held entry `id` is finished.
-    pub(crate) fn fill(&self, id: u64, entry: Entry) {
-        let lines = self.entry_lines(&entry);
-        let mut state = self.state();
-        state.tally.count(&entry);
-        state.add(id, lines, true);
-    }
-
-    /// How many places are held or waiting (for back-pressure on the walk).
-    pub(crate) fn backlog(&self) -> usize {
-        self.state().queue.len()
+    /// Wakes the job walks waiting for their place to reach the front (`Printer::put`),
+    /// if any: a place was just finished.
+    fn wake(&self, state: &State) {
+        if state.blocked > 0 {
+            self.moved.notify_all();
+        }
     }
 
     /// An entry's lines: its error (unless said already, or it was given up because rcp
@@ -363,6 +312,112 @@ impl Reporter {
     }
 }
 
+/// Prints the entries of one walk: the run's own (in sequence, behind the jobs in flight),
+/// or a directory tree's on a worker (into its job's place).
+#[derive(Clone, Copy)]
+pub(crate) struct Printer<'r> {
+    reporter: &'r Reporter,
+    job: Option<u64>,
+}
+
+impl Printer<'_> {
+    /// The program name as invoked, for messages.
+    pub(crate) fn program(&self) -> &str {
+        &self.reporter.program
+    }
+
+    /// `rcp: MESSAGE` on stderr.
+    pub(crate) fn error(&self, error: &Error) {
+        self.message(&error.to_string());
+    }
+
+    pub(crate) fn message(&self, text: &str) {
+        self.put(vec![Line::Err(text.to_string())], None);
+    }
+
+    /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
+    pub(crate) fn starting(&self, src: &Path, dst: &Path, backup: Option<&Path>) {
+        if self.reporter.verbose {
+            self.put(vec![copying_line(src, dst, backup)], None);
+        }
+    }
+
+    /// `-v`: `removed 'x'`, when an existing destination was unlinked.
+    pub(crate) fn removed(&self, dst: &Path) {
+        self.verbose_line(&format!("removed {}", quote(dst)));
+    }
+
+    /// `-v`: a backup put back after the copy failed.
+    pub(crate) fn unbackup(&self, backup: &Path, dst: &Path) {
+        self.verbose_line(&format!("{} -> {} (unbackup)", quote(backup), quote(dst)));
+    }
+
+    /// A `--debug` line about the run (not about one entry's copy).
+    pub(crate) fn debug(&self, text: &str) {
+        if self.reporter.debug {
+            self.put(vec![Line::Out(text.to_string())], None);
+        }
+    }
+
+    /// Any other `-v` line (`--parents` directories).
+    pub(crate) fn verbose_line(&self, text: &str) {
+        if self.reporter.verbose {
+            self.put(vec![Line::Out(text.to_string())], None);
+        }
+    }
+
+    /// Records a finished entry: the error message if it failed, `--debug` lines, a
+    /// `--report` record, and `--stats` counts.
+    pub(crate) fn finished(&self, entry: Entry) {
+        let lines = self.reporter.entry_lines(&entry);
+        self.put(lines, Some(&entry));
+    }
+
+    /// Holds a place for an entry finished later (a directory whose attributes wait for
+    /// the workers); `fill` gives it its lines.
+    pub(crate) fn hold(&self) -> u64 {
+        let mut state = self.reporter.state();
+        let id = state.held;
+        state.held += 1;
+        state.queue.push_back(Slot::Pending(id));
+        id
+    }
+
+    /// The held entry `id` is finished.
+    pub(crate) fn fill(&self, id: u64, entry: Entry) {
+        let lines = self.reporter.entry_lines(&entry);
+        let mut state = self.reporter.state();
+        state.tally.count(&entry);
+        state.add(id, lines, true);
+        self.reporter.wake(&state);
+    }
+
+    /// How many places are held or waiting (for back-pressure on the walk).
+    pub(crate) fn backlog(&self) -> usize {
+        self.reporter.state().queue.len()
+    }
+
+    /// Prints `lines` (counting `entry`'s record): now, or in order behind what is in
+    /// flight. A job's walk whose lines pile up behind the front waits until its place
+    /// reaches it, so memory stays bounded however much the tree prints.
+    fn put(&self, lines: Vec<Line>, entry: Option<&Entry>) {
+        let mut state = self.reporter.state();
+        if let Some(entry) = entry {
+            state.tally.count(entry);
+        }
+        let Some(seq) = self.job else {
+            return lines.into_iter().for_each(|line| state.push(line));
+        };
+        state.add(seq, lines, false);
+        while state.waiting.get(&seq).is_some_and(|w| w.lines.len() >= WAIT_CAP) {
+            state.blocked += 1;
+            state =
+                self.reporter.moved.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.blocked -= 1;
+        }
+    }
+}
+
 impl State {
     /// A printer that prints no `-v`, `--debug` or `--stats` lines (until told to).
     fn quiet(program: String, records: Option<Records>) -> State {
@@ -380,6 +435,7 @@ impl State {
             held: HELD,
             queue: VecDeque::new(),
             waiting: HashMap::new(),
+            blocked: 0,
             bar: None,
         }
     }
@@ -569,5 +625,62 @@ pub(crate) fn usage(program: &str, error: &UsageError) {
     let _ = writeln!(err, "{program}: {}", error.message);
     if error.hint {
         let _ = writeln!(err, "Try '{program} --help' for more information.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+    use std::time::{Duration, Instant};
+
+    /// A tree's walk on a worker printing far behind the front keeps at most `WAIT_CAP`
+    /// lines waiting, then waits itself until the job before it is done; and every line
+    /// still comes out, in order.
+    #[test]
+    fn a_job_walk_behind_the_front_waits_at_the_cap() {
+        let opts = crate::args::options::for_args(&["-r"]).expect("options");
+        let (events, received) = channel();
+        let reporter = Reporter::library(events, &opts);
+        let (front, behind) = (1, 2);
+        reporter.pending(front);
+        reporter.pending(behind);
+        let total = WAIT_CAP + 500;
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                let printer = reporter.job_printer(behind);
+                for n in 0..total {
+                    printer.message(&format!("line {n}"));
+                }
+            });
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while reporter.state().blocked == 0 {
+                assert!(Instant::now() < deadline, "the walk behind the front never waited");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let kept = reporter.state().waiting.get(&behind).map_or(0, |w| w.lines.len());
+            assert_eq!(kept, WAIT_CAP, "lines kept waiting behind the front");
+            assert!(!worker.is_finished());
+            reporter.job_printer(front).message("first");
+            reporter.job_done(front, reporter.job_tally());
+            worker.join().expect("the worker goes on once its place is first");
+        });
+        reporter.job_done(behind, reporter.job_tally());
+        let said: Vec<String> = received
+            .try_iter()
+            .map(|e| match e {
+                Event::Message(text) => text,
+                Event::Record(_) => panic!("no records here"),
+            })
+            .collect();
+        let expected: Vec<String> = std::iter::once("first".to_string())
+            .chain((0..total).map(|n| format!("line {n}")))
+            .collect();
+        let differs = said.iter().zip(&expected).position(|(a, b)| a != b);
+        assert!(
+            said.len() == expected.len() && differs.is_none(),
+            "{} lines, {differs:?}",
+            said.len()
+        );
     }
 }

@@ -50,3 +50,14 @@ pub(crate) fn terminals() -> (bool, bool) {
         };
     (true, same)
 }
+
+/// Blocks this process (all its threads) has read from storage so far: `getrusage`'s
+/// `ru_inblock`, which grows only when data or metadata was not in the page cache.
+pub(crate) fn blocks_read() -> u64 {
+    // SAFETY: a zeroed rusage is valid; getrusage only fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    u64::try_from(usage.ru_inblock).unwrap_or(0)
+}

@@ -147,3 +147,148 @@ fn lines_are_live_under_jobs() {
     let rename = |text: &str, name: &str| text.replace(&format!("'{name}"), "'DST");
     assert_eq!(rename(&(seen.join("\n") + "\n"), "par"), rename(&seq.1, "seq"));
 }
+
+/// 30 directories, each with 3 subdirectories of 8 files (one of them read-only), a
+/// symlink and a file of their own: many directories for idle workers to take whole.
+fn build_trees(root: &Path) {
+    for d in 0..30 {
+        let top = root.join(format!("src/top{d:02}"));
+        for s in 0..3 {
+            let sub = top.join(format!("sub{s}"));
+            fs::create_dir_all(&sub).unwrap();
+            for f in 0..8 {
+                let n = d * 24 + s * 8 + f;
+                write_pattern(&sub.join(format!("f{f}")), 50 + n * 13, n as u64);
+            }
+        }
+        fs::write(top.join("own"), format!("{d}\n")).unwrap();
+        std::os::unix::fs::symlink("sub0/f0", top.join("link")).unwrap();
+        fs::set_permissions(top.join("sub1"), fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    normalize_times(root);
+}
+
+/// The records of `--report-file=NAME.json`, the destination renamed `DST`, without what
+/// depends on timing: `elapsed_seconds`, and `cached` (which thread met a refusal first).
+fn comparable_records(root: &Path, name: &str) -> Vec<String> {
+    let text = fs::read_to_string(root.join(format!("{name}.json"))).unwrap();
+    let mut records = parse_report(&text);
+    for record in &mut records {
+        if let Some(map) = record.as_object_mut() {
+            map.remove("elapsed_seconds");
+        }
+        for fell in record["fell_back"].as_array_mut().into_iter().flatten() {
+            if let Some(fell) = fell.as_object_mut() {
+                fell.remove("cached");
+            }
+        }
+    }
+    let (under, whole) = (format!("\"{name}/"), format!("\"{name}\""));
+    let rename =
+        |r: &serde_json::Value| r.to_string().replace(&under, "\"DST/").replace(&whole, "\"DST\"");
+    records.iter().map(rename).collect()
+}
+
+/// Asserts two lists of lines are equal, showing only the first difference.
+fn same_lines(a: &[String], b: &[String], what: &str) {
+    let differs = a.iter().zip(b).position(|(x, y)| x != y);
+    assert!(
+        a.len() == b.len() && differs.is_none(),
+        "{what}: {} vs {} lines, first difference at {differs:?}: {:?} vs {:?}",
+        a.len(),
+        b.len(),
+        differs.map(|i| &a[i]),
+        differs.map(|i| &b[i]),
+    );
+}
+
+/// A directory rcp makes goes to an idle worker whole (when another follows it), and the
+/// worker walks it as the walk would: the trace shows directories made on more than one
+/// thread, while the `-v` lines, every record, the errors, the exit status and the tree
+/// are a sequential copy's (and the tree is GNU's, directory times included: a parent's
+/// attributes land after the workers' subtrees).
+#[test]
+fn directories_on_workers_copy_and_print_as_a_sequential_copy() {
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    if !crate::common::have("strace") {
+        return crate::common::skip("directories_on_workers", "strace is not installed");
+    }
+    let lines = |text: &str, name: &str| -> Vec<String> {
+        text.lines().map(|l| l.replace(&format!("'{name}"), "'DST")).collect()
+    };
+    for fs_kind in [Fs::Ext4, Fs::Xfs] {
+        let Some(dir) = dir_on(fs_kind, "trees") else { return };
+        let root = dir.path();
+        build_trees(root);
+        let keep = "--preserve=mode,timestamps";
+        let gnu = run("/usr/bin/cp", root, &["-rv", keep, "src", "gnu"]);
+        // Every mkdir slowed by 30 ms: the workers are through the few files handed to them
+        // before the walk reaches the next directory, however loaded the machine is, so
+        // directories do go to them (a tree goes over only while few jobs wait).
+        let slow = "inject=mkdir,mkdirat:delay_exit=30000";
+        let traced =
+            ["-f", "-qq", "-e", "trace=mkdir,mkdirat", "-e", slow, "-o", "trace", rcp, "-j4"];
+        let par_args = ["-rv", keep, "--report-file=par.json", "src", "par"];
+        let par = run("strace", root, &[&traced[..], &par_args[..]].concat());
+        let seq = run(rcp, root, &["-j1", "-rv", keep, "--report-file=seq.json", "src", "seq"]);
+        assert_eq!(par.0, Some(0), "{}", par.2);
+        same_lines(&lines(&par.1, "par"), &lines(&seq.1, "seq"), "-j4 -v lines against -j1's");
+        same_lines(&lines(&par.1, "par"), &lines(&gnu.1, "gnu"), "-j4 -v lines against GNU's");
+        let records = (comparable_records(root, "par"), comparable_records(root, "seq"));
+        same_lines(&records.0, &records.1, "-j4 records against -j1's");
+        let trees: Vec<_> = ["gnu", "par", "seq"].iter().map(|n| snapshot(&root.join(n))).collect();
+        assert!(trees[1] == trees[0], "{fs_kind:?}: -j4 tree differs from GNU's");
+        assert!(trees[2] == trees[0], "{fs_kind:?}: -j1 tree differs from GNU's");
+        let trace = fs::read_to_string(root.join("trace")).unwrap();
+        let mut threads: Vec<&str> =
+            trace.lines().filter_map(|l| l.split_whitespace().next()).collect();
+        threads.sort_unstable();
+        threads.dedup();
+        assert!(threads.len() > 1, "{fs_kind:?}: every directory was made on one thread");
+        if fs_kind == Fs::Ext4 {
+            // ext4 cannot clone: every file fails, and says so in the same order.
+            let par = run(rcp, root, &["-j4", "-r", "--reflink=always", "src", "epar"]);
+            let seq = run(rcp, root, &["-j1", "-r", "--reflink=always", "src", "eseq"]);
+            assert_eq!((par.0, seq.0), (Some(1), Some(1)));
+            same_lines(&lines(&par.2, "epar"), &lines(&seq.2, "eseq"), "-j4 errors against -j1's");
+            assert_eq!(par.2.lines().count(), 30 * 25, "one error per file");
+        }
+    }
+}
+
+/// Threads rcp started copying `src` to `to` in `root` (no `-j`), as strace saw them.
+fn threads_started(rcp: &str, root: &Path, to: &str) -> usize {
+    let args = ["-f", "-qq", "-e", "trace=clone3,clone", "-o", "clones", rcp, "-r", "src", to];
+    let out = run("strace", root, &args);
+    assert_eq!(out.0, Some(0), "{}", out.2);
+    let trace = fs::read_to_string(root.join("clones")).unwrap();
+    trace.lines().filter(|l| l.contains("clone") && !l.contains("resumed")).count()
+}
+
+/// Without `-j`, a copy whose reads come from the device (the page cache dropped) starts
+/// more workers than CPUs, so that more reads are in flight; the same copy from a warm
+/// cache starts none beyond one per CPU.
+#[test]
+fn a_cold_copy_starts_more_workers_than_a_warm_one() {
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    if !crate::common::have("strace") {
+        return crate::common::skip("a_cold_copy_starts_more_workers", "strace is not installed");
+    }
+    let Some(dir) = dir_on(Fs::Ext4, "cold") else { return };
+    let root = dir.path();
+    for d in 0..40 {
+        let sub = root.join(format!("src/d{d:02}"));
+        fs::create_dir_all(&sub).unwrap();
+        for f in 0..30 {
+            write_pattern(&sub.join(format!("f{f}")), 8192, (d * 30 + f) as u64);
+        }
+    }
+    assert!(Command::new("sync").status().unwrap().success());
+    if fs::write("/proc/sys/vm/drop_caches", "3").is_err() {
+        return crate::common::skip("a_cold_copy_starts_more_workers", "cannot drop caches");
+    }
+    let cold = threads_started(rcp, root, "cold");
+    let warm = threads_started(rcp, root, "warm");
+    assert!(cold > warm, "{cold} threads started cold, {warm} warm");
+    assert_eq!(snapshot(&root.join("cold")), snapshot(&root.join("src")));
+}
