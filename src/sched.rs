@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::Scope;
+use std::time::{Duration, Instant};
 
 use crate::args::options::Options;
 use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
@@ -25,14 +26,21 @@ use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, JobTally, Kind, Reporter};
 use crate::sys::at::At;
 use crate::sys::interrupt;
+use crate::sys::process::{Usage, usage};
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
-/// Jobs handed over between two looks at how much the copy reads from storage.
-const READS_EVERY: u64 = 16;
-/// Blocks (512 bytes) read from storage since the last look that make the copy cold:
-/// its reads wait on the device, so a worker more keeps more of them in flight.
+/// Jobs handed over between two looks at whether the threads wait on the disk.
+const LOOK_EVERY: u64 = 16;
+/// The shortest time between two looks (a shorter one says little).
+const LOOK_AFTER: Duration = Duration::from_millis(100);
+/// Blocks (512 bytes) read from storage since the last look that make the copy cold.
 const COLD_BLOCKS: u64 = 256;
+/// A cold copy whose threads were on a CPU for less than this share of the time (of the
+/// CPUs they could use) waits on the disk: a worker more keeps more reads in flight. Where
+/// they are busier (Btrfs and XFS read their trees close together), more threads only
+/// contend.
+const WAITING_SHARE: f64 = 0.5;
 /// Without `-j`: workers a cold copy may add, per CPU.
 const SPARE_PER_CPU: usize = 3;
 
@@ -167,6 +175,7 @@ pub(crate) struct Sched<'scope, 'env> {
     /// `-j`, if given.
     asked: Option<usize>,
     threads: OnceCell<usize>,
+    cpus: OnceCell<usize>,
     /// The jobs waiting for a worker (once the workers are started).
     queue: Option<Arc<Queue>>,
     /// The walk thread's engine state: for files it fills in line and jobs it takes over.
@@ -181,8 +190,8 @@ pub(crate) struct Sched<'scope, 'env> {
     /// Workers that may still be started while the copy reads from storage (none under
     /// `-j`, which says how many threads copy).
     spare: usize,
-    /// Blocks read from storage at the last look (`grow_if_cold`).
-    blocks_read: u64,
+    /// The process's usage at the last look (`grow_if_waiting`), and when it was.
+    looked: (Usage, Instant),
 }
 
 impl<'scope, 'env> Sched<'scope, 'env> {
@@ -215,6 +224,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             rules,
             asked,
             threads: OnceCell::new(),
+            cpus: OnceCell::new(),
             queue: None,
             scratch,
             done_tx,
@@ -223,7 +233,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             last_seq: 0,
             deferred: VecDeque::new(),
             spare: 0,
-            blocks_read: 0,
+            looked: (Usage::default(), Instant::now()),
         }
     }
 
@@ -242,12 +252,15 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         self.threads() > 1
     }
 
-    /// How many threads copy: `-j`, or one per CPU (cgroup quotas counted).
+    /// How many threads copy at first: `-j`, or one per CPU.
     fn threads(&self) -> usize {
-        *self.threads.get_or_init(|| {
-            self.asked.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            })
+        *self.threads.get_or_init(|| self.asked.unwrap_or_else(|| self.cpus()))
+    }
+
+    /// The CPUs this process may use (cgroup quotas counted; read once).
+    fn cpus(&self) -> usize {
+        *self.cpus.get_or_init(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         })
     }
 
@@ -256,7 +269,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// While the queue is full, the walk fills the job itself.
     pub(crate) fn submit(&mut self, job: Job) {
         let seq = self.next_seq();
-        self.grow_if_cold(seq);
+        self.grow_if_waiting(seq);
         match self.started().push(seq, job) {
             Ok(()) => {}
             Err(job) => {
@@ -277,22 +290,31 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         let seq = self.next_seq();
         queued.push(seq, Job::Tree(tree), &queue.more);
         drop(queued);
-        self.grow_if_cold(seq);
+        self.grow_if_waiting(seq);
         Ok(())
     }
 
-    /// Every `READS_EVERY` jobs: if the copy has read `COLD_BLOCKS` from storage since the
-    /// last look (the page cache did not have them), starts a spare worker, so that more
-    /// reads wait on the device at once rather than the CPUs waiting on them. A warm copy
-    /// reads nothing from storage and keeps one thread per CPU.
-    fn grow_if_cold(&mut self, seq: u64) {
-        if self.spare == 0 || !seq.is_multiple_of(READS_EVERY) {
+    /// Every `LOOK_EVERY` jobs (and `LOOK_AFTER`): if the copy has read `COLD_BLOCKS`
+    /// from storage since the last look (the page cache did not have them) and its threads
+    /// were mostly off the CPU meanwhile, starts a spare worker, so that more reads wait
+    /// on the device at once rather than the CPUs waiting on them. A warm copy reads
+    /// nothing from storage and keeps one thread per CPU.
+    fn grow_if_waiting(&mut self, seq: u64) {
+        if self.spare == 0 || !seq.is_multiple_of(LOOK_EVERY) {
             return;
         }
-        let read = crate::sys::process::blocks_read();
-        let cold = read.saturating_sub(self.blocks_read) >= COLD_BLOCKS;
-        self.blocks_read = read;
-        if let (true, Some(queue)) = (cold, self.queue.clone()) {
+        let (then, since) = self.looked;
+        let elapsed = since.elapsed();
+        if elapsed < LOOK_AFTER {
+            return;
+        }
+        let now = usage();
+        self.looked = (now, Instant::now());
+        let cold = now.blocks_read.saturating_sub(then.blocks_read) >= COLD_BLOCKS;
+        let threads = self.queue.as_ref().map_or(1, |q| q.lock().workers + 1);
+        let could = elapsed.as_secs_f64() * threads.min(self.cpus()) as f64;
+        let busy = now.cpu.saturating_sub(then.cpu).as_secs_f64() / could;
+        if let (true, true, Some(queue)) = (cold, busy < WAITING_SHARE, self.queue.clone()) {
             self.spare -= 1;
             self.spawn_worker(&queue);
         }
@@ -318,7 +340,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         }
         if self.asked.is_none() {
             self.spare = SPARE_PER_CPU * self.threads();
-            self.blocks_read = crate::sys::process::blocks_read();
+            self.looked = (usage(), Instant::now());
         }
         self.queue = Some(Arc::clone(&queue));
         queue

@@ -207,7 +207,7 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) fsync: bool,
 
-    /// copy with N threads, N >= 1 (default: one per CPU, and more while reads wait on the
+    /// copy with N threads, N >= 1 (default: one per CPU, and more while they wait on the
     /// disk)
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<String>,

@@ -51,13 +51,30 @@ pub(crate) fn terminals() -> (bool, bool) {
     (true, same)
 }
 
-/// Blocks this process (all its threads) has read from storage so far: `getrusage`'s
-/// `ru_inblock`, which grows only when data or metadata was not in the page cache.
-pub(crate) fn blocks_read() -> u64 {
+/// What this process (all its threads) has used so far, from `getrusage`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Usage {
+    /// Blocks (512 bytes) read from storage: grows only when data or metadata was not in
+    /// the page cache.
+    pub(crate) blocks_read: u64,
+    /// CPU time, user and system.
+    pub(crate) cpu: std::time::Duration,
+}
+
+/// This process's usage so far (zero if `getrusage` fails).
+pub(crate) fn usage() -> Usage {
     // SAFETY: a zeroed rusage is valid; getrusage only fills the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Usage::default();
     }
-    u64::try_from(usage.ru_inblock).unwrap_or(0)
+    let time = |t: libc::timeval| {
+        let micros = u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000
+            + u64::try_from(t.tv_usec).unwrap_or(0);
+        std::time::Duration::from_micros(micros)
+    };
+    Usage {
+        blocks_read: u64::try_from(ru.ru_inblock).unwrap_or(0),
+        cpu: time(ru.ru_utime) + time(ru.ru_stime),
+    }
 }

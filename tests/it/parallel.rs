@@ -265,9 +265,10 @@ fn threads_started(rcp: &str, root: &Path, to: &str) -> usize {
     trace.lines().filter(|l| l.contains("clone") && !l.contains("resumed")).count()
 }
 
-/// Without `-j`, a copy whose reads come from the device (the page cache dropped) starts
-/// more workers than CPUs, so that more reads are in flight; the same copy from a warm
-/// cache starts none beyond one per CPU.
+/// Without `-j`, a copy whose reads come from the device (the page cache dropped: ext4's
+/// small files are read one seek at a time, the threads mostly wait) starts more workers
+/// than CPUs, so that more reads are in flight; the same copy from a warm cache starts
+/// none beyond one per CPU.
 #[test]
 fn a_cold_copy_starts_more_workers_than_a_warm_one() {
     let rcp = env!("CARGO_BIN_EXE_rcp");
@@ -276,11 +277,11 @@ fn a_cold_copy_starts_more_workers_than_a_warm_one() {
     }
     let Some(dir) = dir_on(Fs::Ext4, "cold") else { return };
     let root = dir.path();
-    for d in 0..40 {
+    for d in 0..80 {
         let sub = root.join(format!("src/d{d:02}"));
         fs::create_dir_all(&sub).unwrap();
-        for f in 0..30 {
-            write_pattern(&sub.join(format!("f{f}")), 8192, (d * 30 + f) as u64);
+        for f in 0..40 {
+            write_pattern(&sub.join(format!("f{f}")), 16 << 10, (d * 40 + f) as u64);
         }
     }
     assert!(Command::new("sync").status().unwrap().success());
