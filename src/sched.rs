@@ -7,8 +7,8 @@
 //! them. `-j N` means N threads copy: N-1 workers, and the walk itself, which fills a job
 //! in line whenever the queue is full instead of sleeping on it (no more runnable threads
 //! than CPUs, and no wake-up per job). A tree is handed over only while fewer jobs wait than
-//! there are workers (else the walk copies it itself), and the walk never takes one over: a tree's lines may have to wait for the front, and only a
-//! worker may wait for that.
+//! there are workers (else the walk copies it itself), and the walk never takes one over:
+//! a tree's lines may have to wait for the front, and only a worker may wait for that.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeSet, VecDeque};
@@ -279,8 +279,8 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         }
     }
 
-    /// Hands `tree` to the workers if one will soon be free for it (holding its place in the output, as
-    /// `submit`); otherwise gives it back, for the walk to copy in line.
+    /// Hands `tree` to the workers if one will soon be free for it (holding its place in
+    /// the output, as `submit`); otherwise gives it back, for the walk to copy in line.
     pub(crate) fn submit_tree(&mut self, tree: Box<Tree>) -> Result<(), Box<Tree>> {
         let Some(queue) = self.queue.clone() else { return Err(tree) };
         let mut queued = queue.lock();
