@@ -23,7 +23,7 @@ use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
-use crate::report::{Entry, JobTally, Kind, Reporter};
+use crate::report::{Entry, Kind, Printer, Reporter};
 use crate::sys::at::At;
 use crate::sys::interrupt;
 use crate::sys::process::{Usage, usage};
@@ -439,24 +439,25 @@ pub(crate) struct Collected {
 /// Runs a job, printing each file's lines as it finishes.
 fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     let mut failed = false;
-    let mut tally = rules.out.job_tally();
+    let tally = rules.out.job_tally();
+    let out = rules.out.job_printer(seq, &tally);
     match job {
         Job::Fill { src, dst, ends } => {
-            failed |= fill_one((seq, &mut tally), (&src, &dst), rules, |s, d, a| {
+            failed |= fill_one(out, (&src, &dst), rules, |s, d, a| {
                 fill_and_close(s, d, *ends, scratch, a)
             });
         }
         Job::Batch { files, dst_dev } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
             for (src, dst) in files.iter().take_while(|_| !interrupt::stopping()) {
-                rules.out.job_file_starting(seq, src.path(), dst.path());
-                failed |= fill_one((seq, &mut tally), (src, dst), rules, |s, d, a| {
+                out.starting(src.path(), dst.path(), None);
+                failed |= fill_one(out, (src, dst), rules, |s, d, a| {
                     copy_new_file(s, d, dst_dev, scratch, a)
                 });
             }
         }
         Job::Tree(tree) => {
-            let mut cp = Cp::new(rules.opts, rules.out.job_printer(seq), rules.env, false);
+            let mut cp = Cp::new(rules.opts, out.waiting_at_cap(), rules.env, false);
             cp.begin_operand(&tree.root.0, &tree.root.1);
             let sched = Sched::in_line(rules, std::mem::take(scratch));
             let (tree_failed, back) = (rules.walk_tree)(*tree, cp, sched);
@@ -467,10 +468,10 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     Done { seq, failed }
 }
 
-/// Fills one file of job `seq` with `fill` and reports it, with what the attribute rules
-/// had to say. Returns whether it failed.
+/// Fills one file with `fill` and reports it through its job's printer, with what the
+/// attribute rules had to say. Returns whether it failed.
 fn fill_one(
-    (seq, tally): (u64, &mut JobTally),
+    out: Printer,
     (src, dst): (&At, &At),
     rules: Rules,
     fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
@@ -485,6 +486,6 @@ fn fill_one(
         record,
         happened: happened(&result, &attrs.messages),
     };
-    rules.out.job_file_finished(seq, &attrs.messages, entry, tally);
+    out.finished_after(&attrs.messages, entry);
     result.is_err() || attrs.failed
 }

@@ -58,9 +58,6 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     /// A directory of this operand went to a worker: wait for it before the next operand
     /// (which may merge into the same destination).
     handed_trees: bool,
-    /// Another directory follows the entry being visited in its directory: the walk has
-    /// more to do, so this one may go to a worker.
-    more_dirs: bool,
     /// The progress thread (maybe not started yet: see `Monitor::wake`).
     pub(crate) monitor: Option<Monitor<'scope, 'env>>,
 }
@@ -91,7 +88,6 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             root: Default::default(),
             trees: false,
             handed_trees: false,
-            more_dirs: false,
             monitor,
         }
     }
@@ -144,15 +140,17 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             opened: None,
             first_dir: false,
         };
-        let visited = self.visit(visit);
+        let visited = self.visit(visit, false);
         self.cp.failed |= !visited.ok;
         if std::mem::take(&mut self.handed_trees) {
             self.drain();
         }
     }
 
-    /// One entry: GNU's decisions, then its contents or data.
-    fn visit(&mut self, v: Visit) -> Visited {
+    /// One entry: GNU's decisions, then its contents or data. `more_dirs`: another
+    /// directory follows it in its directory (the walk has more to do, so a directory may
+    /// go to a worker).
+    fn visit(&mut self, v: Visit, more_dirs: bool) -> Visited {
         let (src, dst, command_line, first_dir) = (v.src, v.dst, v.place.command_line, v.first_dir);
         let done = |status: Status| Visited {
             ok: status == Status::Ok,
@@ -163,7 +161,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         match self.cp.entry(v) {
             Next::Done(status) => done(status),
             Next::File(file) => done(self.copy_file(src, dst, *file)),
-            Next::Dir(dir) if self.may_hand_over(&dir, command_line) => {
+            Next::Dir(dir) if more_dirs && self.may_hand_over(&dir) => {
                 let (src, dst, root) = (src.clone(), dst.clone(), self.root.clone());
                 self.hand_over_tree(Box::new(Tree { src, dst, dir: *dir, root }))
             }
@@ -188,14 +186,10 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     }
 
     /// Whether the directory rcp just made may go to a worker whole: trees are allowed
-    /// for this operand, it is new (nothing below it to decide against), and the walk
-    /// has another directory to go on with.
-    fn may_hand_over(&self, dir: &DirNext, command_line: bool) -> bool {
-        self.trees
-            && self.more_dirs
-            && !command_line
-            && dir.opened.is_some()
-            && dir.contents.as_ref().is_some_and(|c| c.new_dst)
+    /// for this operand, and it is new (nothing below it to decide against). An operand
+    /// itself never goes (it has no directory after it: `more_dirs` is false).
+    fn may_hand_over(&self, dir: &DirNext) -> bool {
+        self.trees && dir.opened.is_some() && dir.contents.as_ref().is_some_and(|c| c.new_dst)
     }
 
     /// A regular file: filled here, or by a worker when nothing after it depends on it.
@@ -312,9 +306,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
             }
             let opened = if open_early && regular { open_regular(&s) } else { None };
-            self.more_dirs = dirs_left > 0;
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
-            let entry = self.visit(visit);
+            let entry = self.visit(visit, dirs_left > 0);
             result.ok &= entry.ok;
             if entry.into_self {
                 result.into_self = true;

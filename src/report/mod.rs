@@ -6,6 +6,7 @@
 //! The reporter is shared: the walk and every worker print through it, each line as soon
 //! as its entry and every entry before it are finished (one lock per line batch).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -85,9 +86,9 @@ enum Shape {
     Library,
 }
 
-/// What one job's files add up to, counted by the worker and added to the run's tally once
-/// the job is done (one lock per job, not per file).
-pub(crate) struct JobTally(Tally);
+/// What one job's entries add up to, counted by the worker and added to the run's tally
+/// once the job is done (one lock per job, not per entry, for entries that print nothing).
+pub(crate) struct JobTally(RefCell<Tally>);
 
 /// Lines a job's walk may keep waiting behind the front before it waits itself.
 const WAIT_CAP: usize = 4096;
@@ -211,10 +212,10 @@ impl Reporter {
         Printer { reporter: self, job: None }
     }
 
-    /// The printer for a job's walk (a directory tree on a worker): its lines go to job
-    /// `seq`'s place, and past `WAIT_CAP` lines not yet printable its worker waits.
-    pub(crate) fn job_printer(&self, seq: u64) -> Printer<'_> {
-        Printer { reporter: self, job: Some(seq) }
+    /// The printer for job `seq` (run by a worker, or by the walk while the queue is
+    /// full): its lines go to the job's place, its counts to `tally` until `job_done`.
+    pub(crate) fn job_printer<'r>(&'r self, seq: u64, tally: &'r JobTally) -> Printer<'r> {
+        Printer { reporter: self, job: Some(JobPlace { seq, tally, wait: false }) }
     }
 
     /// Holds the place of job `seq`, about to go to a worker.
@@ -222,41 +223,16 @@ impl Reporter {
         self.state().queue.push_back(Slot::Pending(seq));
     }
 
-    /// A worker starts a new file of job `seq`: its `-v` line.
-    pub(crate) fn job_file_starting(&self, seq: u64, src: &Path, dst: &Path) {
-        if self.verbose {
-            self.state().add(seq, vec![copying_line(src, dst, None)], false);
-        }
-    }
-
     /// A job starts: its count.
     pub(crate) fn job_tally(&self) -> JobTally {
-        JobTally(Tally::new())
-    }
-
-    /// A file of job `seq` is finished: what the attribute rules said (`messages`), then
-    /// its entry's lines, printed now if the job is first in line (the lock is taken only
-    /// when there is a line).
-    pub(crate) fn job_file_finished(
-        &self,
-        seq: u64,
-        messages: &[String],
-        entry: Entry,
-        tally: &mut JobTally,
-    ) {
-        tally.0.count(&entry);
-        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.clone())).collect();
-        lines.extend(self.entry_lines(&entry));
-        if !lines.is_empty() {
-            self.state().add(seq, lines, false);
-        }
+        JobTally(RefCell::new(Tally::new()))
     }
 
     /// Job `seq` is done: its count joins the run's, and what was waiting behind it is
     /// printed.
     pub(crate) fn job_done(&self, seq: u64, tally: JobTally) {
         let mut state = self.state();
-        state.tally.add(&tally.0);
+        state.tally.add(&tally.0.into_inner());
         state.add(seq, Vec::new(), true);
         self.wake(&state);
     }
@@ -317,10 +293,27 @@ impl Reporter {
 #[derive(Clone, Copy)]
 pub(crate) struct Printer<'r> {
     reporter: &'r Reporter,
-    job: Option<u64>,
+    job: Option<JobPlace<'r>>,
 }
 
-impl Printer<'_> {
+/// A job's place in the output, and its own count.
+#[derive(Clone, Copy)]
+struct JobPlace<'r> {
+    seq: u64,
+    tally: &'r JobTally,
+    /// Past `WAIT_CAP` lines not yet printable, the printing thread waits (a tree's walk on
+    /// a worker; a file or a batch prints far less, and the walk may be running it).
+    wait: bool,
+}
+
+impl<'r> Printer<'r> {
+    /// The same printer, for a tree's walk on a worker: past `WAIT_CAP` lines waiting
+    /// behind the front, it waits for its place to reach the front.
+    pub(crate) fn waiting_at_cap(self) -> Printer<'r> {
+        let job = self.job.map(|job| JobPlace { wait: true, ..job });
+        Printer { job, ..self }
+    }
+
     /// The program name as invoked, for messages.
     pub(crate) fn program(&self) -> &str {
         &self.reporter.program
@@ -369,7 +362,13 @@ impl Printer<'_> {
     /// Records a finished entry: the error message if it failed, `--debug` lines, a
     /// `--report` record, and `--stats` counts.
     pub(crate) fn finished(&self, entry: Entry) {
-        let lines = self.reporter.entry_lines(&entry);
+        self.finished_after(&[], entry);
+    }
+
+    /// A finished entry after what the attribute rules said about it (`messages`).
+    pub(crate) fn finished_after(&self, messages: &[String], entry: Entry) {
+        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.clone())).collect();
+        lines.extend(self.reporter.entry_lines(&entry));
         self.put(lines, Some(&entry));
     }
 
@@ -401,15 +400,23 @@ impl Printer<'_> {
     /// flight. A job's walk whose lines pile up behind the front waits until its place
     /// reaches it, so memory stays bounded however much the tree prints.
     fn put(&self, lines: Vec<Line>, entry: Option<&Entry>) {
-        let mut state = self.reporter.state();
-        if let Some(entry) = entry {
-            state.tally.count(entry);
-        }
-        let Some(seq) = self.job else {
+        let Some(job) = self.job else {
+            let mut state = self.reporter.state();
+            if let Some(entry) = entry {
+                state.tally.count(entry);
+            }
             return lines.into_iter().for_each(|line| state.push(line));
         };
+        if let Some(entry) = entry {
+            job.tally.0.borrow_mut().count(entry);
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let seq = job.seq;
+        let mut state = self.reporter.state();
         state.add(seq, lines, false);
-        while state.waiting.get(&seq).is_some_and(|w| w.lines.len() >= WAIT_CAP) {
+        while job.wait && state.waiting.get(&seq).is_some_and(|w| w.lines.len() >= WAIT_CAP) {
             state.blocked += 1;
             state =
                 self.reporter.moved.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -648,7 +655,8 @@ mod tests {
         let total = WAIT_CAP + 500;
         std::thread::scope(|scope| {
             let worker = scope.spawn(|| {
-                let printer = reporter.job_printer(behind);
+                let tally = reporter.job_tally();
+                let printer = reporter.job_printer(behind, &tally).waiting_at_cap();
                 for n in 0..total {
                     printer.message(&format!("line {n}"));
                 }
@@ -661,7 +669,8 @@ mod tests {
             let kept = reporter.state().waiting.get(&behind).map_or(0, |w| w.lines.len());
             assert_eq!(kept, WAIT_CAP, "lines kept waiting behind the front");
             assert!(!worker.is_finished());
-            reporter.job_printer(front).message("first");
+            let tally = reporter.job_tally();
+            reporter.job_printer(front, &tally).message("first");
             reporter.job_done(front, reporter.job_tally());
             worker.join().expect("the worker goes on once its place is first");
         });
