@@ -9,9 +9,14 @@
 //! than CPUs, and no wake-up per job). A tree is handed over only while fewer jobs wait than
 //! there are workers (else the walk copies it itself), and the walk never takes one over:
 //! a tree's lines may have to wait for the front, and only a worker may wait for that.
+//!
+//! On XFS a thread takes the first queued job whose allocation groups no other thread is
+//! making files in or cloning from (`Lanes`): two threads in one group take turns on its
+//! locks. Elsewhere jobs go in order.
 
 use std::cell::OnceCell;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -24,7 +29,10 @@ use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Printer, Reporter};
+use rustix::fs::Stat;
+
 use crate::sys::at::At;
+use crate::sys::fs::allocation_group_shift;
 use crate::sys::interrupt;
 use crate::sys::process::{Usage, usage};
 
@@ -72,6 +80,41 @@ pub(crate) struct Tree {
 /// it.
 pub(crate) type WalkTree = for<'s, 'e> fn(Tree, Cp<'e>, Sched<'s, 'e>) -> (bool, Scratch);
 
+/// The XFS locks a job's files take: the space lock (AGF) of the allocation group its
+/// source directory's files are in (cloning their extents updates the group's shared-extent
+/// counts), and the inode lock (AGI) of the group its destination directory is in (new
+/// files are made there); none on other filesystems. Two threads taking one such lock
+/// take turns (it is held until each transaction commits), so a thread takes the first
+/// queued job whose lanes no other thread is in, when there is one.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Lanes([Option<Lane>; 2]);
+
+/// One lock of one allocation group.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Lane {
+    dev: u64,
+    group: u64,
+    /// The inode lock (else the space lock).
+    inodes: bool,
+}
+
+impl Lanes {
+    fn is_empty(&self) -> bool {
+        self.0 == [None, None]
+    }
+
+    fn each(&self) -> impl Iterator<Item = Lane> + '_ {
+        self.0.iter().flatten().copied()
+    }
+}
+
+/// A job taken from the queue, with its lanes (released once it is done).
+struct Taken {
+    seq: u64,
+    job: Job,
+    lanes: Lanes,
+}
+
 /// The jobs waiting for a worker, in order, shared by the workers and the walk.
 #[derive(Default)]
 struct Queue {
@@ -82,7 +125,9 @@ struct Queue {
 
 #[derive(Default)]
 struct Queued {
-    jobs: VecDeque<(u64, Job)>,
+    jobs: VecDeque<Taken>,
+    /// The lanes of the jobs being run, one entry per job and lane.
+    busy: Vec<Lane>,
     /// Workers waiting for a job.
     idle: usize,
     /// Workers started.
@@ -96,21 +141,21 @@ impl Queue {
     }
 
     /// Queues a job unless `QUEUE` jobs wait already (then it comes back).
-    fn push(&self, seq: u64, job: Job) -> Result<(), Job> {
+    fn push(&self, seq: u64, job: Job, lanes: Lanes) -> Result<(), Job> {
         let mut queued = self.lock();
         if queued.jobs.len() >= QUEUE {
             return Err(job);
         }
-        queued.push(seq, job, &self.more);
+        queued.push(Taken { seq, job, lanes }, &self.more);
         Ok(())
     }
 
     /// The next job, for a worker: waits for one; `None` once the queue is closed and
     /// empty.
-    fn pop(&self) -> Option<(u64, Job)> {
+    fn pop(&self) -> Option<Taken> {
         let mut queued = self.lock();
         loop {
-            if let Some(job) = queued.jobs.pop_front() {
+            if let Some(job) = queued.take(|_| true) {
                 return Some(job);
             }
             if queued.closed {
@@ -122,11 +167,29 @@ impl Queue {
         }
     }
 
-    /// The first queued job that is not a tree, for the walk to fill itself.
-    fn take_for_walk(&self) -> Option<(u64, Job)> {
+    /// A queued job that is not a tree, for the walk to fill itself.
+    fn take_for_walk(&self) -> Option<Taken> {
+        self.lock().take(|job| !matches!(job, Job::Tree(_)))
+    }
+
+    /// The queue is full: queues `job` anyway and takes one for the walk to fill itself,
+    /// preferring (as any thread does) one in lanes no other thread is in.
+    fn swap_for_walk(&self, job: Taken) -> Taken {
         let mut queued = self.lock();
-        let at = queued.jobs.iter().position(|(_, job)| !matches!(job, Job::Tree(_)))?;
-        queued.jobs.remove(at)
+        queued.jobs.push_back(job);
+        queued.take(|job| !matches!(job, Job::Tree(_))).expect("the job just queued")
+    }
+
+    /// A job taken from the queue is done: its lanes are free again.
+    fn release(&self, lanes: Lanes) {
+        if !lanes.is_empty() {
+            let mut queued = self.lock();
+            for lane in lanes.each() {
+                if let Some(at) = queued.busy.iter().position(|&busy| busy == lane) {
+                    queued.busy.swap_remove(at);
+                }
+            }
+        }
     }
 
     fn close(&self) {
@@ -136,11 +199,22 @@ impl Queue {
 }
 
 impl Queued {
-    fn push(&mut self, seq: u64, job: Job, more: &Condvar) {
-        self.jobs.push_back((seq, job));
+    fn push(&mut self, job: Taken, more: &Condvar) {
+        self.jobs.push_back(job);
         if self.idle > 0 {
             more.notify_one();
         }
+    }
+
+    /// The first queued job `allowed` whose lanes no running job is in, else the first
+    /// one `allowed`; its lanes are then busy.
+    fn take(&mut self, allowed: impl Fn(&Job) -> bool) -> Option<Taken> {
+        let free = |job: &Taken| job.lanes.each().all(|lane| !self.busy.contains(&lane));
+        let at = (self.jobs.iter().position(|job| allowed(&job.job) && free(job)))
+            .or_else(|| self.jobs.iter().position(|job| allowed(&job.job)))?;
+        let job = self.jobs.remove(at)?;
+        self.busy.extend(job.lanes.each());
+        Some(job)
     }
 
     /// Whether a tree handed over now would soon be taken: fewer jobs wait than there are
@@ -192,6 +266,8 @@ pub(crate) struct Sched<'scope, 'env> {
     spare: usize,
     /// The process's usage at the last look (`grow_if_waiting`), and when it was.
     looked: (Usage, Instant),
+    /// By device: how far to shift an inode number for its allocation group (`Lanes`).
+    group_shifts: HashMap<u64, Option<u32>>,
 }
 
 impl<'scope, 'env> Sched<'scope, 'env> {
@@ -234,6 +310,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             deferred: VecDeque::new(),
             spare: 0,
             looked: (Usage::default(), Instant::now()),
+            group_shifts: HashMap::new(),
         }
     }
 
@@ -264,16 +341,49 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         })
     }
 
+    /// The lanes of jobs that read from the source directory `src` and make files in the
+    /// destination directory `dst` (each a status, and an fd on it to learn its
+    /// filesystem by, if this is the first directory of its device). None if nothing is
+    /// handed over.
+    pub(crate) fn lanes(
+        &mut self,
+        src: (&Stat, Option<BorrowedFd>),
+        dst: (&Stat, Option<BorrowedFd>),
+    ) -> Lanes {
+        if !self.parallel() {
+            return Lanes::default();
+        }
+        let mut lane = |(st, fd): (&Stat, Option<BorrowedFd>), inodes| {
+            let shift = match (self.group_shifts.get(&st.st_dev), fd) {
+                (Some(&shift), _) => shift,
+                (None, Some(fd)) => {
+                    *self.group_shifts.entry(st.st_dev).or_insert(allocation_group_shift(fd))
+                }
+                (None, None) => None,
+            };
+            let group = st.st_ino.checked_shr(shift?).unwrap_or(0);
+            Some(Lane { dev: st.st_dev, group, inodes })
+        };
+        Lanes([lane(src, false), lane(dst, true)])
+    }
+
     /// Hands `job` to a worker, holding its place in the output (its files' lines, `-v`
     /// ones included, are printed there as they finish); starts the workers on first use.
-    /// While the queue is full, the walk fills the job itself.
-    pub(crate) fn submit(&mut self, job: Job) {
+    /// While the queue is full, the walk fills a job itself: this one, or on XFS a queued
+    /// one in lanes no worker is in.
+    pub(crate) fn submit(&mut self, job: Job, lanes: Lanes) {
         let seq = self.next_seq();
         self.grow_if_waiting(seq);
-        match self.started().push(seq, job) {
+        let queue = self.started();
+        match queue.push(seq, job, lanes) {
             Ok(()) => {}
-            Err(job) => {
+            Err(job) if lanes.is_empty() => {
                 let done = run_job(seq, job, &mut self.scratch, self.rules);
+                self.done_tx.send(done).expect("the receiver is ours");
+            }
+            Err(job) => {
+                let taken = queue.swap_for_walk(Taken { seq, job, lanes });
+                let done = run_taken(taken, &queue, &mut self.scratch, self.rules);
                 self.done_tx.send(done).expect("the receiver is ours");
             }
         }
@@ -281,14 +391,14 @@ impl<'scope, 'env> Sched<'scope, 'env> {
 
     /// Hands `tree` to the workers if one will soon be free for it (holding its place in
     /// the output, as `submit`); otherwise gives it back, for the walk to copy in line.
-    pub(crate) fn submit_tree(&mut self, tree: Box<Tree>) -> Result<(), Box<Tree>> {
+    pub(crate) fn submit_tree(&mut self, tree: Box<Tree>, lanes: Lanes) -> Result<(), Box<Tree>> {
         let Some(queue) = self.queue.clone() else { return Err(tree) };
         let mut queued = queue.lock();
         if !queued.has_room_for_a_tree() {
             return Err(tree);
         }
         let seq = self.next_seq();
-        queued.push(seq, Job::Tree(tree), &queue.more);
+        queued.push(Taken { seq, job: Job::Tree(tree), lanes }, &queue.more);
         drop(queued);
         self.grow_if_waiting(seq);
         Ok(())
@@ -356,8 +466,8 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         let rules = self.rules;
         scope.spawn(move || {
             interrupt::leave_to_the_walk();
-            while let Some((seq, job)) = queue.pop() {
-                if done.send(run_job(seq, job, &mut scratch, rules)).is_err() {
+            while let Some(taken) = queue.pop() {
+                if done.send(run_taken(taken, &queue, &mut scratch, rules)).is_err() {
                     break;
                 }
             }
@@ -415,8 +525,9 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         if got.is_some() || !wait {
             return got;
         }
-        match self.queue.as_ref().and_then(|queue| queue.take_for_walk()) {
-            Some((seq, job)) => Some(run_job(seq, job, &mut self.scratch, self.rules)),
+        let queue = self.queue.clone();
+        match queue.as_ref().and_then(|queue| Some((queue, queue.take_for_walk()?))) {
+            Some((queue, taken)) => Some(run_taken(taken, queue, &mut self.scratch, self.rules)),
             None => self.done.recv().ok(),
         }
     }
@@ -434,6 +545,13 @@ impl<'scope, 'env> Sched<'scope, 'env> {
 pub(crate) struct Collected {
     pub(crate) any: bool,
     pub(crate) failed: bool,
+}
+
+/// Runs a job taken from the queue, then frees its lanes.
+fn run_taken(taken: Taken, queue: &Queue, scratch: &mut Scratch, rules: Rules) -> Done {
+    let done = run_job(taken.seq, taken.job, scratch, rules);
+    queue.release(taken.lanes);
+    done
 }
 
 /// Runs a job, printing each file's lines as it finishes.
@@ -488,4 +606,65 @@ fn fill_one(
     };
     out.finished_after(&attrs.messages, entry);
     result.is_err() || attrs.failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lanes(src: u64, dst: u64) -> Lanes {
+        let lane = |group, inodes| Some(Lane { dev: 7, group, inodes });
+        Lanes([lane(src, false), lane(dst, true)])
+    }
+
+    fn queued(jobs: &[(u64, u64)]) -> Queued {
+        let mut queued = Queued::default();
+        for (seq, &(src, dst)) in (1..).zip(jobs) {
+            let job = Job::Batch { files: Vec::new(), dst_dev: None };
+            queued.jobs.push_back(Taken { seq, job, lanes: lanes(src, dst) });
+        }
+        queued
+    }
+
+    fn take(queued: &mut Queued) -> (u64, Lanes) {
+        let taken = queued.take(|_| true).expect("a job");
+        (taken.seq, taken.lanes)
+    }
+
+    fn release(queued: &mut Queued, lanes: Lanes) {
+        for lane in lanes.each() {
+            let at = queued.busy.iter().position(|&busy| busy == lane).expect("busy");
+            queued.busy.swap_remove(at);
+        }
+    }
+
+    #[test]
+    fn a_thread_takes_the_first_job_in_lanes_no_other_thread_is_in() {
+        // (source group, destination group) of each job, in walk order.
+        let mut queued = queued(&[(0, 0), (0, 1), (1, 0), (2, 0), (1, 2), (3, 3)]);
+        let (first, one) = take(&mut queued);
+        assert_eq!(first, 1);
+        // 2 clones from group 0 and 3 and 4 make files in group 0, as job 1 does.
+        assert_eq!(take(&mut queued).0, 5);
+        let (sixth, six) = take(&mut queued);
+        assert_eq!(sixth, 6);
+        // Nothing left is free beside 1, 5 and 6: the first job in order.
+        assert_eq!(take(&mut queued).0, 2);
+        assert_eq!(queued.busy.len(), 8);
+        // 1 and 6 done: 2 and 5 hold (0, 1) and (1, 2); 3 clones from 1, 4 is free.
+        release(&mut queued, one);
+        release(&mut queued, six);
+        assert_eq!(take(&mut queued).0, 4);
+        assert_eq!(take(&mut queued).0, 3);
+        assert!(queued.take(|_| true).is_none());
+    }
+
+    #[test]
+    fn a_group_s_inode_lock_is_not_its_space_lock() {
+        let mut queued = queued(&[(0, 2), (2, 2), (2, 0)]);
+        assert_eq!(take(&mut queued).0, 1);
+        // Job 3 clones from group 2 and makes files in group 0, beside job 1's cloning
+        // from group 0 and making files in group 2.
+        assert_eq!(take(&mut queued).0, 3);
+    }
 }

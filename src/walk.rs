@@ -6,6 +6,7 @@
 //! directory's attributes after its contents, and stops an operand that runs into itself.
 
 use std::collections::HashSet;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::args::options::{Deref, Interactive, Options};
@@ -19,11 +20,11 @@ use crate::error::{Error, Op};
 use crate::report::Reporter;
 use crate::report::progress::{Monitor, Show};
 use crate::report::totals::Sources;
-use crate::sched::{Job, Sched, Tree};
+use crate::sched::{Job, Lanes, Sched, Tree};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags, Stat};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -60,6 +61,9 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     handed_trees: bool,
     /// The progress thread (maybe not started yet: see `Monitor::wake`).
     pub(crate) monitor: Option<Monitor<'scope, 'env>>,
+    /// The lanes of the directory whose entries are being walked: its files' jobs go out
+    /// with them.
+    lanes: Lanes,
 }
 
 /// How an entry went, for the directory walking it.
@@ -89,6 +93,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             trees: false,
             handed_trees: false,
             monitor,
+            lanes: Lanes::default(),
         }
     }
 
@@ -173,7 +178,13 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// have enough waiting already.
     fn hand_over_tree(&mut self, tree: Box<Tree>) -> Visited {
         let first_dir = tree.dir.first_dir;
-        match self.sched.submit_tree(tree) {
+        let lanes = match (&tree.dir.opened, &tree.dir.contents) {
+            (Some((fd, st)), Some(contents)) => {
+                self.sched.lanes((&contents.src_st, None), (st, Some(fd.as_fd())))
+            }
+            _ => Lanes::default(),
+        };
+        match self.sched.submit_tree(tree, lanes) {
             Ok(()) => {
                 self.handed_trees = true;
                 Visited { ok: true, into_self: false, first_dir, unread: None }
@@ -216,8 +227,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         }
         let mut visited = Visited { ok: true, into_self: false, first_dir, unread: None };
         if let Some(contents) = contents {
-            let fd = opened.as_ref().map(|(fd, _)| fd);
-            visited = self.copy_dir(src, (fd, dst.path()), &contents, first_dir);
+            visited = self.copy_dir(src, (opened.as_ref(), dst.path()), &contents, first_dir);
         }
         self.cp.dir_filled(dst, command_line);
         visited.ok &= self.finish_dir(finish, visited.unread.take());
@@ -243,11 +253,12 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     fn copy_dir(
         &mut self,
         src_at: &At,
-        (dst_fd, dst): (Option<&DirFd>, &Path),
+        (dst_dir, dst): (Option<&(DirFd, Stat)>, &Path),
         dir: &Contents,
         first_dir: bool,
     ) -> Visited {
         let src = src_at.path();
+        let dst_fd = dst_dir.map(|(fd, _)| fd);
         if self.dst_dirs.contains(&ino(&dir.src_st)) {
             self.drain();
         }
@@ -262,6 +273,10 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 return Visited { ok: false, into_self: false, first_dir, unread };
             }
         };
+        let lanes = dst_dir.map_or_else(Lanes::default, |(fd, st)| {
+            self.sched.lanes((&dir.src_st, Some(src_fd.as_fd())), (st, Some(fd.as_fd())))
+        });
+        let outer_lanes = std::mem::replace(&mut self.lanes, lanes);
         let place = Place {
             parent: Some(&dir.src_st),
             ancestors: &dir.ancestors,
@@ -318,6 +333,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         if !batch.is_empty() {
             self.hand_over_new_files(batch, dir.dst_dev);
         }
+        self.lanes = outer_lanes;
         result
     }
 
@@ -336,7 +352,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 
     /// Hands a job to the scheduler and keeps the backlog of output bounded.
     fn submit(&mut self, job: Job) {
-        self.sched.submit(job);
+        self.sched.submit(job, self.lanes);
         self.collect(false);
         while self.cp.out.backlog() > BACKLOG {
             if !self.collect(true) {

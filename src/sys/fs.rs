@@ -1,7 +1,7 @@
 //! What a filesystem is and can do, read without writing (`--dry-run` predicts each file's
 //! copy path from it): its type from `fstatfs`, whether it shares extents (for XFS, the
-//! reflink flag of its geometry), and whether the kernel lets `copy_file_range` cross
-//! between two of its mounts.
+//! reflink flag of its geometry), whether the kernel lets `copy_file_range` cross
+//! between two of its mounts, and which XFS allocation group an inode is in.
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
@@ -107,19 +107,69 @@ fn existing_directory(path: &Path) -> Result<PathBuf, Errno> {
 /// `XFS_IOC_FSGEOMETRY` (read-only, any user): whether the filesystem was made with
 /// reflinks (`XFS_FSOP_GEOM_FLAGS_REFLINK`).
 fn xfs_has_reflink(fd: BorrowedFd) -> bool {
-    /// `struct xfs_fsop_geom`: 256 bytes; `flags` is the `u32` at byte 92.
-    #[repr(C)]
-    struct Geometry {
-        words: [u32; 64],
-    }
-    const FLAGS_WORD: usize = 92 / 4;
     const REFLINK: u32 = 1 << 20;
+    xfs_geometry(fd).is_some_and(|g| g.words[Geometry::FLAGS] & REFLINK != 0)
+}
+
+/// How far to shift an inode number of the filesystem `fd` is on to get its XFS allocation
+/// group (the group's number sits above `agblklog + inopblog` bits); `None` elsewhere. An
+/// allocation group has one lock for making inodes (the AGI) and one for its space and
+/// shared-extent counts (the AGF), held until each transaction commits: threads that
+/// create, or clone from, the same group at once take turns.
+pub(crate) fn allocation_group_shift(fd: BorrowedFd) -> Option<u32> {
+    if fstatfs(fd).ok()?.f_type as u32 != XFS {
+        return None;
+    }
+    let words = xfs_geometry(fd)?.words;
+    group_shift(words[Geometry::BLOCKSIZE], words[Geometry::AGBLOCKS], words[Geometry::INODESIZE])
+}
+
+/// An XFS inode number is its group, its block in the group (`agblklog` bits: libxfs's
+/// `highbit32(agblocks - 1) + 1`) and its place in the block (`inopblog` bits: log2 of
+/// inodes per block).
+fn group_shift(block: u32, ag_blocks: u32, inode: u32) -> Option<u32> {
+    if ag_blocks < 2 || inode == 0 || block < inode {
+        return None;
+    }
+    let ag_block_log = u32::BITS - (ag_blocks - 1).leading_zeros();
+    Some(ag_block_log + (block / inode).ilog2())
+}
+
+/// `struct xfs_fsop_geom`: 256 bytes of `u32`s (and `u64`s, unused here).
+#[repr(C)]
+struct Geometry {
+    words: [u32; 64],
+}
+
+impl Geometry {
+    const BLOCKSIZE: usize = 0;
+    const AGBLOCKS: usize = 2;
+    const INODESIZE: usize = 6;
+    const FLAGS: usize = 92 / 4;
+}
+
+/// `XFS_IOC_FSGEOMETRY`, or `None` if the filesystem is not XFS.
+fn xfs_geometry(fd: BorrowedFd) -> Option<Geometry> {
     const OPCODE: rustix::ioctl::Opcode = rustix::ioctl::opcode::read::<Geometry>(b'X', 126);
     // SAFETY: XFS_IOC_FSGEOMETRY fills exactly a `struct xfs_fsop_geom` (256 bytes).
     let getter = unsafe { rustix::ioctl::Getter::<OPCODE, Geometry>::new() };
     // SAFETY: the opcode and output type agree (above); the fd is only read.
-    match unsafe { rustix::ioctl::ioctl(fd, getter) } {
-        Ok(geometry) => geometry.words[FLAGS_WORD] & REFLINK != 0,
-        Err(_) => false,
+    unsafe { rustix::ioctl::ioctl(fd, getter) }.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_shift;
+
+    #[test]
+    fn an_inode_s_group_is_above_its_block_and_place_in_the_block() {
+        // mkfs.xfs of a 4 GiB image: 4 groups of 262,144 4-KiB blocks, 512-byte inodes
+        // (its directories are inodes 128, 2097281 (group 1), 6291584 (group 3), ...).
+        assert_eq!(group_shift(4096, 262_144, 512), Some(18 + 3));
+        assert_eq!(6_291_584 >> group_shift(4096, 262_144, 512).unwrap(), 3);
+        // A group that is not a power of two rounds its block bits up.
+        assert_eq!(group_shift(4096, 262_145, 512), Some(19 + 3));
+        assert_eq!(group_shift(1024, 1000, 256), Some(10 + 2));
+        assert_eq!(group_shift(4096, 0, 512), None);
     }
 }
