@@ -23,14 +23,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
 
+use rustix::fs::Stat;
+
 use crate::args::options::Options;
 use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Printer, Reporter};
-use rustix::fs::Stat;
-
 use crate::sys::at::At;
 use crate::sys::fs::allocation_group_shift;
 use crate::sys::interrupt;
@@ -108,7 +108,7 @@ impl Lanes {
     }
 }
 
-/// A job taken from the queue, with its lanes (released once it is done).
+/// A job in the queue (or taken from it): its number, and its lanes (busy while it runs).
 struct Taken {
     seq: u64,
     job: Job,
