@@ -183,12 +183,7 @@ impl Queue {
     /// A job taken from the queue is done: its lanes are free again.
     fn release(&self, lanes: Lanes) {
         if !lanes.is_empty() {
-            let mut queued = self.lock();
-            for lane in lanes.each() {
-                if let Some(at) = queued.busy.iter().position(|&busy| busy == lane) {
-                    queued.busy.swap_remove(at);
-                }
-            }
+            self.lock().release(lanes);
         }
     }
 
@@ -215,6 +210,14 @@ impl Queued {
         let job = self.jobs.remove(at)?;
         self.busy.extend(job.lanes.each());
         Some(job)
+    }
+
+    fn release(&mut self, lanes: Lanes) {
+        for lane in lanes.each() {
+            if let Some(at) = self.busy.iter().position(|&busy| busy == lane) {
+                self.busy.swap_remove(at);
+            }
+        }
     }
 
     /// Whether a tree handed over now would soon be taken: fewer jobs wait than there are
@@ -631,13 +634,6 @@ mod tests {
         (taken.seq, taken.lanes)
     }
 
-    fn release(queued: &mut Queued, lanes: Lanes) {
-        for lane in lanes.each() {
-            let at = queued.busy.iter().position(|&busy| busy == lane).expect("busy");
-            queued.busy.swap_remove(at);
-        }
-    }
-
     #[test]
     fn a_thread_takes_the_first_job_in_lanes_no_other_thread_is_in() {
         // (source group, destination group) of each job, in walk order.
@@ -652,8 +648,9 @@ mod tests {
         assert_eq!(take(&mut queued).0, 2);
         assert_eq!(queued.busy.len(), 8);
         // 1 and 6 done: 2 and 5 hold (0, 1) and (1, 2); 3 clones from 1, 4 is free.
-        release(&mut queued, one);
-        release(&mut queued, six);
+        queued.release(one);
+        queued.release(six);
+        assert_eq!(queued.busy.len(), 4);
         assert_eq!(take(&mut queued).0, 4);
         assert_eq!(take(&mut queued).0, 3);
         assert!(queued.take(|_| true).is_none());
