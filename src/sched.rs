@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::Stat;
 
 use crate::args::options::Options;
-use crate::cp::file::{Ends, FileError, copy_new_file, fill_and_close, happened};
+use crate::cp::file::{DstDir, Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
@@ -59,7 +59,7 @@ pub(crate) enum Job {
     /// New files in a directory rcp made, one after the other on one worker (workers
     /// creating in the same directory would contend for its lock): open, create, fill,
     /// close.
-    Batch { files: Vec<(At, At)>, dst_dev: Option<u64> },
+    Batch { files: Vec<(At, At)>, dst_dir: Option<DstDir> },
     /// A directory rcp has just made, with everything below it: walked on the worker.
     Tree(Box<Tree>),
 }
@@ -568,12 +568,12 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
                 fill_and_close(s, d, *ends, scratch, a)
             });
         }
-        Job::Batch { files, dst_dev } => {
+        Job::Batch { files, dst_dir } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
             for (src, dst) in files.iter().take_while(|_| !interrupt::stopping()) {
                 out.starting(src.path(), dst.path(), None);
                 failed |= fill_one(out, (src, dst), rules, |s, d, a| {
-                    copy_new_file(s, d, dst_dev, scratch, a)
+                    copy_new_file(s, d, dst_dir, scratch, a)
                 });
             }
         }
@@ -623,7 +623,7 @@ mod tests {
     fn queued(jobs: &[(u64, u64)]) -> Queued {
         let mut queued = Queued::default();
         for (seq, &(src, dst)) in (1..).zip(jobs) {
-            let job = Job::Batch { files: Vec::new(), dst_dev: None };
+            let job = Job::Batch { files: Vec::new(), dst_dir: None };
             queued.jobs.push_back(Taken { seq, job, lanes: lanes(src, dst) });
         }
         queued

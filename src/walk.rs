@@ -11,6 +11,7 @@ use std::path::Path;
 
 use crate::args::options::{Deref, Interactive, Options};
 use crate::args::plan::{Nonexistent, Pair, Plan};
+use crate::cp::file::DstDir;
 use crate::cp::preserve::Env;
 use crate::cp::{
     self, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status, Visit,
@@ -134,7 +135,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             ancestors: &[],
             deref: self.cp.opts.deref,
             command_line: true,
-            dst_dev: None,
+            dst_dir: None,
         };
         let (src, dst) = (At::cwd(src), At::cwd(dst));
         let visit = Visit {
@@ -282,7 +283,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             ancestors: &dir.ancestors,
             deref: dir.deref,
             command_line: false,
-            dst_dev: dir.dst_dev,
+            dst_dir: dir.dst_dir,
         };
         let opts = self.cp.opts;
         let nonexistent = if dir.new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
@@ -305,7 +306,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             if let Some(kind) = self.excluded(&s, kind, dir.deref) {
                 // Its record comes after those of the files batched before it.
                 if !batch.is_empty() {
-                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir);
                 }
                 self.cp.excluded(&s, &d, kind);
                 continue;
@@ -313,12 +314,12 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             if hand_over && regular && self.files > 0 {
                 batch.push((s, d));
                 if batch.len() == BATCH {
-                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir);
                 }
                 continue;
             }
             if !batch.is_empty() {
-                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dev);
+                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir);
             }
             let opened = if open_early && regular { open_regular(&s) } else { None };
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
@@ -331,7 +332,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             result.first_dir |= entry.first_dir;
         }
         if !batch.is_empty() {
-            self.hand_over_new_files(batch, dir.dst_dev);
+            self.hand_over_new_files(batch, dir.dst_dir);
         }
         self.lanes = outer_lanes;
         result
@@ -345,9 +346,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     }
 
     /// Regular files for a directory rcp just made go to one worker, whole.
-    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dev: Option<u64>) {
+    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dir: Option<DstDir>) {
         self.files += files.len() as u64;
-        self.submit(Job::Batch { files, dst_dev });
+        self.submit(Job::Batch { files, dst_dir });
     }
 
     /// Hands a job to the scheduler and keeps the backlog of output bounded.

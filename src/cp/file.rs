@@ -34,6 +34,16 @@ impl From<Error> for FileError {
     }
 }
 
+/// A destination directory the walk has open, as far as the files made in it go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DstDir {
+    /// Its device: a file created in it needs no fstat to say where it is.
+    pub(crate) dev: u64,
+    /// It has no default ACL (asked only when modes are preserved): a file created in it
+    /// inherits no ACL, so there is none to take away.
+    pub(crate) no_default_acl: bool,
+}
+
 /// What `copy` decided for this file.
 #[derive(Clone, Copy)]
 pub(crate) struct RegularPlan {
@@ -47,8 +57,8 @@ pub(crate) struct RegularPlan {
     pub(crate) new_dst: bool,
     /// Whether the source may be reached through a symlink.
     pub(crate) follow: bool,
-    /// The destination directory's device, when known: a created file needs no fstat.
-    pub(crate) dst_dev: Option<u64>,
+    /// The destination directory, when the walk has it open.
+    pub(crate) dst_dir: Option<DstDir>,
     /// `--resume`: the existing destination's length, to go on from if its bytes are the
     /// source's (0: copy afresh).
     pub(crate) resume_from: u64,
@@ -69,7 +79,7 @@ impl RegularPlan {
             extra: if p.xattr && !root { 0o200 & !mode } else { 0 },
             new_dst: true,
             follow: false,
-            dst_dev: None,
+            dst_dir: None,
             resume_from: 0,
             read_back: opts.verify,
         }
@@ -154,12 +164,12 @@ pub(crate) fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
 pub(crate) fn copy_new_file(
     src: &At,
     dst: &At,
-    dst_dev: Option<u64>,
+    dst_dir: Option<DstDir>,
     worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
     let (src_fd, st) = open_walked(src)?;
-    let plan = RegularPlan { dst_dev, ..RegularPlan::new(st.st_mode, attrs.opts, attrs.root) };
+    let plan = RegularPlan { dst_dir, ..RegularPlan::new(st.st_mode, attrs.opts, attrs.root) };
     let (dst_fd, temp) = match atomic_temp(attrs.opts, dst, &plan)? {
         Some((fd, temp)) => (fd, Some(temp)),
         None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
@@ -345,7 +355,8 @@ fn fill(
     let (created, p) = (*created, attrs.opts.preserve);
     // A file rcp just created is a regular file on the directory's device, owned by rcp:
     // no need to ask, unless its owner matters (-p) or its mode is being adjusted.
-    let known = plan.dst_dev.filter(|_| created && !p.ownership && plan.extra == 0);
+    let known =
+        (plan.dst_dir.map(|d| d.dev)).filter(|_| created && !p.ownership && plan.extra == 0);
     let dst_st = match known {
         Some(dev) => {
             let mut st = *src_st;
@@ -377,6 +388,7 @@ fn fill(
     }
     let made = Made::File {
         created,
+        bare: created && plan.dst_dir.is_some_and(|d| d.no_default_acl),
         new_dst: plan.new_dst,
         mode: plan.mode,
         omitted: plan.omitted,

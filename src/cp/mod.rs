@@ -31,7 +31,7 @@ use crate::sys::attr::{self, Node};
 use crate::sys::create::{self, Made as Linked};
 use crate::sys::path::{dir_of, last_component, same_name};
 use crate::sys::{Ino, ino, is};
-use file::{Ends, FileError, RegularPlan};
+use file::{DstDir, Ends, FileError, RegularPlan};
 use links::Memory;
 use preserve::{Attrs, Env, Made, Stopped, Target};
 use same_file::SameFile;
@@ -58,8 +58,8 @@ pub(crate) struct Place<'p> {
     pub(crate) ancestors: &'p [Ino],
     pub(crate) deref: Deref,
     pub(crate) command_line: bool,
-    /// The device of the destination directory, when known (saves an fstat per file).
-    pub(crate) dst_dev: Option<u64>,
+    /// The destination directory, when the walk has it open.
+    pub(crate) dst_dir: Option<DstDir>,
 }
 
 /// One entry to copy.
@@ -137,7 +137,7 @@ pub(crate) struct Contents {
     pub(crate) follow: bool,
     pub(crate) ancestors: Vec<Ino>,
     pub(crate) deref: Deref,
-    pub(crate) dst_dev: Option<u64>,
+    pub(crate) dst_dir: Option<DstDir>,
 }
 
 /// An entry's attributes, to set once its contents are in (now, or when the files handed
@@ -686,14 +686,20 @@ impl<'a> Cp<'a> {
         if existing.is_none() {
             w.dst_st = Some(made);
         }
-        let contents = self.contents(&w, made.st_dev);
+        let contents = self.contents(&w, self.dst_dir(&fd, &made));
         let finish = Finish { dst_fd: Some(fd.clone()), restore_mode, ..Finish::of(&w, omitted) };
         Next::Dir(Box::new(DirNext { opened: Some((fd, made)), contents, first_dir, finish }))
     }
 
-    /// What copying the directory `w`'s entries needs, into a directory on `dst_dev`;
+    /// The destination directory `fd` (of status `st`) for the files made in it.
+    fn dst_dir(&self, fd: &DirFd, st: &Stat) -> DstDir {
+        let no_default_acl = self.opts.preserve.mode && !attr::has_default_acl(fd.as_fd());
+        DstDir { dev: st.st_dev, no_default_acl }
+    }
+
+    /// What copying the directory `w`'s entries needs, into the directory `dst_dir`;
     /// `None` under `-x` when the source is on another filesystem than its parent.
-    fn contents(&self, w: &Work, dst_dev: u64) -> Option<Contents> {
+    fn contents(&self, w: &Work, dst_dir: DstDir) -> Option<Contents> {
         let place = w.place;
         let crosses = place.parent.is_some_and(|p| p.st_dev != w.st.st_dev);
         (!(self.opts.one_file_system && crosses)).then(|| Contents {
@@ -702,7 +708,7 @@ impl<'a> Cp<'a> {
             follow: place.deref != Deref::Never,
             ancestors: [place.ancestors, &[ino(&w.st)]].concat(),
             deref: if place.deref == Deref::CommandLine { Deref::Never } else { place.deref },
-            dst_dev: Some(dst_dev),
+            dst_dir: Some(dst_dir),
         })
     }
 
@@ -720,14 +726,15 @@ impl<'a> Cp<'a> {
         }
         self.out.starting(src, dst, None);
         w.new_dst = true;
-        let landing = match self.dry.landing(dst, w.place.dst_dev) {
+        let landing = match self.dry.landing(dst, w.place.dst_dir.map(|d| d.dev)) {
             Ok(landing) => landing,
             Err(error) => {
                 self.fail_entry(w.names(), &error);
                 return self.undo(w.dst, undo);
             }
         };
-        let contents = self.contents(&w, landing.dev);
+        let dst_dir = DstDir { dev: landing.dev, no_default_acl: false };
+        let contents = self.contents(&w, dst_dir);
         let finish = Finish::of(&w, omitted);
         Next::Dir(Box::new(DirNext { opened: None, contents, first_dir: true, finish }))
     }
@@ -814,7 +821,7 @@ impl<'a> Cp<'a> {
         let plan = RegularPlan {
             new_dst: w.new_dst,
             follow: w.place.deref != Deref::Never,
-            dst_dev: w.place.dst_dev,
+            dst_dir: w.place.dst_dir,
             resume_from: self.resume_from(&w),
             ..RegularPlan::new(w.st.st_mode, opts, self.env.root)
         };
@@ -845,7 +852,7 @@ impl<'a> Cp<'a> {
             opened,
             dst: w.dst,
             existing: w.dst_st.as_ref().filter(|_| !w.new_dst),
-            dir_dev: w.place.dst_dev,
+            dir_dev: w.place.dst_dir.map(|d| d.dev),
             resume_from: self.resume_from(&w),
         };
         let result = self.dry.predict(forecast, self.opts);

@@ -13,7 +13,7 @@ use rustix::io::Errno;
 use crate::args::options::Options;
 use crate::error::{Error, Op, strerror};
 use crate::quote::quote;
-use crate::sys::attr::{self, Node, XattrError, XattrStep};
+use crate::sys::attr::{self, AclNames, Known, Node, XattrError, XattrStep};
 
 const S_IRWXU: u32 = 0o700;
 const SPECIAL: u32 = 0o7000;
@@ -60,6 +60,8 @@ pub(crate) enum Made {
     File {
         /// rcp created it (not an existing file it truncated).
         created: bool,
+        /// It was created in a directory without a default ACL: it has no ACL.
+        bare: bool,
         new_dst: bool,
         /// Permission bits it was planned with (before the umask).
         mode: u32,
@@ -103,15 +105,18 @@ impl<'a> Attrs<'a> {
         if self.owner(t)? == Owner::Dropped {
             src_mode &= !SPECIAL;
         }
-        self.xattrs(t)?;
+        let listed = self.xattrs(t)?;
         match t.made {
             Made::Other { symlink: true, .. } => Ok(()),
             Made::Other { new_dst, omitted, restore_mode, .. } => {
-                self.other_mode(t, src_mode, new_dst, omitted, restore_mode)
+                let known = Known { src: listed, dst: None };
+                self.other_mode(t, (src_mode, known), new_dst, omitted, restore_mode)
             }
-            Made::File { created, mode, omitted, extra, .. } => {
+            Made::File { created, bare, mode, omitted, extra, .. } => {
                 let extra = if created { extra } else { 0 };
-                self.file_mode(t, src_mode, created, mode & !self.umask, omitted, extra)
+                let planned = mode & !self.umask;
+                let known = Known { src: listed, dst: bare.then_some(AclNames::NONE) };
+                self.file_mode(t, (src_mode, known), created, planned, omitted, extra)
             }
             Made::Parent { restore_mode } => self.parent_mode(t, restore_mode),
         }
@@ -177,13 +182,15 @@ impl<'a> Attrs<'a> {
         }
     }
 
-    fn xattrs(&mut self, t: &Target) -> Result<(), Stopped> {
+    /// The xattrs, and which ACLs the source's listing named (for the mode's ACL copy).
+    fn xattrs(&mut self, t: &Target) -> Result<Option<AclNames>, Stopped> {
         let p = self.opts.preserve;
         match t.src {
-            Some(src) if p.xattr && !self.copy_xattrs(src, t.dst) && p.require_xattr => {
-                Err(Stopped(None))
-            }
-            _ => Ok(()),
+            Some(src) if p.xattr => match self.copy_xattrs(src, t.dst) {
+                (false, _) if p.require_xattr => Err(Stopped(None)),
+                (_, listed) => Ok(listed),
+            },
+            _ => Ok(None),
         }
     }
 
@@ -193,7 +200,7 @@ impl<'a> Attrs<'a> {
     fn file_mode(
         &mut self,
         t: &Target,
-        src_mode: u32,
+        (src_mode, known): (u32, Known),
         created: bool,
         planned: u32,
         omitted: u32,
@@ -201,7 +208,7 @@ impl<'a> Attrs<'a> {
     ) -> Result<(), Stopped> {
         let p = self.opts.preserve;
         let result = match t.src {
-            Some(src) if p.mode => attr::copy_acl(src, t.dst, src_mode, false),
+            Some(src) if p.mode => attr::copy_acl(src, t.dst, (src_mode, false), known),
             _ if p.explicit_no_mode && created => attr::chmod(t.dst, 0o666 & !self.umask),
             _ if created && (omitted & !self.umask != 0 || extra != 0) => {
                 attr::chmod(t.dst, planned)
@@ -223,7 +230,7 @@ impl<'a> Attrs<'a> {
     fn other_mode(
         &mut self,
         t: &Target,
-        src_mode: u32,
+        (src_mode, known): (u32, Known),
         new_dst: bool,
         omitted: u32,
         restore_mode: Option<u32>,
@@ -232,7 +239,7 @@ impl<'a> Attrs<'a> {
         let dir = crate::sys::is(src_mode, rustix::fs::FileType::Directory);
         if p.mode {
             let src = t.src.unwrap_or(t.dst);
-            return match attr::copy_acl(src, t.dst, src_mode, dir) {
+            return match attr::copy_acl(src, t.dst, (src_mode, dir), known) {
                 Ok(()) => Ok(()),
                 Err(e) => self.failure(t, Op::PreservePermissions, e, p.required),
             };
@@ -324,10 +331,10 @@ impl<'a> Attrs<'a> {
     }
 
     /// Copies xattrs, reporting failures as GNU does (`-a` stays quiet where unsupported).
-    /// Returns whether all were copied.
-    pub(crate) fn copy_xattrs(&mut self, src: Node, dst: Node) -> bool {
+    /// Returns whether all were copied, and which ACLs the source's listing named.
+    fn copy_xattrs(&mut self, src: Node, dst: Node) -> (bool, Option<AclNames>) {
         let p = self.opts.preserve;
-        let errors = attr::copy_xattrs(src, dst);
+        let (errors, listed) = attr::copy_xattrs(src, dst);
         let all = !self.opts.data || p.require_xattr;
         let some = !all && !p.reduce_diagnostics;
         for e in &errors {
@@ -336,7 +343,7 @@ impl<'a> Attrs<'a> {
                 self.failed |= p.require_xattr;
             }
         }
-        errors.is_empty()
+        (errors.is_empty(), listed)
     }
 }
 

@@ -94,16 +94,70 @@ pub(crate) fn chmod(node: Node, mode: u32) -> Result<(), Errno> {
 const ACL_ACCESS: &CStr = c"system.posix_acl_access";
 const ACL_DEFAULT: &CStr = c"system.posix_acl_default";
 
+/// The POSIX ACLs a listing of the source's xattrs named. An ACL is an xattr, listed
+/// when present (gnulib's `file_has_acl` relies on this too), so one not named need not
+/// be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AclNames {
+    access: bool,
+    default: bool,
+}
+
+impl AclNames {
+    fn of(names: &[CString]) -> AclNames {
+        let named = |acl: &CStr| names.iter().any(|name| name.as_c_str() == acl);
+        AclNames { access: named(ACL_ACCESS), default: named(ACL_DEFAULT) }
+    }
+
+    /// No ACL at all.
+    pub(crate) const NONE: AclNames = AclNames { access: false, default: false };
+
+    fn names(&self, acl: &CStr) -> bool {
+        if acl == ACL_ACCESS { self.access } else { self.default }
+    }
+}
+
+/// What is already known of the ACLs on either side of an ACL copy (`None`: nothing).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known {
+    /// The source's, from its xattr listing.
+    pub(crate) src: Option<AclNames>,
+    /// The destination's: none, for a file just made in a directory without a default ACL.
+    pub(crate) dst: Option<AclNames>,
+}
+
+/// Whether the directory `fd` has a default ACL (entries made in it inherit one). Any
+/// answer but "none" or "not supported" counts as yes: nothing is skipped on a guess.
+pub(crate) fn has_default_acl(fd: BorrowedFd) -> bool {
+    let asked = on_fd(fd, |via| match via {
+        Via::Fd(fd) => rustix::fs::fgetxattr(fd, ACL_DEFAULT, &mut [0u8; 0][..]),
+        Via::Proc(p) => rustix::fs::getxattr(p, ACL_DEFAULT, &mut [0u8; 0][..]),
+    });
+    !matches!(asked, Err(Errno::NODATA | Errno::OPNOTSUPP))
+}
+
 /// gnulib's `copy_acl`: the source's POSIX ACLs (a directory's default ACL too) and its mode
-/// (setuid/setgid/sticky included). Without ACLs this is a chmod.
-pub(crate) fn copy_acl(src: Node, dst: Node, mode: u32, dir: bool) -> Result<(), Errno> {
+/// (setuid/setgid/sticky included). Without ACLs this is a chmod. What is `known` of
+/// either side's ACLs is not asked again: an ACL the source's listing did not name is not
+/// read, and one the destination cannot have is not removed.
+pub(crate) fn copy_acl(
+    src: Node,
+    dst: Node,
+    (mode, dir): (u32, bool),
+    known: Known,
+) -> Result<(), Errno> {
     chmod(dst, mode)?;
     for name in [ACL_ACCESS, ACL_DEFAULT] {
         if name == ACL_DEFAULT && !dir {
             continue;
         }
-        match get(src, name) {
+        let value = match known.src {
+            Some(listed) if !listed.names(name) => Ok(None),
+            _ => get(src, name),
+        };
+        match value {
             Ok(Some(value)) => set(dst, name, &value)?,
+            Ok(None) if known.dst.is_some_and(|dst| !dst.names(name)) => {}
             Ok(None) => match remove(dst, name) {
                 Ok(()) | Err(Errno::NODATA) | Err(Errno::OPNOTSUPP) => {}
                 Err(e) => return Err(e),
@@ -134,15 +188,16 @@ pub(crate) struct XattrError {
 }
 
 /// libattr's `attr_copy_*`: every xattr but those `/etc/xattr.conf` leaves to ACL copying
-/// or skips. Returns each failure; a source filesystem without xattrs is not one.
-pub(crate) fn copy_xattrs(src: Node, dst: Node) -> Vec<XattrError> {
+/// or skips. Returns each failure (a source filesystem without xattrs is not one), and
+/// which ACLs the source's listing named, if it could be listed.
+pub(crate) fn copy_xattrs(src: Node, dst: Node) -> (Vec<XattrError>, Option<AclNames>) {
     let mut errors = Vec::new();
     let names = match list(src) {
         Ok(names) => names,
-        Err(Errno::OPNOTSUPP) | Err(Errno::NOSYS) => return errors,
+        Err(Errno::OPNOTSUPP) | Err(Errno::NOSYS) => return (errors, None),
         Err(errno) => {
             errors.push(XattrError { step: XattrStep::List, errno });
-            return errors;
+            return (errors, None);
         }
     };
     let mut unsupported_reported = false;
@@ -167,7 +222,7 @@ pub(crate) fn copy_xattrs(src: Node, dst: Node) -> Vec<XattrError> {
             Err(errno) => errors.push(XattrError { step: XattrStep::Set(shown()), errno }),
         }
     }
-    errors
+    (errors, Some(AclNames::of(&names)))
 }
 
 /// The names `/etc/xattr.conf` marks `permissions` or `skip`.

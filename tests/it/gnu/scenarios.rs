@@ -633,6 +633,10 @@ pub fn all() -> Vec<Scenario> {
         sc("acl-a", xattrs, "-a src/dir src/f out")
             .tweak(|d| fs::create_dir(d.join("out")).unwrap()),
         sc("acl-p-mode", xattrs, "--preserve=mode src/f out"),
+        // New files and directories inherit the destination's default ACL; a source
+        // without ACLs takes it away again (only the source's listing is skipped).
+        sc("acl-a-into-a-default-acl", xattrs, "-a src/plain src out")
+            .tweak(|d| sh(d, "mkdir out && setfacl -d -m u:1234:rwx out")),
         sc("setuid-root-no-p", modes, "src/su dst"),
         // As an unprivileged user.
         sc("nobody-p", modes, "-p src/owned src/su dst").nobody(),
