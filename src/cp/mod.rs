@@ -151,6 +151,8 @@ pub(crate) struct Finish {
     src_st: Stat,
     dst_st: Option<Stat>,
     new_dst: bool,
+    /// Made in a directory without a default ACL: it has no ACLs.
+    bare: bool,
     symlink: bool,
     omitted: u32,
     restore_mode: Option<u32>,
@@ -167,6 +169,7 @@ impl Finish {
             src_st: w.st,
             dst_st: w.dst_st,
             new_dst: w.new_dst,
+            bare: w.new_dst && w.place.dst_dir.is_some_and(|d| d.no_default_acl),
             symlink: false,
             omitted,
             restore_mode: None,
@@ -1100,6 +1103,7 @@ impl<'a> Cp<'a> {
         };
         let made = Made::Other {
             new_dst: f.new_dst,
+            bare: f.bare,
             symlink: f.symlink,
             omitted: f.omitted,
             restore_mode: f.restore_mode,

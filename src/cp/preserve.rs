@@ -71,7 +71,14 @@ pub(crate) enum Made {
         extra: u32,
     },
     /// A directory (after its contents), symlink or special file (`copy_internal`).
-    Other { new_dst: bool, symlink: bool, omitted: u32, restore_mode: Option<u32> },
+    Other {
+        new_dst: bool,
+        /// Made in a directory without a default ACL: it has no ACLs.
+        bare: bool,
+        symlink: bool,
+        omitted: u32,
+        restore_mode: Option<u32>,
+    },
     /// A leading directory `--parents` made (`re_protect`): its mode to restore, if any.
     Parent { restore_mode: Option<u32> },
 }
@@ -108,8 +115,8 @@ impl<'a> Attrs<'a> {
         let listed = self.xattrs(t)?;
         match t.made {
             Made::Other { symlink: true, .. } => Ok(()),
-            Made::Other { new_dst, omitted, restore_mode, .. } => {
-                let known = Known { src: listed, dst: None };
+            Made::Other { new_dst, bare, omitted, restore_mode, .. } => {
+                let known = Known { src: listed, dst: bare.then_some(AclNames::NONE) };
                 self.other_mode(t, (src_mode, known), new_dst, omitted, restore_mode)
             }
             Made::File { created, bare, mode, omitted, extra, .. } => {
