@@ -122,7 +122,7 @@ impl AclNames {
 pub(crate) struct Known {
     /// The source's, from its xattr listing.
     pub(crate) src: Option<AclNames>,
-    /// The destination's: none, for a file just made in a directory without a default ACL.
+    /// The destination's: none, for an entry just made in a directory without a default ACL.
     pub(crate) dst: Option<AclNames>,
 }
 
