@@ -116,13 +116,13 @@ impl<'a> Attrs<'a> {
         match t.made {
             Made::Other { symlink: true, .. } => Ok(()),
             Made::Other { new_dst, bare, omitted, restore_mode, .. } => {
-                let known = Known { src: listed, dst: bare.then_some(AclNames::NONE) };
+                let known = Known::of(listed, bare);
                 self.other_mode(t, (src_mode, known), new_dst, omitted, restore_mode)
             }
             Made::File { created, bare, mode, omitted, extra, .. } => {
                 let extra = if created { extra } else { 0 };
                 let planned = mode & !self.umask;
-                let known = Known { src: listed, dst: bare.then_some(AclNames::NONE) };
+                let known = Known::of(listed, bare);
                 self.file_mode(t, (src_mode, known), created, planned, omitted, extra)
             }
             Made::Parent { restore_mode } => self.parent_mode(t, restore_mode),

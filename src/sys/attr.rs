@@ -109,9 +109,6 @@ impl AclNames {
         AclNames { access: named(ACL_ACCESS), default: named(ACL_DEFAULT) }
     }
 
-    /// No ACL at all.
-    pub(crate) const NONE: AclNames = AclNames { access: false, default: false };
-
     fn names(&self, acl: &CStr) -> bool {
         if acl == ACL_ACCESS { self.access } else { self.default }
     }
@@ -121,9 +118,17 @@ impl AclNames {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Known {
     /// The source's, from its xattr listing.
-    pub(crate) src: Option<AclNames>,
+    src: Option<AclNames>,
     /// The destination's: none, for an entry just made in a directory without a default ACL.
-    pub(crate) dst: Option<AclNames>,
+    dst: Option<AclNames>,
+}
+
+impl Known {
+    /// The source's listing, if any, and whether the destination was just made bare (in a
+    /// directory without a default ACL: it has none).
+    pub(crate) fn of(src: Option<AclNames>, dst_bare: bool) -> Known {
+        Known { src, dst: dst_bare.then_some(AclNames { access: false, default: false }) }
+    }
 }
 
 /// Whether the directory `fd` has a default ACL (entries made in it inherit one). Any
