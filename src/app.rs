@@ -31,6 +31,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Some(warning) = &opts.context_warning {
         report::message(&program, warning);
     }
+    // The operands are looked at before the report is opened: it may be none of them.
+    let planned = plan::plan(&opts);
+    if let Some(report) = &opts.report_file {
+        let pairs = planned.as_ref().ok().map(|plan| plan.pairs.as_slice());
+        if let Some(refusal) = report::clash::clash(report, &opts, pairs) {
+            report::message(&program, &refusal);
+            return 1;
+        }
+    }
     let out = match Reporter::new(program.clone(), &opts) {
         Ok(out) => out.stdout_closed(stdout_closed),
         Err((what, e)) => {
@@ -39,7 +48,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    let mut plan = match plan::plan(&opts) {
+    let mut plan = match planned {
         Ok(plan) => plan,
         // Nothing is copied; a report still ends with its summary.
         Err(PlanError::Usage(usage)) => {

@@ -16,6 +16,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
+pub(crate) mod clash;
 mod format;
 pub(crate) mod progress;
 mod record;

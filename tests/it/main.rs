@@ -23,4 +23,5 @@ mod report;
 mod resume;
 mod sparse;
 mod tree;
+mod trust;
 mod verify;

@@ -1,0 +1,59 @@
+//! What an outside audit broke (issue 27), each through the real binary so it cannot come
+//! back: the report file aliasing what the copy touches, `--resume` after making room,
+//! `-j` against a later operand, pseudo-files that lie about their size, failed clones over
+//! an existing file, temporaries, interrupted resumable copies, and what rcp says.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::*;
+
+/// Runs rcp in `dir`; returns (status, stderr).
+fn rcp_at(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = rcp_in(dir, args);
+    (out.status.code(), stderr(&out))
+}
+
+#[test]
+fn report_file_may_name_nothing_the_copy_reads_or_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("src/sub")).unwrap();
+    fs::write(d.join("src/a"), "a\n").unwrap();
+    fs::write(d.join("src/sub/b"), "b\n").unwrap();
+    fs::write(d.join("one.txt"), "one\n").unwrap();
+    fs::write(d.join("dst.txt"), "old\n").unwrap();
+    fs::create_dir_all(d.join("tree/src")).unwrap();
+    fs::write(d.join("tree/src/a"), "kept\n").unwrap();
+    fs::hard_link(d.join("one.txt"), d.join("link")).unwrap();
+    std::os::unix::fs::symlink("one.txt", d.join("sym")).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        // A source, a file in a source directory, a source reached by a hard link and
+        // by a symlink.
+        (&["-r", "--report-file=src/a", "src", "out"], "inside source directory 'src'"),
+        (&["--report-file=src/a", "src/a", "out"], "over source 'src/a'"),
+        (&["--report-file=link", "one.txt", "out"], "over source 'one.txt'"),
+        (&["--report-file=sym", "one.txt", "out"], "over source 'one.txt'"),
+        // The destination (existing, and not yet made), and a file inside the
+        // destination tree (then overwritten by the copy, or renamed away by --atomic).
+        (&["--report-file=dst.txt", "one.txt", "dst.txt"], "over destination 'dst.txt'"),
+        (&["--report-file=new.txt", "one.txt", "new.txt"], "over destination 'new.txt'"),
+        (&["-r", "--report-file=tree/src/a", "src", "tree"], "inside destination directory"),
+        (&["-r", "--atomic", "--report-file=tree/src/a", "src", "tree"], "inside destination"),
+        // Refused as a usage error too: nothing is opened.
+        (&["--report-file=one.txt", "-T", "one.txt", "b", "c"], "over 'one.txt'"),
+    ];
+    for (args, why) in cases {
+        let before = snapshot(d);
+        let (code, err) = rcp_at(d, args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains("will not write report file") && err.contains(why), "{args:?}: {err}");
+        assert_eq!(snapshot(d), before, "{args:?} changed something");
+    }
+    // Beside the destination tree is fine, and the report is complete.
+    let out = rcp_in(d, &["-r", "--report-file=tree/r.json", "src", "tree"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = fs::read_to_string(d.join("tree/r.json")).unwrap();
+    assert_eq!(parse_report(&report).last().unwrap()["exit_status"], 0);
+    assert_eq!(fs::read(d.join("tree/src/a")).unwrap(), b"a\n");
+}
