@@ -803,10 +803,13 @@ impl<'a> Cp<'a> {
 
     /// `--resume`: where to go on filling an existing destination shorter than its source
     /// (its bytes are checked against the source's first); 0 to copy afresh. Not under
-    /// `--atomic` (which writes a new file) or `--attributes-only`.
+    /// `--atomic` (which writes a new file) or `--attributes-only`, nor once the old
+    /// destination was moved out of the way (a backup, `--remove-destination`, a hard link
+    /// broken under `-a`): the file to fill is a new one.
     fn resume_from(&self, w: &Work) -> u64 {
         let opts = self.opts;
-        let Some(d) = w.dst_st.filter(|_| opts.resume && opts.data && !opts.atomic) else {
+        let resumable = opts.resume && opts.data && !opts.atomic && !w.new_dst;
+        let Some(d) = w.dst_st.filter(|_| resumable) else {
             return 0;
         };
         let regular =

@@ -57,3 +57,26 @@ fn report_file_may_name_nothing_the_copy_reads_or_writes() {
     assert_eq!(parse_report(&report).last().unwrap()["exit_status"], 0);
     assert_eq!(fs::read(d.join("tree/src/a")).unwrap(), b"a\n");
 }
+
+#[test]
+fn resume_after_making_room_copies_afresh_and_loses_nothing() {
+    for extra in
+        [&["-a"][..], &["-a", "--remove-destination"], &["-a", "-b"], &["-a", "--backup=numbered"]]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir_all(d.join("s")).unwrap();
+        fs::create_dir_all(d.join("d")).unwrap();
+        write_pattern(&d.join("s/f"), 3 << 20, 7);
+        let prefix = fs::read(d.join("s/f")).unwrap()[..1 << 20].to_vec();
+        fs::write(d.join("d/f"), &prefix).unwrap();
+        fs::hard_link(d.join("d/f"), d.join("other")).unwrap();
+        let mut args = extra.to_vec();
+        args.extend(["--resume", "s/.", "d"]);
+        let (code, err) = rcp_at(d, &args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_same_bytes(&d.join("s/f"), &d.join("d/f"));
+        // The other name of the old destination is left as it was.
+        assert_eq!(fs::read(d.join("other")).unwrap(), prefix, "{args:?}");
+    }
+}
