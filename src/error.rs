@@ -88,6 +88,8 @@ pub(crate) enum Op {
     RelativeSymlink,
     /// `'f' is incomplete: REASON`: an existing destination truncated and not filled.
     Incomplete(String),
+    /// `SRC shrank while it was being copied`: EOF came before the size seen at open.
+    Shrank,
     /// `--atomic`: `cannot create temporary file in DIR`; the path is the directory.
     CreateTemp,
     /// A failure whose message was already printed.
@@ -196,6 +198,7 @@ impl fmt::Display for Error {
                 write!(f, "verification failed: {p} differs from {}", crate::quote::quote(src))
             }
             Op::Incomplete(reason) => write!(f, "{p} is incomplete: {reason}"),
+            Op::Shrank => write!(f, "{p} shrank while it was being copied"),
             Op::Reported => Ok(()),
         }?;
         match self.errno {

@@ -180,8 +180,9 @@ A destination rcp created is removed when its copy fails; GNU cp 9.1 leaves it p
 SIGINT, SIGTERM and SIGHUP are caught: the file being written is removed, then rcp exits
 130, 143 or 129 with a message.
 .IP \(bu 2
-A regular file is copied up to the size it had when opened (files reporting size 0, as in
-/proc, are read to their end).
+A regular file is copied up to the size it had when opened; one that shrinks while it is
+copied fails. Files reporting size 0, and files on pseudo-filesystems (sysfs, procfs,
+debugfs...), are read to their end.
 .IP \(bu 2
 \fB\-\-sparse=never\fR and \fB\-\-reflink=never\fR avoid copy_file_range, since the kernel
 may clone inside it.

@@ -476,8 +476,12 @@ pub(super) fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileErr
         Stage::Seek => (Op::Seek, src),
         Stage::Write => (Op::Write, dst),
         Stage::Extend => (Op::Extend, dst),
+        Stage::Shrank => (Op::Shrank, src),
     };
-    let error = Error::new(op, path, failure.errno);
+    let error = match op {
+        Op::Shrank => Error::refusal(op, path),
+        op => Error::new(op, path, failure.errno),
+    };
     // The destination was empty (created, or truncated when opened): its data is short.
     FileError { error, record: Some(failure.record), incomplete: true }
 }

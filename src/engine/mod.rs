@@ -74,7 +74,19 @@ impl Scratch {
 /// ```
 pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     ranges::count_file();
-    copy_file(src, dst, policy, w)
+    copy_file(&as_found(src), dst, policy, w)
+}
+
+/// The source as the chain must treat it: a file that looks sparse (fewer blocks than
+/// its size needs) on a pseudo-filesystem (sysfs says 4096 bytes and no blocks for 23
+/// bytes of text) has no size to trust: it is read to EOF, and nothing is added to it.
+pub(crate) fn as_found<'f>(src: &Source<'f>) -> Source<'f> {
+    let lies = src.regular
+        && src.size > 0
+        && src.blocks.saturating_mul(512) < src.size
+        && crate::sys::fs::is_pseudo(src.fd);
+    let size = if lies { 0 } else { src.size };
+    Source { size, blocks: if lies { 0 } else { src.blocks }, ..*src }
 }
 
 /// Copies `src` from byte `from` on into the same offsets of `dst`, whose first `from`
@@ -92,7 +104,7 @@ pub(crate) fn copy_from(
     }
     ranges::count_file();
     let record = nothing_yet();
-    copy_data(src, dst, policy, (src.dev, dst.dev), w, (record, from))
+    copy_data(&as_found(src), dst, policy, (src.dev, dst.dev), w, (record, from))
 }
 
 /// Whether the first `len` bytes of `a` and `b` are the same (read both, 256 KiB at a time).
@@ -257,6 +269,10 @@ fn copy_data(
         moved += progress.end - start;
         logical_end = progress.end;
         written_end = written_end.max(progress.written_end);
+        if end.is_some_and(|end| progress.end < end) {
+            // EOF before the size seen at open: what was copied is not the file.
+            return Err(Failure::at(Stage::Shrank, Errno::NODATA, &record));
+        }
     }
     record.holes = extents.walked();
     let length = if record.holes { src.size.max(logical_end) } else { logical_end };

@@ -26,6 +26,7 @@ pub(crate) fn predict(
     start: u64,
     policy: Policy,
 ) -> Result<Copied, Failure> {
+    let src = &super::as_found(src);
     let mut record = Copied { predicted: true, ..nothing_yet() };
     if start == 0 && wants_clone(src, policy) {
         let Some(errno) = refusal(Strategy::Clone, from, to) else {

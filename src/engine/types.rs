@@ -129,6 +129,9 @@ pub enum Stage {
     Seek,
     /// Setting the destination's length (ftruncate) failed.
     Extend,
+    /// The source ended before the size it had when opened: it shrank while it was copied
+    /// (the errno is ENODATA).
+    Shrank,
 }
 
 /// `--reflink=WHEN`: whether the copy may share the source's data blocks.

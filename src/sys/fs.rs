@@ -20,6 +20,31 @@ const SMB2: u32 = 0xfe53_4d42;
 const CEPH: u32 = 0x00c3_6400;
 const FUSE: u32 = 0x6573_5546;
 
+/// Filesystems whose files' sizes say nothing of their data: sysfs gives every attribute
+/// 4096, procfs 0 or anything, and the rest are alike. Their files are read to EOF.
+const PSEUDO: &[u32] = &[
+    0x6265_6572, // sysfs
+    0x0000_9fa0, // proc
+    0x6462_6720, // debugfs
+    0x7472_6163, // tracefs
+    0x6265_6570, // configfs
+    0x7363_6673, // securityfs
+    0x0027_e0eb, // cgroup
+    0x6367_7270, // cgroup2
+    0xcafe_4a11, // bpf
+    0xde5e_81e4, // efivarfs
+    0x6165_676c, // pstore
+    0xf97c_ff8c, // selinuxfs
+    0x4249_4e4d, // binfmt_misc
+    0x6e73_6673, // nsfs
+];
+
+/// Whether `fd` is on a pseudo-filesystem (sysfs, procfs, debugfs...), where a file's
+/// size is no measure of what reading it gives.
+pub(crate) fn is_pseudo(fd: BorrowedFd) -> bool {
+    fstatfs(fd).is_ok_and(|fs| PSEUDO.contains(&(fs.f_type as u32)))
+}
+
 /// A filesystem, as far as choosing a copy path goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Filesystem {

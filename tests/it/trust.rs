@@ -80,3 +80,79 @@ fn resume_after_making_room_copies_afresh_and_loses_nothing() {
         assert_eq!(fs::read(d.join("other")).unwrap(), prefix, "{args:?}");
     }
 }
+
+#[test]
+fn pseudo_files_are_read_to_their_end_and_never_padded() {
+    let files = [
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        "/sys/class/net/lo/address",
+        "/sys/class/net/lo/mtu",
+        "/proc/sys/kernel/ostype",
+        "/proc/version",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut tried = 0;
+    for file in files.iter().filter(|f| Path::new(f).exists()) {
+        let expected = fs::read(file).unwrap();
+        assert!(!expected.is_empty() && expected.len() < 4096, "{file}");
+        for opts in [&[][..], &["--reflink=never"], &["--sparse=always"], &["--sparse=never"]] {
+            let dst = dir.path().join("copy");
+            let _ = fs::remove_file(&dst);
+            let out = rcp().args(opts).arg(file).arg(&dst).output().unwrap();
+            assert!(out.status.success(), "{file} {opts:?}: {}", stderr(&out));
+            assert_eq!(fs::read(&dst).unwrap(), expected, "{file} {opts:?}");
+            tried += 1;
+        }
+        // Under -r, through a directory walk too.
+        let tree = dir.path().join("tree");
+        let _ = fs::remove_dir_all(&tree);
+        fs::create_dir(&tree).unwrap();
+        std::os::unix::fs::symlink(file, tree.join("link")).unwrap();
+        let out = rcp().arg("-rL").arg(&tree).arg(dir.path().join("out")).output().unwrap();
+        assert!(out.status.success(), "{file} -rL: {}", stderr(&out));
+        assert_eq!(fs::read(dir.path().join("out/link")).unwrap(), expected, "{file} -rL");
+        fs::remove_dir_all(dir.path().join("out")).unwrap();
+    }
+    assert!(tried > 0, "no pseudo-file to copy on this machine");
+}
+
+#[test]
+fn a_source_that_shrinks_while_copied_fails_and_leaves_no_short_copy() {
+    let Some(dir) = dir_on(Fs::Ext4, "shrinks") else { return };
+    let d = dir.path();
+    for (name, sparse) in [("dense", false), ("sparse", true)] {
+        let src = d.join(name);
+        write_pattern(&src, 8 << 20, 3);
+        if sparse {
+            let f = fs::OpenOptions::new().write(true).open(&src).unwrap();
+            f.set_len(64 << 20).unwrap();
+        }
+        let dst = d.join(format!("{name}.copy"));
+        // The first copy call waits half a second; meanwhile the source loses 7 MiB.
+        let mut child = std::process::Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-e",
+                "inject=copy_file_range:delay_enter=500000:when=1",
+            ])
+            .arg(env!("CARGO_BIN_EXE_rcp"))
+            .arg(&src)
+            .arg(&dst)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        fs::OpenOptions::new().write(true).open(&src).unwrap().set_len(1 << 20).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{}' shrank while it was being copied", src.display())),
+            "{err}"
+        );
+        assert!(!dst.exists(), "{name}: a short copy was left looking complete");
+    }
+}
