@@ -101,10 +101,10 @@ impl Planned {
         };
         engine::predict(&source, (&from, &to), dst_regular, start, opts.policy).map(Some).map_err(
             |failure| {
-                // Filling the destination in place, a real run would have emptied it first.
-                let in_place = f.existing.is_some() && !opts.atomic;
+                // The only failure foreseen is a clone that had to work: a real run leaves
+                // an existing destination as it was then (`file::empty_once_clonable`).
                 let error = file::failure_error(f.src.path(), f.dst.path(), failure);
-                FileError { incomplete: in_place, ..error }
+                FileError { incomplete: false, ..error }
             },
         )
     }

@@ -12,7 +12,7 @@ use rustix::io::Errno;
 
 use crate::args::options::Options;
 use crate::cp::preserve::{Attrs, Made, Stopped, Target};
-use crate::engine::{self, Copied, Dest, Failure, Scratch, Source, Stage};
+use crate::engine::{self, Copied, Dest, Failure, Reflink, Scratch, Source, Stage};
 use crate::error::{Error, Op};
 use crate::report::{Happened, Printer};
 use crate::sys::at::{At, DirFd};
@@ -97,6 +97,9 @@ pub(crate) struct Ends {
     created: bool,
     /// `--atomic`: the temporary name being written, renamed over `dst` when complete.
     temp: Option<At>,
+    /// An existing destination opened without truncating it: it is emptied once a clone
+    /// is known to work (`--reflink=always`), and left as it was if none can.
+    empty_if_clonable: bool,
 }
 
 impl Ends {
@@ -126,7 +129,14 @@ pub(crate) fn open_pair(
             (fd, created, None)
         }
     };
-    Ok(Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp })
+    let empty_if_clonable = !created && truncates_after_clone(opts, &plan);
+    Ok(Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp, empty_if_clonable })
+}
+
+/// `--reflink=always` over an existing destination: it is truncated only once a clone is
+/// known to work, so a filesystem that cannot clone leaves it whole (GNU empties it).
+fn truncates_after_clone(opts: &Options, plan: &RegularPlan) -> bool {
+    opts.data && opts.policy.reflink == Reflink::Always && plan.resume_from == 0
 }
 
 /// Opens the source `src` that was stat'ed as `src_st` (through a final symlink only if
@@ -174,7 +184,16 @@ pub(crate) fn copy_new_file(
         Some((fd, temp)) => (fd, Some(temp)),
         None => (create_new(dst, &plan, attrs.opts.open_dangling_symlink)?, None),
     };
-    let ends = Ends { src_fd, dst_fd, open_st: st, src_st: st, plan, created: true, temp };
+    let ends = Ends {
+        src_fd,
+        dst_fd,
+        open_st: st,
+        src_st: st,
+        plan,
+        created: true,
+        temp,
+        empty_if_clonable: false,
+    };
     fill_and_close(src, dst, ends, worker, attrs)
 }
 
@@ -190,7 +209,11 @@ pub(crate) fn fill_and_close(
 ) -> Result<Option<Copied>, FileError> {
     let (src_path, dst_path) = (src.path(), dst.path());
     // Messages name the destination; everything on it goes through the fd.
-    let mut result = fill(&ends, (src_path, dst_path), worker, attrs);
+    let mut result = match ends.empty_if_clonable {
+        true => empty_once_clonable(&ends, dst, src_path),
+        false => Ok(()),
+    }
+    .and_then(|()| fill(&ends, (src_path, dst_path), worker, attrs));
     let Ends { src_fd, dst_fd, temp, created, .. } = ends;
     let written = temp.as_ref().unwrap_or(dst);
     if attrs.opts.fsync
@@ -215,6 +238,25 @@ pub(crate) fn fill_and_close(
         let _ = written.unlink();
     }
     Err(outcome)
+}
+
+/// `--reflink=always` over an existing file: empties it once a clone from the source is
+/// known to work; if none can, fails as the clone would, with the file as it was.
+fn empty_once_clonable(ends: &Ends, dst: &At, src: &Path) -> Result<(), FileError> {
+    let dst_st = fstat(&ends.dst_fd).map_err(|e| Error::new(Op::Fstat, dst.path(), e))?;
+    let (source, dest) = (source(&ends.src_fd, &ends.open_st), dest(&ends.dst_fd, &dst_st));
+    let dir = dst.open_parent().map_err(|e| Error::new(Op::Access, dst.path(), e))?;
+    if let Err(errno) = engine::clone_would_work(&source, &dest, dir.as_fd()) {
+        let op = Op::CloneFrom(src.to_path_buf());
+        let record = engine::clone_refused(errno);
+        return Err(FileError {
+            error: Error::new(op, dst.path(), errno),
+            record,
+            incomplete: false,
+        });
+    }
+    rustix::fs::ftruncate(&ends.dst_fd, 0).map_err(|e| Error::new(Op::Extend, dst.path(), e))?;
+    Ok(())
 }
 
 /// A failed fill of an existing destination (not one rcp created, which is removed) leaves
@@ -300,6 +342,7 @@ fn open_destination(
     if !new_dst {
         // Resuming reads the destination's bytes first, and keeps them.
         let access = match (opts.data, plan.resume_from) {
+            (true, 0) if truncates_after_clone(opts, plan) => write_access(plan),
             (true, 0) => write_access(plan) | OFlags::TRUNC,
             (true, _) => OFlags::RDWR,
             (false, _) => OFlags::WRONLY,

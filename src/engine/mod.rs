@@ -107,6 +107,41 @@ pub(crate) fn copy_from(
     copy_data(&as_found(src), dst, policy, (src.dev, dst.dev), w, (record, from))
 }
 
+/// The record of a clone that had to work and did not (`errno`), when nothing else was
+/// tried.
+pub(crate) fn clone_refused(errno: Errno) -> Option<Copied> {
+    let mut record = nothing_yet();
+    record.strategy = Strategy::Clone;
+    record.fell_back.push(Fallback {
+        strategy: Strategy::Clone,
+        errno: Some(errno),
+        cached: false,
+    });
+    Some(record)
+}
+
+/// Whether FICLONE from `src` onto `dst` would work, tried on an anonymous file
+/// (`O_TMPFILE`) in `dir`, the destination's directory, so that nothing in `dst` need be
+/// given up first: `--reflink=always` empties an existing file only once a clone is known
+/// to work. Where no such file can be made there (or `dst` is elsewhere, through a
+/// symlink), judged from the filesystems as `--dry-run` judges it.
+pub(crate) fn clone_would_work(src: &Source, dst: &Dest, dir: BorrowedFd) -> Result<(), Errno> {
+    use rustix::fs::{Mode, OFlags, fstat, openat};
+    if fstat(dir).is_ok_and(|st| st.st_dev == dst.dev) {
+        let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+        if let Ok(anonymous) = openat(dir, ".", flags, Mode::from_raw_mode(0o600)) {
+            return ranges::clone_file(src.fd, std::os::fd::AsFd::as_fd(&anonymous));
+        }
+    }
+    if src.dev != dst.dev {
+        return Err(Errno::XDEV);
+    }
+    match crate::sys::fs::Filesystem::of(dst.fd) {
+        Ok(fs) if fs.clones => Ok(()),
+        _ => Err(Errno::OPNOTSUPP),
+    }
+}
+
 /// Whether the first `len` bytes of `a` and `b` are the same (read both, 256 KiB at a time).
 pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
     same_range(a, b, 0, len)

@@ -97,6 +97,14 @@ pub struct Copied {
     pub predicted: bool,
 }
 
+impl Copied {
+    /// The strategy it names did not work either: the last one tried gave up before
+    /// moving a byte (a clone that had to work). Then no strategy copied anything.
+    pub(crate) fn none_worked(&self) -> bool {
+        self.fell_back.last().is_some_and(|f| f.strategy == self.strategy)
+    }
+}
+
 /// Why a file's copy failed: where, the errno, and what had been done by then.
 #[derive(Clone, Debug)]
 pub struct Failure {

@@ -102,7 +102,7 @@ pub(super) fn strategy_index(strategy: Strategy) -> usize {
 /// GNU 9.2+'s `--debug` line: `copy offload: …, reflink: …, sparse detection: …`.
 pub(super) fn debug_line(record: &Copied) -> String {
     let tried = |s: Strategy| record.fell_back.iter().any(|f| f.strategy == s);
-    let cloned = record.strategy == Strategy::Clone;
+    let cloned = record.strategy == Strategy::Clone && !tried(Strategy::Clone);
     let reflink = if cloned {
         "yes"
     } else if tried(Strategy::Clone) {
@@ -132,6 +132,9 @@ pub(super) fn debug_line(record: &Copied) -> String {
 /// `copy_file_range (fell back from: clone: EOPNOTSUPP)`; `predicted clone` in a dry run.
 pub(super) fn strategy_line(record: &Copied) -> String {
     let predicted = if record.predicted { "predicted " } else { "" };
+    if record.none_worked() {
+        return format!("{predicted}none ({})", reasons(record));
+    }
     format!("{predicted}{}{}", record.strategy.name(), fallback_suffix(record))
 }
 
@@ -140,6 +143,11 @@ fn fallback_suffix(record: &Copied) -> String {
     if record.fell_back.is_empty() {
         return String::new();
     }
+    format!(" (fell back from: {})", reasons(record))
+}
+
+/// `clone: EXDEV, copy_file_range: EXDEV`: each strategy that gave up, and why.
+fn reasons(record: &Copied) -> String {
     let reasons: Vec<String> = record
         .fell_back
         .iter()
@@ -149,7 +157,7 @@ fn fallback_suffix(record: &Copied) -> String {
             format!("{}: {why}{known}", f.strategy.name())
         })
         .collect();
-    format!(" (fell back from: {})", reasons.join(", "))
+    reasons.join(", ")
 }
 
 /// `--report=text`: `copy_file_range 'a' -> 'b' (12 bytes)`, `dir 'a' -> 'b'`, or
@@ -206,7 +214,7 @@ pub(super) fn json_record(record: &Record) -> Value {
         "source": path_json(record.source.as_os_str()),
         "destination": path_json(record.destination.as_os_str()),
         "kind": record.kind.map(|k| k.name()),
-        "strategy": copied.map(|c| c.strategy.name()),
+        "strategy": copied.filter(|c| !c.none_worked()).map(|c| c.strategy.name()),
         "bytes": copied.map(|c| c.bytes),
         "fell_back": fell_back,
         "holes": copied.is_some_and(|c| c.holes),

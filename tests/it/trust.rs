@@ -156,3 +156,43 @@ fn a_source_that_shrinks_while_copied_fails_and_leaves_no_short_copy() {
         assert!(!dst.exists(), "{name}: a short copy was left looking complete");
     }
 }
+
+#[test]
+fn reflink_always_leaves_an_existing_destination_whole_when_no_clone_can_be_made() {
+    for fs in Fs::ALL {
+        let Some(dir) = dir_on(fs, "reflink-always-over") else { return };
+        let d = dir.path();
+        write_pattern(&d.join("src"), 300_000, 5);
+        write_pattern(&d.join("dst"), 1 << 20, 6);
+        let precious = fs::read(d.join("dst")).unwrap();
+        let out = rcp_in(d, &["--reflink=always", "--report=json", "src", "dst"]);
+        if fs == Fs::Ext4 {
+            assert_eq!(out.status.code(), Some(1), "{fs:?}");
+            let message = "failed to clone 'dst' from 'src': Operation not supported";
+            assert!(stderr(&out).contains(message), "{}", stderr(&out));
+            assert_eq!(fs::read(d.join("dst")).unwrap(), precious, "ext4: dst was damaged");
+            // Item 12: the record names no strategy that worked.
+            let record = records(&out).remove(0);
+            assert_eq!(record["strategy"], serde_json::Value::Null, "{record}");
+            assert_eq!(fallbacks(&record), [("clone".to_string(), "\"EOPNOTSUPP\"".to_string())]);
+        } else {
+            // A longer destination becomes the source exactly, sharing its extents.
+            assert!(out.status.success(), "{fs:?}: {}", stderr(&out));
+            assert_same_bytes(&d.join("src"), &d.join("dst"));
+            assert!(all_extents_shared(&d.join("dst")), "{fs:?}: not a reflink");
+        }
+    }
+}
+
+#[test]
+fn debug_says_no_clone_happened_when_a_required_clone_failed() {
+    let Some(dir) = dir_on(Fs::Ext4, "debug-clone") else { return };
+    let d = dir.path();
+    fs::write(d.join("src"), "data\n").unwrap();
+    let out = rcp_in(d, &["--debug", "--reflink=always", "src", "dst"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text.contains("reflink: unsupported"), "{text}");
+    assert!(text.contains("strategy: none (clone: EOPNOTSUPP)"), "{text}");
+    assert!(!d.join("dst").exists());
+}
