@@ -415,8 +415,8 @@ impl Walk<'_, '_, '_> {
             return;
         }
         for stale in cp::file::sweep_stale_temps(dir, path) {
-            let (name, pid, why) = (crate::quote::quote(&stale.path), stale.pid, stale.why);
-            self.cp.out.debug(&format!("removed stale temporary {name} (process {pid} {why})"));
+            let (name, pid) = (crate::quote::quote(&stale.path), stale.pid);
+            self.cp.out.debug(&format!("removed stale temporary {name} (process {pid} is over)"));
         }
     }
 }

@@ -545,37 +545,33 @@ pub(crate) fn happened<'r>(
     }
 }
 
-/// A `.rcp-PID-N` temporary removed from a destination directory: its process is gone, or
-/// is not rcp.
+/// A temporary removed from a destination directory: the run that made it is over.
 pub(crate) struct Stale {
     pub(crate) path: PathBuf,
     pub(crate) pid: u32,
-    pub(crate) why: &'static str,
 }
 
-/// `--atomic`: removes the temporaries an earlier rcp left in `dir` when it was killed —
-/// regular files named `.rcp-PID-N` whose process is gone, or is another program now.
-/// Never one of a live rcp (same executable), nor one whose process cannot be looked at
-/// (another user's), nor anything that is not a regular file.
+/// `--atomic`: removes the temporaries an earlier rcp left in `dir` when it was killed:
+/// regular files of this user named by a run in this place (host, boot, PID namespace)
+/// whose process is gone, or whose process id now belongs to a later process. Never a live
+/// run's, nor one from another host or container (nothing here can tell whether it is
+/// over), nor another user's, nor anything that is not a regular file.
 pub(crate) fn sweep_stale_temps(dir: &DirFd, dir_path: &Path) -> Vec<Stale> {
+    let Some(here) = crate::sys::process::Run::this() else { return Vec::new() };
     let Ok(entries) = crate::sys::at::read_entries(dir) else { return Vec::new() };
-    let own = std::process::id();
+    let uid = rustix::process::geteuid().as_raw();
     let mut swept = Vec::new();
     for (name, kind) in entries.iter() {
-        let Some(pid) = crate::sys::create::temp_owner(name.as_bytes()) else { continue };
-        if pid == own || kind != rustix::fs::FileType::RegularFile {
+        let Some(run) = crate::sys::create::temp_owner(name.as_bytes()) else { continue };
+        if kind != FileType::RegularFile || run == here || !run.is_over(&here) {
             continue;
         }
-        let why = match crate::sys::process::is_rcp(pid) {
-            Some(false) => "is not rcp",
-            None => "is gone",
-            Some(true) => continue,
-        };
         let at = At::child(dir, dir_path, name);
-        let still_regular =
-            at.lstat().is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
-        if still_regular && at.unlink().is_ok() {
-            swept.push(Stale { path: at.path().to_path_buf(), pid, why });
+        let ours = at.lstat().is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_uid == uid
+        });
+        if ours && at.unlink().is_ok() {
+            swept.push(Stale { path: at.path().to_path_buf(), pid: run.pid });
         }
     }
     swept

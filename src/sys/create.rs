@@ -1,5 +1,5 @@
 //! Creating an entry that may replace an existing one atomically: make it under a fresh
-//! temporary name (`.rcp-PID-N`) beside the destination, then rename it over (GNU's forced
+//! temporary name (`.rcp-PLACE-PID-START-N`) beside the destination, then rename it over (GNU's forced
 //! link and symlink; `--atomic` files use the same names).
 
 use std::path::Path;
@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::io::Errno;
 
 use super::at::At;
+use super::process::Run;
 
 /// What forced creation did: made the entry, or replaced an existing one.
 pub(crate) enum Made {
@@ -25,24 +26,35 @@ pub(crate) fn force_symlink(target: &Path, dst: &At, replace: bool) -> Result<Ma
     force_create(dst, replace, |at| at.symlink(target))
 }
 
-/// A fresh temporary name in `dst`'s directory: `.rcp-PID-N`, N counting for the whole
-/// process (forced links and `--atomic` files share it, so they never race for a name).
+/// A fresh temporary name in `dst`'s directory: `.rcp-PLACE-PID-START-N` (this run's
+/// `process::Run`, PLACE in hex), N counting for the whole process (forced links and
+/// `--atomic` files share it, so they never race for a name). Without /proc, `.rcp-PID-N`:
+/// a name no run can judge stale.
 pub(crate) fn temp_beside(dst: &At) -> At {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    dst.sibling(format!(".rcp-{}-{n}", std::process::id()).as_ref())
+    let name = match Run::this() {
+        Some(Run { place, pid, start }) => format!(".rcp-{place:016x}-{pid}-{start}-{n}"),
+        None => format!(".rcp-{}-{n}", std::process::id()),
+    };
+    dst.sibling(name.as_ref())
 }
 
-/// The process id in a temporary name rcp makes (`.rcp-PID-N`), if `name` is one.
-pub(crate) fn temp_owner(name: &[u8]) -> Option<u32> {
-    let rest = name.strip_prefix(b".rcp-")?;
-    let dash = rest.iter().position(|&b| b == b'-')?;
-    let (pid, n) = (&rest[..dash], &rest[dash + 1..]);
-    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    if !digits(pid) || !digits(n) {
+/// The run that made a temporary name (`.rcp-PLACE-PID-START-N`), if `name` is one.
+pub(crate) fn temp_owner(name: &[u8]) -> Option<Run> {
+    let rest = std::str::from_utf8(name.strip_prefix(b".rcp-")?).ok()?;
+    let mut parts = rest.split('-');
+    let place = parts.next().filter(|p| p.len() == 16)?;
+    let numbers = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some() || ![numbers.0, numbers.1, numbers.2].iter().all(|s| digits(s)) {
         return None;
     }
-    std::str::from_utf8(pid).ok()?.parse().ok()
+    Some(Run {
+        place: u64::from_str_radix(place, 16).ok()?,
+        pid: numbers.0.parse().ok()?,
+        start: numbers.1.parse().ok()?,
+    })
 }
 
 fn force_create(
@@ -76,14 +88,21 @@ fn force_create(
 #[cfg(test)]
 mod tests {
     use super::temp_owner;
+    use crate::sys::process::Run;
 
     #[test]
-    fn only_rcps_own_temporary_names_have_an_owner() {
-        assert_eq!(temp_owner(b".rcp-123-0"), Some(123));
-        assert_eq!(temp_owner(b".rcp-9-77"), Some(9));
-        for name in
-            [&b".rcp-123"[..], b".rcp--0", b".rcp-12a-0", b".rcp-1-", b"rcp-1-0", b".rcp-1-0x"]
-        {
+    fn only_names_of_rcps_own_pattern_have_an_owner() {
+        let run = Run { place: 0xabc, pid: 123, start: 456 };
+        assert_eq!(temp_owner(b".rcp-0000000000000abc-123-456-0"), Some(run));
+        for name in [
+            &b".rcp-123-0"[..],
+            b".rcp-abc-123-456-0",
+            b".rcp-0000000000000abc-123-456",
+            b".rcp-0000000000000abc-12a-456-0",
+            b".rcp-0000000000000abc-123-456-0-1",
+            b".rcp-000000000000zabc-123-456-0",
+            b"rcp-0000000000000abc-123-456-0",
+        ] {
             assert_eq!(temp_owner(name), None, "{}", String::from_utf8_lossy(name));
         }
     }

@@ -1,5 +1,5 @@
 //! Process-wide facts and limits: the umask, the open-file limit a deep walk needs, and
-//! whether another process runs this same program.
+//! which run of rcp this is (`Run`: names left in shared directories say it).
 
 /// The process umask (read by setting it and putting it back, before any file is made).
 pub(crate) fn umask() -> u32 {
@@ -19,20 +19,67 @@ pub(crate) fn raise_open_file_limit() {
     }
 }
 
-/// Whether process `pid` runs the same executable as this one: `None` if there is no such
-/// process; `Some(true)` too when rcp may not look (another user's process: keep away).
-pub(crate) fn is_rcp(pid: u32) -> Option<bool> {
-    // Without /proc nothing can be told apart: every process counts as a live rcp.
-    let Ok(ours) = std::fs::read_link("/proc/self/exe") else { return Some(true) };
-    let theirs = match std::fs::read_link(format!("/proc/{pid}/exe")) {
-        Ok(exe) => exe,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // No process, or a kernel thread (no exe): look at /proc/PID itself.
-            return std::path::Path::new(&format!("/proc/{pid}")).exists().then_some(false);
+/// Which run of rcp this is, as far as names it leaves in shared directories go: where
+/// (`place`: a hash of the host name, the boot's random id and the PID namespace, so a
+/// process id means the same process only to a run with the same place) and who (the
+/// process id and its start time, so a reused process id is told apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub(crate) place: u64,
+    pub(crate) pid: u32,
+    pub(crate) start: u64,
+}
+
+impl Run {
+    /// This process's run (`None` without /proc: then nothing can be judged).
+    pub(crate) fn this() -> Option<Run> {
+        static THIS: std::sync::OnceLock<Option<Run>> = std::sync::OnceLock::new();
+        *THIS.get_or_init(|| {
+            let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+            let pidns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+            let uname = rustix::system::uname();
+            let mut place = Fnv::default();
+            for part in [uname.nodename().to_bytes(), boot.trim().as_bytes()] {
+                place.write(part);
+            }
+            place.write(pidns.as_os_str().as_encoded_bytes());
+            let pid = std::process::id();
+            Some(Run { place: place.0, pid, start: start_time(pid)? })
+        })
+    }
+
+    /// Whether this run is provably over, as seen from `here` (a run in the same place):
+    /// its process is gone, or its process id now belongs to a process started later.
+    pub(crate) fn is_over(&self, here: &Run) -> bool {
+        self.place == here.place && start_time(self.pid).is_none_or(|t| t != self.start)
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash (std's is seeded per process), each part ended by a 0.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().chain(&[0]) {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
-        Err(_) => return Some(true),
-    };
-    Some(theirs == ours)
+    }
+}
+
+/// When process `pid` started (clock ticks since boot: field 22 of /proc/PID/stat), or
+/// `None` if there is no such process.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold anything: count after it.
+    let after = stat.iter().rposition(|&b| b == b')')?;
+    let fields = std::str::from_utf8(&stat[after + 1..]).ok()?;
+    fields.split_ascii_whitespace().nth(19)?.parse().ok()
 }
 
 /// Whether standard error is a terminal, and standard output is a terminal too, the same

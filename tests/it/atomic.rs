@@ -144,44 +144,69 @@ fn atomic_says_it_is_the_temporary_that_cannot_be_created() {
 }
 
 /// A later `--atomic` run removes the temporaries a `kill -9`ed one left (and says so under
-/// `--debug`), and those of a process that is not rcp; never a live rcp's, nor anything
-/// that is not a regular file of rcp's own pattern.
+/// `--debug`), and those whose process id now belongs to a later process; never a live
+/// rcp's, one made on another host, boot or PID namespace (a container, another machine on
+/// NFS: nothing here can tell whether that run is over), another user's, the old
+/// `.rcp-PID-N` names, nor anything that is not a regular file.
 #[test]
 fn stale_temporaries_of_a_killed_run_are_removed_by_the_next() {
     let Some(dir) = dir_on(Fs::Ext4, "atomic-stale") else { return };
     let d = dir.path();
     let mut child = start_atomic_overwrite(d, 4);
     let killed_pid = child.id();
-    let temp = |pid: u32, n: u32| d.join(format!(".rcp-{pid}-{n}"));
+    // `.rcp-PLACE-PID-START-N` of process `pid`: (name, PLACE).
+    let named = |pid: u32| {
+        fs::read_dir(d).unwrap().find_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let parts: Vec<&str> = name.strip_prefix(".rcp-")?.split('-').collect();
+            let place = parts[0].to_string();
+            (parts.len() == 4 && parts[1] == pid.to_string()).then_some((name, place))
+        })
+    };
     let start = std::time::Instant::now();
-    while !temp(killed_pid, 0).exists() {
+    let (killed_temp, place) = loop {
+        if let Some(found) = named(killed_pid) {
+            break found;
+        }
         assert!(start.elapsed() < Duration::from_secs(20), "no temporary appeared");
         std::thread::sleep(Duration::from_millis(10));
-    }
+    };
     assert!(
         Command::new("kill").args(["-KILL", &killed_pid.to_string()]).status().unwrap().success()
     );
     let _ = child.wait();
-    assert!(temp(killed_pid, 0).exists(), "kill -9 leaves the temporary");
-    // A live rcp (blocked on a fifo), another program, and a directory with rcp's pattern.
+    assert!(d.join(&killed_temp).exists(), "kill -9 leaves the temporary");
+    // A live rcp (blocked on a fifo) and the same process id started at another time.
     assert!(Command::new("mkfifo").arg(d.join("ff")).status().unwrap().success());
     let mut live = rcp().current_dir(d).args(["ff", "out"]).stderr(Stdio::null()).spawn().unwrap();
-    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
-    fs::write(temp(live.id(), 5), "").unwrap();
-    fs::write(temp(other.id(), 6), "").unwrap();
-    fs::create_dir(temp(4_000_000, 7)).unwrap();
+    // The live rcp made no temporary: its start time comes from /proc (field 22).
+    let stat = fs::read_to_string(format!("/proc/{}/stat", live.id())).unwrap();
+    let live_start =
+        stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap().to_string();
+    let live_temp = format!(".rcp-{place}-{}-{live_start}-5", live.id());
+    let reused = format!(".rcp-{place}-{}-1-6", live.id());
+    let elsewhere = format!(".rcp-0123456789abcdef-{killed_pid}-1-7");
+    let old_style = format!(".rcp-{killed_pid}-8");
+    let not_mine = format!(".rcp-{place}-{killed_pid}-1-9");
+    let a_dir = format!(".rcp-{place}-{killed_pid}-1-10");
+    for name in [&live_temp, &reused, &elsewhere, &old_style, &not_mine] {
+        fs::write(d.join(name), "").unwrap();
+    }
+    std::os::unix::fs::chown(d.join(&not_mine), Some(65534), Some(65534)).unwrap();
+    fs::create_dir(d.join(&a_dir)).unwrap();
     fs::write(d.join("small"), "new\n").unwrap();
     let out = rcp().current_dir(d).args(["--atomic", "--debug", "small", "dst"]).output().unwrap();
-    let _ = (live.kill(), other.kill(), live.wait(), other.wait());
+    let _ = (live.kill(), live.wait());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let said = |pid: u32, n: u32, why: &str| {
-        format!("removed stale temporary './.rcp-{pid}-{n}' (process {pid} {why})\n")
+    let said = |name: &str, pid: u32| {
+        format!("removed stale temporary './{name}' (process {pid} is over)\n")
     };
-    assert!(stdout.contains(&said(killed_pid, 0, "is gone")), "{stdout}");
-    assert!(stdout.contains(&said(other.id(), 6, "is not rcp")), "{stdout}");
-    assert!(!temp(killed_pid, 0).exists() && !temp(other.id(), 6).exists());
-    assert!(temp(live.id(), 5).exists(), "a live rcp's temporary is never touched");
-    assert!(temp(4_000_000, 7).is_dir(), "only regular files are removed");
+    assert!(stdout.contains(&said(&killed_temp, killed_pid)), "{stdout}");
+    assert!(stdout.contains(&said(&reused, live.id())), "{stdout}");
+    assert!(!d.join(&killed_temp).exists() && !d.join(&reused).exists());
+    for kept in [&live_temp, &elsewhere, &old_style, &not_mine, &a_dir] {
+        assert!(d.join(kept).exists(), "{kept} was removed: {stdout}");
+    }
     assert_eq!(fs::read_to_string(d.join("dst")).unwrap(), "new\n");
 }

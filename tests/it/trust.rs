@@ -129,7 +129,7 @@ fn a_source_that_shrinks_while_copied_fails_and_leaves_no_short_copy() {
         }
         let dst = d.join(format!("{name}.copy"));
         // The first copy call waits half a second; meanwhile the source loses 7 MiB.
-        let mut child = std::process::Command::new("strace")
+        let child = std::process::Command::new("strace")
             .args([
                 "-f",
                 "-qq",
