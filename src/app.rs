@@ -31,6 +31,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Some(warning) = &opts.context_warning {
         report::message(&program, warning);
     }
+    if opts.resume && !opts.preserve.timestamps {
+        let text = "warning: --resume without preserved timestamps (-a, -p, \
+                    --preserve=timestamps) skips no file: every one is copied again";
+        report::message(&program, text);
+    }
     // The operands are looked at before the report is opened: it may be none of them.
     let planned = plan::plan(&opts);
     if let Some(report) = &opts.report_file {

@@ -114,7 +114,8 @@ An entry failed, the command line was wrong, or standard output or the report co
 written. The other operands are still copied.
 .TP
 .B 129, 130, 143
-Stopped by SIGHUP, SIGINT or SIGTERM: the file being written is removed if rcp created it,
+Stopped by SIGHUP, SIGINT or SIGTERM: the file being written is removed if rcp created it
+(under \fB\-\-resume\fR, its data is kept as \fI.NAME.rcp\-partial\fR for the next run),
 and rcp says \fBrcp: interrupted by SIGINT\fR (or the signal's name). A second such signal,
 100 ms or more later, exits at once.
 .PP

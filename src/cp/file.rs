@@ -122,6 +122,21 @@ pub(crate) fn open_pair(
         Some(fd) => (fd, *src_st),
         None => open_source(src, src_st, plan.follow)?,
     };
+    if let Some((dst_fd, partial, len)) = adopt_partial(opts, dst, &plan) {
+        let plan = RegularPlan { resume_from: len, ..plan };
+        let temp = Some(partial);
+        let (src_st, empty_if_clonable) = (*src_st, false);
+        return Ok(Ends {
+            src_fd,
+            dst_fd,
+            open_st,
+            src_st,
+            plan,
+            created: true,
+            temp,
+            empty_if_clonable,
+        });
+    }
     let (dst_fd, created, temp) = match atomic_temp(opts, dst, &plan)? {
         Some((fd, temp)) => (fd, true, Some(temp)),
         None => {
@@ -131,6 +146,46 @@ pub(crate) fn open_pair(
     };
     let empty_if_clonable = !created && truncates_after_clone(opts, &plan);
     Ok(Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp, empty_if_clonable })
+}
+
+/// `--resume`: the data an interrupted copy to `dst` kept (`.NAME.rcp-partial`), to go on
+/// filling and rename over `dst` when complete — where `dst` is new, or is replaced whole
+/// (`--atomic`). Only a regular file of this user with no other name is taken (nothing
+/// planted there is written through); its bytes are checked against the source's first.
+fn adopt_partial(opts: &Options, dst: &At, plan: &RegularPlan) -> Option<(OwnedFd, At, u64)> {
+    if !(opts.resume && opts.data && (plan.new_dst || opts.atomic)) {
+        return None;
+    }
+    let partial = crate::sys::create::partial_beside(dst)?;
+    let ours = |st: &Stat| {
+        FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+            && st.st_nlink == 1
+            && st.st_uid == rustix::process::geteuid().as_raw()
+    };
+    let seen = partial.lstat().ok().filter(ours)?;
+    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let fd = partial.open(flags, Mode::empty()).ok()?;
+    let st = fstat(&fd).ok().filter(|st| ours(st) && ino(st) == ino(&seen))?;
+    Some((fd, partial, st.st_size as u64))
+}
+
+/// `--resume` and a stop asked for (SIGINT, SIGTERM): the data so far is kept under
+/// `dst`'s partial name, where the next `--resume` run goes on from it. Returns the error
+/// to report instead of the interruption (`None`: nothing could be kept).
+fn keep_partial(opts: &Options, written: &At, dst: &At, e: &FileError) -> Option<Error> {
+    let (signal, _) = crate::sys::interrupt::stopped_by()?;
+    if !opts.resume || e.error.errno != Some(Errno::CANCELED) {
+        return None;
+    }
+    let partial = crate::sys::create::partial_beside(dst)?;
+    if written.path() != partial.path() {
+        written.rename_to(&partial).ok()?;
+    }
+    let reason = format!(
+        "interrupted by {signal}; --resume goes on from {}",
+        crate::quote::quote(partial.path())
+    );
+    Some(Error::refusal(Op::Incomplete(reason), dst.path()))
 }
 
 /// `--reflink=always` over an existing destination: it is truncated only once a clone is
@@ -234,6 +289,9 @@ pub(crate) fn fill_and_close(
         (Err(e), _) => name_the_damage(e, created, dst_path),
     };
     if created {
+        if let Some(error) = keep_partial(attrs.opts, written, dst, &outcome) {
+            return Err(FileError { error, ..outcome });
+        }
         // Never leave a torn file that looks complete; a failed unlink changes nothing more.
         let _ = written.unlink();
     }

@@ -400,7 +400,7 @@ impl<'a> Cp<'a> {
         if opts.update_older && !w.dir && !dst_older(d, &w.st) {
             return Break(self.link_to_earlier_if_any(w, Skip::NotNewer));
         }
-        if opts.resume && unchanged(&w.st, d) {
+        if opts.resume && (unchanged(&w.st, d) || same_symlink(w, d)) {
             return Break(self.link_to_earlier_if_any(w, Skip::Unchanged));
         }
         if !w.dir {
@@ -1143,6 +1143,15 @@ fn unchanged(src: &Stat, dst: &Stat) -> bool {
         && is(dst.st_mode, FileType::RegularFile)
         && src.st_size == dst.st_size
         && (src.st_mtime, src.st_mtime_nsec) == (dst.st_mtime, dst.st_mtime_nsec)
+}
+
+/// `--resume`: the destination `dst` is a symlink to where the source symlink points: it
+/// is kept as it is (not made again).
+fn same_symlink(w: &Work, dst: &Stat) -> bool {
+    is(w.st.st_mode, FileType::Symlink)
+        && is(dst.st_mode, FileType::Symlink)
+        && !w.dereference
+        && matches!((w.src.readlink(), w.dst.readlink()), (Ok(a), Ok(b)) if a == b)
 }
 
 fn dot_or_dotdot(name: &std::ffi::OsStr) -> bool {

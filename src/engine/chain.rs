@@ -13,6 +13,7 @@ pub(super) fn nothing_yet() -> Copied {
         zeros: false,
         verified: false,
         predicted: false,
+        resumed_from: 0,
     }
 }
 

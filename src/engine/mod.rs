@@ -103,7 +103,7 @@ pub(crate) fn copy_from(
         return copy(src, dst, policy, w);
     }
     ranges::count_file();
-    let record = nothing_yet();
+    let record = Copied { resumed_from: from, ..nothing_yet() };
     copy_data(&as_found(src), dst, policy, (src.dev, dst.dev), w, (record, from))
 }
 

@@ -54,6 +54,7 @@ pub(crate) fn predict(
         }
     }
     record.bytes = src.size;
+    record.resumed_from = start;
     record.holes = walks_holes(src, dst_regular, policy);
     record.zeros = makes_holes(dst_regular, policy);
     Ok(record)

@@ -50,7 +50,7 @@ pub struct Fallback {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fallbacks {
     list: [Fallback; 3],
-    len: usize,
+    len: u8,
 }
 
 impl Fallbacks {
@@ -61,8 +61,8 @@ impl Fallbacks {
     }
 
     pub(crate) fn push(&mut self, fallback: Fallback) {
-        debug_assert!(self.len < self.list.len(), "read/write never falls back");
-        if let Some(slot) = self.list.get_mut(self.len) {
+        debug_assert!(usize::from(self.len) < self.list.len(), "read/write never falls back");
+        if let Some(slot) = self.list.get_mut(usize::from(self.len)) {
             *slot = fallback;
             self.len += 1;
         }
@@ -73,7 +73,7 @@ impl std::ops::Deref for Fallbacks {
     type Target = [Fallback];
 
     fn deref(&self) -> &[Fallback] {
-        &self.list[..self.len]
+        &self.list[..usize::from(self.len)]
     }
 }
 
@@ -95,6 +95,9 @@ pub struct Copied {
     /// Nothing was copied: this is what `--dry-run` expects the copy to do, from the
     /// filesystems at both ends and the policy.
     pub predicted: bool,
+    /// The copy went on from this byte of an earlier one (`--resume`): the bytes before it
+    /// were checked and kept, not moved. 0 for a whole copy.
+    pub resumed_from: u64,
 }
 
 impl Copied {

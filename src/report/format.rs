@@ -176,7 +176,11 @@ pub(super) fn text_record(record: &Record) -> String {
                 (copied.predicted, ", predicted"),
             ]
             .iter()
-            .filter_map(|&(on, note)| on.then_some(note))
+            .filter_map(|&(on, note)| on.then_some(note.to_string()))
+            .chain(
+                (copied.resumed_from > 0)
+                    .then(|| format!(", resumed from {}", copied.resumed_from)),
+            )
             .collect();
             let strategy = copied.strategy.name();
             format!("{strategy} {names} ({} bytes{notes}){}", copied.bytes, fallback_suffix(copied))
@@ -220,6 +224,7 @@ pub(super) fn json_record(record: &Record) -> Value {
         "holes": copied.is_some_and(|c| c.holes),
         "verified": copied.is_some_and(|c| c.verified),
         "predicted": copied.is_some_and(|c| c.predicted),
+        "resumed_from": copied.map(|c| c.resumed_from).filter(|&n| n > 0),
         "dry_run": record.dry_run,
         "error": record.error(),
     })

@@ -40,6 +40,16 @@ pub(crate) fn temp_beside(dst: &At) -> At {
     dst.sibling(name.as_ref())
 }
 
+/// `--resume`'s name for the data of an interrupted copy to `dst`: `.NAME.rcp-partial`
+/// beside it (`None` where that name would be longer than a name may be).
+pub(crate) fn partial_beside(dst: &At) -> Option<At> {
+    use std::os::unix::ffi::OsStrExt;
+    let base = dst.base().as_bytes();
+    let name = [b".", base, b".rcp-partial"].concat();
+    (name.len() <= 255 && !base.is_empty() && base != b"." && base != b"..")
+        .then(|| dst.sibling(std::ffi::OsStr::from_bytes(&name)))
+}
+
 /// The run that made a temporary name (`.rcp-PLACE-PID-START-N`), if `name` is one.
 pub(crate) fn temp_owner(name: &[u8]) -> Option<Run> {
     let rest = std::str::from_utf8(name.strip_prefix(b".rcp-")?).ok()?;

@@ -196,3 +196,113 @@ fn debug_says_no_clone_happened_when_a_required_clone_failed() {
     assert!(text.contains("strategy: none (clone: EOPNOTSUPP)"), "{text}");
     assert!(!d.join("dst").exists());
 }
+
+/// Starts rcp under strace with every splice slowed down, sends it SIGINT once `ready`
+/// says so, and returns its exit status and stderr.
+fn interrupted_once(d: &Path, args: &[&str], ready: impl Fn() -> bool) -> (Option<i32>, String) {
+    let child = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=splice:delay_exit=20000"])
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(args)
+        .current_dir(d)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed().as_secs() < 30, "rcp {args:?} wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for pid in children(child.id()) {
+        let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), stderr(&out))
+}
+
+/// Whether a file in `dir` whose name starts with `prefix` holds 4 MiB or more.
+fn holds_4mib(dir: &Path, prefix: &str) -> bool {
+    fs::read_dir(dir).unwrap().filter_map(Result::ok).any(|e| {
+        e.file_name().to_string_lossy().starts_with(prefix)
+            && e.metadata().is_ok_and(|m| m.len() >= 4 << 20)
+    })
+}
+
+#[test]
+fn an_interrupted_copy_is_kept_for_resume_under_a_partial_name_and_completed() {
+    if !have("strace") {
+        return skip("interrupted-resume", "strace is not installed");
+    }
+    let Some(dir) = dir_on(Fs::Ext4, "interrupted-resume") else { return };
+    let d = dir.path();
+    fs::create_dir(d.join("s")).unwrap();
+    write_pattern(&d.join("s/big"), 64 << 20, 9);
+    let partial = d.join("d/.big.rcp-partial");
+    for atomic in [false, true] {
+        let _ = fs::remove_dir_all(d.join("d"));
+        fs::create_dir(d.join("d")).unwrap();
+        if atomic {
+            fs::write(d.join("d/big"), "the old version\n").unwrap();
+        }
+        let mut args = vec!["-a", "--resume", "--reflink=never"];
+        if atomic {
+            args.push("--atomic");
+        }
+        args.extend(["s/big", "d/big"]);
+        // Interrupted once 4 MiB are written: under the real name, or (--atomic) a temporary.
+        let prefix = if atomic { ".rcp-" } else { "big" };
+        let (code, err) = interrupted_once(d, &args, || holds_4mib(&d.join("d"), prefix));
+        assert_eq!(code, Some(130), "atomic {atomic}: {err}");
+        assert!(err.contains("--resume goes on from 'd/.big.rcp-partial'"), "{err}");
+        let kept = fs::read(&partial).unwrap();
+        let full = fs::read(d.join("s/big")).unwrap();
+        assert!(!kept.is_empty() && kept.len() < full.len(), "{} bytes kept", kept.len());
+        assert_eq!(kept[..], full[..kept.len()], "the partial data is the source's");
+        if atomic {
+            assert_eq!(fs::read(d.join("d/big")).unwrap(), b"the old version\n");
+        } else {
+            assert!(!d.join("d/big").exists(), "nothing looks complete under the real name");
+        }
+        // The next --resume run goes on from there and moves only the rest.
+        let mut again = vec!["-a", "--resume", "--report=json"];
+        if atomic {
+            again.push("--atomic");
+        }
+        again.extend(["s/big", "d/big"]);
+        let out = rcp_in(d, &again);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let record = only_record(&out);
+        assert_eq!(record["resumed_from"], kept.len() as u64, "{record}");
+        assert_eq!(record["bytes"], full.len() as u64);
+        assert_same_bytes(&d.join("s/big"), &d.join("d/big"));
+        assert!(!partial.exists());
+    }
+}
+
+#[test]
+fn resume_keeps_identical_symlinks_and_says_what_it_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("s")).unwrap();
+    fs::write(d.join("s/f"), "x\n").unwrap();
+    std::os::unix::fs::symlink("f", d.join("s/l")).unwrap();
+    assert!(rcp_in(d, &["-a", "s", "d"]).status.success());
+    let before = fs::symlink_metadata(d.join("d/l")).unwrap();
+    for extra in [&[][..], &["--dry-run"]] {
+        let mut args = vec!["-a", "--resume", "-v"];
+        args.extend(extra);
+        args.extend(["s/.", "d"]);
+        let out = rcp_in(d, &args);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("removed"), "{extra:?}: {text}");
+    }
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::symlink_metadata(d.join("d/l")).unwrap().ino(), before.ino(), "made again");
+    // A cut file: the record says from where it went on.
+    write_pattern(&d.join("s/g"), 8 << 20, 4);
+    fs::write(d.join("d/g"), &fs::read(d.join("s/g")).unwrap()[..5 << 20]).unwrap();
+    let out = rcp_in(d, &["-a", "--resume", "--report=text", "s/g", "d/g"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(8388608 bytes, resumed from 5242880)"), "{text}");
+}
