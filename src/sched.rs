@@ -31,6 +31,7 @@ use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Printer, Reporter};
+use crate::sys::Ino;
 use crate::sys::at::At;
 use crate::sys::fs::allocation_group_shift;
 use crate::sys::interrupt;
@@ -261,6 +262,8 @@ pub(crate) struct Sched<'scope, 'env> {
     done: Receiver<Done>,
     /// Jobs handed over and not yet reported, by number.
     in_flight: BTreeSet<u64>,
+    /// What each job in flight reads: a file's source, or a batch's source directory.
+    reading: Vec<(u64, Ino)>,
     last_seq: u64,
     /// Directories whose attributes wait for the jobs numbered up to `.0`.
     deferred: VecDeque<(u64, HeldDir)>,
@@ -309,6 +312,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             done_tx,
             done,
             in_flight: BTreeSet::new(),
+            reading: Vec::new(),
             last_seq: 0,
             deferred: VecDeque::new(),
             spare: 0,
@@ -374,8 +378,9 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// ones included, are printed there as they finish); starts the workers on first use.
     /// While the queue is full, the walk fills a job itself: this one, or on XFS a queued
     /// one in lanes no worker is in.
-    pub(crate) fn submit(&mut self, job: Job, lanes: Lanes) {
+    pub(crate) fn submit(&mut self, job: Job, lanes: Lanes, reads: Ino) {
         let seq = self.next_seq();
+        self.reading.push((seq, reads));
         self.grow_if_waiting(seq);
         let queue = self.started();
         match queue.push(seq, job, lanes) {
@@ -511,8 +516,14 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             collected.any = true;
             collected.failed |= done.failed;
             self.in_flight.remove(&done.seq);
+            self.reading.retain(|&(seq, _)| seq != done.seq);
         }
         collected
+    }
+
+    /// Whether a job in flight reads `file`, or files in the directory `dir`.
+    pub(crate) fn reads_from(&self, file: Ino, dir: Option<Ino>) -> bool {
+        self.reading.iter().any(|&(_, id)| id == file || Some(id) == dir)
     }
 
     /// Whether every job handed over has been reported.

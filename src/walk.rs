@@ -65,6 +65,8 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     /// The lanes of the directory whose entries are being walked: its files' jobs go out
     /// with them.
     lanes: Lanes,
+    /// The directories `dir_ino` looked at last, and their identities.
+    known_dirs: Vec<(PathBuf, Ino)>,
 }
 
 /// How an entry went, for the directory walking it.
@@ -95,6 +97,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             handed_trees: false,
             monitor,
             lanes: Lanes::default(),
+            known_dirs: Vec::new(),
         }
     }
 
@@ -120,6 +123,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
     fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
+        if !self.sched.idle() && self.meets_jobs(src, dst) {
+            self.drain();
+        }
         self.cp.begin_operand(src, dst);
         self.root = (src.to_path_buf(), dst.to_path_buf());
         self.trees = trees_allowed(self.cp.opts) && !dst_inside_src(src, dst);
@@ -212,7 +218,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         }
         if file.independent && self.files > 1 && self.sched.parallel() {
             let ends = self.cp.hand_over(dst, file);
-            self.submit(Job::Fill { src: src.clone(), dst: dst.clone(), ends: Box::new(ends) });
+            let reads = ends.source();
+            let job = Job::Fill { src: src.clone(), dst: dst.clone(), ends: Box::new(ends) };
+            self.submit(job, reads);
             return Status::Ok;
         }
         self.cp.fill_here(src, dst, file, self.sched.scratch())
@@ -291,6 +299,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
         let mut result = Visited { ok: true, into_self: false, first_dir: false, unread: None };
         let mut batch = Vec::new();
+        let from = ino(&dir.src_st);
         let mut dirs_left = entries.iter().filter(|(_, kind)| *kind == FileType::Directory).count();
         for (name, kind) in entries.iter() {
             if interrupt::stopping() {
@@ -306,7 +315,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             if let Some(kind) = self.excluded(&s, kind, dir.deref) {
                 // Its record comes after those of the files batched before it.
                 if !batch.is_empty() {
-                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir);
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir, from);
                 }
                 self.cp.excluded(&s, &d, kind);
                 continue;
@@ -314,12 +323,12 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             if hand_over && regular && self.files > 0 {
                 batch.push((s, d));
                 if batch.len() == BATCH {
-                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir);
+                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir, from);
                 }
                 continue;
             }
             if !batch.is_empty() {
-                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir);
+                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir, from);
             }
             let opened = if open_early && regular { open_regular(&s) } else { None };
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
@@ -332,7 +341,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             result.first_dir |= entry.first_dir;
         }
         if !batch.is_empty() {
-            self.hand_over_new_files(batch, dir.dst_dir);
+            self.hand_over_new_files(batch, dir.dst_dir, from);
         }
         self.lanes = outer_lanes;
         result
@@ -345,15 +354,17 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         }
     }
 
-    /// Regular files for a directory rcp just made go to one worker, whole.
-    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dir: Option<DstDir>) {
+    /// Regular files for a directory rcp just made go to one worker, whole (`from`: the
+    /// source directory they are read from).
+    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dir: Option<DstDir>, from: Ino) {
         self.files += files.len() as u64;
-        self.submit(Job::Batch { files, dst_dir });
+        self.submit(Job::Batch { files, dst_dir }, from);
     }
 
-    /// Hands a job to the scheduler and keeps the backlog of output bounded.
-    fn submit(&mut self, job: Job) {
-        self.sched.submit(job, self.lanes);
+    /// Hands a job that `reads` a file (or a directory's files) to the scheduler and keeps
+    /// the backlog of output bounded.
+    fn submit(&mut self, job: Job, reads: Ino) {
+        self.sched.submit(job, self.lanes, reads);
         self.collect(false);
         while self.cp.out.backlog() > BACKLOG {
             if !self.collect(true) {
@@ -403,6 +414,47 @@ impl Walk<'_, '_, '_> {
         };
         let relative = src.path().strip_prefix(&self.root.0).unwrap_or(src.path());
         exclude.excludes(relative, kind == FileType::Directory).then_some(kind)
+    }
+
+    /// Whether the operand `src` → `dst` may read or write what a job of an earlier
+    /// operand still reads or writes: then it waits for them, as GNU's one-at-a-time order
+    /// would have it. A directory always does; a file when its destination is a file a job
+    /// reads (or is in a directory whose files a batch reads), or either end is in a
+    /// directory this run made.
+    fn meets_jobs(&mut self, src: &Path, dst: &Path) -> bool {
+        use rustix::fs::stat;
+        let made = |walk: &mut Self, path: &Path| {
+            walk.dir_ino(dir_of(path)).is_some_and(|id| walk.dst_dirs.contains(&id))
+        };
+        match stat(src) {
+            Ok(st) if crate::sys::is(st.st_mode, FileType::Directory) => return true,
+            Err(_) => return false,
+            Ok(_) if made(self, src) => return true,
+            Ok(_) => {}
+        }
+        match stat(dst) {
+            Ok(st) if crate::sys::is(st.st_mode, FileType::Directory) => true,
+            Ok(st) => {
+                let dir = self.dir_ino(dir_of(dst));
+                self.sched.reads_from(ino(&st), dir)
+                    || dir.is_some_and(|id| self.dst_dirs.contains(&id))
+            }
+            Err(_) => made(self, dst),
+        }
+    }
+
+    /// The identity of the directory `path` (the last few asked for are remembered: file
+    /// operands mostly share their directories).
+    fn dir_ino(&mut self, path: &Path) -> Option<Ino> {
+        if let Some((_, id)) = self.known_dirs.iter().find(|(known, _)| known == path) {
+            return Some(*id);
+        }
+        let id = ino(&rustix::fs::stat(path).ok()?);
+        if self.known_dirs.len() == 4 {
+            self.known_dirs.remove(0);
+        }
+        self.known_dirs.push((path.to_path_buf(), id));
+        Some(id)
     }
 
     /// `--atomic`: removes, once per directory, temporaries a killed rcp left there.

@@ -107,6 +107,11 @@ impl Ends {
     pub(crate) fn size(&self) -> u64 {
         self.src_st.st_size as u64
     }
+
+    /// The source's identity.
+    pub(crate) fn source(&self) -> crate::sys::Ino {
+        ino(&self.open_st)
+    }
 }
 
 /// Opens `src` (unless the walk already did) and opens or creates `dst`.

@@ -306,3 +306,42 @@ fn resume_keeps_identical_symlinks_and_says_what_it_resumed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(8388608 bytes, resumed from 5242880)"), "{text}");
 }
+
+#[test]
+fn a_later_operand_never_overwrites_a_file_a_worker_still_reads() {
+    if !have("setpriv") || !rustix::process::geteuid().is_root() {
+        return skip("later-operand", "needs root and setpriv");
+    }
+    let Some(dir) = dir_on(Fs::Ext4, "later-operand") else { return };
+    let d = dir.path();
+    // GNU's order: `c` is copied into `c/c` (then "into itself"), and only then does
+    // `x/c/a` replace `c/a`: `c/c/a` is the old `c/a`, whole.
+    let setup = |root: &Path| {
+        fs::create_dir_all(root.join("c")).unwrap();
+        fs::create_dir_all(root.join("x/c")).unwrap();
+        fs::write(root.join("c/g"), "").unwrap();
+        write_pattern(&root.join("c/a"), 4 << 20, 8);
+        fs::write(root.join("x/c/a"), "x").unwrap();
+        let chown = std::process::Command::new("chown").args(["-R", "nobody"]).arg(root).status();
+        assert!(chown.unwrap().success());
+    };
+    for jobs in ["-j1", "-j4", "-j2"] {
+        for round in 0..5 {
+            let root = d.join(format!("{jobs}-{round}"));
+            fs::create_dir(&root).unwrap();
+            setup(&root);
+            let original = fs::read(root.join("c/a")).unwrap();
+            let out = std::process::Command::new("setpriv")
+                .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_rcp"))
+                .args([jobs, "-a", "c", "x/c/a", "c"])
+                .current_dir(&root)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{jobs}: {}", stderr(&out));
+            assert!(stderr(&out).contains("cannot copy a directory, 'c', into itself, 'c/c'"));
+            assert!(fs::read(root.join("c/c/a")).unwrap() == original, "{jobs} round {round}");
+            assert_eq!(fs::read(root.join("c/a")).unwrap(), b"x");
+        }
+    }
+}
