@@ -355,14 +355,15 @@ fn atomic_temp(
     }
     let (fd, temp) = create_temp(dst, plan)?;
     // Replacing a file keeps its mode and owner, as writing into it would (GNU's rule for
-    // existing destinations); `-p` sets them from the source afterwards anyway.
-    if let Some(old) = existing.filter(|_| !opts.preserve.mode) {
-        let _ = rustix::fs::fchmod(&fd, Mode::from_raw_mode(old.st_mode & 0o7777));
-    }
+    // existing destinations); `-p` sets them from the source afterwards anyway. The owner
+    // first: a change of owner clears setuid and setgid, which the mode then puts back.
     if let Some(old) = existing.filter(|_| !opts.preserve.ownership) {
         let (uid, gid) =
             (rustix::fs::Uid::from_raw(old.st_uid), rustix::fs::Gid::from_raw(old.st_gid));
         let _ = rustix::fs::fchown(&fd, Some(uid), Some(gid));
+    }
+    if let Some(old) = existing.filter(|_| !opts.preserve.mode) {
+        let _ = rustix::fs::fchmod(&fd, Mode::from_raw_mode(old.st_mode & 0o7777));
     }
     Ok(Some((fd, temp)))
 }

@@ -345,3 +345,23 @@ fn a_later_operand_never_overwrites_a_file_a_worker_still_reads() {
         }
     }
 }
+
+#[test]
+fn atomic_keeps_an_existing_destinations_setuid_setgid_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !rustix::process::geteuid().is_root() {
+        return skip("atomic-setuid", "needs root to give the file away");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("src"), "new\n").unwrap();
+    fs::write(d.join("dst"), "old\n").unwrap();
+    std::os::unix::fs::chown(d.join("dst"), Some(65534), Some(65534)).unwrap();
+    fs::set_permissions(d.join("dst"), fs::Permissions::from_mode(0o6755)).unwrap();
+    let (code, err) = rcp_at(d, &["--atomic", "src", "dst"]);
+    assert_eq!(code, Some(0), "{err}");
+    let meta = fs::metadata(d.join("dst")).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o6755);
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(fs::read(d.join("dst")).unwrap(), b"new\n");
+}
