@@ -19,7 +19,7 @@ use chain::{data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
 use extents::Extents;
 pub(crate) use predict::{Landing, predict};
 use ranges::{Buffers, Range, RangeError};
-pub(crate) use ranges::{copied_files, moved_bytes, show_progress};
+pub(crate) use ranges::{copied_files, done_bytes, moved_bytes, show_progress};
 pub use rustix::io::Errno;
 use support::{Memo, Support};
 pub use types::{
@@ -316,6 +316,8 @@ fn copy_data(
         extend(length, &record)?;
     }
     record.bytes = length;
+    // Holes and a kept prefix are done too, though nothing moved them.
+    ranges::count_passed(length.saturating_sub(moved));
     Ok(record)
 }
 

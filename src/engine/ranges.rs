@@ -22,6 +22,11 @@ static MOVED: AtomicU64 = AtomicU64::new(0);
 /// Whether a progress bar is reading `MOVED` (then copy_file_range works in smaller chunks).
 static SHOWN: AtomicBool = AtomicBool::new(false);
 
+/// Bytes of files done without moving them, by every worker so far: holes kept as holes,
+/// and what `--resume` kept. Progress counts them (a sparse file is done when its last
+/// extent is); throughput does not.
+static PASSED: AtomicU64 = AtomicU64::new(0);
+
 /// Files whose copy this process has started so far.
 static FILES: AtomicU64 = AtomicU64::new(0);
 
@@ -35,9 +40,20 @@ pub(super) fn count_file() {
     FILES.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Total bytes copied so far by this process.
+/// Total bytes copied so far by this process (data moved or cloned; not holes).
 pub(crate) fn moved_bytes() -> u64 {
     MOVED.load(Ordering::Relaxed)
+}
+
+/// How far through its files this process is: bytes moved, and bytes done without moving
+/// them (holes, kept prefixes).
+pub(crate) fn done_bytes() -> u64 {
+    MOVED.load(Ordering::Relaxed) + PASSED.load(Ordering::Relaxed)
+}
+
+/// `n` bytes of a file are done without being moved.
+pub(super) fn count_passed(n: u64) {
+    PASSED.fetch_add(n, Ordering::Relaxed);
 }
 
 /// A progress bar is showing: count bytes as they move, and move them in chunks it can see.

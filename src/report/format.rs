@@ -247,7 +247,9 @@ fn path_json(path: &OsStr) -> Value {
 pub(super) fn stats_summary(tally: &Tally, dry_run: bool) -> String {
     let elapsed = tally.start.elapsed().as_secs_f64();
     let (files, bytes) = tally.files();
-    let rate = if elapsed > 0.0 { bytes as f64 / elapsed } else { 0.0 };
+    // Throughput is of the data moved: holes kept and prefixes resumed from moved nothing.
+    let moved = crate::engine::moved_bytes();
+    let rate = if elapsed > 0.0 { moved as f64 / elapsed } else { 0.0 };
     let [copied, skipped, failed] = tally.outcomes;
     let mut out = String::from(if dry_run { "dry run, nothing written:\n" } else { "" });
     out += &format!(

@@ -109,8 +109,8 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
                 view.count(scope, &sources);
             }
             view.run(scope, &sources, stopped.as_fd(), requests);
-            view.totals.cancel();
             view.end();
+            view.totals.cancel();
         });
         self.stop = Some(stop);
     }
@@ -173,10 +173,7 @@ impl View {
                     // the line is written, a big one says "counting" until later lines.
                     if !self.counting {
                         self.count(scope, sources);
-                        let deadline = Instant::now() + COUNT_WAIT;
-                        while self.totals.known().is_none() && Instant::now() < deadline {
-                            std::thread::sleep(Duration::from_millis(5));
-                        }
+                        self.wait_for_count();
                     }
                     let line = self.status_line();
                     self.print(&line);
@@ -191,14 +188,24 @@ impl View {
         }
     }
 
-    /// The bar is cleared; a log gets a last line.
+    /// The bar is cleared; a log gets a last line, with the totals if they can be counted
+    /// in a moment (a small tree copied before its count was done).
     fn end(&mut self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
         if self.show == Show::Lines {
+            self.wait_for_count();
             let line = self.status_line();
             self.print(&line);
+        }
+    }
+
+    /// Gives a count that is running `COUNT_WAIT` to finish.
+    fn wait_for_count(&self) {
+        let deadline = Instant::now() + COUNT_WAIT;
+        while self.counting && self.totals.known().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -215,7 +222,7 @@ impl View {
 
     fn progress(&mut self) -> Progress {
         let now = Instant::now();
-        let bytes = engine::moved_bytes();
+        let bytes = engine::done_bytes();
         self.meter.sample(now, bytes);
         Progress {
             files: engine::copied_files(),
@@ -327,7 +334,7 @@ struct Meter {
 impl Meter {
     /// A meter for a copy that started at `start` (bytes moved before it measures from now).
     fn new(start: Instant) -> Meter {
-        Meter { start, samples: VecDeque::from([(Instant::now(), engine::moved_bytes())]) }
+        Meter { start, samples: VecDeque::from([(Instant::now(), engine::done_bytes())]) }
     }
 
     fn sample(&mut self, now: Instant, bytes: u64) {

@@ -365,3 +365,42 @@ fn atomic_keeps_an_existing_destinations_setuid_setgid_and_owner() {
     assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
     assert_eq!(fs::read(d.join("dst")).unwrap(), b"new\n");
 }
+
+#[test]
+fn progress_reaches_the_whole_of_sparse_and_small_copies_and_stats_count_only_data() {
+    let Some(dir) = dir_on(Fs::Ext4, "progress-sparse") else { return };
+    let d = dir.path();
+    fs::create_dir(d.join("s")).unwrap();
+    for i in 0..3 {
+        let f = fs::File::create(d.join(format!("s/f{i}"))).unwrap();
+        f.set_len(256 << 20).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, &[7u8; 1 << 20], 100 << 20).unwrap();
+    }
+    let out = rcp_in(d, &["-r", "--progress", "--stats", "s", "d"]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("3/3 files, 768.00 MiB/768.00 MiB (100%)"), "{err}");
+    // 3 MiB of data moved: the rate is of those, not of 768 MiB of holes.
+    // `3 files copied (768.0 MiB) in 0.007 s (413.3 MiB/s); ...`: rate × time is the data.
+    let line = err.lines().find(|l| l.contains("files copied")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let seconds: f64 = words[6].parse().unwrap();
+    let unit = match words[9].trim_end_matches("/s);") {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1048576.0,
+        "GiB" => 1073741824.0,
+        other => panic!("{other} in {line}"),
+    };
+    let rate: f64 = words[8].trim_start_matches('(').parse().unwrap();
+    assert!(rate * unit * seconds < (100 << 20) as f64, "holes counted as throughput: {line}");
+    // A small tree copied before its count is done still ends with its totals.
+    fs::create_dir(d.join("small")).unwrap();
+    fs::write(d.join("small/a"), "a\n").unwrap();
+    for _ in 0..10 {
+        let _ = fs::remove_dir_all(d.join("small2"));
+        let out = rcp_in(d, &["-r", "--progress", "small", "small2"]);
+        let err = stderr(&out);
+        assert!(err.starts_with("1/1 files, 2 B/2 B (100%)") && !err.contains("counting"), "{err}");
+    }
+}
