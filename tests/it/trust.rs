@@ -404,3 +404,30 @@ fn progress_reaches_the_whole_of_sparse_and_small_copies_and_stats_count_only_da
         assert!(err.starts_with("1/1 files, 2 B/2 B (100%)") && !err.contains("counting"), "{err}");
     }
 }
+
+/// The README's example of an anchored middle-slash pattern, as printed there.
+#[test]
+fn a_slash_in_the_middle_of_an_exclude_anchors_it_as_the_readme_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("project/src/gen")).unwrap();
+    fs::create_dir_all(d.join("project/lib/src/gen")).unwrap();
+    fs::write(d.join("project/src/gen/a.c"), "a\n").unwrap();
+    fs::write(d.join("project/lib/src/gen/b.c"), "b\n").unwrap();
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for pattern in ["src/gen", "'**/src/gen'"] {
+        let command = format!(
+            "$ rcp -r --exclude={pattern} --dry-run --report=text project backup | grep excluded\n"
+        );
+        let at = readme.find(&command).expect("the README shows this command") + command.len();
+        let mut shown: Vec<&str> =
+            readme[at..].lines().take_while(|l| l.starts_with("dry run:")).collect();
+        let exclude = format!("--exclude={}", pattern.trim_matches('\''));
+        let out = rcp_in(d, &["-r", &exclude, "--dry-run", "--report=text", "project", "backup"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut printed: Vec<&str> = text.lines().filter(|l| l.contains("excluded")).collect();
+        // Entries come in inode order, which the README's machine need not share.
+        (printed.sort(), shown.sort());
+        assert_eq!(printed, shown, "{pattern}");
+    }
+}
