@@ -274,6 +274,8 @@ pub(crate) struct Sched<'scope, 'env> {
     looked: (Usage, Instant),
     /// By device: how far to shift an inode number for its allocation group (`Lanes`).
     group_shifts: HashMap<u64, Option<u32>>,
+    /// A thread could not be started: no more are tried.
+    cannot_grow: bool,
 }
 
 impl<'scope, 'env> Sched<'scope, 'env> {
@@ -318,6 +320,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             spare: 0,
             looked: (Usage::default(), Instant::now()),
             group_shifts: HashMap::new(),
+            cannot_grow: false,
         }
     }
 
@@ -375,16 +378,16 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     }
 
     /// Hands `job` to a worker, holding its place in the output (its files' lines, `-v`
-    /// ones included, are printed there as they finish); starts the workers on first use.
-    /// While the queue is full, the walk fills a job itself: this one, or on XFS a queued
-    /// one in lanes no worker is in.
+    /// ones included, are printed there as they finish); starts a worker when none is
+    /// free for it, up to `-j`. While the queue is full, the walk fills a job itself: this
+    /// one, or on XFS a queued one in lanes no worker is in.
     pub(crate) fn submit(&mut self, job: Job, lanes: Lanes, reads: Ino) {
         let seq = self.next_seq();
         self.reading.push((seq, reads));
         self.grow_if_waiting(seq);
         let queue = self.started();
         match queue.push(seq, job, lanes) {
-            Ok(()) => {}
+            Ok(()) => self.grow_if_none_free(&queue),
             Err(job) if lanes.is_empty() => {
                 let done = run_job(seq, job, &mut self.scratch, self.rules);
                 self.done_tx.send(done).expect("the receiver is ours");
@@ -401,6 +404,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// the output, as `submit`); otherwise gives it back, for the walk to copy in line.
     pub(crate) fn submit_tree(&mut self, tree: Box<Tree>, lanes: Lanes) -> Result<(), Box<Tree>> {
         let Some(queue) = self.queue.clone() else { return Err(tree) };
+        self.grow_if_none_free(&queue);
         let mut queued = queue.lock();
         if !queued.has_room_for_a_tree() {
             return Err(tree);
@@ -447,15 +451,12 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         seq
     }
 
-    /// The queue, with the workers started on first use.
+    /// The queue, made on first use (workers start as jobs wait for them).
     fn started(&mut self) -> Arc<Queue> {
         if let Some(queue) = &self.queue {
             return Arc::clone(queue);
         }
         let queue = Arc::new(Queue::default());
-        for _ in 1..self.threads() {
-            self.spawn_worker(&queue);
-        }
         if self.asked.is_none() {
             self.spare = SPARE_PER_CPU * self.threads();
             self.looked = (usage(), Instant::now());
@@ -464,22 +465,43 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         queue
     }
 
-    /// Starts a worker taking jobs from `queue` until it is closed.
-    fn spawn_worker(&self, queue: &Arc<Queue>) {
+    /// A job was queued: starts another worker if none is free to take it and fewer than
+    /// `-j` threads copy (never more than the work can use: a two-file tree starts one).
+    fn grow_if_none_free(&mut self, queue: &Arc<Queue>) {
+        let (idle, workers) = {
+            let queued = queue.lock();
+            (queued.idle, queued.workers)
+        };
+        if idle == 0 && workers + 1 < self.threads() && !self.cannot_grow {
+            self.spawn_worker(queue);
+        }
+    }
+
+    /// Starts a worker taking jobs from `queue` until it is closed. Where no thread can be
+    /// made (`ulimit -u`, memory), none is tried again: fewer threads than asked copy, the
+    /// walk among them.
+    fn spawn_worker(&mut self, queue: &Arc<Queue>) {
         let scope = self.scope.expect("a tree's walk hands nothing over");
-        queue.lock().workers += 1;
-        let queue = Arc::clone(queue);
+        let taker = Arc::clone(queue);
         let done = self.done_tx.clone();
         let mut scratch = self.scratch.sibling();
         let rules = self.rules;
-        scope.spawn(move || {
+        let worker = std::thread::Builder::new().name("rcp-worker".into());
+        let started = worker.spawn_scoped(scope, move || {
             interrupt::leave_to_the_walk();
-            while let Some(taken) = queue.pop() {
-                if done.send(run_taken(taken, &queue, &mut scratch, rules)).is_err() {
+            while let Some(taken) = taker.pop() {
+                if done.send(run_taken(taken, &taker, &mut scratch, rules)).is_err() {
                     break;
                 }
             }
         });
+        match started {
+            Ok(_) => queue.lock().workers += 1,
+            Err(_) => {
+                self.cannot_grow = true;
+                self.spare = 0;
+            }
+        }
     }
 
     /// The number of the last job handed over.
