@@ -329,6 +329,22 @@ pub fn all() -> Vec<Scenario> {
         sc("strip-trailing-file", files, "--strip-trailing-slashes a/ dir"),
         sc("file-slash-source", files, "a/ dir"),
         sc("space-name", files, "").raw_args(&["sp ace", "dir"]),
+        // Names joined as GNU's file_name_concat joins them: a directory's trailing
+        // slashes dropped, the rest kept.
+        sc("v-into-dir-two-slashes", files, "-v a dir//"),
+        sc("v-into-dir-three-slashes", files, "-v a dir///"),
+        sc("v-into-dot-dir-slash", files, "-v a ./dir/"),
+        sc("v-into-dir-dot", files, "-v a dir/."),
+        sc("v-into-dot-two-slashes", files, "-v d//f .//"),
+        sc("v-t-two-slashes", files, "-v -t dir// a b"),
+        sc("rv-source-and-dir-two-slashes", files, "-rv d// dir//").order_dependent(),
+        sc("same-file-two-slashes", files, "d//f d//"),
+        sc("into-itself-two-slashes", files, "-r d// d//").order_dependent(),
+        sc("into-itself-sub-slashes", files, "-r d/ d//sub//").order_dependent(),
+        sc("parents-v-dir-two-slashes", files, "--parents -v d/sub/g dir//"),
+        sc("parents-v-source-slashes", files, "--parents -v d//sub/g dir///"),
+        sc("parents-v-t-two-slashes", files, "--parents -v -t dir// d/f"),
+        sc("cyclic-two-slashes", symlinks, "-rvL real// out//").order_dependent(),
         // Same file and other safety rules.
         sc("same-file", files, "a a"),
         sc("same-file-dot", files, "a ./a"),
