@@ -503,11 +503,16 @@ fn backup_type(control: Option<&str>) -> Result<Backup, UsageError> {
     }
 }
 
-/// `-S`, else $SIMPLE_BACKUP_SUFFIX, else `~`; a suffix with a slash is not used.
+/// `-S`, else $SIMPLE_BACKUP_SUFFIX, else `~`: gnulib's `set_simple_backup_suffix` keeps
+/// a suffix that is its own last component, so one with a slash inside (`a/b`) or in front
+/// is not used, but trailing slashes are (`.b/`: the backup's rename then fails, as GNU's).
 fn backup_suffix(given: Option<&OsStr>) -> OsString {
     let env = std::env::var_os("SIMPLE_BACKUP_SUFFIX");
     let suffix = given.map(OsStr::to_os_string).or(env).unwrap_or_default();
-    if suffix.is_empty() || suffix.as_bytes().contains(&b'/') { "~".into() } else { suffix }
+    let bytes = suffix.as_bytes();
+    let own_last_component = !bytes.starts_with(b"/")
+        && !bytes.windows(2).any(|pair| pair[0] == b'/' && pair[1] != b'/');
+    if suffix.is_empty() || !own_last_component { "~".into() } else { suffix }
 }
 
 /// Options as `rcp ARGS a b` would resolve them (for unit tests of the rules that use them).
@@ -604,7 +609,11 @@ mod tests {
             assert_eq!(resolved(&[&format!("--backup={word}")]).backup, want, "{word}");
         }
         assert_eq!(resolved(&["-S", ".bak", "--backup=simple"]).suffix, ".bak");
-        assert_eq!(resolved(&["-S", "a/b", "--backup=simple"]).suffix, "~");
+        for (suffix, want) in
+            [("a/b", "~"), ("/", "~"), ("/a", "~"), ("//a", "~"), (".b/", ".b/"), ("x//", "x//")]
+        {
+            assert_eq!(resolved(&["-S", suffix, "--backup=simple"]).suffix, want, "{suffix}");
+        }
     }
 
     #[test]

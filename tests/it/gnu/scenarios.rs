@@ -464,6 +464,16 @@ pub fn all() -> Vec<Scenario> {
         sc("S-long", existing, "--suffix=.orig -v a out"),
         sc("S-slash", existing, "-S x/y a out"),
         sc("suffix-env", existing, "-b a out").env("SIMPLE_BACKUP_SUFFIX", ".old"),
+        // A suffix that is its own last component is used, trailing slashes and all (the
+        // rename then fails); one with a slash inside or in front is not.
+        sc("suffix-trailing-slash", existing, "--suffix=.b/ a b"),
+        sc("suffix-trailing-slashes-v", existing, "--suffix=.b// -v a b out"),
+        sc("suffix-trailing-slash-r", existing, "-rb --suffix=.b/ sub/. out"),
+        sc("suffix-trailing-slash-symlink", existing, "--suffix=.b/ a lc"),
+        sc("suffix-trailing-slash-numbered", existing, "--backup=numbered --suffix=.b/ a out"),
+        sc("suffix-trailing-slash-fb-same", existing, "-fb --suffix=.b/ a a"),
+        sc("suffix-leading-slash", existing, "-S /x a out"),
+        sc("suffix-env-trailing-slash", existing, "-b a out").env("SIMPLE_BACKUP_SUFFIX", "o/"),
         sc("b-numbered-exists", numbered, "--backup=existing a b"),
         sc("b-numbered-next", numbered, "--backup=numbered -v a b"),
         sc("b-existing-simple", numbered, "--backup=existing a c"),
