@@ -234,6 +234,13 @@ fn parents(d: &Path) {
     write(&d.join("blocker/in/f"), "f\n", 0o644);
 }
 
+/// ACLs (an access ACL, and a default one below it) and an xattr on `parents`'
+/// directories.
+fn parents_acl(d: &Path) {
+    sh(d, "setfacl -m u:1234:rx p/q && setfacl -d -m u:1234:rwx p/q/r");
+    sh(d, "setfattr -n user.dir -v q p/q");
+}
+
 /// Symlinks to directories and a loop, for -L/-H/-P.
 fn symlinks(d: &Path) {
     mkdir(&d.join("real/inner"), 0o755);
@@ -560,6 +567,27 @@ pub fn all() -> Vec<Scenario> {
         sc("parents-two-operands", parents, "--parents top"),
         sc("parents-blocked", parents, "--parents blocker/in/f dst"),
         sc("path-alias", parents, "--path top dst"),
+        // re_protect copies the source directories' ACLs to the leading directories
+        // under -p (whether or not the copy itself succeeds), not their xattrs.
+        sc("parents-p-acl", parents, "--parents -p p/q/r/f dst").tweak(parents_acl),
+        sc("parents-a-acl", parents, "--parents -a p/q/r/f dst").tweak(parents_acl),
+        sc("parents-preserve-mode-acl", parents, "--parents --preserve=mode p/q/r/f dst")
+            .tweak(parents_acl),
+        sc("parents-a-no-preserve-mode-acl", parents, "--parents -a --no-preserve=mode p/q/r/f dst")
+            .tweak(parents_acl),
+        sc("parents-p-acl-source-fails", parents, "--parents -p p/q/r/nosuch dst")
+            .tweak(parents_acl),
+        sc("parents-a-acl-last-source-fails", parents, "--parents -a p/q/r/f p/q/r/nosuch dst")
+            .tweak(parents_acl),
+        sc("parents-r-acl-not-a-dir-fails", parents, "--parents -p p/q/r dst")
+            .tweak(parents_acl),
+        sc("parents-no-p-acl", parents, "--parents p/q/r/f dst").tweak(parents_acl),
+        sc("nobody-parents-a-acl-unreadable", parents, "--parents -a p/q/r/f p/q/r/g dst")
+            .nobody()
+            .tweak(|d| {
+                parents_acl(d);
+                sh(d, "echo g > p/q/r/g && chmod 000 p/q/r/g && chmod -R u+rwX dst");
+            }),
         // Option parsing and messages.
         sc("reflink-bogus", files, "--reflink=bogus a b"),
         sc("reflink-ambiguous", files, "--reflink=a a b"),
