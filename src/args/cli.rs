@@ -223,7 +223,8 @@ pub(crate) struct Cli {
     pub(crate) no_progress: bool,
 
     /// write a record for every entry (the path it took, or why it was skipped or failed)
-    /// and a summary: text (default) or json, as doc/report.schema.json describes
+    /// and a summary: text (default) or json, as the JSON Schema that --generate
+    /// report-schema prints describes
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "text")]
     pub(crate) report: Option<String>,
@@ -263,8 +264,8 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FILE", action = ArgAction::Append)]
     pub(crate) exclude_from: Vec<String>,
 
-    /// print a man page or a shell completion script and exit: man, complete-bash,
-    /// complete-zsh, complete-fish
+    /// print a man page, a shell completion script or the JSON Schema of the --report
+    /// records and exit: man, complete-bash, complete-zsh, complete-fish, report-schema
     #[arg(long, value_name = "WHAT")]
     pub(crate) generate: Option<String>,
 
