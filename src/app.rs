@@ -5,7 +5,7 @@ use std::ffi::OsString;
 
 use crate::args::cli::{self, ParseError};
 use crate::args::generate;
-use crate::args::options::{Backup, Options};
+use crate::args::options::{Backup, Options, Request};
 use crate::args::plan::{self, Plan, PlanError};
 use crate::cp::preserve::Env;
 use crate::error::UsageError;
@@ -27,9 +27,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
         let text = "cannot preserve security context without an SELinux-enabled kernel";
         report::message(&program, text);
         return 1;
-    }
-    if let Some(warning) = &opts.context_warning {
-        report::message(&program, warning);
     }
     if opts.resume && !opts.preserve.timestamps {
         let text = "warning: --resume without preserved timestamps (-a, -p, \
@@ -98,25 +95,27 @@ fn parse(program: &str, args: &[OsString]) -> Result<Options, i32> {
             return Err(1);
         }
     };
-    if parsed.cli.help {
-        return Err(report::print_stdout(program, cli::help_text(program).as_bytes()));
+    // GNU's option loop: its warnings as it meets them, then what it asks for.
+    let decided = Options::decide(parsed);
+    for warning in &decided.warnings {
+        report::message(program, warning);
     }
-    if parsed.cli.version {
-        return Err(report::print_stdout(program, cli::version_text().as_bytes()));
-    }
-    if let Some(what) = &parsed.cli.generate {
-        return Err(match generate::generate(what) {
+    match decided.request {
+        Ok(Request::Copy(opts)) => Ok(*opts),
+        Ok(Request::Help) => Err(report::print_stdout(program, cli::help_text(program).as_bytes())),
+        Ok(Request::Version) => Err(report::print_stdout(program, cli::version_text().as_bytes())),
+        Ok(Request::Generate(what)) => Err(match generate::generate(&what) {
             Ok(text) => report::print_stdout(program, &text),
             Err(usage) => {
                 report::usage(program, &usage);
                 1
             }
-        });
+        }),
+        Err(usage) => {
+            report::usage(program, &usage);
+            Err(1)
+        }
     }
-    Options::resolve(parsed).map_err(|error| {
-        report::usage(program, &error);
-        1
-    })
 }
 
 /// `cp -fb f f` copies to the backup name, without a further backup.

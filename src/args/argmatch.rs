@@ -17,7 +17,9 @@ pub(crate) fn argmatch<T: Copy + PartialEq>(
     let mut found: Option<T> = None;
     let mut ambiguous = false;
     for (word, value) in table {
-        if !arg.is_empty() && word.starts_with(arg) {
+        // GNU compares the first strlen(arg) bytes: the empty word is a prefix of every
+        // word, so `--preserve=,mode` is ambiguous, as GNU says.
+        if word.starts_with(arg) {
             match found {
                 None => found = Some(*value),
                 Some(v) if v != *value => ambiguous = true,
@@ -70,6 +72,9 @@ mod tests {
         let tail =
             format!("  - {}, {}\n  - {}\n  - {}", q("none"), q("off"), q("nil"), q("numbered"));
         assert!(err.message.ends_with(&tail), "{}", err.message);
+        let err = argmatch("x", "", TABLE).unwrap_err();
+        assert!(err.message.starts_with(&format!("ambiguous argument {} for", q(""))));
+        assert_eq!(argmatch("x", "", &[("one", 1), ("uno", 1)]).unwrap(), 1);
         let err = argmatch("x", "zz", TABLE).unwrap_err();
         assert!(err.message.starts_with(&format!("invalid argument {}", q("zz"))));
     }

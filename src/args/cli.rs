@@ -1,12 +1,13 @@
-//! The command line as clap sees it: GNU cp's options (with getopt's abbreviations and
-//! permutation) plus rcp's own. Parsing only: values stay strings here and get their meaning,
-//! and GNU's messages for bad ones, in `options`. `order` recovers the left-to-right order of
-//! the options whose last occurrence wins (`-L`/`-P`/`-H`, `-i`/`-n`, `--preserve`...).
-
-use std::ffi::OsString;
+//! The command line: GNU cp's options plus rcp's own, defined for clap (which fills `Cli`
+//! and makes `--help`, the man page and completions), read with getopt_long's rules (`getopt`
+//! below: permutation or POSIXLY_CORRECT's order, clusters, abbreviations, a value taken from
+//! the next word whatever it looks like, getopt's messages). Values stay strings here; the
+//! options whose place matters, or whose value GNU checks when its loop meets it, are kept in
+//! argv order (`Ordered`) for `options`, which gives them their meaning in that order.
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
 const USAGE: &str = "rcp [OPTION]... [-T] SOURCE DEST
   or:  rcp [OPTION]... SOURCE... DIRECTORY
@@ -222,7 +223,8 @@ pub(crate) struct Cli {
     pub(crate) no_progress: bool,
 
     /// write a record for every entry (the path it took, or why it was skipped or failed)
-    /// and a summary: text (default) or json, as doc/report.schema.json describes
+    /// and a summary: text (default) or json, as the JSON Schema that --generate
+    /// report-schema prints describes
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "text")]
     pub(crate) report: Option<String>,
@@ -262,8 +264,8 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FILE", action = ArgAction::Append)]
     pub(crate) exclude_from: Vec<String>,
 
-    /// print a man page or a shell completion script and exit: man, complete-bash,
-    /// complete-zsh, complete-fish
+    /// print a man page, a shell completion script or the JSON Schema of the --report
+    /// records and exit: man, complete-bash, complete-zsh, complete-fish, report-schema
     #[arg(long, value_name = "WHAT")]
     pub(crate) generate: Option<String>,
 
@@ -383,7 +385,8 @@ pub(crate) fn version_text() -> String {
     )
 }
 
-/// An option whose effect depends on where it stands among the others.
+/// An option whose effect depends on where it stands among the others, or whose value is
+/// checked (or a warning printed) when getopt meets it, as GNU cp's option loop does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Ordered {
     Archive,
@@ -399,13 +402,39 @@ pub(crate) enum Ordered {
     Update(String),
     Exclude(String),
     ExcludeFrom(String),
+    /// `--reflink[=WHEN]`: `None` is `always`.
+    Reflink(Option<String>),
+    Sparse(String),
+    /// `--backup[=CONTROL]`: GNU keeps the last CONTROL given (a bare `--backup` or `-b`
+    /// leaves it) and checks it after the loop.
+    Backup(Option<String>),
+    /// `-t`: a second one is an error when it is met.
+    TargetDirectory,
+    /// `--context[=CTX]`: with CTX, a warning when met (no SELinux).
+    Context(Option<String>),
+    /// `--report[=FORMAT]`: `None` is `text`.
+    Report(Option<String>),
+    Jobs(String),
 }
 
-/// The parsed command line: the fields, and the order-sensitive options in argv order.
+/// Where getopt's loop ended before the operands: an option that acts at once (`--help`,
+/// `--version`, `--generate`), or getopt's own complaint (an unknown option, a missing or
+/// unwanted value). Options after it are never looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Help,
+    Version,
+    Generate(String),
+    Usage(String),
+}
+
+/// The parsed command line: the fields (options after a `stop` left out), the
+/// order-sensitive options in argv order, and where the loop stopped early, if it did.
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
     pub(crate) cli: Cli,
     pub(crate) ordered: Vec<Ordered>,
+    pub(crate) stop: Option<Stop>,
 }
 
 /// Why the command line could not be parsed: getopt's message (usage error, exit 1), or
@@ -416,15 +445,59 @@ pub(crate) enum ParseError {
     Exit(clap::Error),
 }
 
-/// Parses argv (program name first), with getopt's rules for long options: unambiguous
-/// abbreviations, `--opt=value` or `--opt value` for required values, `=value` only for
-/// optional ones, and getopt's messages when they are broken.
+/// Parses argv (program name first) with getopt_long's rules, as GNU cp's loop sees it:
+/// options and operands mixed (unless `POSIXLY_CORRECT`, where the first operand ends the
+/// options), `--` ending them; short options clustered, one that takes a value taking the
+/// rest of its word or else the next word, whatever it looks like (`-S --x`: the suffix is
+/// `--x`); long options abbreviated, `--opt=value` or `--opt value` for required values,
+/// `=value` only for optional ones; getopt's messages when they are broken. Clap then reads
+/// the options met, written out in full (`--suffix=--x`), and the operands after `--`.
 pub(crate) fn parse(args: &[OsString]) -> Result<Parsed, ParseError> {
     let command = Cli::command();
-    let args = expand_long_options(&command, args)?;
-    let matches = command.try_get_matches_from(&args).map_err(getopt_message)?;
+    let table = OptionTable::of(&command);
+    let posix = std::env::var_os("POSIXLY_CORRECT").is_some();
+    let Getopt { met, operands, stop } = getopt(&table, args, posix);
+    let mut words: Vec<OsString> = vec![args.first().cloned().unwrap_or_else(|| "rcp".into())];
+    let mut ordered = Vec::new();
+    for (id, value) in &met {
+        words.push(table.word(id, value.as_deref()));
+        ordered.extend(ordered_event(id, value.as_deref()));
+    }
+    words.push("--".into());
+    words.extend(operands);
+    let matches = command.try_get_matches_from(&words).map_err(getopt_message)?;
     let cli = Cli::from_arg_matches(&matches).map_err(getopt_message)?;
-    Ok(Parsed { ordered: order(&matches), cli })
+    Ok(Parsed { cli, ordered, stop })
+}
+
+/// The event an option is in `ordered`, if its place matters.
+fn ordered_event(id: &str, value: Option<&OsStr>) -> Option<Ordered> {
+    let text = || value.map(|v| v.to_string_lossy().into_owned());
+    let given = || text().unwrap_or_default();
+    Some(match id {
+        "archive" => Ordered::Archive,
+        "d" => Ordered::NoDerefAndLinks,
+        "h" => Ordered::CommandLineDeref,
+        "dereference" => Ordered::Dereference,
+        "no_dereference" => Ordered::NoDereference,
+        "interactive" => Ordered::Interactive,
+        "no_clobber" => Ordered::NoClobber,
+        "p" => Ordered::PreserveDefault,
+        "preserve" => text().map_or(Ordered::PreserveDefault, Ordered::Preserve),
+        "no_preserve" => Ordered::NoPreserve(given()),
+        "u" => Ordered::Update("older".into()),
+        "update" => Ordered::Update(text().unwrap_or_else(|| "older".into())),
+        "exclude" => Ordered::Exclude(given()),
+        "exclude_from" => Ordered::ExcludeFrom(given()),
+        "reflink" => Ordered::Reflink(text()),
+        "sparse" => Ordered::Sparse(given()),
+        "backup" => Ordered::Backup(text()),
+        "target_directory" => Ordered::TargetDirectory,
+        "context" => Ordered::Context(text()),
+        "report" => Ordered::Report(text()),
+        "jobs" => Ordered::Jobs(given()),
+        _ => return None,
+    })
 }
 
 /// GNU cp's option table order, which getopt follows when it lists ambiguous matches.
@@ -462,7 +535,7 @@ const GETOPT_ORDER: &[&str] = &[
     "version",
 ];
 
-/// How a long option takes a value, as getopt knows it.
+/// How an option takes a value, as getopt knows it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Takes {
     Nothing,
@@ -470,134 +543,232 @@ enum Takes {
     Optional,
 }
 
-/// Every long name (aliases included) in declaration order, with its canonical name.
-fn long_names(command: &clap::Command) -> Vec<(String, String, Takes)> {
-    let mut names = Vec::new();
-    for arg in command.get_arguments() {
-        let Some(long) = arg.get_long() else { continue };
-        let takes = match arg.get_num_args() {
-            _ if !arg.get_action().takes_values() => Takes::Nothing,
-            Some(range) if range.min_values() == 0 => Takes::Optional,
-            _ => Takes::Required,
-        };
-        names.push((long.to_string(), long.to_string(), takes));
-        for alias in arg.get_all_aliases().into_iter().flatten() {
-            names.push((alias.to_string(), long.to_string(), takes));
-        }
-    }
-    names
+/// One long name (an alias included), the option's canonical long name, and its clap id.
+struct Long {
+    name: String,
+    canonical: String,
+    id: String,
+    takes: Takes,
 }
 
-/// Rewrites abbreviated long options to their full names, reporting what getopt_long would.
-fn expand_long_options(
-    command: &clap::Command,
-    args: &[OsString],
-) -> Result<Vec<OsString>, ParseError> {
-    use std::os::unix::ffi::{OsStrExt, OsStringExt};
-    let names = long_names(command);
-    let mut out = Vec::with_capacity(args.len());
-    let mut iter = args.iter().enumerate().peekable();
-    while let Some((i, arg)) = iter.next() {
+/// getopt's view of the clap definition: the long names and the short letters.
+struct OptionTable {
+    longs: Vec<Long>,
+    /// Each short letter (aliases included): its option's id, and whether it takes a value.
+    shorts: Vec<(char, String, bool)>,
+    /// Each option's id → its canonical long name, if it has one.
+    long_of: std::collections::HashMap<String, String>,
+    short_of: std::collections::HashMap<String, char>,
+}
+
+impl OptionTable {
+    fn of(command: &clap::Command) -> OptionTable {
+        let mut table = OptionTable {
+            longs: Vec::new(),
+            shorts: Vec::new(),
+            long_of: Default::default(),
+            short_of: Default::default(),
+        };
+        for arg in command.get_arguments().filter(|a| !a.is_positional()) {
+            let id = arg.get_id().to_string();
+            let takes = match arg.get_num_args() {
+                _ if !arg.get_action().takes_values() => Takes::Nothing,
+                Some(range) if range.min_values() == 0 => Takes::Optional,
+                _ => Takes::Required,
+            };
+            if let Some(long) = arg.get_long() {
+                table.long_of.insert(id.clone(), long.to_string());
+                let names =
+                    std::iter::once(long).chain(arg.get_all_aliases().into_iter().flatten());
+                for name in names {
+                    table.longs.push(Long {
+                        name: name.to_string(),
+                        canonical: long.to_string(),
+                        id: id.clone(),
+                        takes,
+                    });
+                }
+            }
+            if let Some(short) = arg.get_short() {
+                table.short_of.insert(id.clone(), short);
+            }
+            for short in
+                arg.get_short().into_iter().chain(arg.get_all_short_aliases().into_iter().flatten())
+            {
+                table.shorts.push((short, id.clone(), takes != Takes::Nothing));
+            }
+        }
+        table
+    }
+
+    /// The option written out for clap: `--long`, `--long=value`, or `-x` for a flag that
+    /// has no long name.
+    fn word(&self, id: &str, value: Option<&OsStr>) -> OsString {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let mut word = match self.long_of.get(id) {
+            Some(long) => format!("--{long}").into_bytes(),
+            None => format!("-{}", self.short_of[id]).into_bytes(),
+        };
+        if let Some(value) = value {
+            word.push(b'=');
+            word.extend_from_slice(value.as_bytes());
+        }
+        OsString::from_vec(word)
+    }
+
+    /// getopt_long's matching: an exact name, else the one option all matching prefixes
+    /// name; `shown` is the word as given, for the messages.
+    fn long(&self, name: &str, shown: &str) -> Result<&Long, String> {
+        if let Some(exact) = self.longs.iter().find(|l| l.name == name) {
+            return Ok(exact);
+        }
+        let matches: Vec<&Long> =
+            self.longs.iter().filter(|l| !name.is_empty() && l.name.starts_with(name)).collect();
+        match matches.as_slice() {
+            [] => Err(format!("unrecognized option '{shown}'")),
+            [first, rest @ ..] if rest.iter().all(|l| l.id == first.id) => Ok(first),
+            all => {
+                let mut all = all.to_vec();
+                all.sort_by_key(|l| {
+                    GETOPT_ORDER.iter().position(|g| *g == l.name).unwrap_or(usize::MAX)
+                });
+                let listed: Vec<String> = all.iter().map(|l| format!("'--{}'", l.name)).collect();
+                let before_eq = shown.split('=').next().unwrap_or(shown);
+                Err(format!(
+                    "option '{before_eq}' is ambiguous; possibilities: {}",
+                    listed.join(" ")
+                ))
+            }
+        }
+    }
+}
+
+/// What getopt's loop returned, in order: the options (id, value), the operands, and where
+/// it stopped early.
+struct Getopt {
+    met: Vec<(String, Option<OsString>)>,
+    operands: Vec<OsString>,
+    stop: Option<Stop>,
+}
+
+/// glibc's getopt_long over `args` (PERMUTE, or REQUIRE_ORDER under POSIXLY_CORRECT).
+fn getopt(table: &OptionTable, args: &[OsString], posix: bool) -> Getopt {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Getopt { met: Vec::new(), operands: Vec::new(), stop: None };
+    let mut words = args.iter().skip(1);
+    while let Some(arg) = words.next() {
         let bytes = arg.as_bytes();
-        if i == 0 || bytes == b"--" {
-            out.push(arg.clone());
-            if bytes == b"--" {
-                out.extend(iter.by_ref().map(|(_, a)| a.clone()));
+        if bytes == b"--" {
+            out.operands.extend(words.by_ref().cloned());
+            break;
+        }
+        if bytes.len() < 2 || bytes[0] != b'-' {
+            out.operands.push(arg.clone());
+            if posix {
+                out.operands.extend(words.by_ref().cloned());
+                break;
             }
             continue;
         }
-        let Some(body) = bytes.strip_prefix(b"--") else {
-            out.push(arg.clone());
-            continue;
+        let stop = if let Some(body) = bytes.strip_prefix(b"--") {
+            long_option(table, body, &String::from_utf8_lossy(bytes), &mut words, &mut out.met)
+        } else {
+            short_options(table, &bytes[1..], &mut words, &mut out.met)
         };
-        let (name, value) = match body.iter().position(|&b| b == b'=') {
-            Some(eq) => (&body[..eq], Some(&body[eq + 1..])),
-            None => (body, None),
-        };
-        let name = String::from_utf8_lossy(name).into_owned();
-        let shown = String::from_utf8_lossy(bytes);
-        let (canonical, takes) = resolve_long(&names, &name, &shown)?;
-        match (takes, value) {
-            (Takes::Nothing, Some(_)) => {
-                return Err(ParseError::Usage(format!(
-                    "option '--{canonical}' doesn't allow an argument"
-                )));
-            }
-            (Takes::Required, None) if iter.peek().is_none() => {
-                return Err(ParseError::Usage(format!(
-                    "option '--{canonical}' requires an argument"
-                )));
-            }
-            (Takes::Required, None) => {
-                // getopt takes the next argument as the value, even if it starts with '-'.
-                let (_, next) = iter.next().expect("peeked");
-                let mut joined = format!("--{canonical}=").into_bytes();
-                joined.extend_from_slice(next.as_bytes());
-                out.push(OsString::from_vec(joined));
-            }
-            (_, Some(value)) => {
-                let mut joined = format!("--{canonical}=").into_bytes();
-                joined.extend_from_slice(value);
-                out.push(OsString::from_vec(joined));
-            }
-            (_, None) => out.push(OsString::from(format!("--{canonical}"))),
+        let acts = out.met.last().and_then(|(id, value)| match id.as_str() {
+            "help" => Some(Stop::Help),
+            "version" => Some(Stop::Version),
+            "generate" => Some(Stop::Generate(
+                value.as_deref().map(|v| v.to_string_lossy().into_owned()).unwrap_or_default(),
+            )),
+            _ => None,
+        });
+        if let Some(stop) = stop.map(Stop::Usage).or(acts) {
+            out.stop = Some(stop);
+            break;
         }
     }
-    Ok(out)
+    out
 }
 
-/// getopt_long's matching: an exact name, else the one option all matching prefixes name.
-fn resolve_long(
-    names: &[(String, String, Takes)],
-    name: &str,
+/// One `--name[=value]` word (and the next word, for a required value given apart).
+fn long_option<'a>(
+    table: &OptionTable,
+    body: &[u8],
     shown: &str,
-) -> Result<(String, Takes), ParseError> {
-    if let Some((_, canonical, takes)) = names.iter().find(|(n, _, _)| n == name) {
-        return Ok((canonical.clone(), *takes));
-    }
-    let matches: Vec<&(String, String, Takes)> =
-        names.iter().filter(|(n, _, _)| !name.is_empty() && n.starts_with(name)).collect();
-    match matches.as_slice() {
-        [] => Err(ParseError::Usage(format!("unrecognized option '{shown}'"))),
-        [(_, canonical, takes), rest @ ..] if rest.iter().all(|(_, c, _)| c == canonical) => {
-            Ok((canonical.clone(), *takes))
+    words: &mut impl Iterator<Item = &'a OsString>,
+    met: &mut Vec<(String, Option<OsString>)>,
+) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let (name, value) = match body.iter().position(|&b| b == b'=') {
+        Some(eq) => (&body[..eq], Some(OsStr::from_bytes(&body[eq + 1..]).to_os_string())),
+        None => (body, None),
+    };
+    let long = match table.long(&String::from_utf8_lossy(name), shown) {
+        Ok(long) => long,
+        Err(message) => return Some(message),
+    };
+    let canonical = &long.canonical;
+    let value = match (long.takes, value) {
+        (Takes::Nothing, Some(_)) => {
+            return Some(format!("option '--{canonical}' doesn't allow an argument"));
         }
-        all => {
-            let mut all = all.to_vec();
-            all.sort_by_key(|(n, _, _)| {
-                GETOPT_ORDER.iter().position(|g| g == n).unwrap_or(usize::MAX)
-            });
-            let listed: Vec<String> = all.iter().map(|(n, _, _)| format!("'--{n}'")).collect();
-            let before_eq = shown.split('=').next().unwrap_or(shown);
-            Err(ParseError::Usage(format!(
-                "option '{before_eq}' is ambiguous; possibilities: {}",
-                listed.join(" ")
-            )))
-        }
-    }
+        // getopt takes the next word as the value, even if it starts with '-'.
+        (Takes::Required, None) => match words.next() {
+            Some(next) => Some(next.clone()),
+            None => return Some(format!("option '--{canonical}' requires an argument")),
+        },
+        (_, value) => value,
+    };
+    met.push((long.id.clone(), value));
+    None
 }
 
-/// clap's errors for short options, in getopt's words; help and version pass through.
+/// One cluster of short options (`-bS.bak`, `-vt`): a letter that takes a value takes the
+/// rest of the word, or the next word whatever it is.
+fn short_options<'a>(
+    table: &OptionTable,
+    letters: &[u8],
+    words: &mut impl Iterator<Item = &'a OsString>,
+    met: &mut Vec<(String, Option<OsString>)>,
+) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    for (i, &b) in letters.iter().enumerate() {
+        let letter = char::from(b);
+        let Some((_, id, takes_value)) = table.shorts.iter().find(|(c, _, _)| *c == letter) else {
+            // getopt names the byte as it is; a UTF-8 letter shows its first byte.
+            let shown = if b.is_ascii() {
+                letter.to_string()
+            } else {
+                String::from_utf8_lossy(&[b]).into_owned()
+            };
+            return Some(format!("invalid option -- '{shown}'"));
+        };
+        if !takes_value {
+            met.push((id.clone(), None));
+            continue;
+        }
+        let rest = &letters[i + 1..];
+        let value = if rest.is_empty() {
+            match words.next() {
+                Some(next) => next.clone(),
+                None => return Some(format!("option requires an argument -- '{letter}'")),
+            }
+        } else {
+            OsStr::from_bytes(rest).to_os_string()
+        };
+        met.push((id.clone(), Some(value)));
+        return None;
+    }
+    None
+}
+
+/// clap's errors on the words getopt let through (a value that is not UTF-8, say), in
+/// its first line's words.
 fn getopt_message(e: clap::Error) -> ParseError {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let invalid = match e.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    let short = invalid.strip_prefix('-').and_then(|s| s.chars().next()).unwrap_or('?');
+    use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ParseError::Exit(e),
-        ErrorKind::UnknownArgument => ParseError::Usage(format!("invalid option -- '{short}'")),
-        // Long options were checked by `expand_long_options`: a missing value is a short one's.
-        ErrorKind::InvalidValue | ErrorKind::NoEquals | ErrorKind::WrongNumberOfValues => {
-            let long = invalid.trim_start_matches('-').split([' ', '=']).next().unwrap_or("");
-            let short = Cli::command()
-                .get_arguments()
-                .find(|a| a.get_long() == Some(long))
-                .and_then(|a| a.get_short())
-                .unwrap_or(short);
-            ParseError::Usage(format!("option requires an argument -- '{short}'"))
-        }
         _ => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
@@ -606,40 +777,96 @@ fn getopt_message(e: clap::Error) -> ParseError {
     }
 }
 
-/// The order-sensitive options, sorted by their position on the command line.
-fn order(m: &ArgMatches) -> Vec<Ordered> {
-    let mut seen: Vec<(usize, Ordered)> = Vec::new();
-    let flags = [
-        ("archive", Ordered::Archive),
-        ("d", Ordered::NoDerefAndLinks),
-        ("h", Ordered::CommandLineDeref),
-        ("dereference", Ordered::Dereference),
-        ("no_dereference", Ordered::NoDereference),
-        ("interactive", Ordered::Interactive),
-        ("no_clobber", Ordered::NoClobber),
-        ("p", Ordered::PreserveDefault),
-        ("u", Ordered::Update("older".into())),
-    ];
-    for (id, event) in flags {
-        if m.get_flag(id) {
-            let at = m.index_of(id).unwrap_or(0);
-            seen.push((at, event));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// getopt over `args` (program name added): the options met as `id=value`, the
+    /// operands, and where it stopped.
+    fn run(args: &[&str], posix: bool) -> (Vec<String>, Vec<String>, Option<Stop>) {
+        let table = OptionTable::of(&Cli::command());
+        let argv: Vec<OsString> =
+            std::iter::once("rcp").chain(args.iter().copied()).map(OsString::from).collect();
+        let Getopt { met, operands, stop } = getopt(&table, &argv, posix);
+        let met = met
+            .into_iter()
+            .map(|(id, v)| match v {
+                Some(v) => format!("{id}={}", v.to_string_lossy()),
+                None => id,
+            })
+            .collect();
+        let operands = operands.into_iter().map(|o| o.to_string_lossy().into_owned()).collect();
+        (met, operands, stop)
+    }
+
+    #[test]
+    fn a_value_is_the_next_word_whatever_it_looks_like() {
+        let table: &[(&[&str], &[&str], &[&str])] = &[
+            (&["-S", "--suffix", "a", "b"], &["suffix=--suffix"], &["a", "b"]),
+            (&["-bS.bak", "a"], &["b", "suffix=.bak"], &["a"]),
+            (&["-bS", "-x", "a"], &["b", "suffix=-x"], &["a"]),
+            (&["-S", "--", "a"], &["suffix=--"], &["a"]),
+            (&["-t", "-d", "a"], &["target_directory=-d"], &["a"]),
+            (&["-vtdir", "a"], &["verbose", "target_directory=dir"], &["a"]),
+            (&["--suffix", "-v", "a"], &["suffix=-v"], &["a"]),
+            (&["--suf=-v", "a"], &["suffix=-v"], &["a"]),
+            (&["-j", "-1", "a"], &["jobs=-1"], &["a"]),
+            // Optional values only after '='.
+            (&["--backup", "simple"], &["backup"], &["simple"]),
+            (&["--backup=simple"], &["backup=simple"], &[]),
+            (&["-rR", "-", "x"], &["recursive", "recursive"], &["-", "x"]),
+            (&["a", "-v", "--", "-r", "--"], &["verbose"], &["a", "-r", "--"]),
+        ];
+        for &(args, met, operands) in table {
+            let (got_met, got_operands, stop) = run(args, false);
+            assert_eq!((got_met, got_operands, stop), (to(met), to(operands), None), "{args:?}");
         }
     }
-    type Make = fn(String) -> Ordered;
-    let valued: [(&str, Make); 5] = [
-        ("preserve", Ordered::Preserve),
-        ("no_preserve", Ordered::NoPreserve),
-        ("update", Ordered::Update),
-        ("exclude", Ordered::Exclude),
-        ("exclude_from", Ordered::ExcludeFrom),
-    ];
-    for (id, make) in valued {
-        let (Some(indices), Some(values)) = (m.indices_of(id), m.get_many::<String>(id)) else {
-            continue;
-        };
-        seen.extend(indices.zip(values).map(|(at, v)| (at, make(v.clone()))));
+
+    #[test]
+    fn posixly_correct_ends_options_at_the_first_operand() {
+        let (met, operands, _) = run(&["-v", "a", "b", "-r", "--", "c"], true);
+        assert_eq!((met, operands), (to(&["verbose"]), to(&["a", "b", "-r", "--", "c"])));
+        let (met, operands, _) = run(&["-v", "--", "-r", "b"], true);
+        assert_eq!((met, operands), (to(&["verbose"]), to(&["-r", "b"])));
     }
-    seen.sort_by_key(|(at, _)| *at);
-    seen.into_iter().map(|(_, event)| event).collect()
+
+    #[test]
+    fn the_loop_stops_where_getopt_complains_or_an_option_acts() {
+        let usage = |m: &str| Some(Stop::Usage(m.into()));
+        let table: &[(&[&str], &[&str], Option<Stop>)] = &[
+            (&["-v", "--bogus", "-r"], &["verbose"], usage("unrecognized option '--bogus'")),
+            (&["-vk", "-r"], &["verbose"], usage("invalid option -- 'k'")),
+            (&["a", "-S"], &[], usage("option requires an argument -- 'S'")),
+            (&["--suffix"], &[], usage("option '--suffix' requires an argument")),
+            (&["--verb=x"], &[], usage("option '--verbose' doesn't allow an argument")),
+            (&["-v", "--help", "--bogus"], &["verbose", "help"], Some(Stop::Help)),
+            (&["--vers", "-k"], &["version"], Some(Stop::Version)),
+            (&["--generate=man", "-k"], &["generate=man"], Some(Stop::Generate("man".into()))),
+        ];
+        for (args, met, stop) in table {
+            let (got_met, _, got_stop) = run(args, false);
+            assert_eq!((got_met, got_stop), (to(met), stop.clone()), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn clap_reads_the_options_met_written_out() {
+        let argv: Vec<OsString> =
+            ["rcp", "-bS", "-x", "--ref", "-t", "--d", "--", "-a"].map(OsString::from).into();
+        let parsed = parse(&argv).expect("parses");
+        assert_eq!(parsed.cli.suffix.as_deref(), Some(OsStr::new("-x")));
+        assert_eq!(parsed.cli.target_directory.as_deref(), Some(std::path::Path::new("--d")));
+        assert_eq!(parsed.cli.operands, [OsString::from("-a")]);
+        assert!(parsed.cli.b && parsed.cli.reflink.is_some());
+        assert_eq!(
+            parsed.ordered,
+            [Ordered::Reflink(None), Ordered::TargetDirectory],
+            "-b and -S are not order-sensitive"
+        );
+    }
+
+    fn to(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
 }

@@ -25,26 +25,46 @@ pub(crate) struct Exclude {
     rules: Gitignore,
 }
 
-impl Exclude {
-    /// Compiles `given` in order; `None` when there is nothing to exclude.
-    pub(crate) fn new(given: &[Given]) -> Result<Option<Exclude>, UsageError> {
-        if given.is_empty() {
-            return Ok(None);
-        }
-        let mut builder = GitignoreBuilder::new("");
-        for item in given {
-            match item {
-                Given::Pattern(pattern) => add(&mut builder, None, pattern)?,
-                Given::File(path) => {
-                    let text = read_patterns(path)?;
-                    for line in text.lines() {
-                        add(&mut builder, Some(path), line)?;
-                    }
-                }
+/// Patterns being gathered in command-line order, each checked as it is given.
+pub(crate) struct Patterns {
+    builder: GitignoreBuilder,
+    any: bool,
+}
+
+impl Patterns {
+    pub(crate) fn new() -> Patterns {
+        Patterns { builder: GitignoreBuilder::new(""), any: false }
+    }
+
+    /// Adds one `--exclude` pattern, or the lines of one `--exclude-from` file.
+    pub(crate) fn add(&mut self, item: &Given) -> Result<(), UsageError> {
+        self.any = true;
+        match item {
+            Given::Pattern(pattern) => add(&mut self.builder, None, pattern),
+            Given::File(path) => {
+                let text = read_patterns(path)?;
+                text.lines().try_for_each(|line| add(&mut self.builder, Some(path), line))
             }
         }
-        let rules = builder.build().map_err(|e| UsageError::bare(e.to_string()))?;
+    }
+
+    /// The compiled patterns; `None` when there is nothing to exclude.
+    pub(crate) fn build(self) -> Result<Option<Exclude>, UsageError> {
+        if !self.any {
+            return Ok(None);
+        }
+        let rules = self.builder.build().map_err(|e| UsageError::bare(e.to_string()))?;
         Ok(Some(Exclude { rules }))
+    }
+}
+
+impl Exclude {
+    /// Compiles `given` in order; `None` when there is nothing to exclude.
+    #[cfg(test)]
+    pub(crate) fn new(given: &[Given]) -> Result<Option<Exclude>, UsageError> {
+        let mut patterns = Patterns::new();
+        given.iter().try_for_each(|item| patterns.add(item))?;
+        patterns.build()
     }
 
     /// Whether the entry at `relative` (to its operand) is excluded.

@@ -1,5 +1,7 @@
 //! `--generate`: the man page and shell completions, made from the same clap definition
-//! that parses the command line (and the same value tables), so they cannot drift from it.
+//! that parses the command line (and the same value tables), so they cannot drift from it;
+//! and the JSON Schema of `--report=json`'s records (`doc/report.schema.json`, built in, so
+//! an installed rcp has it).
 //! Zsh and fish scripts come from clap_complete; the bash one is written here, because
 //! clap's offers options, not files, for the first operand and cannot complete
 //! `--opt=value` or a `--preserve=` list.
@@ -21,6 +23,7 @@ use crate::error::UsageError;
 enum What {
     Man,
     Shell(Shell),
+    ReportSchema,
 }
 
 const TABLE: &[(&str, What)] = &[
@@ -28,12 +31,19 @@ const TABLE: &[(&str, What)] = &[
     ("complete-bash", What::Shell(Shell::Bash)),
     ("complete-zsh", What::Shell(Shell::Zsh)),
     ("complete-fish", What::Shell(Shell::Fish)),
+    ("report-schema", What::ReportSchema),
 ];
 
-/// The man page (`man`) or a completion script (`complete-bash|zsh|fish`).
+/// The JSON Schema every `--report=json` record follows (the test suite checks each record
+/// it produces against this file).
+const REPORT_SCHEMA: &str = include_str!("../../doc/report.schema.json");
+
+/// The man page (`man`), a completion script (`complete-bash|zsh|fish`), or the report's
+/// JSON Schema (`report-schema`).
 pub(crate) fn generate(what: &str) -> Result<Vec<u8>, UsageError> {
     Ok(match argmatch("--generate", what, TABLE)? {
         What::Man => man::page(&described()).into_bytes(),
+        What::ReportSchema => REPORT_SCHEMA.as_bytes().to_vec(),
         What::Shell(Shell::Bash) => bash(&described()).into_bytes(),
         What::Shell(shell) => {
             let mut out = Vec::new();

@@ -142,9 +142,9 @@ writes one record for every operand and every entry below it \(em copied, skippe
 reason) or failed (with the message printed on standard error) \(em then one summary record,
 always last, also when nothing could be copied or the run was interrupted.
 .B \-\-report=json
-writes one JSON object per line, described by the JSON Schema
-.I doc/report.schema.json
-in rcp's source; with it on standard output, \fB\-v\fR and \fB\-\-debug\fR lines go to
+writes one JSON object per line, described by the JSON Schema that
+.B rcp \-\-generate report\-schema
+prints (\fIdoc/report.schema.json\fR in rcp's source); with it on standard output, \fB\-v\fR and \fB\-\-debug\fR lines go to
 standard error.
 .B \-\-report\-file=\fIPATH\fR
 writes the records to PATH instead (JSON unless \fB\-\-report=text\fR).
@@ -236,5 +236,6 @@ Ask a running copy how far it is.
 .BR splice (2),
 .BR rsync (1)
 .PP
-rcp's README, and its report schema, doc/report.schema.json.
+rcp's README, and its report schema:
+.BR "rcp \-\-generate report\-schema" .
 "#;

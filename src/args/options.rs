@@ -7,8 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use crate::args::argmatch::argmatch;
-use crate::args::cli::{Cli, Ordered, Parsed};
-use crate::args::exclude::{Exclude, Given};
+use crate::args::cli::{Ordered, Parsed, Stop};
+use crate::args::exclude::{Exclude, Given, Patterns};
 use crate::engine::{Policy, Reflink, Sparse};
 use crate::error::UsageError;
 
@@ -117,8 +117,6 @@ pub(crate) struct Options {
     pub(crate) atomic: bool,
     /// `--fsync`: make each file (and, with `--atomic`, its rename) durable before going on.
     pub(crate) fsync: bool,
-    /// `-Z`/`--context` given: warn once and carry on, as GNU does without SELinux.
-    pub(crate) context_warning: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,10 +200,54 @@ const ATTRS: &[(&str, Attr)] = &[
     ("all", Attr::All),
 ];
 
+/// What a command line asks for.
+#[derive(Debug)]
+pub(crate) enum Request {
+    Copy(Box<Options>),
+    Help,
+    Version,
+    /// `--generate=WHAT` (its word not checked yet).
+    Generate(String),
+}
+
+/// A command line decided: the warnings GNU prints as its option loop meets them (before
+/// any error that comes later), then what to do, or the usage error that stops it.
+#[derive(Debug)]
+pub(crate) struct Decided {
+    pub(crate) warnings: Vec<String>,
+    pub(crate) request: Result<Request, UsageError>,
+}
+
 impl Options {
+    /// The options of a command line that asks for a copy (the library's, the tests').
     pub(crate) fn resolve(parsed: Parsed) -> Result<Options, UsageError> {
-        let Parsed { cli, ordered } = parsed;
-        let Choices { deref, interactive, update, preserve, archive } = Choices::of(&ordered)?;
+        match Options::decide(parsed).request? {
+            Request::Copy(opts) => Ok(*opts),
+            _ => Err(UsageError::new("--help, --version and --generate copy nothing")),
+        }
+    }
+
+    /// GNU's order: each option as its loop meets it (values checked then, `-t` twice
+    /// refused, `--context=CTX` warned about; `--help` and getopt's errors where they
+    /// stand), then the checks after the loop (`-l` with `-s`, `--backup` with `-n`,
+    /// `--reflink` with `--sparse`, the backup type), in that order.
+    pub(crate) fn decide(parsed: Parsed) -> Decided {
+        let mut warnings = Vec::new();
+        let request = Options::request(parsed, &mut warnings);
+        Decided { warnings, request }
+    }
+
+    fn request(parsed: Parsed, warnings: &mut Vec<String>) -> Result<Request, UsageError> {
+        let Parsed { cli, ordered, stop } = parsed;
+        let c = Choices::of(&ordered, warnings)?;
+        match stop {
+            Some(Stop::Usage(message)) => return Err(UsageError::new(message)),
+            Some(Stop::Help) => return Ok(Request::Help),
+            Some(Stop::Version) => return Ok(Request::Version),
+            Some(Stop::Generate(what)) => return Ok(Request::Generate(what)),
+            None => {}
+        }
+        let Choices { deref, interactive, update, preserve, archive, .. } = c;
         let recursive = cli.recursive || archive;
         let mut update_older = update == Update::Older;
         if cli.link && cli.symbolic_link {
@@ -220,34 +262,23 @@ impl Options {
                 "options --backup and --no-clobber are mutually exclusive",
             ));
         }
-        let reflink = match &cli.reflink {
-            None => Reflink::Auto,
-            Some(when) => argmatch("--reflink", when, REFLINK)?,
-        };
-        let sparse = match &cli.sparse {
-            None => Sparse::Auto,
-            Some(when) => argmatch("--sparse", when, SPARSE)?,
-        };
+        let (reflink, sparse) = (c.reflink, c.sparse);
         if reflink == Reflink::Always && sparse != Sparse::Auto {
             return Err(UsageError::new("--reflink can be used only with --sparse=auto"));
         }
-        let backup = if make_backups { backup_type(cli.backup.as_deref())? } else { Backup::None };
+        let backup =
+            if make_backups { backup_type(c.backup_control.as_deref())? } else { Backup::None };
         let deref =
             deref.unwrap_or(if recursive && !cli.link { Deref::Never } else { Deref::Always });
-        let report = match &cli.report {
-            None => None,
-            Some(format) => Some(argmatch("--report", format, REPORT)?),
-        };
         // `--report-file=PATH` alone asks for the JSON report there.
-        let report = report.or(cli.report_file.as_ref().map(|_| ReportFormat::Json));
+        let report = c.report.or(cli.report_file.as_ref().map(|_| ReportFormat::Json));
         let lines_to_stdout =
             cli.verbose || cli.debug || (report.is_some() && cli.report_file.is_none());
         let progress = cli.progress
             || (!cli.no_progress
                 && interactive != Interactive::Ask
                 && bar_by_default(lines_to_stdout));
-        let context_warning = context_warning(&cli);
-        Ok(Options {
+        Ok(Request::Copy(Box::new(Options {
             recursive,
             deref,
             interactive,
@@ -277,16 +308,15 @@ impl Options {
             target_directory: cli.target_directory,
             no_target_directory: cli.no_target_directory,
             operands: cli.operands.into_iter().map(PathBuf::from).collect(),
-            context_warning,
             progress,
             atomic: cli.atomic,
             fsync: cli.fsync,
-            jobs: cli.jobs.as_deref().map(jobs).transpose()?,
-            exclude: Exclude::new(&excludes(&ordered))?,
+            jobs: c.jobs,
+            exclude: c.exclude.build()?,
             resume: cli.resume,
             verify: cli.verify,
             dry_run: cli.dry_run,
-        })
+        })))
     }
 }
 
@@ -298,7 +328,8 @@ fn bar_by_default(lines_to_stdout: bool) -> bool {
     stderr_terminal && (same_terminal || !lines_to_stdout)
 }
 
-/// What the options whose last occurrence wins came to, read left to right.
+/// What the options met in GNU's loop came to, read left to right: the last of each group
+/// wins, and each value is checked when it is met.
 struct Choices {
     deref: Option<Deref>,
     interactive: Interactive,
@@ -306,17 +337,31 @@ struct Choices {
     preserve: Preserve,
     /// `-a` was given (it implies `-r`).
     archive: bool,
+    reflink: Reflink,
+    sparse: Sparse,
+    /// The last `--backup=CONTROL` (checked after the loop, as GNU's `xget_version`).
+    backup_control: Option<String>,
+    report: Option<ReportFormat>,
+    jobs: Option<usize>,
+    exclude: Patterns,
 }
 
 impl Choices {
-    fn of(ordered: &[Ordered]) -> Result<Choices, UsageError> {
+    fn of(ordered: &[Ordered], warnings: &mut Vec<String>) -> Result<Choices, UsageError> {
         let mut c = Choices {
             deref: None,
             interactive: Interactive::Unset,
             update: Update::All,
             preserve: Preserve::default(),
             archive: false,
+            reflink: Reflink::Auto,
+            sparse: Sparse::Auto,
+            backup_control: None,
+            report: None,
+            jobs: None,
+            exclude: Patterns::new(),
         };
+        let mut target_directory = false;
         for event in ordered {
             match event {
                 Ordered::Archive => {
@@ -346,8 +391,8 @@ impl Choices {
                     c.preserve.required = true;
                 }
                 Ordered::NoPreserve(list) => decode_attrs(&mut c.preserve, list, false)?,
-                // In order, but not for Choices: `exclude::Given` takes them.
-                Ordered::Exclude(_) | Ordered::ExcludeFrom(_) => {}
+                Ordered::Exclude(pattern) => c.exclude.add(&Given::Pattern(pattern.clone()))?,
+                Ordered::ExcludeFrom(file) => c.exclude.add(&Given::File(file.into()))?,
                 Ordered::Update(when) => {
                     c.update = argmatch("--update", when, UPDATE)?;
                     match c.update {
@@ -356,22 +401,45 @@ impl Choices {
                         Update::All | Update::Older => {}
                     }
                 }
+                Ordered::Reflink(when) => {
+                    c.reflink = match when {
+                        None => Reflink::Always,
+                        Some(when) => argmatch("--reflink", when, REFLINK)?,
+                    };
+                }
+                Ordered::Sparse(when) => c.sparse = argmatch("--sparse", when, SPARSE)?,
+                Ordered::Backup(control) => {
+                    if let Some(control) = control {
+                        c.backup_control = Some(control.clone());
+                    }
+                }
+                Ordered::TargetDirectory => {
+                    if target_directory {
+                        return Err(UsageError::bare("multiple target directories specified"));
+                    }
+                    target_directory = true;
+                }
+                // GNU without SELinux: `-Z` and a bare `--context` are ignored silently,
+                // `--context=CTX` (even an empty one) with a warning each time.
+                Ordered::Context(ctx) => {
+                    if ctx.is_some() {
+                        warnings.push(
+                            "warning: ignoring --context; it requires an SELinux-enabled kernel"
+                                .into(),
+                        );
+                    }
+                }
+                Ordered::Report(format) => {
+                    c.report = Some(match format {
+                        None => ReportFormat::Text,
+                        Some(format) => argmatch("--report", format, REPORT)?,
+                    });
+                }
+                Ordered::Jobs(n) => c.jobs = Some(jobs(n)?),
             }
         }
         Ok(c)
     }
-}
-
-/// The `--exclude` patterns and `--exclude-from` files, in command-line order.
-fn excludes(ordered: &[Ordered]) -> Vec<Given> {
-    ordered
-        .iter()
-        .filter_map(|event| match event {
-            Ordered::Exclude(pattern) => Some(Given::Pattern(pattern.clone())),
-            Ordered::ExcludeFrom(file) => Some(Given::File(file.into())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `-j N`: a whole number of threads, at least 1 (`-j0` would copy nothing), in the words
@@ -382,16 +450,6 @@ fn jobs(text: &str) -> Result<usize, UsageError> {
         _ => {
             Err(UsageError::bare(format!("invalid number of jobs: {}", crate::quote::quote(text))))
         }
-    }
-}
-
-/// GNU without SELinux: `-Z` is ignored silently, `--context=CTX` with a warning.
-fn context_warning(cli: &Cli) -> Option<String> {
-    match &cli.context {
-        Some(ctx) if !ctx.is_empty() => {
-            Some("warning: ignoring --context; it requires an SELinux-enabled kernel".into())
-        }
-        _ => None,
     }
 }
 
@@ -445,11 +503,16 @@ fn backup_type(control: Option<&str>) -> Result<Backup, UsageError> {
     }
 }
 
-/// `-S`, else $SIMPLE_BACKUP_SUFFIX, else `~`; a suffix with a slash is not used.
+/// `-S`, else $SIMPLE_BACKUP_SUFFIX, else `~`: gnulib's `set_simple_backup_suffix` keeps
+/// a suffix that is its own last component, so one with a slash inside (`a/b`) or in front
+/// is not used, but trailing slashes are (`.b/`: the backup's rename then fails, as GNU's).
 fn backup_suffix(given: Option<&OsStr>) -> OsString {
     let env = std::env::var_os("SIMPLE_BACKUP_SUFFIX");
     let suffix = given.map(OsStr::to_os_string).or(env).unwrap_or_default();
-    if suffix.is_empty() || suffix.as_bytes().contains(&b'/') { "~".into() } else { suffix }
+    let bytes = suffix.as_bytes();
+    let own_last_component = !bytes.starts_with(b"/")
+        && !bytes.windows(2).any(|pair| pair[0] == b'/' && pair[1] != b'/');
+    if suffix.is_empty() || !own_last_component { "~".into() } else { suffix }
 }
 
 /// Options as `rcp ARGS a b` would resolve them (for unit tests of the rules that use them).
@@ -546,7 +609,11 @@ mod tests {
             assert_eq!(resolved(&[&format!("--backup={word}")]).backup, want, "{word}");
         }
         assert_eq!(resolved(&["-S", ".bak", "--backup=simple"]).suffix, ".bak");
-        assert_eq!(resolved(&["-S", "a/b", "--backup=simple"]).suffix, "~");
+        for (suffix, want) in
+            [("a/b", "~"), ("/", "~"), ("/a", "~"), ("//a", "~"), (".b/", ".b/"), ("x//", "x//")]
+        {
+            assert_eq!(resolved(&["-S", suffix, "--backup=simple"]).suffix, want, "{suffix}");
+        }
     }
 
     #[test]
@@ -587,5 +654,41 @@ mod tests {
             ambiguous.starts_with("ambiguous argument ") && ambiguous.contains("none-fail"),
             "{ambiguous}"
         );
+    }
+
+    #[test]
+    fn every_value_is_checked_when_met_even_if_overridden() {
+        let first = |args: &[&str]| for_args(args).expect_err("refused");
+        let table: &[(&[&str], &str)] = &[
+            (&["--jobs=0", "--jobs=2"], "invalid number of jobs"),
+            (&["--jobs=0", "--reflink=x"], "invalid number of jobs"),
+            (&["--reflink=x", "--jobs=0"], "--reflink"),
+            (&["--report=x", "--report=json"], "--report"),
+            (&["-l", "-s", "--report=x"], "--report"),
+            (&["--update=x", "--update=all"], "--update"),
+            (&["--exclude=[z-a]", "--sparse=x"], "invalid exclude pattern"),
+            (&["--sparse=x", "--exclude=[z-a]"], "--sparse"),
+            (&["--preserve=bogus", "--no-preserve=all"], "--preserve"),
+            (&["-t", "d", "-t", "d"], "multiple target directories specified"),
+            // After the loop, GNU's order: -l -s, then --backup with -n, then the backup type.
+            (&["--backup=x", "-l", "-s"], "cannot make both hard and symbolic links"),
+            (&["--backup=x", "-n"], "options --backup and --no-clobber are mutually exclusive"),
+            (&["--backup=x", "--backup"], "backup type"),
+        ];
+        for &(args, want) in table {
+            let got = first(args);
+            assert!(got.contains(want), "{args:?}: {got}");
+        }
+        assert_eq!(resolved(&["--backup=x", "--backup=t"]).backup, Backup::Numbered);
+        assert_eq!(resolved(&["-j3", "-j2"]).jobs, Some(2));
+    }
+
+    #[test]
+    fn warnings_come_before_a_later_error() {
+        let argv = ["rcp", "--context=x", "--context=", "--sparse=x"].map(OsString::from);
+        let parsed = crate::args::cli::parse(&argv).expect("parses");
+        let decided = Options::decide(parsed);
+        assert_eq!(decided.warnings.len(), 2, "{decided:?}");
+        assert!(decided.request.expect_err("refused").message.contains("--sparse"));
     }
 }

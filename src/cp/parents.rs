@@ -17,6 +17,9 @@ use crate::sys::attr::{self, Node};
 /// A leading directory of the destination whose attributes are set after the copy.
 pub(crate) struct Parent {
     dst: PathBuf,
+    /// The source directory it stands for (its ACLs are copied under `-p`, as GNU's
+    /// `re_protect` does).
+    src: PathBuf,
     src_st: Stat,
     mode: u32,
     restore_mode: bool,
@@ -71,6 +74,7 @@ pub(crate) fn make_parents(ctx: &mut Cp, target: &Path, src: &Path) -> Result<Le
             };
             entry = Some(Parent {
                 dst: dst_prefix.clone(),
+                src: src_prefix.to_path_buf(),
                 src_st,
                 mode: src_st.st_mode,
                 restore_mode: false,
@@ -151,10 +155,11 @@ fn look(ctx: &Cp, path: &Path) -> Option<bool> {
 pub(crate) fn protect(ctx: &mut Cp, parents: &[Parent]) -> bool {
     parents.iter().all(|parent| {
         let at = At::cwd(&parent.dst);
+        let src = At::cwd(&parent.src);
         let restore_mode = parent.restore_mode.then_some(parent.mode);
         let target = Target {
             dst: Node::At(&at),
-            src: None,
+            src: Some(Node::At(&src)),
             src_st: &parent.src_st,
             dst_st: None,
             made: Made::Parent { restore_mode },

@@ -86,7 +86,7 @@ pub(crate) enum Made {
 /// One entry's attributes to set.
 pub(crate) struct Target<'n> {
     pub(crate) dst: Node<'n>,
-    /// The source, for xattrs and ACLs (`--parents` directories copy neither).
+    /// The source, for xattrs and ACLs (`--parents` directories copy only its ACLs).
     pub(crate) src: Option<Node<'n>>,
     pub(crate) src_st: &'n Stat,
     pub(crate) dst_st: Option<&'n Stat>,
@@ -193,10 +193,12 @@ impl<'a> Attrs<'a> {
     fn xattrs(&mut self, t: &Target) -> Result<Option<AclNames>, Stopped> {
         let p = self.opts.preserve;
         match t.src {
-            Some(src) if p.xattr => match self.copy_xattrs(src, t.dst) {
-                (false, _) if p.require_xattr => Err(Stopped(None)),
-                (_, listed) => Ok(listed),
-            },
+            Some(src) if p.xattr && !matches!(t.made, Made::Parent { .. }) => {
+                match self.copy_xattrs(src, t.dst) {
+                    (false, _) if p.require_xattr => Err(Stopped(None)),
+                    (_, listed) => Ok(listed),
+                }
+            }
             _ => Ok(None),
         }
     }
@@ -277,11 +279,21 @@ impl<'a> Attrs<'a> {
         }
     }
 
-    /// `re_protect`'s mode: the source's under `-p`, else the one the directory was made
-    /// with before rcp made it u+rwx.
+    /// `re_protect`'s mode: the source's, with its ACLs, under `-p` (gnulib's `copy_acl`);
+    /// else the one the directory was made with before rcp made it u+rwx.
     fn parent_mode(&mut self, t: &Target, restore_mode: Option<u32>) -> Result<(), Stopped> {
-        let mode = if self.opts.preserve.mode { Some(t.src_st.st_mode) } else { restore_mode };
-        match mode.map(|mode| attr::chmod(t.dst, mode)) {
+        if self.opts.preserve.mode {
+            let mode = (t.src_st.st_mode, true);
+            let copied = match t.src {
+                Some(src) => attr::copy_acl(src, t.dst, mode, Known::of(None, false)),
+                None => attr::chmod(t.dst, t.src_st.st_mode),
+            };
+            return match copied {
+                Ok(()) => Ok(()),
+                Err(e) => self.failure(t, Op::PreservePermissions, e, true),
+            };
+        }
+        match restore_mode.map(|mode| attr::chmod(t.dst, mode)) {
             Some(Err(e)) => self.failure(t, Op::PreservePermissionsOf, e, true),
             _ => Ok(()),
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat, fstat, openat, statat};
 use rustix::io::Errno;
 
-use super::path::{dir_of, last_component};
+use super::path::{concat, dir_of, last_component};
 
 /// A directory entry: `name` under the open directory `dir` (or, for command-line
 /// operands, `name` is the whole path, relative to the working directory), and the
@@ -45,11 +45,10 @@ impl At {
         At::in_dir(Some(dir.clone()), parent, name)
     }
 
-    /// `name` under `dir`, shown as `parent/name` (`Path::join`'s rules, one allocation).
+    /// `name` under `dir`, shown as `parent/name` (GNU's `file_name_concat`: `d//` and `f`
+    /// show as `d/f`).
     fn in_dir(dir: Option<DirFd>, parent: &Path, name: &OsStr) -> At {
-        let mut path = PathBuf::with_capacity(parent.as_os_str().len() + 1 + name.len());
-        path.push(parent);
-        path.push(name);
+        let path = concat(parent, name);
         let name_at = path.as_os_str().len() - name.len();
         At { dir, path, name_at }
     }

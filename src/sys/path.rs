@@ -9,15 +9,33 @@ use rustix::fs::{AtFlags, CWD, statat};
 
 use super::ino;
 
-/// gnulib's `file_name_concat`: one slash between, none added when either side has one.
+/// gnulib's `file_name_concat`: `dir`'s trailing slashes dropped (`h//` → `h`; a root
+/// such as `/` or `//` kept whole), then one slash unless `base` starts with one (a root
+/// and a `/base` are joined with `.`: `/./base`). So `h//` and `f` make `h/f`, `./h/` and
+/// `f` make `./h/f`, `h/.` and `f` make `h/./f`.
 pub(crate) fn concat(dir: &Path, base: &OsStr) -> PathBuf {
-    let mut bytes = dir.as_os_str().as_bytes().to_vec();
+    let dir = dir.as_os_str().as_bytes();
     let base = base.as_bytes();
-    if !bytes.ends_with(b"/") && !base.starts_with(b"/") {
-        bytes.push(b'/');
+    let mut bytes = Vec::with_capacity(dir.len() + 2 + base.len());
+    let kept = dir_kept(dir);
+    bytes.extend_from_slice(&dir[..kept]);
+    let root = kept == dir.len() && dir.iter().all(|&b| b == b'/');
+    match (root, base.starts_with(b"/")) {
+        (false, false) => bytes.push(b'/'),
+        (true, true) => bytes.push(b'.'),
+        _ => {}
     }
     bytes.extend_from_slice(base);
     PathBuf::from(OsString::from_vec(bytes))
+}
+
+/// How much of `dir` `file_name_concat` keeps: up to the end of its last component (its
+/// trailing slashes dropped), or all of it when it has none (`/`, `//`, the empty name).
+pub(crate) fn dir_kept(dir: &[u8]) -> usize {
+    match dir.iter().rposition(|&b| b != b'/') {
+        Some(last) => last + 1,
+        None => dir.len(),
+    }
 }
 
 /// The path without trailing slashes (`/` stays `/`).
@@ -78,6 +96,22 @@ mod tests {
         assert_eq!(concat(Path::new("d"), OsStr::new("a/b")), Path::new("d/a/b"));
         assert_eq!(concat(Path::new("d/"), OsStr::new("a")), Path::new("d/a"));
         assert_eq!(concat(Path::new("d"), OsStr::new("/a")).as_os_str(), "d/a");
+        // Repeated and trailing slashes, as GNU joins them.
+        for (dir, base, want) in [
+            ("h//", "f", "h/f"),
+            ("h///", "f", "h/f"),
+            ("./h/", "f", "./h/f"),
+            ("h/.", "f", "h/./f"),
+            (".//", "f", "./f"),
+            ("a//b//", "c/d", "a//b/c/d"),
+            ("d//", "/a", "d/a"),
+            ("/", "f", "/f"),
+            ("//", "f", "//f"),
+            ("/", "/f", "/./f"),
+            ("", "f", "f"),
+        ] {
+            assert_eq!(concat(Path::new(dir), OsStr::new(base)).as_os_str(), want, "{dir} {base}");
+        }
         assert_eq!(strip_slashes(Path::new("a//")), Path::new("a"));
         assert_eq!(strip_slashes(Path::new("/")).as_os_str(), "/");
     }

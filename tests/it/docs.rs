@@ -1,5 +1,6 @@
 //! `--help`, `--version`, the man page and the shell completions: all generated from the one
-//! clap definition, and checked here against GNU cp's own option list.
+//! clap definition, and checked here against GNU cp's own option list; the built-in report
+//! schema; and the README's install and `--generate` commands, run where it says.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -225,4 +226,75 @@ fn zsh_completion_in_a_real_zsh() {
 #[test]
 fn fish_completion_in_a_real_fish() {
     completes_like_a_user_expects("fish", "fish --no-config -i");
+}
+
+/// The README's fenced block of `lang` after the heading `heading`.
+fn readme_block(heading: &str, lang: &str) -> String {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find(heading).expect("README heading")..];
+    let open = format!("```{lang}\n");
+    let start = section.find(&open).expect("a fenced block") + open.len();
+    let len = section[start..].find("```").expect("closed block");
+    section[start..start + len].to_string()
+}
+
+/// A `PATH` whose `rcp` is the binary under test (not the old remote copy a system may have).
+fn path_with_rcp() -> (tempfile::TempDir, std::ffi::OsString) {
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rcp"), bin.path().join("rcp")).unwrap();
+    let mut path = bin.path().as_os_str().to_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    (bin, path)
+}
+
+/// "Install and run": what follows `cargo install ... &&` works where the README says to run
+/// it, the repository's root; so do the `--generate` lines after it.
+#[test]
+fn readme_install_and_generate_commands_run_from_the_repository_root() {
+    let install = readme_block("## Install and run", "sh");
+    let (_, run) = install.trim().rsplit_once("&& ").expect("install && run");
+    assert!(run.starts_with("rcp "), "{run}");
+    let copy = std::path::Path::new("/tmp/rcp-src-copy");
+    assert!(run.ends_with(&format!(" {}", copy.display())), "the test cleans {copy:?}: {run}");
+    let _ = std::fs::remove_dir_all(copy);
+    let (_bin, path) = path_with_rcp();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("sh").arg("-c").arg(run).current_dir(root).env("PATH", &path).output();
+    let out = out.expect("sh");
+    let _ = std::fs::remove_dir_all(copy);
+    assert!(out.status.success(), "{run}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{run}: {}", String::from_utf8_lossy(&out.stderr));
+
+    let generate = readme_block("`cargo install` places", "sh");
+    let mut words = Vec::new();
+    for line in generate.lines() {
+        let command = line.split(['|', '>']).next().unwrap_or_default().trim();
+        let Some(what) = command.strip_prefix("rcp --generate ") else { continue };
+        words.push(what.to_string());
+        let out = Command::new("sh").arg("-c").arg(command).env("PATH", &path).output();
+        let out = out.expect("sh");
+        assert!(out.status.success() && !out.stdout.is_empty(), "{command}");
+    }
+    assert_eq!(words, ["man", "complete-bash", "complete-zsh", "complete-fish", "report-schema"]);
+}
+
+/// `--generate report-schema` prints `doc/report.schema.json` (built in, so an installed rcp
+/// has it), and `--help`, the man page and every completion name it.
+#[test]
+fn report_schema_is_built_in_and_named_everywhere() {
+    let printed = stdout_of(&["--generate", "report-schema"]);
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/report.schema.json"));
+    assert_eq!(printed, file.expect("doc/report.schema.json"));
+    let schema: serde_json::Value = serde_json::from_str(&printed).expect("JSON");
+    assert!(schema.get("$schema").is_some(), "a JSON Schema");
+    let help = stdout_of(&["--help"]).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("--generate report-schema"), "--help points to it");
+    let page = stdout_of(&["--generate", "man"]);
+    assert!(page.contains("rcp \\-\\-generate report\\-schema"), "the man page points to it");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout_of(&["--generate", &format!("complete-{shell}")]);
+        assert!(script.contains("report-schema"), "{shell} completion lacks report-schema");
+    }
 }

@@ -129,3 +129,45 @@ fn a_dry_run_from_the_library_predicts_and_writes_nothing() {
         assert_eq!(copied.strategy, rcp::engine::Strategy::Clone, "one btrfs: a reflink");
     }
 }
+
+/// The README's run of the example is what the example prints for that tree on ext4: the
+/// same lines, each directory's after everything below it (siblings come in inode order,
+/// which a fresh tree need not repeat), the summary last.
+#[test]
+fn the_readmes_backup_output_is_what_the_example_prints() {
+    let readme = include_str!("../../README.md");
+    let at = readme.find("$ cargo run -q --example backup -- photos backup\n").expect("README run");
+    let block = &readme[at..];
+    let shown: Vec<&str> = block[..block.find("```").expect("block end")].lines().skip(1).collect();
+    let Some(dir) = dir_on(Fs::Ext4, "library-readme") else { return };
+    let d = dir.path();
+    fs::create_dir_all(d.join("photos/2026")).unwrap();
+    write_pattern(&d.join("photos/2026/b.jpg"), 100_000, 1);
+    write_pattern(&d.join("photos/a.jpg"), 3, 2);
+    std::os::unix::fs::symlink("a.jpg", d.join("photos/latest")).unwrap();
+    let out = Command::new(example("backup")).args(["photos", "backup"]).current_dir(d).output();
+    let out = out.expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let printed: Vec<&str> = stdout.lines().collect();
+    fn sorted<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+        let mut lines = lines.to_vec();
+        lines.sort_unstable();
+        lines
+    }
+    assert_eq!(
+        sorted(&shown),
+        sorted(&printed),
+        "README:\n{}\nprinted:\n{stdout}",
+        shown.join("\n")
+    );
+    assert_eq!(shown.last(), printed.last(), "the summary is last");
+    for (i, line) in shown.iter().enumerate() {
+        let Some(dir) = line.strip_prefix("dir ").and_then(|l| l.split(" -> ").next()) else {
+            continue;
+        };
+        let below = format!(" {dir}/");
+        let later = shown[i + 1..].iter().find(|l| l.contains(&below));
+        assert!(later.is_none(), "README shows {later:?} after its directory's line {line:?}");
+    }
+}

@@ -234,6 +234,13 @@ fn parents(d: &Path) {
     write(&d.join("blocker/in/f"), "f\n", 0o644);
 }
 
+/// ACLs (an access ACL, and a default one below it) and an xattr on `parents`'
+/// directories.
+fn parents_acl(d: &Path) {
+    sh(d, "setfacl -m u:1234:rx p/q && setfacl -d -m u:1234:rwx p/q/r");
+    sh(d, "setfattr -n user.dir -v q p/q");
+}
+
 /// Symlinks to directories and a loop, for -L/-H/-P.
 fn symlinks(d: &Path) {
     mkdir(&d.join("real/inner"), 0o755);
@@ -329,6 +336,22 @@ pub fn all() -> Vec<Scenario> {
         sc("strip-trailing-file", files, "--strip-trailing-slashes a/ dir"),
         sc("file-slash-source", files, "a/ dir"),
         sc("space-name", files, "").raw_args(&["sp ace", "dir"]),
+        // Names joined as GNU's file_name_concat joins them: a directory's trailing
+        // slashes dropped, the rest kept.
+        sc("v-into-dir-two-slashes", files, "-v a dir//"),
+        sc("v-into-dir-three-slashes", files, "-v a dir///"),
+        sc("v-into-dot-dir-slash", files, "-v a ./dir/"),
+        sc("v-into-dir-dot", files, "-v a dir/."),
+        sc("v-into-dot-two-slashes", files, "-v d//f .//"),
+        sc("v-t-two-slashes", files, "-v -t dir// a b"),
+        sc("rv-source-and-dir-two-slashes", files, "-rv d// dir//").order_dependent(),
+        sc("same-file-two-slashes", files, "d//f d//"),
+        sc("into-itself-two-slashes", files, "-r d// d//").order_dependent(),
+        sc("into-itself-sub-slashes", files, "-r d/ d//sub//").order_dependent(),
+        sc("parents-v-dir-two-slashes", files, "--parents -v d/sub/g dir//"),
+        sc("parents-v-source-slashes", files, "--parents -v d//sub/g dir///"),
+        sc("parents-v-t-two-slashes", files, "--parents -v -t dir// d/f"),
+        sc("cyclic-two-slashes", symlinks, "-rvL real// out//").order_dependent(),
         // Same file and other safety rules.
         sc("same-file", files, "a a"),
         sc("same-file-dot", files, "a ./a"),
@@ -448,6 +471,16 @@ pub fn all() -> Vec<Scenario> {
         sc("S-long", existing, "--suffix=.orig -v a out"),
         sc("S-slash", existing, "-S x/y a out"),
         sc("suffix-env", existing, "-b a out").env("SIMPLE_BACKUP_SUFFIX", ".old"),
+        // A suffix that is its own last component is used, trailing slashes and all (the
+        // rename then fails); one with a slash inside or in front is not.
+        sc("suffix-trailing-slash", existing, "--suffix=.b/ a b"),
+        sc("suffix-trailing-slashes-v", existing, "--suffix=.b// -v a b out"),
+        sc("suffix-trailing-slash-r", existing, "-rb --suffix=.b/ sub/. out"),
+        sc("suffix-trailing-slash-symlink", existing, "--suffix=.b/ a lc"),
+        sc("suffix-trailing-slash-numbered", existing, "--backup=numbered --suffix=.b/ a out"),
+        sc("suffix-trailing-slash-fb-same", existing, "-fb --suffix=.b/ a a"),
+        sc("suffix-leading-slash", existing, "-S /x a out"),
+        sc("suffix-env-trailing-slash", existing, "-b a out").env("SIMPLE_BACKUP_SUFFIX", "o/"),
         sc("b-numbered-exists", numbered, "--backup=existing a b"),
         sc("b-numbered-next", numbered, "--backup=numbered -v a b"),
         sc("b-existing-simple", numbered, "--backup=existing a c"),
@@ -534,6 +567,27 @@ pub fn all() -> Vec<Scenario> {
         sc("parents-two-operands", parents, "--parents top"),
         sc("parents-blocked", parents, "--parents blocker/in/f dst"),
         sc("path-alias", parents, "--path top dst"),
+        // re_protect copies the source directories' ACLs to the leading directories
+        // under -p (whether or not the copy itself succeeds), not their xattrs.
+        sc("parents-p-acl", parents, "--parents -p p/q/r/f dst").tweak(parents_acl),
+        sc("parents-a-acl", parents, "--parents -a p/q/r/f dst").tweak(parents_acl),
+        sc("parents-preserve-mode-acl", parents, "--parents --preserve=mode p/q/r/f dst")
+            .tweak(parents_acl),
+        sc("parents-a-no-preserve-mode-acl", parents, "--parents -a --no-preserve=mode p/q/r/f dst")
+            .tweak(parents_acl),
+        sc("parents-p-acl-source-fails", parents, "--parents -p p/q/r/nosuch dst")
+            .tweak(parents_acl),
+        sc("parents-a-acl-last-source-fails", parents, "--parents -a p/q/r/f p/q/r/nosuch dst")
+            .tweak(parents_acl),
+        sc("parents-r-acl-not-a-dir-fails", parents, "--parents -p p/q/r dst")
+            .tweak(parents_acl),
+        sc("parents-no-p-acl", parents, "--parents p/q/r/f dst").tweak(parents_acl),
+        sc("nobody-parents-a-acl-unreadable", parents, "--parents -a p/q/r/f p/q/r/g dst")
+            .nobody()
+            .tweak(|d| {
+                parents_acl(d);
+                sh(d, "echo g > p/q/r/g && chmod 000 p/q/r/g && chmod -R u+rwX dst");
+            }),
         // Option parsing and messages.
         sc("reflink-bogus", files, "--reflink=bogus a b"),
         sc("reflink-ambiguous", files, "--reflink=a a b"),
@@ -561,6 +615,65 @@ pub fn all() -> Vec<Scenario> {
         sc("S-missing-arg", files, "a b -S"),
         sc("preserve-bogus", files, "--preserve=bogus a b"),
         sc("no-preserve-bogus", files, "--no-preserve=mode,bogus a b"),
+        // getopt: a value is the next word whatever it looks like, in clusters too.
+        sc("S-takes-dashed-word", files, "-b -S --suffix a b"),
+        sc("S-attached", files, "-bS.bak a b"),
+        sc("S-in-cluster-takes-next", files, "-bS -x a b"),
+        sc("S-takes-dash-dash", files, "-bS -- a b"),
+        sc("suffix-takes-dashed-word", files, "--suffix -x a b"),
+        sc("t-takes-dashed-word", files, "-t -dash a"),
+        sc("t-in-cluster-takes-next", files, "-vt dir a"),
+        // Every value is checked when getopt meets it, even one a later option overrides.
+        sc("backup-bogus-then-bare", files, "--backup=bogus --backup a b"),
+        sc("backup-bogus-then-b", files, "--backup=bogus -b a b"),
+        sc("backup-bogus-then-empty", files, "--backup=bogus --backup= a b"),
+        sc("backup-bogus-then-simple", files, "--backup=bogus --backup=numbered a b"),
+        sc("sparse-bogus-then-auto", files, "--sparse=bogus --sparse=auto a b"),
+        sc("reflink-bogus-then-auto", files, "--reflink=bogus --reflink=auto a new"),
+        sc("preserve-bogus-then-p", files, "--preserve=bogus -p a new"),
+        sc("no-preserve-bogus-then-preserve", files, "--no-preserve=bogus --preserve=all a new"),
+        sc("t-twice", files, "-t dir -t dir a"),
+        sc("t-twice-long", files, "-t dir --target-directory=dir a"),
+        sc("t-twice-after-bad-value", files, "--sparse=x -t dir -t dir a"),
+        sc("bad-value-before-unknown", files, "--reflink=bogus --bogus a b"),
+        sc("unknown-before-bad-value", files, "--bogus --reflink=bogus a b"),
+        sc("bad-value-before-help", files, "--reflink=bogus --help"),
+        sc("bad-value-before-missing-arg", files, "--sparse=x a b -S"),
+        sc("context-twice", files, "--context=x --context=y a dir"),
+        sc("context-empty", files, "--context= a dir"),
+        sc("context-then-bad-value", files, "--context=x --reflink=bogus a b"),
+        sc("context-then-unknown", files, "--context=x -k a b"),
+        sc("context-then-preserve-context", files, "--context=x --preserve=context a new"),
+        // POSIXLY_CORRECT: options end at the first operand.
+        sc("posix-option-after-operand", files, "a dir -v").env("POSIXLY_CORRECT", "1"),
+        sc("posix-dash-dash-after-operand", files, "-v a -- dir").env("POSIXLY_CORRECT", "1"),
+        sc("posix-options-first", files, "-v -b a e dir").env("POSIXLY_CORRECT", "1"),
+        // An empty word is a prefix of every valid one: ambiguous.
+        sc("no-preserve-empty-item", files, "--no-preserve=mode,,links a b"),
+        sc("preserve-empty-first-item", files, "--preserve=,mode a b"),
+        sc("preserve-empty", files, "--preserve= a b"),
+        sc("reflink-empty", files, "--reflink= a b"),
+        sc("sparse-empty", files, "--sparse= a b"),
+        sc("backup-empty", files, "--backup= a b"),
+        // Two things wrong: GNU's order (its loop, then -l/-s, --backup/-n, --reflink/
+        // --sparse, the backup type, the SELinux check, then the operands).
+        sc("bad-value-and-no-operand", files, "--reflink=bogus"),
+        sc("bad-list-and-no-operand", files, "--preserve=,mode"),
+        sc("bad-value-after-l-s", files, "-l -s --preserve=bogus a b"),
+        sc("l-s-and-no-operand", files, "-l -s"),
+        sc("l-s-before-b-n", files, "-b -n -l -s a b"),
+        sc("b-n-before-reflink-sparse", files, "--reflink=always --sparse=never -b -n a b"),
+        sc("reflink-sparse-before-backup-type", files, "--backup=bogus --reflink=always --sparse=never a b"),
+        sc("backup-type-and-no-operand", files, "--backup=bogus"),
+        sc("backup-type-before-extra-operand", files, "--backup=bogus -T a b e"),
+        sc("l-s-before-preserve-context", files, "--preserve=context -l -s a"),
+        sc("preserve-context-before-t-and-T", files, "--preserve=context -t dir -T a"),
+        sc("preserve-context-before-bad-target", files, "--preserve=context -t nosuch a"),
+        sc("t-and-T-without-operand", files, "-t dir -T"),
+        sc("t-and-T-before-missing-target", files, "-t nosuch -T a"),
+        sc("parents-and-T-two-operands", files, "--parents -T a b"),
+        sc("unknown-before-t-twice", files, "-k -t dir -t dir"),
+        sc("missing-arg-after-t", files, "-t dir -t"),
         sc("verbose-long", files, "--verbose a b e dir"),
         sc("v-r", files, "-rv d dir").order_dependent(),
         sc("v-r-new", files, "-rv d new").order_dependent(),
