@@ -55,3 +55,15 @@ pub(super) fn walks_holes(src: &Source, dst_regular: bool, policy: Policy) -> bo
 pub(super) fn makes_holes(dst_regular: bool, policy: Policy) -> bool {
     policy.sparse == Sparse::Always && dst_regular
 }
+
+/// The source as the chain must treat it: a file that looks sparse (fewer blocks than
+/// its size needs) on a pseudo-filesystem (sysfs says 4096 bytes and no blocks for 23
+/// bytes of text) has no size to trust: it is read to EOF, and nothing is added to it.
+pub(super) fn as_found<'f>(src: &Source<'f>) -> Source<'f> {
+    let lies = src.regular
+        && src.size > 0
+        && src.blocks.saturating_mul(512) < src.size
+        && crate::sys::fs::is_pseudo(src.fd);
+    let size = if lies { 0 } else { src.size };
+    Source { size, blocks: if lies { 0 } else { src.blocks }, ..*src }
+}

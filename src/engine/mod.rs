@@ -15,7 +15,7 @@ mod types;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
-use chain::{data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
+use chain::{as_found, data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
 use extents::Extents;
 pub(crate) use predict::{Landing, predict};
 use ranges::{Buffers, Range, RangeError};
@@ -75,18 +75,6 @@ impl Scratch {
 pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
     ranges::count_file();
     copy_file(&as_found(src), dst, policy, w)
-}
-
-/// The source as the chain must treat it: a file that looks sparse (fewer blocks than
-/// its size needs) on a pseudo-filesystem (sysfs says 4096 bytes and no blocks for 23
-/// bytes of text) has no size to trust: it is read to EOF, and nothing is added to it.
-pub(crate) fn as_found<'f>(src: &Source<'f>) -> Source<'f> {
-    let lies = src.regular
-        && src.size > 0
-        && src.blocks.saturating_mul(512) < src.size
-        && crate::sys::fs::is_pseudo(src.fd);
-    let size = if lies { 0 } else { src.size };
-    Source { size, blocks: if lies { 0 } else { src.blocks }, ..*src }
 }
 
 /// Copies `src` from byte `from` on into the same offsets of `dst`, whose first `from`

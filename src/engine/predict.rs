@@ -5,7 +5,7 @@
 
 use rustix::io::Errno;
 
-use super::chain::{data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
+use super::chain::{as_found, data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
 use super::types::{Copied, Failure, Fallback, Policy, Reflink, Source, Stage, Strategy};
 use crate::sys::fs::Filesystem;
 
@@ -26,7 +26,7 @@ pub(crate) fn predict(
     start: u64,
     policy: Policy,
 ) -> Result<Copied, Failure> {
-    let src = &super::as_found(src);
+    let src = &as_found(src);
     let mut record = Copied { predicted: true, ..nothing_yet() };
     if start == 0 && wants_clone(src, policy) {
         let Some(errno) = refusal(Strategy::Clone, from, to) else {
