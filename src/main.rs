@@ -1,4 +1,51 @@
-//! The rcp binary: run, and exit with its status.
+//! The rcp binary: run, and exit with its status; out of memory, say so in cp's words and
+//! exit 1 (GNU's `xalloc_die`) instead of aborting with a core dump.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// The system allocator, with GNU's answer to an allocation that fails.
+struct OrExhausted;
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a null result
+// is not returned (the process ends instead).
+unsafe impl GlobalAlloc for OrExhausted {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is the system allocator's.
+        or_exhausted(unsafe { System.alloc(layout) })
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as above.
+        or_exhausted(unsafe { System.alloc_zeroed(layout) })
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as above.
+        or_exhausted(unsafe { System.realloc(ptr, layout, new_size) })
+    }
+}
+
+/// `ptr`, or, if the allocation failed, `rcp: memory exhausted` on stderr and exit status
+/// 1 — written without allocating, and without running anything that might.
+fn or_exhausted(ptr: *mut u8) -> *mut u8 {
+    if ptr.is_null() {
+        let text = b"rcp: memory exhausted\n";
+        // SAFETY: a plain write of a static buffer, then _exit: both async-signal-safe.
+        unsafe {
+            libc::write(2, text.as_ptr().cast(), text.len());
+            libc::_exit(1);
+        }
+    }
+    ptr
+}
+
+#[global_allocator]
+static ALLOCATOR: OrExhausted = OrExhausted;
 
 fn main() {
     std::process::exit(rcp::run(std::env::args_os().collect()));

@@ -524,7 +524,15 @@ fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> (bool, Scr
 pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) -> bool {
     std::thread::scope(|scope| {
         let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
-        let monitor = Monitor::new(scope, Show::choose(opts.progress), sources, out);
+        let show = Show::choose(opts.progress);
+        // Links and attributes move no data: SIGUSR1 has no bytes to tell of, and no
+        // thread (its stack counts against `ulimit -v`) waits to be asked.
+        let moves_nothing = opts.hard_link || opts.symbolic_link || !opts.data;
+        let monitor = if show == Show::OnRequest && moves_nothing {
+            None
+        } else {
+            Monitor::new(scope, show, sources, out)
+        };
         let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
         let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env, walk_tree), monitor);
         for pair in &plan.pairs {

@@ -86,12 +86,25 @@ fn add(builder: &mut GitignoreBuilder, from: Option<&Path>, line: &str) -> Resul
     })
 }
 
-/// The text of an `--exclude-from` file, in GNU's words when it cannot be read.
+/// The most an `--exclude-from` file may hold: a list, not `/dev/zero`.
+const MAX_PATTERNS: u64 = 16 << 20;
+
+/// The text of an `--exclude-from` file, in GNU's words when it cannot be read; one that
+/// never ends (`/dev/zero`, a pipe that keeps writing) is refused once it passes
+/// `MAX_PATTERNS`, before it can take the memory.
 fn read_patterns(path: &Path) -> Result<String, UsageError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    let failed = |e: std::io::Error| {
         let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
         UsageError::bare(format!("cannot open {} for reading: {}", quote(path), strerror(errno)))
-    })?;
+    };
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(failed)?;
+    file.take(MAX_PATTERNS + 1).read_to_end(&mut bytes).map_err(failed)?;
+    if bytes.len() as u64 > MAX_PATTERNS {
+        let text = format!("exclude list {} is larger than 16 MiB", quote(path));
+        return Err(UsageError::bare(text));
+    }
     String::from_utf8(bytes)
         .map_err(|_| UsageError::bare(format!("{}: exclude patterns must be UTF-8", quote(path))))
 }

@@ -19,6 +19,8 @@ use super::totals::{Sources, Totals};
 use crate::engine;
 use crate::sys::interrupt;
 
+/// The stack of the progress and count threads (they draw and count; nothing recurses).
+const STACK: usize = 256 << 10;
 /// How often the bar is redrawn.
 const TICK: Duration = Duration::from_millis(100);
 /// How often a status line is written when stderr is not a terminal.
@@ -100,7 +102,9 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
             self.out.set_bar(Some(bar.clone()));
         }
         let requests = interrupt::status_requests();
-        scope.spawn(move || {
+        // A small stack: this thread draws and counts, it never walks.
+        let thread = std::thread::Builder::new().name("rcp-progress".into()).stack_size(STACK);
+        let started = thread.spawn_scoped(scope, move || {
             interrupt::leave_to_the_walk();
             let totals = Arc::new(Totals::default());
             let meter = Meter::new(started);
@@ -112,7 +116,11 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
             view.end();
             view.totals.cancel();
         });
-        self.stop = Some(stop);
+        match started {
+            Ok(_) => self.stop = Some(stop),
+            // No thread to be had (ulimit -u, memory): the copy goes on without progress.
+            Err(_) => self.out.set_bar(None),
+        }
     }
 
     /// Stops the thread: the bar is cleared, or a last status line written.
@@ -146,10 +154,13 @@ impl View {
         }
         let totals = Arc::clone(&self.totals);
         let sources = sources.clone();
-        scope.spawn(move || {
+        let thread = std::thread::Builder::new().name("rcp-count".into()).stack_size(STACK);
+        let started = thread.spawn_scoped(scope, move || {
             interrupt::leave_to_the_walk();
             Totals::count(&totals, &sources);
         });
+        // Without a thread for it there is no count: the lines say what was done so far.
+        self.counting = started.is_ok();
     }
 
     fn run<'scope>(

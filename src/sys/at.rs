@@ -253,17 +253,19 @@ const DIRENT_BUFFER: usize = 32 << 10;
 #[derive(Default)]
 pub(crate) struct Entries {
     names: Vec<u8>,
-    /// (inode, start of the name in `names`, its length, its d_type)
-    list: Vec<(u64, usize, usize, FileType)>,
+    /// (inode, start of the name in `names`, its length, its d_type): 16 bytes an entry,
+    /// so a directory of 20,000 entries holds 320 KiB besides its names.
+    list: Vec<(u64, u32, u16, FileType)>,
 }
 
 impl Entries {
     /// Each name, and its type as d_type says (no stat; `Unknown` where the filesystem
     /// does not say).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, FileType)> {
-        self.list
-            .iter()
-            .map(|&(_, at, len, kind)| (OsStr::from_bytes(&self.names[at..at + len]), kind))
+        self.list.iter().map(|&(_, at, len, kind)| {
+            let (at, len) = (at as usize, usize::from(len));
+            (OsStr::from_bytes(&self.names[at..at + len]), kind)
+        })
     }
 }
 
@@ -274,6 +276,7 @@ pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
         static BUFFER: std::cell::RefCell<Vec<u8>> =
             std::cell::RefCell::new(Vec::with_capacity(DIRENT_BUFFER));
     }
+    const _: () = assert!(std::mem::size_of::<(u64, u32, u16, FileType)>() == 16);
     BUFFER.with_borrow_mut(|buf| {
         let mut raw = rustix::fs::RawDir::new(dir.as_fd(), buf.spare_capacity_mut());
         let mut entries = Entries::default();
@@ -283,7 +286,10 @@ pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
             if name == b"." || name == b".." {
                 continue;
             }
-            entries.list.push((entry.ino(), entries.names.len(), name.len(), entry.file_type()));
+            // Names are at most 255 bytes; 4 GiB of them in one directory is too many.
+            let at = u32::try_from(entries.names.len()).map_err(|_| Errno::OVERFLOW)?;
+            let len = u16::try_from(name.len()).map_err(|_| Errno::NAMETOOLONG)?;
+            entries.list.push((entry.ino(), at, len, entry.file_type()));
             entries.names.extend_from_slice(name);
         }
         entries.list.sort_by_key(|&(ino, ..)| ino);

@@ -432,3 +432,91 @@ fn a_slash_in_the_middle_of_an_exclude_anchors_it_as_the_readme_shows() {
         assert_eq!(printed, shown, "{pattern}");
     }
 }
+
+#[test]
+fn threads_that_cannot_be_made_are_done_without_and_never_more_than_the_work_needs() {
+    if !have("strace") {
+        return skip("threads", "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("s")).unwrap();
+    for i in 0..300 {
+        fs::write(d.join(format!("s/f{i}")), format!("{i}\n")).unwrap();
+    }
+    // No thread at all (clone3 always EAGAIN, as under `ulimit -u`), then only one.
+    for (jobs, when) in [("-j64", "1+"), ("-j64", "2+"), ("-j20000", "1+")] {
+        let dst = d.join(format!("d{jobs}{when}"));
+        let inject = format!("clone3:error=EAGAIN:when={when}");
+        let src = d.join("s");
+        let args = [jobs, "-r", src.to_str().unwrap(), dst.to_str().unwrap()];
+        let out = rcp_injected("threads", &[&inject], &args).expect("strace");
+        assert_eq!(out.status.code(), Some(0), "{jobs} {when}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        assert_eq!(snapshot(&dst), snapshot(&d.join("s")), "{jobs} {when}");
+    }
+    // A two-file tree starts one worker, whatever -j says.
+    fs::create_dir(d.join("two")).unwrap();
+    fs::write(d.join("two/a"), "a").unwrap();
+    fs::write(d.join("two/b"), "b").unwrap();
+    let dst = d.join("two-copy");
+    let (out, trace) = rcp_traced(
+        "threads",
+        "clone,clone3",
+        &["-j8", "-r", d.join("two").to_str().unwrap(), dst.to_str().unwrap()],
+    )
+    .unwrap();
+    assert!(out.status.success());
+    let threads = trace.lines().filter(|l| l.contains("clone3(") || l.contains("clone(")).count();
+    assert!(threads <= 2, "{threads} threads for two files:\n{trace}");
+}
+
+#[test]
+fn memory_is_bounded_by_the_input_and_running_out_is_a_message() {
+    // GNU's tests/cp/link-heap.sh: `cp -al` of 10,000 files and 10,000 directories in one
+    // directory within 4 MiB of virtual memory more than a one-file `cp -al` needs.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f"), "").unwrap();
+    let a = d.join("e").join(format!("{:031}", 0));
+    fs::create_dir_all(&a).unwrap();
+    for i in 1..=10_000 {
+        fs::write(a.join(format!("{i:031}")), "").unwrap();
+        fs::create_dir(a.join(format!("d{i:030}"))).unwrap();
+    }
+    assert!(
+        rcp_in(
+            d,
+            &["-al", "e/0000000000000000000000000000000", "e/0000000000000000000000000000001"]
+        )
+        .status
+        .success()
+    );
+    let under = |kib: u64, args: &str| {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("ulimit -v {kib} && exec \"$RCP\" {args}"))
+            .env("RCP", env!("CARGO_BIN_EXE_rcp"))
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let (mut low, mut high) = (1_000u64, 1_000_000u64);
+    while high - low > 64 {
+        let mid = (low + high) / 2;
+        let ok = under(mid, "-al f f2").status.success();
+        let _ = fs::remove_file(d.join("f2"));
+        if ok { high = mid } else { low = mid }
+    }
+    let out = under(high + 4000, "-al e copy");
+    assert!(out.status.success(), "needs more than 4 MiB: {}", stderr(&out));
+    // With too little, a message and status 1, never an abort.
+    let _ = fs::remove_dir_all(d.join("copy"));
+    let out = under(high + 500, "-al e copy");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).ends_with("rcp: memory exhausted\n"), "{}", stderr(&out));
+    // A pattern list with no end is refused before it takes the memory.
+    let out = rcp_in(d, &["--exclude-from=/dev/zero", "f", "g"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("exclude list '/dev/zero' is larger than 16 MiB"));
+}
