@@ -22,5 +22,6 @@ mod races;
 mod report;
 mod resume;
 mod sparse;
+mod sweep;
 mod tree;
 mod verify;
