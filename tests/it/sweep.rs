@@ -693,6 +693,9 @@ fn strace(work: &Path, strace_args: &[String], argv: &[String]) -> Command {
         .env_remove("VERSION_CONTROL")
         .env_remove("SIMPLE_BACKUP_SUFFIX")
         .env_remove("POSIXLY_CORRECT")
+        // cargo's library path makes the loader search more directories: occurrences
+        // would not be those of a shell's run, where the reproducers are meant to work.
+        .env_remove("LD_LIBRARY_PATH")
         .stdin(Stdio::null());
     cmd
 }
@@ -1114,6 +1117,14 @@ fn sweep(name: &str) {
         if full { " (RCP_SWEEP_FULL)" } else { "" },
         not_swept.join(", "),
     );
+    if std::env::var_os("RCP_SWEEP_VERBOSE").is_some() {
+        let counts: Vec<String> = calls
+            .most
+            .iter()
+            .map(|(c, n)| format!("{c}×{n}-{}", calls.loader.get(c).unwrap_or(&0)))
+            .collect();
+        note += &format!("  calls (most per thread - the loader's): {}\n", counts.join(" "));
+    }
     for (k, lines) in &known_seen {
         let known = &KNOWN[*k];
         note += &format!(
@@ -1135,4 +1146,45 @@ fn sweep(name: &str) {
         unexpected.len(),
         unexpected.join("\n")
     );
+}
+
+/// The rules are not vacuous: a truncated copy, a stray temporary, a changed source, a
+/// silent failure and a panic are each caught, and a named failure is let through.
+#[test]
+fn sweep_rules_catch_what_they_are_for() {
+    let combo = COMBOS.iter().find(|c| c.name == "r").unwrap();
+    let Some(dir) = dir_on(Fs::Ext4, "sweep-rules-") else { return };
+    let work = dir.path();
+    make_source(&work.join("src"));
+    let source = scan(&work.join("src"));
+    let status = crate::common::rcp().current_dir(work).args(["-r", "src", "dst"]).status();
+    assert!(status.unwrap().success());
+    let before = Tree::new();
+    let ctx = Context { combo, source: &source, before: &before, work };
+    let output = |code: i32, stderr: &str| Output {
+        status: std::process::ExitStatus::from_raw(code << 8),
+        stdout: Vec::new(),
+        stderr: stderr.as_bytes().to_vec(),
+    };
+    let fault = vec!["write(3, ...) = -1 EIO (INJECTED)".to_string()];
+    let rules = |out: &Output| -> Vec<&'static str> {
+        check(&ctx, out, false, &fault).iter().map(|b| b.rule).collect()
+    };
+    assert_eq!(rules(&output(0, "")), Vec::<&str>::new(), "a good copy passes");
+    let big = fs::OpenOptions::new().write(true).open(work.join("dst/big")).unwrap();
+    big.set_len(4096).unwrap();
+    assert!(rules(&output(0, "")).contains(&"exit0-differs"));
+    assert_eq!(rules(&output(1, "rcp: error writing 'dst/big': Input/output error\n")), [""; 0]);
+    assert_eq!(rules(&output(1, "rcp: something else\n")), ["torn"]);
+    assert_eq!(rules(&output(1, "")), ["no-message", "torn"]);
+    fs::remove_file(work.join("dst/big")).unwrap();
+    assert_eq!(rules(&output(1, "rcp: something else\n")), ["unnamed-missing"]);
+    fs::write(work.join("dst/big"), fs::read(work.join("src/big")).unwrap()).unwrap();
+    fs::write(work.join("dst/sub/.rcp-1-0"), "x").unwrap();
+    assert!(rules(&output(1, "rcp: x\n")).contains(&"temporary"));
+    fs::remove_file(work.join("dst/sub/.rcp-1-0")).unwrap();
+    assert!(rules(&output(101, "thread 'main' panicked at x")).contains(&"panic"));
+    assert!(rules(&output(101, "")).contains(&"status"));
+    fs::set_permissions(work.join("src/exec"), fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(rules(&output(0, "")), ["source"]);
 }
