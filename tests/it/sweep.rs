@@ -584,8 +584,10 @@ struct Calls {
     loader: BTreeMap<String, u32>,
 }
 
-/// Parses `strace -f -o` output (`PID call(...`, `PID <... call resumed>`).
-fn count_calls(trace: &str) -> Calls {
+/// Parses `strace -f -o` output (`PID call(...`, `PID <... call resumed>`); `loader`: the
+/// trace starts at execve (not filtered with `-P`), so the main thread's calls before the
+/// Rust runtime's first are the loader's.
+fn count_calls(trace: &str, loader: bool) -> Calls {
     let mut per_thread: BTreeMap<(u32, String), u32> = BTreeMap::new();
     let mut calls = Calls::default();
     let mut main = None;
@@ -599,6 +601,7 @@ fn count_calls(trace: &str) -> Calls {
             continue;
         }
         let main = *main.get_or_insert(pid);
+        in_main_code |= !loader;
         // The Rust runtime's first call (checking fds 0-2 are open) ends the loader's part.
         if pid == main
             && !in_main_code
@@ -625,6 +628,9 @@ struct Injection {
     call: String,
     when: u32,
     fault: Fault,
+    /// Counted among the calls on the tree only (`strace -P`): no loader call comes first,
+    /// so a worker thread's first calls can be reached too.
+    tree: bool,
 }
 
 impl Injection {
@@ -635,39 +641,47 @@ impl Injection {
 
 /// The runs for one combination: each call at occurrences 1, 2 and the last (every
 /// fault) and up to three between (one fault each, in turn); every occurrence and every
-/// fault with `RCP_SWEEP_FULL=1`. Occurrences only the loader reaches are left out.
-fn plan(calls: &Calls, full: bool) -> (Vec<Injection>, Vec<String>) {
+/// fault with `RCP_SWEEP_FULL=1`. Occurrences only the loader reaches are left out; for
+/// calls the loader makes too, a second pass (`tree`) counts only the calls on the tree.
+fn plan(calls: &Calls, tree_calls: &Calls, full: bool) -> (Vec<Injection>, Vec<String>) {
     let mut runs = Vec::new();
     let mut not_swept = Vec::new();
     for (call, &most) in &calls.most {
-        let first = calls.loader.get(call).copied().unwrap_or(0) + 1;
+        let loader = calls.loader.get(call).copied().unwrap_or(0);
         if let Some((_, why)) = NOT_SWEPT.iter().find(|(c, _)| c == call) {
             not_swept.push(format!("{call} ({why})"));
             continue;
         }
-        if first > most {
+        if loader >= most {
             not_swept.push(format!("{call} (loader only)"));
-            continue;
-        }
-        let faults = faults(call);
-        let mut points: BTreeSet<u32> = [first, (first + 1).min(most), most].into();
-        if full {
-            points.extend(first..=most);
         } else {
-            for k in 1..=3 {
-                points.insert(first + (most - first) * k / 4);
-            }
+            spread(call, loader + 1, most, full, false, &mut runs);
         }
-        for (i, &when) in points.iter().enumerate() {
-            let edge = full || when == first || when == first + 1 || when == most;
-            for (j, &fault) in faults.iter().enumerate() {
-                if edge || j == i % faults.len() {
-                    runs.push(Injection { call: call.clone(), when, fault });
-                }
-            }
+        if let Some(&most) = tree_calls.most.get(call).filter(|_| loader > 0) {
+            spread(call, 1, most, full, true, &mut runs);
         }
     }
     (runs, not_swept)
+}
+
+fn spread(call: &str, first: u32, most: u32, full: bool, tree: bool, runs: &mut Vec<Injection>) {
+    let faults = faults(call);
+    let mut points: BTreeSet<u32> = [first, (first + 1).min(most), most].into();
+    if full {
+        points.extend(first..=most);
+    } else {
+        for k in 1..=3 {
+            points.insert(first + (most - first) * k / 4);
+        }
+    }
+    for (i, &when) in points.iter().enumerate() {
+        let edge = full || when == first || when == first + 1 || when == most;
+        for (j, &fault) in faults.iter().enumerate() {
+            if edge || j == i % faults.len() {
+                runs.push(Injection { call: call.to_string(), when, fault, tree });
+            }
+        }
+    }
 }
 
 /// The directory holding the rcp binary, put first in PATH so argv[0] is `rcp` and its
@@ -1044,8 +1058,22 @@ fn sweep(name: &str) {
     let ctx = Context { combo, source: &source, before: &before, work };
     let clean = check(&ctx, &out, killed, &[]);
     assert!(clean.is_empty(), "{test}: the run without faults breaks the rules: {clean:?}");
-    let calls = count_calls(&fs::read_to_string(&log).unwrap());
-    let (runs, not_swept) = plan(&calls, full);
+    let calls = count_calls(&fs::read_to_string(&log).unwrap(), true);
+    // The same, counting only the calls on the tree (strace -P: a path, or an fd or a
+    // directory fd that is one), for the calls the loader makes too.
+    let mut paths: BTreeSet<PathBuf> =
+        source.keys().map(|rel| work.join("src").join(rel)).collect();
+    paths.extend(combo.expected(&source).iter().map(|(_, d)| work.join("dst").join(d)));
+    paths.extend(before.keys().map(|rel| work.join("dst").join(rel)));
+    paths.insert(work.join("report.json"));
+    let only_tree: Vec<String> =
+        paths.iter().flat_map(|p| ["-P".to_string(), p.display().to_string()]).collect();
+    reset(work);
+    let tree_args = [trace_args, only_tree.clone()].concat();
+    let (out, killed) = run_limited(strace(work, &tree_args, &argv), RUN_LIMIT);
+    assert!(out.status.success() && !killed, "{test}: the traced run failed");
+    let tree_calls = count_calls(&fs::read_to_string(&log).unwrap(), false);
+    let (runs, not_swept) = plan(&calls, &tree_calls, full);
 
     let started = Instant::now();
     let mut unexpected = Vec::new();
@@ -1053,7 +1081,7 @@ fn sweep(name: &str) {
     let mut injected_runs = 0;
     for run in &runs {
         let before = reset(work);
-        let strace_args = vec![
+        let mut strace_args = vec![
             "--seccomp-bpf".to_string(),
             "-y".into(),
             "-o".into(),
@@ -1063,6 +1091,9 @@ fn sweep(name: &str) {
             "-e".into(),
             format!("inject={}", run.spec()),
         ];
+        if run.tree {
+            strace_args.extend(only_tree.iter().cloned());
+        }
         let (out, killed) = run_limited(strace(work, &strace_args, &argv), RUN_LIMIT);
         let trace = fs::read_to_string(&log).unwrap_or_default();
         let injected: Vec<String> = trace
@@ -1098,11 +1129,14 @@ fn sweep(name: &str) {
                 stderr = format!("{}...", stderr.chars().take(400).collect::<String>());
             }
             unexpected.push(format!(
-                "{name}: inject={} → {}\n    injected: {}\n    stderr: {stderr}\n    reproduce: cd {} && strace -f -qq -o /dev/null -e inject={} rcp {}",
+                "{name}: inject={}{} → {}\n    injected: {}\n    stderr: {stderr}\n    reproduce: cd {} && PATH={}:$PATH strace -f -qq -o /dev/null{} -e inject={} rcp {}",
                 run.spec(),
+                if run.tree { " (tree calls only)" } else { "" },
                 rules.join("; "),
                 injected.first().map_or("(nothing)", String::as_str),
                 work.display(),
+                rcp_dir().display(),
+                if run.tree { format!(" {}", only_tree.join(" ")) } else { String::new() },
                 run.spec(),
                 argv.join(" "),
             ));
