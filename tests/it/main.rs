@@ -22,6 +22,7 @@ mod races;
 mod report;
 mod resume;
 mod sparse;
+mod sweep;
 mod tree;
 mod trust;
 mod verify;
