@@ -194,9 +194,10 @@ impl Case {
         }
     }
 
-    /// A bash script that builds the tree in a new directory `t` and runs `cp` as the case
-    /// does (put `rcp` in its place to compare).
-    pub fn script(&self, args: &[Arg]) -> String {
+    /// A bash script that builds the tree in a new directory `t` and runs GNU cp with
+    /// `gnu_args` (put `rcp` in its place to compare; where rcp's command line differs, a
+    /// comment gives it).
+    pub fn script(&self, gnu_args: &[Arg]) -> String {
         let mut s = format!(
             "# fuzz case {} on {:?}{}\nmkdir t && cd t\n",
             self.seed,
@@ -251,6 +252,13 @@ impl Case {
         {
             s += &format!("touch -h -d @{}.{T0_NSEC} {}\n", T0 + e.age, shq_path(&e.path));
         }
+        let words = |args: &[Arg]| {
+            let all = args.iter().flat_map(|a| a.words.iter());
+            all.map(|w| shq_word(w)).collect::<Vec<_>>().join(" ")
+        };
+        if words(gnu_args) != words(&self.args) {
+            s += &format!("# rcp runs: rcp {}\n", words(&self.args));
+        }
         let mut line = String::new();
         for (k, v) in &self.env {
             line += &format!("{k}={} ", shq(v.as_bytes()));
@@ -258,11 +266,8 @@ impl Case {
         if self.nobody {
             line += "setpriv --reuid=nobody --regid=nogroup --clear-groups ";
         }
-        line += "cp";
-        for w in args.iter().flat_map(|a| a.words.iter()) {
-            line += " ";
-            line += &shq_word(w);
-        }
+        line += "cp ";
+        line += &words(gnu_args);
         if !self.stdin.is_empty() {
             line = format!("printf %s {} | {line}", shq(self.stdin.as_bytes()));
         } else {

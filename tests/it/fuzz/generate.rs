@@ -177,7 +177,17 @@ impl Tree<'_> {
             9..=11 if !candidates.is_empty() => Target::Abs(rng.pick(&candidates[..]).clone()),
             12..=13 => Target::Rel(rng.pick(&[&b"nowhere"[..], b"../gone", b"sub/none"]).to_vec()),
             14 => Target::Rel(own.to_vec()),
-            15 => Target::Rel(rng.pick(&[&b"."[..], b"..", b"../.."]).to_vec()),
+            // An ancestor (a loop under -L), never above the tree.
+            15 => {
+                let depth =
+                    dir.iter().filter(|&&b| b == b'/').count() + usize::from(!dir.is_empty());
+                let ups = rng.below(depth + 1);
+                Target::Rel(if ups == 0 {
+                    b".".to_vec()
+                } else {
+                    b"../".repeat(ups)[..3 * ups - 1].to_vec()
+                })
+            }
             _ => Target::Rel(rng.pick(PLAIN).to_vec()),
         }
     }
@@ -546,18 +556,8 @@ fn spell(rng: &mut Rng, o: &'static Opt, value: Option<String>, target: &[u8]) -
     // Short forms: -b and -u take no value; -S and -t do.
     let short_ok = o.short.is_some() && (o.takes != Takes::Optional || value.is_none());
     let long_ok = o.long.len() > 1;
-    let meaning_value = value.as_ref().map(|v| {
-        let text = String::from_utf8_lossy(v).into_owned();
-        if o.long.ends_with("preserve") {
-            text.split(',').map(|p| resolve(p, PRESERVE)).collect::<Vec<_>>().join(",")
-        } else if o.values.is_empty() {
-            text
-        } else {
-            resolve(&text, o.values)
-        }
-    });
-    let opts = vec![(o.long, meaning_value)];
     if short_ok && (!long_ok || rng.chance(55)) {
+        let opts = vec![(o.long, value.as_deref().map(|v| meaning(o, v)))];
         let letter = match o.short {
             Some(b'r') if rng.chance(40) => b'R',
             Some(c) => c,
@@ -573,21 +573,32 @@ fn spell(rng: &mut Rng, o: &'static Opt, value: Option<String>, target: &[u8]) -
     }
     let name = abbreviate(rng, o.long);
     let flag = format!("--{name}").into_bytes();
-    let words = match value {
-        None => vec![flag],
-        Some(mut v) => {
-            if o.values.len() > 1 && !o.long.ends_with("preserve") && rng.chance(25) {
-                // An abbreviated value (argmatch accepts unique prefixes).
-                v.truncate(1 + rng.below(v.len()));
-            }
-            if o.takes == Takes::Required && rng.chance(40) {
-                vec![flag, v]
-            } else {
-                vec![[flag, b"=".to_vec(), v].concat()]
-            }
-        }
+    let Some(mut v) = value else {
+        return Arg { words: vec![flag], opts: vec![(o.long, None)], operand: false };
+    };
+    if o.values.len() > 1 && !o.long.ends_with("preserve") && rng.chance(25) {
+        // An abbreviated value (argmatch accepts unique prefixes).
+        v.truncate(1 + rng.below(v.len()));
+    }
+    let opts = vec![(o.long, Some(meaning(o, &v)))];
+    let words = if o.takes == Takes::Required && rng.chance(40) {
+        vec![flag, v]
+    } else {
+        vec![[flag, b"=".to_vec(), v].concat()]
     };
     Arg { words, opts, operand: false }
+}
+
+/// What a value word means for option `o`: the value it abbreviates, if just one.
+fn meaning(o: &Opt, value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value).into_owned();
+    if o.long.ends_with("preserve") {
+        text.split(',').map(|p| resolve(p, PRESERVE)).collect::<Vec<_>>().join(",")
+    } else if o.values.is_empty() {
+        text
+    } else {
+        resolve(&text, o.values)
+    }
 }
 
 /// An operand as a user might write it: trailing slashes, `./`, `/.`, `//`, `/..`, or the
