@@ -24,7 +24,7 @@ use crate::gnu::{Invocation, Run, differences, exec};
 use case::{Arg, Case};
 
 /// Cases the fixed run covers: seeds `FIXED_BASE..FIXED_BASE + FIXED`.
-const FIXED: u64 = 240;
+const FIXED: u64 = 600;
 const FIXED_BASE: u64 = 1;
 /// A program that runs longer than this is killed (timeout's status 124).
 const TIME_LIMIT: u32 = 20;
@@ -366,10 +366,15 @@ fn run(test: &str, seeds: impl Iterator<Item = u64>, deadline: Option<Instant>) 
     panic!("{} of the cases differ from GNU cp:{report}", tally.differ.len());
 }
 
-/// `text` with each line cut to `LINE_MAX` characters.
+/// `text` with each line cut to `LINE_MAX` characters, and at most `LINES` lines.
 fn cut(text: &str) -> String {
+    const LINES: usize = 60;
     let mut out = String::new();
-    for line in text.lines() {
+    let total = text.lines().count();
+    if total > LINES {
+        out += &format!("  ({total} lines, the first {LINES}:)\n");
+    }
+    for line in text.lines().take(LINES) {
         match line.char_indices().nth(LINE_MAX) {
             Some((at, _)) => out += &format!("{}... ({} bytes)\n", &line[..at], line.len()),
             None => out += &format!("{line}\n"),
