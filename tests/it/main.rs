@@ -10,6 +10,7 @@ mod errors;
 mod exclude;
 mod fallback;
 mod faults;
+mod fuzz;
 mod gnu;
 mod interrupt;
 mod library;

@@ -5,10 +5,13 @@
 //! numbers, user xattrs, and mtimes where they were preserved.
 //!
 //! Scenarios are rows in `scenarios.rs`; fixtures (the inputs) are small functions there.
+//! The runner (`exec`), the snapshot and the difference text are shared with the fuzzer
+//! (`tests/it/fuzz/`).
 
 mod scenarios;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -20,7 +23,7 @@ use crate::common::{Fs, dir_on, skip};
 /// Every source file's times are set to this (2017) before a run, so a preserved time is
 /// recognisable and a fresh one is not.
 pub const T0: i64 = 1_500_000_000;
-const T0_NSEC: i64 = 123_456_789;
+pub const T0_NSEC: i64 = 123_456_789;
 
 /// What a deliberate difference is checked with instead of GNU's result.
 pub type Check = fn(&Run) -> Result<(), String>;
@@ -49,7 +52,7 @@ pub struct Scenario {
 }
 
 /// What one program did to one copy of a scenario.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,
@@ -92,20 +95,25 @@ pub fn set_mtime(path: &Path, secs: i64) {
 /// A description of every entry under `root`, by relative path.
 pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     let mut metas = Vec::new();
+    let mut unreadable = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = fs::read_dir(&dir) else { continue };
         for entry in entries {
             let path = entry.expect("entry").path();
-            let meta = fs::symlink_metadata(&path).expect("lstat");
-            if meta.is_dir() {
-                stack.push(path.clone());
+            // Deeper than PATH_MAX (a copy into itself, say): named, not described.
+            match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => {
+                    stack.push(path.clone());
+                    metas.push((path, meta));
+                }
+                Ok(meta) => metas.push((path, meta)),
+                Err(e) => unreadable.push((path, e)),
             }
-            metas.push((path, meta));
         }
     }
     let mut by_inode: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    let rel = |p: &Path| p.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+    let rel = |p: &Path| name_text(p.strip_prefix(root).expect("under root"));
     for (path, meta) in &metas {
         if !meta.is_dir() && meta.nlink() > 1 {
             by_inode.entry(meta.ino()).or_default().push(rel(path));
@@ -118,10 +126,13 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
         let mut what = if ft.is_dir() {
             format!("dir {mode:o}")
         } else if ft.is_symlink() {
-            format!("symlink -> {:?}", fs::read_link(path).expect("readlink"))
+            match fs::read_link(path) {
+                Ok(target) => format!("symlink -> {target:?}"),
+                Err(e) => format!("symlink, unreadable: {}", e.kind()),
+            }
         } else if ft.is_file() {
             let data = fs::read(path).unwrap_or_default();
-            format!("file {mode:o} {:?}", String::from_utf8_lossy(&data))
+            format!("file {mode:o} {}", contents_text(&data))
         } else if ft.is_fifo() {
             format!("fifo {mode:o}")
         } else if ft.is_char_device() {
@@ -155,7 +166,32 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
         }
         out.insert(rel(path), what);
     }
+    for (path, e) in unreadable {
+        out.insert(rel(&path), format!("lstat failed: {}", e.kind()));
+    }
     out
+}
+
+/// A relative path as text: itself when it is UTF-8, its bytes escaped otherwise (so that two
+/// names differing only in invalid bytes stay apart).
+fn name_text(rel: &Path) -> String {
+    match rel.to_str() {
+        Some(text) => text.to_string(),
+        None => rel.as_os_str().as_encoded_bytes().escape_ascii().to_string(),
+    }
+}
+
+/// A file's contents as text: quoted when short; length, a hash and the start otherwise (big
+/// sparse files would make unreadable reports).
+fn contents_text(data: &[u8]) -> String {
+    if data.len() <= 512 {
+        return format!("{:?}", String::from_utf8_lossy(data));
+    }
+    // FNV-1a: stable across runs and platforms, unlike std's hasher.
+    let hash =
+        data.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let nonzero = data.iter().filter(|&&b| b != 0).count();
+    format!("{} bytes ({nonzero} non-zero) fnv {hash:016x}", data.len())
 }
 
 /// The xattrs a copy may carry (user.*, trusted.*, file capabilities, POSIX ACLs) of a path,
@@ -200,33 +236,73 @@ fn run_one(program: &Path, scenario: &Scenario, fs: Fs) -> Option<Run> {
     if let Some(tweak) = scenario.tweak {
         tweak(root);
     }
-    let mut cmd = if scenario.unprivileged {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]).arg(program);
+    if scenario.unprivileged {
         Command::new("chown").args(["-R", "nobody:nogroup"]).arg(root).status().expect("chown");
-        c
-    } else {
-        Command::new(program)
+    }
+    let args: Vec<OsString> = scenario.args.iter().map(OsString::from).collect();
+    let invocation = Invocation {
+        args: &args,
+        stdin: scenario.stdin.as_bytes(),
+        env: &scenario.env,
+        nobody: scenario.unprivileged,
+        timeout: None,
     };
-    cmd.current_dir(root).args(&scenario.args).env("LC_ALL", "C");
+    Some(exec(program, root, &invocation))
+}
+
+/// How to run a program on a tree: its arguments, what its stdin holds, extra environment,
+/// whether as `nobody` (setpriv, no supplementary groups), and a time limit in seconds
+/// (through `timeout`, which exits 124 when it is reached).
+pub struct Invocation<'a> {
+    pub args: &'a [OsString],
+    pub stdin: &'a [u8],
+    pub env: &'a [(&'a str, &'a str)],
+    pub nobody: bool,
+    pub timeout: Option<u32>,
+}
+
+/// Runs `program` in `root` as `how` says, with `LC_ALL=C` and no backup or POSIX variables
+/// but those given, and returns what it did: its status, its output with the program's path
+/// replaced by `PROG`, and the snapshot of `root` afterwards.
+pub fn exec(program: &Path, root: &Path, how: &Invocation) -> Run {
+    let mut cmd = match how.timeout {
+        Some(secs) => {
+            let mut c = Command::new("timeout");
+            c.args(["-k", "2", &secs.to_string()]);
+            c
+        }
+        None if how.nobody => Command::new("setpriv"),
+        None => Command::new(program),
+    };
+    if how.timeout.is_some() && how.nobody {
+        cmd.arg("setpriv");
+    }
+    if how.nobody {
+        cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
+    }
+    if how.timeout.is_some() || how.nobody {
+        cmd.arg(program);
+    }
+    cmd.current_dir(root).args(how.args).env("LC_ALL", "C");
     for var in ["VERSION_CONTROL", "SIMPLE_BACKUP_SUFFIX", "POSIXLY_CORRECT"] {
         cmd.env_remove(var);
     }
-    cmd.envs(scenario.env.iter().copied());
+    cmd.envs(how.env.iter().copied());
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let _ = stdin.write_all(scenario.stdin.as_bytes());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // A program that never reads its stdin closes the pipe: that is not an error here.
+    let _ = stdin.write_all(how.stdin);
     drop(stdin);
-    let out = child.wait_with_output().expect("wait");
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("wait for {program:?}: {e}"));
     let name = program.to_string_lossy();
     let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(name.as_ref(), "PROG");
-    Some(Run {
+    Run {
         code: out.status.code(),
         stdout: clean(&out.stdout),
         stderr: clean(&out.stderr),
         tree: snapshot(root),
-    })
+    }
 }
 
 /// Runs every scenario on every filesystem; fails listing each one that differs.
@@ -303,7 +379,7 @@ fn run_all(filter: impl Fn(&Scenario) -> bool, test: &str) {
 }
 
 /// A run with its output lines sorted and its tree left out.
-fn order_free(run: Run) -> Run {
+pub fn order_free(run: Run) -> Run {
     let sorted = |text: &str| {
         let mut lines: Vec<&str> = text.lines().collect();
         lines.sort();
@@ -318,7 +394,12 @@ fn order_free(run: Run) -> Run {
 }
 
 fn describe(s: &Scenario, fs: Fs, want: &Run, got: &Run) -> String {
-    let mut text = format!("--- {} on {fs:?}: cp {}\n", s.name, s.args.join(" "));
+    format!("--- {} on {fs:?}: cp {}\n{}", s.name, s.args.join(" "), differences(want, got))
+}
+
+/// What differs between GNU's run (`want`) and rcp's (`got`), a line or two per item.
+pub fn differences(want: &Run, got: &Run) -> String {
+    let mut text = String::new();
     if want.code != got.code {
         text += &format!("  exit: GNU {:?}, rcp {:?}\n", want.code, got.code);
     }
