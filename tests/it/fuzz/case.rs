@@ -80,12 +80,11 @@ pub struct Arg {
     /// What it means: GNU's long name (short-only options: the letter) and the value, spelt
     /// out in full where the spelling was an unambiguous abbreviation.
     pub opts: Vec<(&'static str, Option<String>)>,
-    pub operand: bool,
 }
 
 impl Arg {
     pub fn operand(word: Vec<u8>) -> Arg {
-        Arg { words: vec![word], opts: Vec::new(), operand: true }
+        Arg { words: vec![word], opts: Vec::new() }
     }
 }
 

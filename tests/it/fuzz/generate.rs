@@ -533,7 +533,7 @@ fn command_line(rng: &mut Rng, case: &Case, opts: Vec<(&'static Opt, Option<Stri
         operands.push(Arg::operand(target));
     }
     if rng.chance(12) {
-        items.push(Arg { words: vec![b"--".to_vec()], opts: Vec::new(), operand: false });
+        items.push(Arg { words: vec![b"--".to_vec()], opts: Vec::new() });
         items.extend(operands);
     } else if !items.is_empty() && rng.chance(15) {
         // An option after the operands: getopt permutes (unless POSIXLY_CORRECT).
@@ -569,12 +569,12 @@ fn spell(rng: &mut Rng, o: &'static Opt, value: Option<String>, target: &[u8]) -
             Some(v) if rng.chance(50) => vec![[flag, v].concat()],
             Some(v) => vec![flag, v],
         };
-        return Arg { words, opts, operand: false };
+        return Arg { words, opts };
     }
     let name = abbreviate(rng, o.long);
     let flag = format!("--{name}").into_bytes();
     let Some(mut v) = value else {
-        return Arg { words: vec![flag], opts: vec![(o.long, None)], operand: false };
+        return Arg { words: vec![flag], opts: vec![(o.long, None)] };
     };
     if o.values.len() > 1 && !o.long.ends_with("preserve") && rng.chance(25) {
         // An abbreviated value (argmatch accepts unique prefixes).
@@ -586,7 +586,7 @@ fn spell(rng: &mut Rng, o: &'static Opt, value: Option<String>, target: &[u8]) -
     } else {
         vec![[flag, b"=".to_vec(), v].concat()]
     };
-    Arg { words, opts, operand: false }
+    Arg { words, opts }
 }
 
 /// What a value word means for option `o`: the value it abbreviates, if just one.

@@ -105,57 +105,6 @@ pub struct Known {
 }
 
 pub const KNOWN: &[Known] = &[
-    // fuzz case 1008, minimised:
-    //   echo x > a; POSIXLY_CORRECT=1 cp a b -v
-    //   GNU: target '-v': No such file or directory (exit 1)   rcp: 'a' -> 'b' (exit 0)
-    Known {
-        name: "posixly-correct-permutes",
-        what: "with POSIXLY_CORRECT, rcp still takes options after the first operand",
-        matches: |c, _, _| c.env("POSIXLY_CORRECT").is_some() && option_after_operand(c),
-    },
-    // fuzz case 43, minimised:
-    //   echo x > c; mkdir sub
-    //   cp c .//        GNU: 'c' and './c' are the same file   rcp: ... './/c' ...
-    //   cp -v c sub//   GNU: 'c' -> 'sub/c'                     rcp: 'c' -> 'sub//c'
-    Known {
-        name: "target-dir-slashes",
-        what: "a target directory written with 2+ trailing slashes keeps them in rcp's messages",
-        matches: |c, gnu, rcp| {
-            gnu.code == rcp.code && gnu.tree == rcp.tree && words(c).any(|w| w.ends_with(b"//"))
-        },
-    },
-    // fuzz case 196, minimised:
-    //   echo x > c; mkdir sub
-    //   cp -t sub -t sub c   GNU: multiple target directories specified (exit 1)
-    //                        rcp: copies c into sub (exit 0)
-    Known {
-        name: "target-directory-twice",
-        what: "-t given twice is refused by GNU 9.1 (multiple target directories), rcp takes it",
-        matches: |c, _, _| c.values("target-directory").count() > 1,
-    },
-    // fuzz case 1565, minimised:
-    //   echo x > a; cp -S -x a b   GNU: copies (suffix "-x")
-    //                              rcp: option requires an argument -- 'S' (exit 1)
-    //   (also cp -t -dash/d: GNU takes -dash/d as the directory)
-    Known {
-        name: "option-value-with-dash",
-        what: "rcp refuses an option's separate value word that starts with '-' (-S -x, -t -d)",
-        matches: |c, _, _| {
-            c.args.iter().any(|a| !a.operand && a.words.len() == 2 && a.words[1].starts_with(b"-"))
-        },
-    },
-    // fuzz case 1758, minimised:
-    //   echo x > a; echo y > b; cp --backup=n --backup a b
-    //   GNU: ambiguous argument 'n' for 'backup type' (a later bare --backup keeps the value)
-    //   rcp: makes b~ (exit 0)
-    Known {
-        name: "bare-backup-resets-control",
-        what: "a bare --backup after --backup=CONTROL drops CONTROL in rcp; GNU keeps it",
-        matches: |c, _, _| {
-            let given: Vec<Option<&str>> = c.values("backup").collect();
-            given.iter().position(Option::is_some).is_some_and(|i| given[i..].contains(&None))
-        },
-    },
     // fuzz case 1789, minimised:
     //   ln -s a d; mkdir dst; echo old > dst/d
     //   cp -r -ud . d dst/   both: cannot copy a directory, '.', into itself, 'dst/.'
@@ -223,14 +172,6 @@ pub const KNOWN: &[Known] = &[
         what: "--parents with an absolute source: GNU 9.1 fails to fix the parents (its bug)",
         matches: |c, _, _| c.has("parents") && words(c).any(|w| w.starts_with(ROOT)),
     },
-    // fuzz cases 1559, 51000, minimised:
-    //   mkdir -p a/a/sub; setfacl -m d:u:nobody:rwx,d:g::r a/a/sub; echo x > a/a/sub/f
-    //   cp -a --parents a/a/sub/f a   GNU: a/a/a/sub has a/a/sub's default ACL; rcp: none
-    Known {
-        name: "parents-dirs-acl",
-        what: "directories made by --parents under -a do not get their source's ACLs in rcp",
-        matches: |c, gnu, rcp| c.has("parents") && only_xattrs_differ(gnu, rcp),
-    },
     // fuzz case 51072, minimised:
     //   mkdir 'back\slash' dst; echo x > "dst/q'uote"; echo y > "back\slash/q'uote"
     //   cp -r 'back\slash' "dst/q'uote" 'back\slash/.'
@@ -287,22 +228,6 @@ pub const KNOWN: &[Known] = &[
         what: "a directory reached through a symlink copied into itself: another message",
         matches: |_, gnu, rcp| {
             !gnu.stderr.contains("into itself") && rcp.stderr.contains("into itself")
-        },
-    },
-    // fuzz case 57 (a fixed seed), minimised; 21 of 30 runs, never with -j1:
-    //   printf 'old x' > b; mkdir dst; cp -R . b dst
-    //   GNU: dst/dst/b holds "old x"   rcp: dst/dst/b is empty
-    //   './b' -> 'dst/./b' is handed to a worker; the walk then copies dst (inside the
-    //   source) and reads dst/b before the worker has written it.
-    Known {
-        name: "reads-file-still-being-written",
-        what: "copying a directory into itself, rcp may copy a file its worker has not yet filled",
-        matches: |_, gnu, rcp| {
-            rcp.stderr.contains("into itself")
-                && tree_differences(gnu, rcp).any(|(g, r)| {
-                    r.is_some_and(|r| r.starts_with("file ") && r.contains(" \"\" "))
-                        && g.is_some_and(|g| g.starts_with("file ") && !g.contains(" \"\" "))
-                })
         },
     },
 ];
@@ -370,23 +295,6 @@ fn only_xattrs_differ(gnu: &Run, rcp: &Run) -> bool {
         && gnu.stderr == rcp.stderr
         && tree_differences(gnu, rcp)
             .all(|(g, r)| g.zip(r).is_some_and(|(g, r)| bare(g) == bare(r)))
-}
-
-/// Whether an option comes after an operand on the command line (not after `--`).
-fn option_after_operand(case: &Case) -> bool {
-    let mut seen_operand = false;
-    for a in &case.args {
-        if a.words.first().is_some_and(|w| w == b"--") {
-            return false;
-        }
-        if a.operand {
-            // `-dash` is taken for options by getopt, POSIXLY_CORRECT or not.
-            seen_operand |= a.words.first().is_some_and(|w| w == b"-" || !w.starts_with(b"-"));
-        } else if seen_operand {
-            return true;
-        }
-    }
-    false
 }
 
 /// The WHEN of a lone `--update=WHEN` that 9.1 can say (all, none, older).
