@@ -55,18 +55,6 @@ const KNOWN: &[Known] = &[
     Known {
         combo: "*",
         call: "*",
-        fault: "*",
-        when: "*",
-        broke: "*",
-        says: "failed to spawn thread",
-        what: "a thread that cannot be started (clone3 EAGAIN: a pids or nproc limit; ENOMEM for \
-               its stack) panics in std::thread::scope's spawn (exit 101, a Rust backtrace, files \
-               in flight left as they are); with -j4 the panicking walk then waits forever for \
-               the workers — rcp should go on with the threads it has (at least its own)",
-    },
-    Known {
-        combo: "*",
-        call: "*",
         fault: "error=ENOMEM",
         when: "*",
         broke: "*",
