@@ -22,13 +22,28 @@ pub(crate) fn backup_name(dst: &Path, kind: Backup, suffix: &OsString) -> PathBu
 pub(crate) fn backup_at(dst: &At, kind: Backup, suffix: &OsString) -> At {
     let numbered = || {
         let next = highest_number(dst).map_or(1, |n| n + 1);
-        dst.with_suffix(format!(".~{next}~").as_bytes())
+        fit(dst, dst.with_suffix(format!(".~{next}~").as_bytes()))
     };
     match kind {
         Backup::Numbered => numbered(),
         Backup::Existing if highest_number(dst).is_some() => numbered(),
+        // gnulib checks the length of a name it chose (numbered, or simple for want of
+        // numbered ones), not of the simple name asked for.
+        Backup::Existing => fit(dst, dst.with_suffix(suffix.as_bytes())),
         _ => dst.with_suffix(suffix.as_bytes()),
     }
+}
+
+/// gnulib's `check_extension`: a backup name longer than gnulib allows (a name's limit,
+/// 255, less one: 254 bytes) is the file's own name, cut to 253 bytes if longer, then `~`.
+fn fit(dst: &At, name: At) -> At {
+    const BASE_MAX: usize = 254;
+    if name.base().len() <= BASE_MAX {
+        return name;
+    }
+    let own = dst.base().as_bytes();
+    let short = [&own[..own.len().min(BASE_MAX - 1)], b"~"].concat();
+    dst.sibling(std::ffi::OsStr::from_bytes(&short))
 }
 
 /// Renames `dst` to its backup name; returns that name (ENOENT: nothing to back up).

@@ -85,7 +85,12 @@ fn force_create(
             Err(e) => return Err(e),
         }
         return match tmp.rename_to(dst) {
-            Ok(()) => Ok(Made::Replaced),
+            Ok(()) => {
+                // rename(2) of a name onto another link of the same inode does nothing and
+                // succeeds: the temporary is still there (a hard link to `dst`).
+                let _ = tmp.unlink();
+                Ok(Made::Replaced)
+            }
             Err(e) => {
                 let _ = tmp.unlink();
                 Err(e)

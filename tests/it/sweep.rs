@@ -51,18 +51,16 @@ struct Known {
 }
 
 /// Findings of the sweep, each one a defect in rcp (see the module doc for the rules).
-const KNOWN: &[Known] = &[
-    Known {
-        combo: "*",
-        call: "*",
-        fault: "error=ENOMEM",
-        when: "*",
-        broke: "*",
-        says: "alternative stack",
-        what: "Rust's runtime, before main: ENOMEM for the main thread's signal stack (mmap) or \
+const KNOWN: &[Known] = &[Known {
+    combo: "*",
+    call: "*",
+    fault: "error=ENOMEM",
+    when: "*",
+    broke: "*",
+    says: "alternative stack",
+    what: "Rust's runtime, before main: ENOMEM for the main thread's signal stack (mmap) or \
                its guard page (mprotect) aborts with a panic message; nothing has been touched",
-    },
-];
+}];
 
 impl Known {
     fn matches(&self, run: &Injection, combo: &str, broke: &str, seen: &str) -> bool {

@@ -520,3 +520,55 @@ fn memory_is_bounded_by_the_input_and_running_out_is_a_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("exclude list '/dev/zero' is larger than 16 MiB"));
 }
+
+#[test]
+fn found_by_the_fuzzer_backup_names_cut_to_fit_and_no_temporary_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // gnulib cuts a chosen backup name (numbered, or simple for want of numbered ones)
+    // that would pass 254 bytes: the file's name to 253 bytes, then `~`.
+    let long = "L".repeat(255);
+    let shorter = "M".repeat(252);
+    for name in [&long, &shorter] {
+        fs::write(d.join(name), "new\n").unwrap();
+        for control in ["numbered", "existing"] {
+            let mut names = Vec::new();
+            for (program, sub) in
+                [(Path::new("/usr/bin/cp"), "gnu"), (Path::new(env!("CARGO_BIN_EXE_rcp")), "rcp")]
+            {
+                if !program.exists() {
+                    return skip("backup-name-too-long", "GNU cp is not at /usr/bin/cp");
+                }
+                let _ = fs::remove_dir_all(d.join(sub));
+                fs::create_dir(d.join(sub)).unwrap();
+                fs::write(d.join(sub).join(name), "old\n").unwrap();
+                let out = std::process::Command::new(program)
+                    .args([format!("--backup={control}"), "-t".into(), sub.into(), name.clone()])
+                    .current_dir(d)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{sub} {control}: {}", stderr(&out));
+                let mut listed: Vec<String> = fs::read_dir(d.join(sub))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                listed.sort();
+                names.push(listed);
+            }
+            assert_eq!(names[0], names[1], "{control} of a {}-byte name", name.len());
+        }
+    }
+    // A forced link onto another link of the same inode: rename(2) does nothing there, and
+    // the temporary must not stay behind.
+    let t = d.join("links");
+    fs::create_dir_all(t.join("dst")).unwrap();
+    std::os::unix::fs::symlink("a", t.join("d")).unwrap();
+    fs::write(t.join("dst/d"), "old\n").unwrap();
+    let _ = rcp_in(&t, &["-r", "-ud", ".", "d", "dst/"]);
+    let left: Vec<_> = fs::read_dir(t.join("dst"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".rcp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -105,30 +105,6 @@ pub struct Known {
 }
 
 pub const KNOWN: &[Known] = &[
-    // fuzz case 1789, minimised:
-    //   ln -s a d; mkdir dst; echo old > dst/d
-    //   cp -r -ud . d dst/   both: cannot copy a directory, '.', into itself, 'dst/.'
-    //                        rcp also leaves dst/.rcp-PID-0, a hard link to dst/d
-    Known {
-        name: "temporary-left-behind",
-        what: "rcp leaves a .rcp-PID-N temporary (a hard link to the destination) behind",
-        matches: |_, gnu, rcp| {
-            rcp.tree
-                .keys()
-                .any(|k| !gnu.tree.contains_key(k) && k.split('/').any(|n| n.starts_with(".rcp-")))
-        },
-    },
-    // fuzz case 2631, minimised (L255 is a 255-byte name):
-    //   mkdir dst; echo x > dst/L255; echo x new > L255
-    //   cp -S '~' -t dst L255   GNU: backs up as dst/L254~ (the name cut to fit), exit 0
-    //                           rcp: cannot backup 'dst/L255': File name too long, exit 1
-    Known {
-        name: "backup-name-too-long",
-        what: "a backup name past NAME_MAX fails in rcp; GNU (gnulib) shortens it to fit",
-        matches: |_, _, rcp| {
-            rcp.stderr.contains("cannot backup") && rcp.stderr.contains("File name too long")
-        },
-    },
     // fuzz case 2796, minimised:
     //   mkdir -p dst/b; chown -R nobody:nogroup .; chown 1234:5678 dst/b; chmod 1777 dst/b
     //   setpriv --reuid=nobody --regid=nogroup --clear-groups cp -a dst new
