@@ -503,3 +503,23 @@ pub fn children(pid: u32) -> Vec<i32> {
         .filter_map(|p| p.parse().ok())
         .collect()
 }
+
+/// Waits until the rcp under strace `tracer` has `file` open (then its size is taken and
+/// its first data call is being held back), and a little more.
+pub fn wait_until_open(tracer: u32, file: &Path) {
+    let start = std::time::Instant::now();
+    loop {
+        let open = children(tracer).iter().any(|pid| {
+            fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.filter_map(Result::ok)
+                    .any(|fd| fs::read_link(fd.path()).is_ok_and(|l| l == file))
+            })
+        });
+        if open {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "rcp never opened {file:?}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}

@@ -12,6 +12,7 @@ mod fallback;
 mod faults;
 mod fuzz;
 mod gnu;
+mod hostile;
 mod interrupt;
 mod library;
 mod outcomes;

@@ -144,7 +144,7 @@ fn a_source_that_shrinks_while_copied_fails_and_leaves_no_short_copy() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        wait_until_open(child.id(), &src);
         fs::OpenOptions::new().write(true).open(&src).unwrap().set_len(1 << 20).unwrap();
         let out = child.wait_with_output().unwrap();
         let err = stderr(&out);
@@ -495,7 +495,7 @@ fn memory_is_bounded_by_the_input_and_running_out_is_a_message() {
     let under = |kib: u64, args: &str| {
         std::process::Command::new("bash")
             .arg("-c")
-            .arg(format!("ulimit -v {kib} && exec \"$RCP\" {args}"))
+            .arg(format!("ulimit -c 0 && ulimit -v {kib} && exec \"$RCP\" {args}"))
             .env("RCP", env!("CARGO_BIN_EXE_rcp"))
             .current_dir(d)
             .output()
