@@ -33,8 +33,8 @@ use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Printer, Reporter};
 use crate::sys::at::At;
 use crate::sys::fs::allocation_group_shift;
-use crate::sys::interrupt;
 use crate::sys::process::{Usage, usage};
+use crate::sys::{Ino, interrupt};
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
@@ -67,11 +67,11 @@ pub(crate) enum Job {
 /// A directory tree for a worker to copy: the directory (made and opened), its contents
 /// to walk, and what its walk needs to know of the operand.
 pub(crate) struct Tree {
-    pub(crate) src: At,
-    pub(crate) dst: At,
     pub(crate) dir: DirNext,
     /// The operand's source (source and destination), for `--exclude` and messages.
     pub(crate) root: (PathBuf, PathBuf),
+    /// The directories above it (a cycle).
+    pub(crate) ancestors: Vec<Ino>,
 }
 
 /// Copies a tree with the given per-entry decisions (printing into its job's place) and
