@@ -26,6 +26,7 @@ use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
 use rustix::fs::{FileType, Mode, OFlags, Stat};
+use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -125,22 +126,34 @@ struct Frame {
 /// The directories the walk is in, outermost first, and what they share: one source and
 /// one destination path (the innermost directory's; each frame's is a prefix of it) and
 /// the ancestors' identities, so that memory grows with the depth, not its square.
+///
+/// Open files: only the innermost `levels` frames keep their directories open. Going
+/// deeper closes the outermost open one; coming back to a closed one opens it again, by
+/// name from the one above (from the outermost down, the way fts does without its fd
+/// ring), each checked against the identity it had (`Walk::reopen`).
 struct Stack {
     frames: Vec<Frame>,
     src: PathBuf,
     dst: PathBuf,
     /// The identity of every directory above the innermost's entries (a cycle under -L).
     ancestors: Vec<Ino>,
+    /// Frames whose directories are open, at most (`Fds::levels`).
+    levels: usize,
+    /// Frames whose directories are open.
+    open: usize,
+    /// No frame before this one is open.
+    first_open: usize,
 }
 
 impl Stack {
-    /// The stack of the walk through `frame` (named by its own `At`s), below `ancestors`.
-    fn new(mut frame: Frame, mut ancestors: Vec<Ino>) -> Stack {
+    /// The stack of the walk through `frame` (named by its own `At`s), below `ancestors`,
+    /// keeping `levels` frames open.
+    fn new(mut frame: Frame, mut ancestors: Vec<Ino>, levels: usize) -> Stack {
         let src = frame.finish.src().path().to_path_buf();
         let dst = frame.finish.dst().path().to_path_buf();
         (frame.src_end, frame.dst_end) = (src.as_os_str().len(), dst.as_os_str().len());
         ancestors.push(ino(&frame.contents.src_st));
-        Stack { frames: vec![frame], src, dst, ancestors }
+        Stack { frames: vec![frame], src, dst, ancestors, levels, open: 1, first_open: 0 }
     }
 
     /// Walks into `frame`, the directory named by the innermost one's last entry visited.
@@ -156,6 +169,19 @@ impl Stack {
         frame.name_len = name.len();
         self.ancestors.push(ino(&frame.contents.src_st));
         self.frames.push(frame);
+        self.open += 1;
+        while self.open > self.levels {
+            self.close_outermost();
+        }
+    }
+
+    /// Closes the directories of the outermost frame that has them open.
+    fn close_outermost(&mut self) {
+        let frames = &mut self.frames[self.first_open..];
+        let Some(at) = frames.iter().position(Frame::is_open) else { return };
+        frames[at].close();
+        self.first_open += at + 1;
+        self.open -= 1;
     }
 
     /// Leaves the innermost directory: it, and its names back (none for the outermost,
@@ -163,6 +189,8 @@ impl Stack {
     fn pop(&mut self) -> (Frame, Option<(At, At)>) {
         let names = (self.frames.len() > 1).then(|| self.names(self.frames.len() - 1));
         let frame = self.frames.pop().expect("a directory to leave");
+        self.open -= usize::from(frame.is_open());
+        self.first_open = self.first_open.min(self.frames.len());
         self.ancestors.pop();
         if let Some(parent) = self.frames.last() {
             truncate(&mut self.src, parent.src_end);
@@ -185,6 +213,18 @@ impl Stack {
             at(&self.src, parent.src_end, frame.src_end, parent.src_fd.as_ref()),
             at(&self.dst, parent.dst_end, frame.dst_end, parent.finish.dst_fd()),
         )
+    }
+}
+
+impl Frame {
+    fn is_open(&self) -> bool {
+        self.src_fd.is_some()
+    }
+
+    /// Closes its directories (the walk is going deeper than it keeps open).
+    fn close(&mut self) {
+        self.src_fd = None;
+        self.finish.set_dst_fd(None);
     }
 }
 
@@ -404,7 +444,14 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 
     /// Sets a directory's attributes and writes its record now, or once the files handed
     /// over before it are done (its record keeps its place in the output meanwhile).
+    /// A waiting directory holds its fds: with `Fds::held` waiting, the walk waits for the
+    /// workers instead.
     fn finish_dir(&mut self, finish: Finish, unread: Option<String>) -> bool {
+        while self.sched.deferred() >= self.sched.fds().held
+            && self.sched.waiting_for(self.sched.last_seq())
+        {
+            self.collect(true);
+        }
         if self.sched.waiting_for(self.sched.last_seq()) {
             let place = self.cp.out.hold();
             self.sched.defer(HeldDir { finish, place, unread });
@@ -421,7 +468,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             Step::Done(visited) => return visited,
             Step::Enter(frame) => frame,
         };
-        let mut stack = Stack::new(*frame, ancestors);
+        let mut stack = Stack::new(*frame, ancestors, self.sched.levels());
         loop {
             if let Some(child) = self.entries(&mut stack) {
                 stack.push(*child);
@@ -443,7 +490,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// just made, a regular file is opened straight away, or handed to a worker whole)
     /// until one is a directory to walk into (returned), or none is left.
     fn entries(&mut self, stack: &mut Stack) -> Option<Box<Frame>> {
-        let Stack { frames, src, dst, ancestors } = stack;
+        let Stack { frames, src, dst, ancestors, .. } = stack;
         let frame = frames.last_mut()?;
         self.lanes = frame.lanes;
         if frame.lost.is_some() {
@@ -517,7 +564,21 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             let batch = std::mem::take(&mut top.batch);
             self.hand_over_new_files(batch, top.contents.dst_dir);
         }
-        let (frame, names) = stack.pop();
+        // The walk goes on in the parent: open again if it was closed (its fds also name
+        // this directory for its attributes).
+        let depth = stack.frames.len();
+        if let Some(parent) = depth.checked_sub(2).map(|at| &stack.frames[at])
+            && !parent.is_open()
+            && parent.lost.is_none()
+        {
+            self.reopen(stack, depth - 2);
+        }
+        let (mut frame, names) = stack.pop();
+        if let Some(parent) = stack.frames.last().filter(|parent| !parent.is_open()) {
+            // Not reached again: this directory is named by path only, its source is not
+            // there to read attributes from.
+            frame.lost = frame.lost.take().or_else(|| parent.lost.clone());
+        }
         self.lanes = stack.frames.last().map_or_else(Lanes::default, |parent| parent.lanes);
         let Frame { mut finish, command_line, ok, into_self, lost, .. } = frame;
         if let Some((src, dst)) = names {
@@ -528,6 +589,48 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         }
         let visited = Visited { ok: ok && lost.is_none(), into_self };
         self.leave_dir(finish, command_line, visited, lost)
+    }
+
+    /// Opens again the directories of frame `at` of `stack` and of the closed frames above
+    /// it (every frame before the first open one is closed): from the outermost down, each
+    /// by name from the one above, never through a symlink unless the first open did
+    /// follow one, and checked to be the directory it was. The innermost `levels` stay
+    /// open. A frame that cannot be reached is lost, with those below it up to `at`: the
+    /// message is printed once.
+    fn reopen(&mut self, stack: &mut Stack, at: usize) {
+        let keep_symlink = self.cp.opts.keep_directory_symlink;
+        let mut opened = 0;
+        for i in 0..=at {
+            let (src, dst) = match i {
+                0 => (stack.frames[0].finish.src().clone(), stack.frames[0].finish.dst().clone()),
+                _ => stack.names(i),
+            };
+            let frame = &mut stack.frames[i];
+            let follow_dst = keep_symlink && !frame.contents.new_dst;
+            match open_again(frame, (&src, &dst), follow_dst) {
+                Ok((src_fd, dst_fd)) => {
+                    frame.src_fd = Some(src_fd);
+                    frame.finish.set_dst_fd(dst_fd);
+                }
+                Err(error) => {
+                    self.cp.fail(&error);
+                    let said = error.to_string();
+                    for frame in &mut stack.frames[i..=at] {
+                        frame.lost = Some(said.clone());
+                    }
+                    break;
+                }
+            }
+            stack.open += 1;
+            opened += 1;
+            // Keep the innermost open, and this one for the next.
+            if stack.open > stack.levels && opened > 1 {
+                stack.frames[i + 1 - opened].close();
+                stack.open -= 1;
+                opened -= 1;
+            }
+        }
+        stack.first_open = 0;
     }
 
     /// The copy is worth a status line on SIGUSR1: start the progress thread if it waits.
@@ -621,6 +724,28 @@ fn read_source_dir(src: &At, dir: &Contents) -> Result<(DirFd, Entries), Error> 
     })?;
     let entries = read_entries(&fd).map_err(|e| Error::new(Op::Access, src.path(), e))?;
     Ok((fd, entries))
+}
+
+/// Opens a frame's directories again (`src` and `dst`, as its parent's entries), checking
+/// each is the one it was: a mismatch, or a symlink or non-directory at the name, is a
+/// replaced directory.
+fn open_again(
+    frame: &Frame,
+    (src, dst): (&At, &At),
+    follow_dst: bool,
+) -> Result<(DirFd, Option<DirFd>), Error> {
+    let replaced = |at: &At, e: Option<Errno>| match e {
+        None | Some(Errno::LOOP | Errno::NOTDIR) => Error::refusal(Op::Replaced, at.path()),
+        Some(e) => Error::new(Op::OpenDir, at.path(), e),
+    };
+    let (src_fd, _) = src
+        .open_dir(frame.contents.follow, &frame.contents.src_st)
+        .map_err(|e| replaced(src, e))?;
+    let dst_fd = match &frame.dst_st {
+        Some(st) => Some(dst.open_dest_dir(follow_dst, st).map_err(|e| replaced(dst, e))?.0),
+        None => None,
+    };
+    Ok((src_fd, dst_fd))
 }
 
 /// Opens a source the walk says is a regular file; `None` sends it down the ordinary
