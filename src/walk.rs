@@ -490,6 +490,10 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// just made, a regular file is opened straight away, or handed to a worker whole)
     /// until one is a directory to walk into (returned), or none is left.
     fn entries(&mut self, stack: &mut Stack) -> Option<Box<Frame>> {
+        let top = stack.frames.len().checked_sub(1)?;
+        if !stack.frames[top].is_open() && stack.frames[top].lost.is_none() {
+            self.reopen(stack, top);
+        }
         let Stack { frames, src, dst, ancestors, .. } = stack;
         let frame = frames.last_mut()?;
         self.lanes = frame.lanes;
@@ -592,15 +596,16 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     }
 
     /// Opens again the directories of frame `at` of `stack` and of the closed frames above
-    /// it (every frame before the first open one is closed): from the outermost down, each
-    /// by name from the one above, never through a symlink unless the first open did
-    /// follow one, and checked to be the directory it was. The innermost `levels` stay
-    /// open. A frame that cannot be reached is lost, with those below it up to `at`: the
-    /// message is printed once.
+    /// it, from its nearest open ancestor (the outermost frame opens from its own names)
+    /// down, each by name from the one above, never through a symlink unless the first
+    /// open did follow one, and checked to be the directory it was. The innermost `levels`
+    /// stay open. A frame that cannot be reached is lost, with those below it up to `at`:
+    /// the message is printed once.
     fn reopen(&mut self, stack: &mut Stack, at: usize) {
         let keep_symlink = self.cp.opts.keep_directory_symlink;
+        let start = stack.frames[..=at].iter().rposition(Frame::is_open).map_or(0, |i| i + 1);
         let mut opened = 0;
-        for i in 0..=at {
+        for i in start..=at {
             let (src, dst) = match i {
                 0 => (stack.frames[0].finish.src().clone(), stack.frames[0].finish.dst().clone()),
                 _ => stack.names(i),
@@ -630,7 +635,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 opened -= 1;
             }
         }
-        stack.first_open = 0;
+        stack.first_open = stack.first_open.min(start.saturating_sub(1));
     }
 
     /// The copy is worth a status line on SIGUSR1: start the progress thread if it waits.
