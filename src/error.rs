@@ -25,6 +25,8 @@ pub(crate) enum Op {
     Seek,
     Close,
     CreateDir,
+    /// `cannot open directory 'x'`: a directory rcp made, or one it opens again.
+    OpenDir,
     Access,
     ReadLink,
     CreateSymlink,
@@ -136,6 +138,7 @@ impl fmt::Display for Error {
             Op::Seek => write!(f, "cannot lseek {p}"),
             Op::Close => write!(f, "failed to close {p}"),
             Op::CreateDir => write!(f, "cannot create directory {p}"),
+            Op::OpenDir => write!(f, "cannot open directory {p}"),
             Op::Access => write!(f, "cannot access {p}"),
             Op::ReadLink => write!(f, "cannot read symbolic link {p}"),
             Op::CreateSymlink => write!(f, "cannot create symbolic link {p}"),

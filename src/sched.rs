@@ -31,11 +31,10 @@ use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Printer, Reporter};
-use crate::sys::Ino;
 use crate::sys::at::At;
 use crate::sys::fs::allocation_group_shift;
-use crate::sys::interrupt;
 use crate::sys::process::{Usage, usage};
+use crate::sys::{Ino, interrupt};
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
@@ -52,6 +51,69 @@ const COLD_BLOCKS: u64 = 256;
 const WAITING_SHARE: f64 = 0.5;
 /// Without `-j`: workers a cold copy may add, per CPU.
 const SPARE_PER_CPU: usize = 3;
+/// Open files kept for what is not a thread's: standard streams, the report file, the
+/// signal and progress pipes, the progress count's walkdir (up to 10), a parent opened for
+/// `--fsync`.
+const RESERVED_FDS: usize = 24;
+/// Open files one copying thread may hold: a file's two ends, its splice pipe, a copy read
+/// back (`--verify`) or a temporary (`--atomic`).
+const THREAD_FDS: usize = 6;
+/// Open files a queued job may hold: a file's two ends (`Fill`), or the directory a tree
+/// is and the two directories its names are in (`Tree`).
+const JOB_FDS: usize = 3;
+/// Open files a directory whose attributes wait may hold: its own, and its parent's two.
+const HELD_FDS: usize = 3;
+/// Directories waiting for their attributes, at most (the walk then waits for the jobs).
+const HELD: usize = 1024;
+
+/// How the files a run may have open are shared out, so that it stays under the limit at
+/// any depth and any `-j`: each thread's own files, the queue, the directories waiting
+/// for their attributes, and the directories each walk keeps open (two fds a level; a
+/// walk closes the outermost beyond `levels` and opens them again when it comes back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fds {
+    /// Threads that copy, at most (the walk's included).
+    threads: usize,
+    /// Jobs waiting for a worker, at most.
+    queue: usize,
+    /// Directories waiting for their attributes, at most (then the walk waits instead).
+    pub(crate) held: usize,
+    /// Levels of the tree the walk keeps open (at least 2: a directory and the one it is
+    /// opened from): half of what the directories may have.
+    levels: usize,
+    /// Levels a worker's walk of a tree keeps open: the other half, shared by the workers.
+    tree_levels: usize,
+}
+
+impl Default for Fds {
+    fn default() -> Fds {
+        Fds::share(usize::MAX, 1)
+    }
+}
+
+impl Fds {
+    /// The shares of `limit` open files for up to `threads` threads (fewer if the limit
+    /// cannot hold that many).
+    fn share(limit: usize, threads: usize) -> Fds {
+        let spare = limit.saturating_sub(RESERVED_FDS);
+        // Each thread's files and two levels of a walk, besides one queued job and one
+        // waiting directory.
+        let most = spare.saturating_sub(JOB_FDS + HELD_FDS) / (THREAD_FDS + 4);
+        let threads = threads.min(most).max(1);
+        let rest = spare.saturating_sub(threads * THREAD_FDS);
+        let queue = (rest / 4 / JOB_FDS).clamp(1, QUEUE);
+        let held = (rest / 4 / HELD_FDS).clamp(1, HELD);
+        let walks = rest.saturating_sub(queue * JOB_FDS + held * HELD_FDS);
+        // A walk holds one level more than its share for a moment (opening the next).
+        let levels = |fds: usize| (fds / 2).saturating_sub(1).max(2);
+        // The walk alone has it all; else half, and the workers' trees share the rest.
+        let (main, trees) = match (walks / 2).checked_div(threads - 1) {
+            Some(trees) => (walks / 2, trees),
+            None => (walks, 0),
+        };
+        Fds { threads, queue, held, levels: levels(main), tree_levels: levels(trees) }
+    }
+}
 
 /// Work for a worker.
 pub(crate) enum Job {
@@ -68,11 +130,11 @@ pub(crate) enum Job {
 /// A directory tree for a worker to copy: the directory (made and opened), its contents
 /// to walk, and what its walk needs to know of the operand.
 pub(crate) struct Tree {
-    pub(crate) src: At,
-    pub(crate) dst: At,
     pub(crate) dir: DirNext,
     /// The operand's source (source and destination), for `--exclude` and messages.
     pub(crate) root: (PathBuf, PathBuf),
+    /// The directories above it (a cycle).
+    pub(crate) ancestors: Vec<Ino>,
 }
 
 /// Copies a tree with the given per-entry decisions (printing into its job's place) and
@@ -117,8 +179,9 @@ struct Taken {
 }
 
 /// The jobs waiting for a worker, in order, shared by the workers and the walk.
-#[derive(Default)]
 struct Queue {
+    /// Jobs that may wait, at most (`Fds::queue`).
+    capacity: usize,
     state: Mutex<Queued>,
     /// Signalled when a job is queued (and a worker waits) or the queue is closed.
     more: Condvar,
@@ -141,10 +204,14 @@ impl Queue {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Queues a job unless `QUEUE` jobs wait already (then it comes back).
+    fn new(capacity: usize) -> Queue {
+        Queue { capacity, state: Mutex::default(), more: Condvar::default() }
+    }
+
+    /// Queues a job unless `capacity` jobs wait already (then it comes back).
     fn push(&self, seq: u64, job: Job, lanes: Lanes) -> Result<(), Job> {
         let mut queued = self.lock();
-        if queued.jobs.len() >= QUEUE {
+        if queued.jobs.len() >= self.capacity {
             return Err(job);
         }
         queued.push(Taken { seq, job, lanes }, &self.more);
@@ -242,6 +309,9 @@ struct Rules<'env> {
     env: Env,
     out: &'env Reporter,
     walk_tree: WalkTree,
+    /// The run's shares of open files (set once the workers start: a tree's walk keeps
+    /// `levels` open).
+    fds: Fds,
 }
 
 /// The scheduler. Jobs are numbered in walk order; each holds its place in the output
@@ -254,6 +324,7 @@ pub(crate) struct Sched<'scope, 'env> {
     asked: Option<usize>,
     threads: OnceCell<usize>,
     cpus: OnceCell<usize>,
+    fds: OnceCell<Fds>,
     /// The jobs waiting for a worker (once the workers are started).
     queue: Option<Arc<Queue>>,
     /// The walk thread's engine state: for files it fills in line and jobs it takes over.
@@ -287,13 +358,16 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     ) -> Self {
         // A dry run fills no file: nothing to hand over.
         let asked = if opts.dry_run { Some(1) } else { opts.jobs };
-        Sched::with(Some(scope), asked, Rules { opts, env, out, walk_tree }, Scratch::default())
+        let rules = Rules { opts, env, out, walk_tree, fds: Fds::default() };
+        Sched::with(Some(scope), asked, rules, Scratch::default())
     }
 
     /// The scheduler of a tree's walk on a worker: everything in line, with the worker's
     /// engine state (`into_scratch` gives it back).
     fn in_line(rules: Rules<'env>, scratch: Scratch) -> Self {
-        Sched::with(None, Some(1), rules, scratch)
+        let sched = Sched::with(None, Some(1), rules, scratch);
+        let _ = sched.fds.set(rules.fds);
+        sched
     }
 
     fn with(
@@ -309,6 +383,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
             asked,
             threads: OnceCell::new(),
             cpus: OnceCell::new(),
+            fds: OnceCell::new(),
             queue: None,
             scratch,
             done_tx,
@@ -339,9 +414,20 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         self.threads() > 1
     }
 
-    /// How many threads copy at first: `-j`, or one per CPU.
+    /// How many threads copy at first: `-j`, or one per CPU (fewer if the open-file limit
+    /// cannot hold their files).
     fn threads(&self) -> usize {
-        *self.threads.get_or_init(|| self.asked.unwrap_or_else(|| self.cpus()))
+        *self
+            .threads
+            .get_or_init(|| self.asked.unwrap_or_else(|| self.cpus()).min(self.fds().threads))
+    }
+
+    /// The run's shares of open files (found once): for as many threads as may copy.
+    pub(crate) fn fds(&self) -> Fds {
+        *self.fds.get_or_init(|| {
+            let most = self.asked.unwrap_or_else(|| self.cpus() * (1 + SPARE_PER_CPU));
+            Fds::share(crate::sys::process::open_file_limit(), most)
+        })
     }
 
     /// The CPUs this process may use (cgroup quotas counted; read once).
@@ -456,9 +542,11 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         if let Some(queue) = &self.queue {
             return Arc::clone(queue);
         }
-        let queue = Arc::new(Queue::default());
+        let fds = self.fds();
+        self.rules.fds = fds;
+        let queue = Arc::new(Queue::new(fds.queue));
         if self.asked.is_none() {
-            self.spare = SPARE_PER_CPU * self.threads();
+            self.spare = (SPARE_PER_CPU * self.threads()).min(fds.threads - self.threads());
             self.looked = (usage(), Instant::now());
         }
         self.queue = Some(Arc::clone(&queue));
@@ -512,6 +600,17 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// Whether a job numbered `seq` or lower is still with the workers.
     pub(crate) fn waiting_for(&self, seq: u64) -> bool {
         self.in_flight.first().is_some_and(|&first| first <= seq)
+    }
+
+    /// Levels of the tree a walk keeps open: the run's walk, or a tree's on a worker.
+    pub(crate) fn levels(&self) -> usize {
+        let fds = self.fds();
+        if self.scope.is_some() { fds.levels } else { fds.tree_levels }
+    }
+
+    /// Directories whose attributes wait.
+    pub(crate) fn deferred(&self) -> usize {
+        self.deferred.len()
     }
 
     /// Keeps a directory's attributes until the jobs handed over before it are done.
@@ -665,6 +764,29 @@ mod tests {
     fn take(queued: &mut Queued) -> (u64, Lanes) {
         let taken = queued.take(|_| true).expect("a job");
         (taken.seq, taken.lanes)
+    }
+
+    #[test]
+    fn open_files_are_shared_out_under_the_limit() {
+        // (limit, threads wanted) → (threads, queue, held, levels, tree levels)
+        let table = [
+            (64, 4, (3, 1, 1, 3, 2)),
+            (64, 1, (1, 2, 2, 10, 2)),
+            (256, 8, (8, 15, 15, 22, 2)),
+            (1024, 8, (8, 64, 79, 129, 17)),
+            (20_000, 8, (8, 64, 1024, 4165, 594)),
+            (1 << 20, 8, (8, 64, 1024, 261_309, 37_329)),
+        ];
+        for (limit, wanted, (threads, queue, held, levels, tree_levels)) in table {
+            let fds = Fds::share(limit, wanted);
+            assert_eq!(fds, Fds { threads, queue, held, levels, tree_levels }, "{limit} {wanted}");
+            // What they may hold at most stays under the limit.
+            let walks = (fds.levels + 1 + (threads - 1) * (fds.tree_levels + 1)) * 2;
+            let most = RESERVED_FDS + threads * THREAD_FDS + queue * JOB_FDS + held * HELD_FDS;
+            // (Past the reserve's slack only where every walk needs its two levels.)
+            assert!(most + walks <= limit + 4, "{limit} {wanted}: {}", most + walks);
+        }
+        assert_eq!(Fds::share(10, 4).levels, 2);
     }
 
     #[test]

@@ -26,6 +26,9 @@ use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
 use rustix::fs::{FileType, Mode, OFlags, Stat};
+use rustix::io::Errno;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -73,10 +76,165 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
 struct Visited {
     ok: bool,
     into_self: bool,
-    /// `Visit::first_dir` after the entry.
+}
+
+impl Visited {
+    fn of(status: Status) -> Visited {
+        Visited { ok: status == Status::Ok, into_self: status == Status::IntoItself }
+    }
+}
+
+/// What visiting an entry left to do.
+enum Step {
+    Done(Visited),
+    /// A directory whose entries are read: the walk goes through them next.
+    Enter(Box<Frame>),
+}
+
+/// A directory the walk is in (what GNU's `copy_dir` keeps on the call stack): its
+/// entries and how far through them the walk is, its fds, and how it is going.
+struct Frame {
+    /// Its attributes, and its destination's fd; its names only in the outermost frame
+    /// (the others' are in the stack's paths).
+    finish: Finish,
+    command_line: bool,
+    contents: Contents,
+    /// The source directory, open.
+    src_fd: Option<DirFd>,
+    /// The destination directory's status (`None`: one a dry run would make).
+    dst_st: Option<Stat>,
+    entries: Entries,
+    /// The entry to visit next.
+    next: usize,
+    /// Directories among the entries after `next`.
+    dirs_left: usize,
+    /// `Visit::first_dir` for its entries.
     first_dir: bool,
-    /// A directory whose entries could not be read: the message printed.
-    unread: Option<String>,
+    /// Its files' jobs go out in these.
+    lanes: Lanes,
+    /// New files waiting to go to a worker together.
+    batch: Vec<(At, At)>,
+    ok: bool,
+    /// An entry ran into itself: the operand's walk stops.
+    into_self: bool,
+    /// It could not be opened again: the message printed.
+    lost: Option<String>,
+    /// Where its paths end in the stack's, and its name's length there.
+    src_end: usize,
+    dst_end: usize,
+    name_len: usize,
+}
+
+/// The directories the walk is in, outermost first, and what they share: one source and
+/// one destination path (the innermost directory's; each frame's is a prefix of it) and
+/// the ancestors' identities, so that memory grows with the depth, not its square.
+///
+/// Open files: only the innermost `levels` frames keep their directories open. Going
+/// deeper closes the outermost open one; coming back to a closed one opens it again, by
+/// name from the one above (from the outermost down, the way fts does without its fd
+/// ring), each checked against the identity it had (`Walk::reopen`).
+struct Stack {
+    frames: Vec<Frame>,
+    src: PathBuf,
+    dst: PathBuf,
+    /// The identity of every directory above the innermost's entries (a cycle under -L).
+    ancestors: Vec<Ino>,
+    /// Frames whose directories are open, at most (`Fds::levels`).
+    levels: usize,
+    /// Frames whose directories are open.
+    open: usize,
+    /// No frame before this one is open.
+    first_open: usize,
+}
+
+impl Stack {
+    /// The stack of the walk through `frame` (named by its own `At`s), below `ancestors`,
+    /// keeping `levels` frames open.
+    fn new(mut frame: Frame, mut ancestors: Vec<Ino>, levels: usize) -> Stack {
+        let src = frame.finish.src().path().to_path_buf();
+        let dst = frame.finish.dst().path().to_path_buf();
+        (frame.src_end, frame.dst_end) = (src.as_os_str().len(), dst.as_os_str().len());
+        ancestors.push(ino(&frame.contents.src_st));
+        Stack { frames: vec![frame], src, dst, ancestors, levels, open: 1, first_open: 0 }
+    }
+
+    /// Walks into `frame`, the directory named by the innermost one's last entry visited.
+    fn push(&mut self, mut frame: Frame) {
+        let parent = self.frames.last().expect("a directory to walk into");
+        let (name, _) = parent.entries.get(parent.next - 1);
+        self.src.push(name);
+        self.dst.push(name);
+        debug_assert_eq!(frame.finish.src().path(), self.src);
+        debug_assert_eq!(frame.finish.dst().path(), self.dst);
+        frame.finish.forget_names();
+        (frame.src_end, frame.dst_end) = (self.src.as_os_str().len(), self.dst.as_os_str().len());
+        frame.name_len = name.len();
+        self.ancestors.push(ino(&frame.contents.src_st));
+        self.frames.push(frame);
+        self.open += 1;
+        while self.open > self.levels {
+            self.close_outermost();
+        }
+    }
+
+    /// Closes the directories of the outermost frame that has them open.
+    fn close_outermost(&mut self) {
+        let frames = &mut self.frames[self.first_open..];
+        let Some(at) = frames.iter().position(Frame::is_open) else { return };
+        frames[at].close();
+        self.first_open += at + 1;
+        self.open -= 1;
+    }
+
+    /// Leaves the innermost directory: it, and its names back (none for the outermost,
+    /// which kept its own).
+    fn pop(&mut self) -> (Frame, Option<(At, At)>) {
+        let names = (self.frames.len() > 1).then(|| self.names(self.frames.len() - 1));
+        let frame = self.frames.pop().expect("a directory to leave");
+        self.open -= usize::from(frame.is_open());
+        self.first_open = self.first_open.min(self.frames.len());
+        self.ancestors.pop();
+        if let Some(parent) = self.frames.last() {
+            truncate(&mut self.src, parent.src_end);
+            truncate(&mut self.dst, parent.dst_end);
+        }
+        (frame, names)
+    }
+
+    /// The source and destination of frame `i` (not the outermost), as its parent's
+    /// entries; by whole path where the parent has no fd.
+    fn names(&self, i: usize) -> (At, At) {
+        let (parent, frame) = (&self.frames[i - 1], &self.frames[i]);
+        let at = |path: &Path, parent_end: usize, end: usize, fd: Option<&DirFd>| {
+            let bytes = path.as_os_str().as_bytes();
+            let (dir, name) = (&bytes[..parent_end], &bytes[end - frame.name_len..end]);
+            let (dir, name) = (Path::new(OsStr::from_bytes(dir)), OsStr::from_bytes(name));
+            fd.map_or_else(|| At::planned(dir, name), |fd| At::child(fd, dir, name))
+        };
+        (
+            at(&self.src, parent.src_end, frame.src_end, parent.src_fd.as_ref()),
+            at(&self.dst, parent.dst_end, frame.dst_end, parent.finish.dst_fd()),
+        )
+    }
+}
+
+impl Frame {
+    fn is_open(&self) -> bool {
+        self.src_fd.is_some()
+    }
+
+    /// Closes its directories (the walk is going deeper than it keeps open).
+    fn close(&mut self) {
+        self.src_fd = None;
+        self.finish.set_dst_fd(None);
+    }
+}
+
+/// Cuts `path` back to its first `len` bytes (a parent's path).
+fn truncate(path: &mut PathBuf, len: usize) {
+    let mut bytes = std::mem::take(path).into_os_string().into_vec();
+    bytes.truncate(len);
+    *path = PathBuf::from(OsString::from_vec(bytes));
 }
 
 impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
@@ -152,39 +310,35 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             opened: None,
             first_dir: false,
         };
-        let visited = self.visit(visit, false);
+        let step = self.visit(visit, false);
+        let visited = self.walk(step, Vec::new());
         self.cp.failed |= !visited.ok;
         if std::mem::take(&mut self.handed_trees) {
             self.drain();
         }
     }
 
-    /// One entry: GNU's decisions, then its contents or data. `more_dirs`: another
+    /// One entry: GNU's decisions, then its data, or the directory to walk into (entered:
+    /// its entries read; the walk's loop takes it from there). `more_dirs`: another
     /// directory follows it in its directory (the walk has more to do, so a directory may
     /// go to a worker).
-    fn visit(&mut self, v: Visit, more_dirs: bool) -> Visited {
-        let (src, dst, command_line, first_dir) = (v.src, v.dst, v.place.command_line, v.first_dir);
-        let done = |status: Status| Visited {
-            ok: status == Status::Ok,
-            into_self: status == Status::IntoItself,
-            first_dir,
-            unread: None,
-        };
+    fn visit(&mut self, v: Visit, more_dirs: bool) -> Step {
+        let (src, dst, command_line) = (v.src, v.dst, v.place.command_line);
+        let ancestors = v.place.ancestors;
         match self.cp.entry(v) {
-            Next::Done(status) => done(status),
-            Next::File(file) => done(self.copy_file(src, dst, *file)),
+            Next::Done(status) => Step::Done(Visited::of(status)),
+            Next::File(file) => Step::Done(Visited::of(self.copy_file(src, dst, *file))),
             Next::Dir(dir) if more_dirs && self.may_hand_over(&dir) => {
-                let (src, dst, root) = (src.clone(), dst.clone(), self.root.clone());
-                self.hand_over_tree(Box::new(Tree { src, dst, dir: *dir, root }))
+                let (root, ancestors) = (self.root.clone(), ancestors.to_vec());
+                self.hand_over_tree(Box::new(Tree { dir: *dir, root, ancestors }))
             }
-            Next::Dir(dir) => self.copy_directory(src, dst, *dir, command_line),
+            Next::Dir(dir) => self.enter(*dir, command_line),
         }
     }
 
-    /// A directory rcp just made goes to the workers whole, or is copied here if they
+    /// A directory rcp just made goes to the workers whole, or is walked here if they
     /// have enough waiting already.
-    fn hand_over_tree(&mut self, tree: Box<Tree>) -> Visited {
-        let first_dir = tree.dir.first_dir;
+    fn hand_over_tree(&mut self, tree: Box<Tree>) -> Step {
         let lanes = match (&tree.dir.opened, &tree.dir.contents) {
             (Some((fd, st)), Some(contents)) => {
                 self.sched.lanes((&contents.src_st, None), (st, Some(fd.as_fd())))
@@ -194,12 +348,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         match self.sched.submit_tree(tree, lanes) {
             Ok(()) => {
                 self.handed_trees = true;
-                Visited { ok: true, into_self: false, first_dir, unread: None }
+                Step::Done(Visited { ok: true, into_self: false })
             }
-            Err(tree) => {
-                let Tree { src, dst, dir, .. } = *tree;
-                self.copy_directory(&src, &dst, dir, false)
-            }
+            Err(tree) => self.enter(tree.dir, false),
         }
     }
 
@@ -226,26 +377,89 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         self.cp.fill_here(src, dst, file, self.sched.scratch())
     }
 
-    /// A directory: its contents, then its attributes (later if files are still with the
-    /// workers).
-    fn copy_directory(&mut self, src: &At, dst: &At, dir: DirNext, command_line: bool) -> Visited {
+    /// A directory: its source opened and its entries read (GNU's `copy_dir` up to its
+    /// loop), ready for the walk to go through; or, with no contents to copy (`-x`) or
+    /// none that could be read, finished here.
+    fn enter(&mut self, dir: DirNext, command_line: bool) -> Step {
         let DirNext { opened, contents, first_dir, finish } = dir;
         self.wake_monitor();
         if let Some((_, made)) = &opened {
             self.dst_dirs.insert(ino(made));
         }
-        let mut visited = Visited { ok: true, into_self: false, first_dir, unread: None };
-        if let Some(contents) = contents {
-            visited = self.copy_dir(src, (opened.as_ref(), dst.path()), &contents, first_dir);
+        let Some(contents) = contents else {
+            let visited = Visited { ok: true, into_self: false };
+            return Step::Done(self.leave_dir(finish, command_line, visited, None));
+        };
+        if self.dst_dirs.contains(&ino(&contents.src_st)) {
+            self.drain();
         }
-        self.cp.dir_filled(dst, command_line);
-        visited.ok &= self.finish_dir(finish, visited.unread.take());
+        if let Some((dst_fd, _)) =
+            opened.as_ref().filter(|_| self.cp.opts.atomic && !contents.new_dst)
+        {
+            self.sweep(dst_fd, finish.dst().path());
+        }
+        let (src_fd, entries) = match read_source_dir(finish.src(), &contents) {
+            Ok(read) => read,
+            Err(error) => {
+                self.cp.fail(&error);
+                let visited = Visited { ok: false, into_self: false };
+                return Step::Done(self.leave_dir(
+                    finish,
+                    command_line,
+                    visited,
+                    Some(error.to_string()),
+                ));
+            }
+        };
+        let lanes = opened.as_ref().map_or_else(Lanes::default, |(fd, st)| {
+            self.sched.lanes((&contents.src_st, Some(src_fd.as_fd())), (st, Some(fd.as_fd())))
+        });
+        let dirs_left = entries.iter().filter(|(_, kind)| *kind == FileType::Directory).count();
+        Step::Enter(Box::new(Frame {
+            finish,
+            command_line,
+            src_fd: Some(src_fd),
+            dst_st: opened.map(|(_, st)| st),
+            contents,
+            entries,
+            next: 0,
+            dirs_left,
+            first_dir,
+            lanes,
+            batch: Vec::new(),
+            ok: true,
+            into_self: false,
+            lost: None,
+            src_end: 0,
+            dst_end: 0,
+            name_len: 0,
+        }))
+    }
+
+    /// A directory's contents are in (or could not be read: `unread`): its attributes,
+    /// later if files are still with the workers.
+    fn leave_dir(
+        &mut self,
+        finish: Finish,
+        command_line: bool,
+        mut visited: Visited,
+        unread: Option<String>,
+    ) -> Visited {
+        self.cp.dir_filled(finish.dst(), command_line);
+        visited.ok &= self.finish_dir(finish, unread);
         visited
     }
 
     /// Sets a directory's attributes and writes its record now, or once the files handed
     /// over before it are done (its record keeps its place in the output meanwhile).
+    /// A waiting directory holds its fds: with `Fds::held` waiting, the walk waits for the
+    /// workers instead.
     fn finish_dir(&mut self, finish: Finish, unread: Option<String>) -> bool {
+        while self.sched.deferred() >= self.sched.fds().held
+            && self.sched.waiting_for(self.sched.last_seq())
+        {
+            self.collect(true);
+        }
         if self.sched.waiting_for(self.sched.last_seq()) {
             let place = self.cp.out.hold();
             self.sched.defer(HeldDir { finish, place, unread });
@@ -254,97 +468,184 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         self.cp.finish_dir(&finish, unread, None)
     }
 
-    /// GNU's `copy_dir`: every entry, in inode order, named relative to the source
-    /// directory opened here and the destination directory `dst` (an open fd and its path;
-    /// no fd for a directory a dry run would make).
-    /// Into a directory rcp just made, a regular file is opened straight away (no stat by
-    /// name), or handed to a worker whole.
-    fn copy_dir(
-        &mut self,
-        src_at: &At,
-        (dst_dir, dst): (Option<&(DirFd, Stat)>, &Path),
-        dir: &Contents,
-        first_dir: bool,
-    ) -> Visited {
-        let src = src_at.path();
-        let dst_fd = dst_dir.map(|(fd, _)| fd);
-        if self.dst_dirs.contains(&ino(&dir.src_st)) {
-            self.drain();
-        }
-        if let Some(dst_fd) = dst_fd.filter(|_| self.cp.opts.atomic && !dir.new_dst) {
-            self.sweep(dst_fd, dst);
-        }
-        let (src_fd, entries) = match read_source_dir(src_at, dir) {
-            Ok(read) => read,
-            Err(error) => {
-                self.cp.fail(&error);
-                let unread = Some(error.to_string());
-                return Visited { ok: false, into_self: false, first_dir, unread };
-            }
+    /// Walks the directory `step` entered and everything below it, GNU's `copy_dir`
+    /// recursion as a loop over a stack of the directories the walk is in (any depth
+    /// takes the same call stack); `ancestors`: the directories above it.
+    fn walk(&mut self, step: Step, ancestors: Vec<Ino>) -> Visited {
+        let frame = match step {
+            Step::Done(visited) => return visited,
+            Step::Enter(frame) => frame,
         };
-        let lanes = dst_dir.map_or_else(Lanes::default, |(fd, st)| {
-            self.sched.lanes((&dir.src_st, Some(src_fd.as_fd())), (st, Some(fd.as_fd())))
-        });
-        let outer_lanes = std::mem::replace(&mut self.lanes, lanes);
+        let mut stack = Stack::new(*frame, ancestors, self.sched.levels());
+        loop {
+            if let Some(child) = self.entries(&mut stack) {
+                stack.push(*child);
+                continue;
+            }
+            let visited = self.leave_frame(&mut stack);
+            match stack.frames.last_mut() {
+                Some(parent) => {
+                    parent.ok &= visited.ok;
+                    parent.into_self |= visited.into_self;
+                }
+                None => return visited,
+            }
+        }
+    }
+
+    /// The innermost directory's next entries (GNU's `copy_dir` loop: in inode order,
+    /// named relative to its source and destination directories; into a directory rcp
+    /// just made, a regular file is opened straight away, or handed to a worker whole)
+    /// until one is a directory to walk into (returned), or none is left.
+    fn entries(&mut self, stack: &mut Stack) -> Option<Box<Frame>> {
+        let top = stack.frames.len().checked_sub(1)?;
+        if !stack.frames[top].is_open() && stack.frames[top].lost.is_none() {
+            self.reopen(stack, top);
+        }
+        let Stack { frames, src, dst, ancestors, .. } = stack;
+        let frame = frames.last_mut()?;
+        self.lanes = frame.lanes;
+        if frame.lost.is_some() {
+            return None;
+        }
+        let src_fd = frame.src_fd.clone()?;
+        let dst_fd = frame.finish.dst_fd().cloned();
+        let dst_dir = frame.contents.dst_dir;
+        let from = ino(&frame.contents.src_st);
         let place = Place {
-            parent: Some(&dir.src_st),
-            ancestors: &dir.ancestors,
-            deref: dir.deref,
+            parent: Some(&frame.contents.src_st),
+            ancestors,
+            deref: frame.contents.deref,
             command_line: false,
-            dst_dir: dir.dst_dir,
+            dst_dir,
         };
         let opts = self.cp.opts;
-        let nonexistent = if dir.new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
-        let open_early = dir.new_dst && !opts.hard_link && !opts.symbolic_link;
+        let new_dst = frame.contents.new_dst;
+        let nonexistent = if new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
+        let open_early = new_dst && !opts.hard_link && !opts.symbolic_link;
         let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
-        let mut result = Visited { ok: true, into_self: false, first_dir: false, unread: None };
-        let mut batch = Vec::new();
-        let from = ino(&dir.src_st);
-        let mut dirs_left = entries.iter().filter(|(_, kind)| *kind == FileType::Directory).count();
-        for (name, kind) in entries.iter() {
+        while frame.next < frame.entries.len() && !frame.into_self {
             if interrupt::stopping() {
                 break;
             }
+            let (name, kind) = frame.entries.get(frame.next);
+            frame.next += 1;
             let regular = kind == FileType::RegularFile;
-            dirs_left -= usize::from(kind == FileType::Directory);
+            frame.dirs_left -= usize::from(kind == FileType::Directory);
             let s = At::child(&src_fd, src, name);
-            let d = match dst_fd {
+            let d = match &dst_fd {
                 Some(fd) => At::child(fd, dst, name),
                 None => At::planned(dst, name),
             };
-            if let Some(kind) = self.excluded(&s, kind, dir.deref) {
+            if let Some(kind) = self.excluded(&s, kind, frame.contents.deref) {
                 // Its record comes after those of the files batched before it.
-                if !batch.is_empty() {
-                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir, from);
+                if !frame.batch.is_empty() {
+                    self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
                 }
                 self.cp.excluded(&s, &d, kind);
                 continue;
             }
             if hand_over && regular && self.files > 0 {
-                batch.push((s, d));
-                if batch.len() == BATCH {
-                    self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir, from);
+                frame.batch.push((s, d));
+                if frame.batch.len() == BATCH {
+                    self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
                 }
                 continue;
             }
-            if !batch.is_empty() {
-                self.hand_over_new_files(std::mem::take(&mut batch), dir.dst_dir, from);
+            if !frame.batch.is_empty() {
+                self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
             }
             let opened = if open_early && regular { open_regular(&s) } else { None };
+            let first_dir = frame.first_dir;
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
-            let entry = self.visit(visit, dirs_left > 0);
-            result.ok &= entry.ok;
-            if entry.into_self {
-                result.into_self = true;
-                break;
+            match self.visit(visit, frame.dirs_left > 0) {
+                Step::Done(entry) => {
+                    frame.ok &= entry.ok;
+                    frame.into_self |= entry.into_self;
+                }
+                Step::Enter(child) => return Some(child),
             }
-            result.first_dir |= entry.first_dir;
         }
-        if !batch.is_empty() {
-            self.hand_over_new_files(batch, dir.dst_dir, from);
+        None
+    }
+
+    /// The innermost directory is done: its last batch goes, it leaves the stack, and its
+    /// attributes are set (or deferred). Returns how it went.
+    fn leave_frame(&mut self, stack: &mut Stack) -> Visited {
+        let top = stack.frames.last_mut().expect("a directory to leave");
+        if !top.batch.is_empty() {
+            let batch = std::mem::take(&mut top.batch);
+            let from = ino(&top.contents.src_st);
+            self.hand_over_new_files(batch, top.contents.dst_dir, from);
         }
-        self.lanes = outer_lanes;
-        result
+        // The walk goes on in the parent: open again if it was closed (its fds also name
+        // this directory for its attributes).
+        let depth = stack.frames.len();
+        if let Some(parent) = depth.checked_sub(2).map(|at| &stack.frames[at])
+            && !parent.is_open()
+            && parent.lost.is_none()
+        {
+            self.reopen(stack, depth - 2);
+        }
+        let (mut frame, names) = stack.pop();
+        if let Some(parent) = stack.frames.last().filter(|parent| !parent.is_open()) {
+            // Not reached again: this directory is named by path only, its source is not
+            // there to read attributes from.
+            frame.lost = frame.lost.take().or_else(|| parent.lost.clone());
+        }
+        self.lanes = stack.frames.last().map_or_else(Lanes::default, |parent| parent.lanes);
+        let Frame { mut finish, command_line, ok, into_self, lost, .. } = frame;
+        if let Some((src, dst)) = names {
+            finish.set_names(src, dst);
+        }
+        if lost.is_some() {
+            finish.lose();
+        }
+        let visited = Visited { ok: ok && lost.is_none(), into_self };
+        self.leave_dir(finish, command_line, visited, lost)
+    }
+
+    /// Opens again the directories of frame `at` of `stack` and of the closed frames above
+    /// it, from its nearest open ancestor (the outermost frame opens from its own names)
+    /// down, each by name from the one above, never through a symlink unless the first
+    /// open did follow one, and checked to be the directory it was. The innermost `levels`
+    /// stay open. A frame that cannot be reached is lost, with those below it up to `at`:
+    /// the message is printed once.
+    fn reopen(&mut self, stack: &mut Stack, at: usize) {
+        let keep_symlink = self.cp.opts.keep_directory_symlink;
+        let start = stack.frames[..=at].iter().rposition(Frame::is_open).map_or(0, |i| i + 1);
+        let mut opened = 0;
+        for i in start..=at {
+            let (src, dst) = match i {
+                0 => (stack.frames[0].finish.src().clone(), stack.frames[0].finish.dst().clone()),
+                _ => stack.names(i),
+            };
+            let frame = &mut stack.frames[i];
+            let follow_dst = keep_symlink && !frame.contents.new_dst;
+            match open_again(frame, (&src, &dst), follow_dst) {
+                Ok((src_fd, dst_fd)) => {
+                    frame.src_fd = Some(src_fd);
+                    frame.finish.set_dst_fd(dst_fd);
+                }
+                Err(error) => {
+                    self.cp.fail(&error);
+                    let said = error.to_string();
+                    for frame in &mut stack.frames[i..=at] {
+                        frame.lost = Some(said.clone());
+                    }
+                    break;
+                }
+            }
+            stack.open += 1;
+            opened += 1;
+            // Keep the innermost open, and this one for the next.
+            if stack.open > stack.levels && opened > 1 {
+                stack.frames[i + 1 - opened].close();
+                stack.open -= 1;
+                opened -= 1;
+            }
+        }
+        stack.first_open = stack.first_open.min(start.saturating_sub(1));
     }
 
     /// The copy is worth a status line on SIGUSR1: start the progress thread if it waits.
@@ -483,6 +784,28 @@ fn read_source_dir(src: &At, dir: &Contents) -> Result<(DirFd, Entries), Error> 
     Ok((fd, entries))
 }
 
+/// Opens a frame's directories again (`src` and `dst`, as its parent's entries), checking
+/// each is the one it was: a mismatch, or a symlink or non-directory at the name, is a
+/// replaced directory.
+fn open_again(
+    frame: &Frame,
+    (src, dst): (&At, &At),
+    follow_dst: bool,
+) -> Result<(DirFd, Option<DirFd>), Error> {
+    let replaced = |at: &At, e: Option<Errno>| match e {
+        None | Some(Errno::LOOP | Errno::NOTDIR) => Error::refusal(Op::Replaced, at.path()),
+        Some(e) => Error::new(Op::OpenDir, at.path(), e),
+    };
+    let (src_fd, _) = src
+        .open_dir(frame.contents.follow, &frame.contents.src_st)
+        .map_err(|e| replaced(src, e))?;
+    let dst_fd = match &frame.dst_st {
+        Some(st) => Some(dst.open_dest_dir(follow_dst, st).map_err(|e| replaced(dst, e))?.0),
+        None => None,
+    };
+    Ok((src_fd, dst_fd))
+}
+
 /// Opens a source the walk says is a regular file; `None` sends it down the ordinary
 /// stat-then-open path, which reports any error in GNU's order.
 fn open_regular(path: &At) -> Option<Opened> {
@@ -514,7 +837,8 @@ fn dst_inside_src(src: &Path, dst: &Path) -> bool {
 fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> (bool, Scratch) {
     let mut walk = Walk::new(cp, sched, None);
     walk.root = tree.root;
-    let visited = walk.copy_directory(&tree.src, &tree.dst, tree.dir, false);
+    let step = walk.enter(tree.dir, false);
+    let visited = walk.walk(step, tree.ancestors);
     (walk.cp.failed || !visited.ok, walk.sched.into_scratch())
 }
 

@@ -52,9 +52,10 @@ pub(crate) struct Cp<'a> {
     top: (PathBuf, PathBuf),
 }
 
-/// Where in the recursion an entry is.
+/// Where in the walk an entry is.
 pub(crate) struct Place<'p> {
     pub(crate) parent: Option<&'p Stat>,
+    /// The directories the entry is in, outermost first (a cycle under `-L`).
     pub(crate) ancestors: &'p [Ino],
     pub(crate) deref: Deref,
     pub(crate) command_line: bool,
@@ -135,7 +136,6 @@ pub(crate) struct Contents {
     pub(crate) src_st: Stat,
     /// Whether the source directory may be reached through a symlink (-L, -H operands).
     pub(crate) follow: bool,
-    pub(crate) ancestors: Vec<Ino>,
     pub(crate) deref: Deref,
     pub(crate) dst_dir: Option<DstDir>,
 }
@@ -156,9 +156,47 @@ pub(crate) struct Finish {
     symlink: bool,
     omitted: u32,
     restore_mode: Option<u32>,
+    /// A directory the walk could not open again: its attributes are not set.
+    lost: bool,
 }
 
 impl Finish {
+    pub(crate) fn src(&self) -> &At {
+        &self.src
+    }
+
+    pub(crate) fn dst(&self) -> &At {
+        &self.dst
+    }
+
+    /// The directory's own fd (none for one a dry run would make, or while the walk has
+    /// it closed).
+    pub(crate) fn dst_fd(&self) -> Option<&DirFd> {
+        self.dst_fd.as_ref()
+    }
+
+    /// The walk closed the directory's fd (`None`) or opened it again.
+    pub(crate) fn set_dst_fd(&mut self, fd: Option<DirFd>) {
+        self.dst_fd = fd;
+    }
+
+    /// Lets go of the entry's names (the walk keeps the paths of the directories it is in
+    /// in one buffer, and their directories' fds may close): `set_names` gives them back
+    /// before the attributes are set.
+    pub(crate) fn forget_names(&mut self) {
+        (self.src, self.dst) = (At::default(), At::default());
+    }
+
+    pub(crate) fn set_names(&mut self, src: At, dst: At) {
+        (self.src, self.dst) = (src, dst);
+    }
+
+    /// The directory could not be opened again: its record fails and its attributes are
+    /// left alone (what its name leads to now is not the directory that was filled).
+    pub(crate) fn lose(&mut self) {
+        self.lost = true;
+    }
+
     /// The attributes of the entry `w` to set, less the `omitted` bits: by name, not a
     /// symlink, no mode to restore (callers say otherwise).
     fn of(w: &Work, omitted: u32) -> Finish {
@@ -173,6 +211,7 @@ impl Finish {
             symlink: false,
             omitted,
             restore_mode: None,
+            lost: false,
         }
     }
 }
@@ -709,7 +748,6 @@ impl<'a> Cp<'a> {
             new_dst: w.new_dst,
             src_st: w.st,
             follow: place.deref != Deref::Never,
-            ancestors: [place.ancestors, &[ino(&w.st)]].concat(),
             deref: if place.deref == Deref::CommandLine { Deref::Never } else { place.deref },
             dst_dir: Some(dst_dir),
         })
@@ -747,7 +785,7 @@ impl<'a> Cp<'a> {
     fn make_dir(&mut self, src: &Path, dst: &At, mode: u32) -> Result<(DirFd, Stat), Error> {
         let path = dst.path();
         dst.mkdir(mode).map_err(|e| Error::new(Op::CreateDir, path, e))?;
-        let (fd, made) = dst.open_new_dir().map_err(|e| Error::new(Op::Stat, path, e))?;
+        let (fd, made) = dst.open_new_dir().map_err(|e| Error::new(Op::OpenDir, path, e))?;
         if made.st_mode & S_IRWXU != S_IRWXU {
             attr::chmod(Node::Fd(fd.as_fd(), path), made.st_mode | S_IRWXU)
                 .map_err(|e| Error::new(Op::SetPermissions, path, e))?;
@@ -908,15 +946,16 @@ impl<'a> Cp<'a> {
     }
 
     /// A directory's contents are in: sets its attributes and writes its record (into the
-    /// output place `held` for it, if any): failed if its entries could not be read (the
-    /// message `unread`) or its attributes failed. Returns whether its attributes were set.
+    /// output place `held` for it, if any): failed if its entries could not be read or it
+    /// could not be opened again (the message `unread`; then, if it was `lost`, nothing is
+    /// set), or its attributes failed. Returns whether its attributes were set.
     pub(crate) fn finish_dir(
         &mut self,
         f: &Finish,
         unread: Option<String>,
         held: Option<u64>,
     ) -> bool {
-        let attributes = self.set_attributes(f);
+        let attributes = if f.lost { Err(String::new()) } else { self.set_attributes(f) };
         let ok = attributes.is_ok();
         let happened = match (unread, attributes) {
             (Some(said), _) | (None, Err(said)) => Happened::Said(said),

@@ -16,8 +16,9 @@ use super::path::{concat, dir_of, last_component};
 
 /// A directory entry: `name` under the open directory `dir` (or, for command-line
 /// operands, `name` is the whole path, relative to the working directory), and the
-/// full `path` it is shown as.
-#[derive(Clone, Debug)]
+/// full `path` it is shown as. The default is no entry at all (an empty name, which no
+/// syscall resolves).
+#[derive(Clone, Debug, Default)]
 pub(crate) struct At {
     dir: Option<Arc<OwnedFd>>,
     /// The full path; the name is its tail from `name_at` (one allocation per entry).
@@ -262,10 +263,18 @@ impl Entries {
     /// Each name, and its type as d_type says (no stat; `Unknown` where the filesystem
     /// does not say).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, FileType)> {
-        self.list.iter().map(|&(_, at, len, kind)| {
-            let (at, len) = (at as usize, usize::from(len));
-            (OsStr::from_bytes(&self.names[at..at + len]), kind)
-        })
+        (0..self.list.len()).map(|i| self.get(i))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The `i`th name and its type (as `iter` gives them).
+    pub(crate) fn get(&self, i: usize) -> (&OsStr, FileType) {
+        let (_, at, len, kind) = self.list[i];
+        let (at, len) = (at as usize, usize::from(len));
+        (OsStr::from_bytes(&self.names[at..at + len]), kind)
     }
 }
 

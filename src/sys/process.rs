@@ -9,14 +9,21 @@ pub(crate) fn umask() -> u32 {
     old.bits()
 }
 
-/// The walk holds two directory fds per level of the tree: lift the soft limit on open
-/// files to the hard one, so a deep tree is not cut short at 500 levels by the default 1024.
+/// The walk holds two directory fds per level of the tree it is in (up to what the limit
+/// allows: see `open_file_limit`): lift the soft limit on open files to the hard one, so a
+/// deep tree keeps them all open rather than opening directories again.
 pub(crate) fn raise_open_file_limit() {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
         let _ = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, ..limit });
     }
+}
+
+/// How many files the process may have open (the soft limit; no limit counts as 2^32).
+pub(crate) fn open_file_limit() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    limit.map_or(u32::MAX as usize, |n| n.min(u64::from(u32::MAX)) as usize)
 }
 
 /// Which run of rcp this is, as far as names it leaves in shared directories go: where

@@ -4,6 +4,7 @@
 mod architecture;
 mod atomic;
 mod common;
+mod deep;
 mod docs;
 mod dry_run;
 mod errors;
