@@ -162,10 +162,14 @@ impl Stack {
     fn push(&mut self, mut frame: Frame) {
         let parent = self.frames.last().expect("a directory to walk into");
         let (name, _) = parent.entries.get(parent.next - 1);
-        self.src.push(name);
-        self.dst.push(name);
-        debug_assert_eq!(frame.finish.src().path(), self.src);
-        debug_assert_eq!(frame.finish.dst().path(), self.dst);
+        // The frame's own names are joined as GNU joins them (`d//` and `sub`: `d/sub`),
+        // which `PathBuf::push` would not do; the buffers are reused.
+        for (path, own) in
+            [(&mut self.src, frame.finish.src()), (&mut self.dst, frame.finish.dst())]
+        {
+            path.as_mut_os_string().clear();
+            path.push(own.path());
+        }
         frame.finish.forget_names();
         (frame.src_end, frame.dst_end) = (self.src.as_os_str().len(), self.dst.as_os_str().len());
         frame.name_len = name.len();
@@ -194,9 +198,22 @@ impl Stack {
         self.open -= usize::from(frame.is_open());
         self.first_open = self.first_open.min(self.frames.len());
         self.ancestors.pop();
-        if let Some(parent) = self.frames.last() {
-            truncate(&mut self.src, parent.src_end);
-            truncate(&mut self.dst, parent.dst_end);
+        match self.frames.len() {
+            0 => {}
+            // The outermost keeps its own names, as given (`d//`): its children's paths
+            // were joined from them, so they do not begin with them.
+            1 => {
+                let outer = &self.frames[0].finish;
+                for (path, own) in [(&mut self.src, outer.src()), (&mut self.dst, outer.dst())] {
+                    path.as_mut_os_string().clear();
+                    path.push(own.path());
+                }
+            }
+            _ => {
+                let parent = self.frames.last().expect("a parent");
+                truncate(&mut self.src, parent.src_end);
+                truncate(&mut self.dst, parent.dst_end);
+            }
         }
         (frame, names)
     }
@@ -205,15 +222,28 @@ impl Stack {
     /// entries; by whole path where the parent has no fd.
     fn names(&self, i: usize) -> (At, At) {
         let (parent, frame) = (&self.frames[i - 1], &self.frames[i]);
-        let at = |path: &Path, parent_end: usize, end: usize, fd: Option<&DirFd>| {
-            let bytes = path.as_os_str().as_bytes();
-            let (dir, name) = (&bytes[..parent_end], &bytes[end - frame.name_len..end]);
-            let (dir, name) = (Path::new(OsStr::from_bytes(dir)), OsStr::from_bytes(name));
-            fd.map_or_else(|| At::planned(dir, name), |fd| At::child(fd, dir, name))
-        };
+        // The outermost's children were named from its own names (`d//`), not a prefix.
+        let outer = (i == 1).then(|| (parent.finish.src().path(), parent.finish.dst().path()));
+        let at =
+            |path: &Path, (parent_end, own): (usize, Option<&Path>), end, fd: Option<&DirFd>| {
+                let bytes = path.as_os_str().as_bytes();
+                let name = OsStr::from_bytes(&bytes[end - frame.name_len..end]);
+                let dir = own.unwrap_or_else(|| Path::new(OsStr::from_bytes(&bytes[..parent_end])));
+                fd.map_or_else(|| At::planned(dir, name), |fd| At::child(fd, dir, name))
+            };
         (
-            at(&self.src, parent.src_end, frame.src_end, parent.src_fd.as_ref()),
-            at(&self.dst, parent.dst_end, frame.dst_end, parent.finish.dst_fd()),
+            at(
+                &self.src,
+                (parent.src_end, outer.map(|o| o.0)),
+                frame.src_end,
+                parent.src_fd.as_ref(),
+            ),
+            at(
+                &self.dst,
+                (parent.dst_end, outer.map(|o| o.1)),
+                frame.dst_end,
+                parent.finish.dst_fd(),
+            ),
         )
     }
 }
