@@ -98,6 +98,21 @@ pub(crate) struct Target<'n> {
 #[derive(Debug)]
 pub(crate) struct Stopped(pub(crate) Option<Error>);
 
+/// The mode gnulib's `copy_acl` leaves: the source's permission bits set through the
+/// access ACL, which keeps the setuid, setgid and sticky bits the destination has now (a
+/// directory's inherited setgid, an existing file's setuid, a sticky bit kept where the
+/// owner could not be); where the source has any of them, a chmod to its mode exactly.
+fn kept_special(t: &Target, src_mode: u32) -> u32 {
+    // Not known (a `--parents` directory, a special file made): ask.
+    let had = t.dst_st.map_or(SPECIAL, |st| st.st_mode & SPECIAL);
+    if src_mode & SPECIAL != 0 || had == 0 {
+        return src_mode;
+    }
+    // A change of owner since may have cleared some: ask again.
+    let now = attr::stat(t.dst).map_or(0, |st| st.st_mode & SPECIAL);
+    (src_mode & !SPECIAL) | now
+}
+
 impl<'a> Attrs<'a> {
     pub(crate) fn new(opts: &'a Options, env: Env) -> Self {
         Attrs { opts, root: env.root, umask: env.umask, messages: Vec::new(), failed: false }
@@ -217,8 +232,10 @@ impl<'a> Attrs<'a> {
     ) -> Result<(), Stopped> {
         let p = self.opts.preserve;
         let result = match t.src {
-            Some(src) if p.mode => attr::copy_acl(src, t.dst, (src_mode, false), known),
-            _ if p.explicit_no_mode && created => attr::chmod(t.dst, 0o666 & !self.umask),
+            Some(src) if p.mode => {
+                attr::copy_acl(src, t.dst, (kept_special(t, src_mode), false), known)
+            }
+            _ if p.explicit_no_mode && created => attr::set_plain_mode(t.dst, 0o666 & !self.umask),
             _ if created && (omitted & !self.umask != 0 || extra != 0) => {
                 attr::chmod(t.dst, planned)
             }
@@ -248,7 +265,7 @@ impl<'a> Attrs<'a> {
         let dir = crate::sys::is(src_mode, rustix::fs::FileType::Directory);
         if p.mode {
             let src = t.src.unwrap_or(t.dst);
-            return match attr::copy_acl(src, t.dst, (src_mode, dir), known) {
+            return match attr::copy_acl(src, t.dst, (kept_special(t, src_mode), dir), known) {
                 Ok(()) => Ok(()),
                 Err(e) => self.failure(t, Op::PreservePermissions, e, p.required),
             };
@@ -258,7 +275,7 @@ impl<'a> Attrs<'a> {
             let socket = crate::sys::is(src_mode, rustix::fs::FileType::Socket);
             let default = if dir || socket { 0o777 } else { 0o666 };
             let special = attr::stat(t.dst).map_or(0, |st| st.st_mode & SPECIAL);
-            return match attr::chmod(t.dst, special | (default & !self.umask)) {
+            return match attr::set_plain_mode(t.dst, special | (default & !self.umask)) {
                 Ok(()) => Ok(()),
                 Err(e) => self.failure(t, Op::PreservePermissions, e, true),
             };
@@ -283,10 +300,10 @@ impl<'a> Attrs<'a> {
     /// else the one the directory was made with before rcp made it u+rwx.
     fn parent_mode(&mut self, t: &Target, restore_mode: Option<u32>) -> Result<(), Stopped> {
         if self.opts.preserve.mode {
-            let mode = (t.src_st.st_mode, true);
+            let mode = kept_special(t, t.src_st.st_mode);
             let copied = match t.src {
-                Some(src) => attr::copy_acl(src, t.dst, mode, Known::of(None, false)),
-                None => attr::chmod(t.dst, t.src_st.st_mode),
+                Some(src) => attr::copy_acl(src, t.dst, (mode, true), Known::of(None, false)),
+                None => attr::chmod(t.dst, mode),
             };
             return match copied {
                 Ok(()) => Ok(()),

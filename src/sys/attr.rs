@@ -174,6 +174,16 @@ pub(crate) fn copy_acl(
     Ok(())
 }
 
+/// gnulib's `set_acl (dst, mode)`: the mode, and no access ACL beyond it (one inherited
+/// from a directory's default ACL goes).
+pub(crate) fn set_plain_mode(dst: Node, mode: u32) -> Result<(), Errno> {
+    chmod(dst, mode)?;
+    match remove(dst, ACL_ACCESS) {
+        Ok(()) | Err(Errno::NODATA) | Err(Errno::OPNOTSUPP) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The step of an xattr copy that failed (the caller words it as libattr does).
 pub(crate) enum XattrStep {
     /// Listing the source's names.
