@@ -200,7 +200,8 @@ pub(crate) struct Cli {
     pub(crate) context: Option<String>,
 
     /// write each file under a temporary name and rename it into place when complete, so a
-    /// crash leaves the old file or the new one, never a torn one
+    /// crash leaves the old file or the new one, never a torn one; a later run removes
+    /// temporaries only of runs provably over
     #[arg(long)]
     pub(crate) atomic: bool,
 
@@ -230,7 +231,7 @@ pub(crate) struct Cli {
     pub(crate) report: Option<String>,
 
     /// write the --report records to PATH instead of standard output (JSON, unless
-    /// --report=text)
+    /// --report=text); refused if PATH is a source or destination, or inside one
     #[arg(long, value_name = "PATH")]
     pub(crate) report_file: Option<PathBuf>,
 
