@@ -100,13 +100,16 @@ pub(super) fn strategy_index(strategy: Strategy) -> usize {
 }
 
 /// GNU 9.2+'s `--debug` line: `copy offload: …, reflink: …, sparse detection: …`.
-pub(super) fn debug_line(record: &Copied) -> String {
+pub(super) fn debug_line(record: &Copied, no_reflink: bool) -> String {
     let tried = |s: Strategy| record.fell_back.iter().any(|f| f.strategy == s);
     let cloned = record.strategy == Strategy::Clone && !tried(Strategy::Clone);
     let reflink = if cloned {
         "yes"
     } else if tried(Strategy::Clone) {
         "unsupported"
+    } else if no_reflink {
+        // Turned off by an option (GNU 9.4: `--sparse=never` means no reflink too).
+        "no"
     } else {
         "avoided"
     };

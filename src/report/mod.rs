@@ -26,6 +26,7 @@ pub(crate) use record::{Entry, Happened};
 pub use record::{Kind, Outcome, Record, Skip};
 
 use crate::args::options::{Options, ReportFormat};
+use crate::engine::{Reflink, Sparse};
 use crate::error::{Error, UsageError};
 use crate::quote::quote;
 use format::{
@@ -105,6 +106,8 @@ pub(crate) struct Reporter {
     program: String,
     verbose: bool,
     debug: bool,
+    /// `--reflink=never` or `--sparse=never`: `--debug` says `reflink: no`, as GNU does.
+    no_reflink: bool,
     /// `--dry-run`: every record says so.
     dry_run: bool,
     shape: Shape,
@@ -159,7 +162,9 @@ impl Reporter {
         state.stats = opts.stats;
         state.dry_run = opts.dry_run;
         state.lines_to_stderr = json_on_stdout;
-        Ok(Reporter::of(state, opts.verbose, opts.debug))
+        let policy = opts.policy;
+        let no_reflink = policy.reflink == Reflink::Never || policy.sparse == Sparse::Never;
+        Ok(Reporter { no_reflink, ..Reporter::of(state, opts.verbose, opts.debug) })
     }
 
     /// The library's reporter: nothing is printed; records and messages go to `events`.
@@ -180,7 +185,17 @@ impl Reporter {
         };
         let dry_run = state.dry_run;
         let state = Mutex::new(state);
-        Reporter { program, verbose, debug, dry_run, shape, state, moved: Condvar::new() }
+        let no_reflink = false;
+        Reporter {
+            program,
+            verbose,
+            debug,
+            no_reflink,
+            dry_run,
+            shape,
+            state,
+            moved: Condvar::new(),
+        }
     }
 
     /// The printer, locked. A thread that panicked while printing leaves it usable: the
@@ -263,8 +278,15 @@ impl Reporter {
         if matches!(entry.happened, Happened::Damaged(_)) && !library {
             lines.push(Line::Err(format!("{} is incomplete", quote(entry.dst))));
         }
+        // GNU 9.4's `--debug`: a destination left alone by -n, -u or --update says so.
+        if self.debug
+            && !library
+            && matches!(entry.happened, Happened::Skipped(Skip::Exists | Skip::NotNewer))
+        {
+            lines.push(Line::Out(format!("skipped {}", quote(entry.dst))));
+        }
         if let (true, Some(record)) = (self.debug, entry.record) {
-            lines.push(Line::Out(debug_line(record)));
+            lines.push(Line::Out(debug_line(record, self.no_reflink)));
             lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
         }
         let record = || Record { dry_run: self.dry_run, ..Record::of(entry) };

@@ -572,3 +572,26 @@ fn found_by_the_fuzzer_backup_names_cut_to_fit_and_no_temporary_left() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// GNU's own tests/cp/debug.sh and sparse-2.sh (coreutils 9.4+, whose `--debug` rcp prints):
+/// a destination left alone says `skipped`, and a reflink turned off by an option is `no`.
+#[test]
+fn debug_says_what_gnus_own_tests_expect() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("file"), "").unwrap();
+    fs::write(d.join("file.cp"), "").unwrap();
+    let out = rcp_in(d, &["--debug", "--update=none", "file", "file.cp"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "skipped 'file.cp'\n");
+    write_pattern(&d.join("k"), 256 << 10, 1);
+    for opts in [&["--sparse=never"][..], &["--reflink=never"]] {
+        let mut args = vec!["--debug"];
+        args.extend(opts);
+        args.extend(["k", "k2"]);
+        let out = rcp_in(d, &args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("copy offload: avoided, reflink: no,"), "{opts:?}: {text}");
+        fs::remove_file(d.join("k2")).unwrap();
+    }
+}
