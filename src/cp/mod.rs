@@ -1004,7 +1004,12 @@ impl<'a> Cp<'a> {
     fn back_up(&self, dst: &At) -> Result<At, Errno> {
         let opts = self.opts;
         if opts.dry_run {
-            return Ok(backup::backup_at(dst, opts.backup, &opts.suffix));
+            let name = backup::backup_at(dst, opts.backup, &opts.suffix);
+            // A suffix ending in `/` names a directory: the real rename fails so.
+            if name.path().as_os_str().as_bytes().ends_with(b"/") {
+                return Err(Errno::NOTDIR);
+            }
+            return Ok(name);
         }
         backup::backup(dst, opts.backup, &opts.suffix)
     }

@@ -123,6 +123,7 @@ fn dry_run_says_what_the_real_run_then_does() {
         &["-r", "src/.", "dst"],
         &["-a", "src/.", "dst"],
         &["-a", "--backup=numbered", "src/.", "dst"],
+        &["-r", "-b", "--suffix=.b/", "src/.", "dst"],
         &["-r", "--remove-destination", "src/.", "dst"],
         &["-a", "--resume", "src/.", "dst"],
         &["-r", "-u", "src/.", "dst"],
