@@ -238,6 +238,7 @@ impl Copy {
             PlanError::Usage(usage) => SetupError { message: usage.message },
             PlanError::Target(error) => SetupError { message: error.to_string() },
         })?;
+        process::run_began();
         if opts.recursive {
             process::raise_open_file_limit();
         }

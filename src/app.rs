@@ -15,6 +15,7 @@ use crate::walk;
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
+    process::run_began();
     let stdout_closed = stdout_was_closed();
     let program =
         args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());

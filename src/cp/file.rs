@@ -156,16 +156,21 @@ pub(crate) fn open_pair(
 /// `--resume`: the data an interrupted copy to `dst` kept (`.NAME.rcp-partial`), to go on
 /// filling and rename over `dst` when complete — where `dst` is new, or is replaced whole
 /// (`--atomic`). Only a regular file of this user with no other name is taken (nothing
-/// planted there is written through); its bytes are checked against the source's first.
+/// planted there is written through), left before this run began; its bytes are checked
+/// against the source's first.
 fn adopt_partial(opts: &Options, dst: &At, plan: &RegularPlan) -> Option<(OwnedFd, At, u64)> {
     if !(opts.resume && opts.data && (plan.new_dst || opts.atomic)) {
         return None;
     }
     let partial = crate::sys::create::partial_beside(dst)?;
+    // Left by an earlier run: one this run made (a source named like a partial, copied a
+    // moment ago) changed after it began.
+    let began = crate::sys::process::run_began();
     let ours = |st: &Stat| {
         FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
             && st.st_nlink == 1
             && st.st_uid == rustix::process::geteuid().as_raw()
+            && (st.st_ctime, st.st_ctime_nsec as i64) < began
     };
     let seen = partial.lstat().ok().filter(ours)?;
     let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::NONBLOCK;

@@ -20,6 +20,19 @@ pub(crate) fn raise_open_file_limit() {
     }
 }
 
+/// When this run began, on the clock the kernel stamps files with (the coarse real-time
+/// clock, so nothing this run changes can look older): (seconds, nanoseconds). Asked first
+/// when the run starts.
+pub(crate) fn run_began() -> (i64, i64) {
+    static BEGAN: std::sync::OnceLock<(i64, i64)> = std::sync::OnceLock::new();
+    *BEGAN.get_or_init(|| {
+        // SAFETY: a zeroed timespec is valid; clock_gettime only fills it.
+        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+        (ts.tv_sec, ts.tv_nsec)
+    })
+}
+
 /// How many files the process may have open (the soft limit; no limit counts as 2^32).
 pub(crate) fn open_file_limit() -> usize {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
@@ -56,9 +69,18 @@ impl Run {
     }
 
     /// Whether this run is provably over, as seen from `here` (a run in the same place):
-    /// its process is gone, or its process id now belongs to a process started later.
+    /// its process is gone (kill(pid, 0) says ESRCH: /proc may hide other users' processes,
+    /// `hidepid`), or its process id now belongs to a process started at another time.
     pub(crate) fn is_over(&self, here: &Run) -> bool {
-        self.place == here.place && start_time(self.pid).is_none_or(|t| t != self.start)
+        if self.place != here.place {
+            return false;
+        }
+        let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) else { return false };
+        match rustix::process::test_kill_process(pid) {
+            Err(rustix::io::Errno::SRCH) => true,
+            // Alive, or another user's: over only if /proc shows a later start.
+            _ => start_time(self.pid).is_some_and(|t| t != self.start),
+        }
     }
 }
 

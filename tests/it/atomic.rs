@@ -210,3 +210,52 @@ fn stale_temporaries_of_a_killed_run_are_removed_by_the_next() {
     }
     assert_eq!(fs::read_to_string(d.join("dst")).unwrap(), "new\n");
 }
+
+/// Where /proc hides other users' processes (`hidepid=2`), a live run's temporary is not
+/// judged over because its process cannot be seen: only kill(pid, 0)'s ESRCH says gone.
+#[test]
+fn a_live_runs_temporary_survives_where_proc_hides_it() {
+    if !have("unshare") || !have("setpriv") || !rustix::process::geteuid().is_root() {
+        return skip("atomic-hidepid", "needs root, unshare and setpriv");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // This host's PLACE, from the temporary a forced symlink goes through.
+    fs::write(d.join("old"), "").unwrap();
+    fs::write(d.join("new"), "").unwrap();
+    let (new, old) = (d.join("new"), d.join("old"));
+    let Some((_, trace)) = crate::common::rcp_traced(
+        "atomic-hidepid",
+        "symlinkat",
+        &["-sf", new.to_str().unwrap(), old.to_str().unwrap()],
+    ) else {
+        return;
+    };
+    let place = trace.split(".rcp-").nth(1).and_then(|t| t.split('-').next()).unwrap().to_string();
+    // A live process of root's, and a temporary named for it that nobody owns.
+    let mut live = Command::new("sleep").arg("30").spawn().unwrap();
+    let stat = fs::read_to_string(format!("/proc/{}/stat", live.id())).unwrap();
+    let start = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap().to_string();
+    let work = d.join("w");
+    fs::create_dir(&work).unwrap();
+    let temp = work.join(format!(".rcp-{place}-{}-{start}-3", live.id()));
+    fs::write(&temp, "live data").unwrap();
+    fs::write(work.join("x"), "x\n").unwrap();
+    let chown = Command::new("chown").args(["-R", "nobody"]).arg(&work).status().unwrap();
+    assert!(chown.success());
+    let script = "mount -t proc -o hidepid=2 proc /proc && exec setpriv --reuid=nobody \
+                  --regid=nogroup --clear-groups \"$RCP\" --atomic --debug x y";
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("RCP", env!("CARGO_BIN_EXE_rcp"))
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    let _ = (live.kill(), live.wait());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        temp.exists(),
+        "a live run's temporary was removed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -595,3 +595,20 @@ fn debug_says_what_gnus_own_tests_expect() {
         fs::remove_file(d.join("k2")).unwrap();
     }
 }
+
+/// Found by the attacker: a source file named like a partial (`.x.rcp-partial`) is copied,
+/// never taken for an interrupted copy of `x` made by this very run.
+#[test]
+fn a_file_named_like_a_partial_is_copied_not_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("src")).unwrap();
+    fs::write(d.join("src/.x.rcp-partial"), "real-source-file\n").unwrap();
+    fs::write(d.join("src/x"), "xxxxxx\n").unwrap();
+    for jobs in ["-j1", "-j4"] {
+        let dst = format!("dst{jobs}");
+        let (code, err) = rcp_at(d, &[jobs, "-a", "--resume", "src", &dst]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(snapshot(&d.join(&dst)), snapshot(&d.join("src")), "{jobs}");
+    }
+}
