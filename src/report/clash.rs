@@ -18,7 +18,9 @@ use crate::sys::{Ino, ino, is};
 /// a source directory copied recursively, neither a destination nor inside one; without
 /// (nothing will be copied), it may only not be one of the operands.
 pub(crate) fn clash(report: &Path, opts: &Options, pairs: Option<&[Pair]>) -> Option<String> {
-    let place = Place::of(report);
+    // The file the name leads to (through a symlink, dangling or not) is the one written.
+    let resolved = super::place::resolve(report);
+    let place = Place::of(&resolved);
     let refuse = |what: &str, path: &Path| {
         Some(format!("will not write report file {} {what} {}", quote(report), quote(path)))
     };

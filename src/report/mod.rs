@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -18,6 +17,7 @@ use rustix::io::Errno;
 
 pub(crate) mod clash;
 mod format;
+mod place;
 pub(crate) mod progress;
 mod record;
 pub(crate) mod totals;
@@ -47,7 +47,13 @@ enum Line {
 /// Where finished entries' records go.
 enum Records {
     /// `--report`: text or JSON lines on standard output, or on `--report-file` (`file`).
-    Stream { format: ReportFormat, out: Box<dyn Write + Send>, file: Option<PathBuf> },
+    Stream {
+        format: ReportFormat,
+        out: Box<dyn Write + Send>,
+        file: Option<PathBuf>,
+        /// A report file written under a temporary name, put in place at the end.
+        placed: Option<place::Placed>,
+    },
     /// The library: each record, and every message not about one entry, to the caller.
     Library(Sender<Event>),
 }
@@ -148,13 +154,14 @@ impl Reporter {
         let records = match (opts.report, &opts.report_file) {
             (None, _) => None,
             (Some(format), None) => {
-                Some(Records::Stream { format, out: Box::new(io::stdout()), file: None })
+                let out = Box::new(io::stdout());
+                Some(Records::Stream { format, out, file: None, placed: None })
             }
             (Some(format), Some(path)) => {
-                let file = File::create(path)
+                let (file, placed) = place::open(path)
                     .map_err(|e| (format!("cannot create report file {}", quote(path)), e))?;
                 let out = Box::new(BufWriter::new(file));
-                Some(Records::Stream { format, out, file: Some(path.clone()) })
+                Some(Records::Stream { format, out, file: Some(path.clone()), placed })
             }
         };
         let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
@@ -591,6 +598,16 @@ impl State {
         {
             let text = format!("error writing {}: {}", quote(path), crate::error::strerror(errno));
             message(&self.program, &text);
+        }
+        if let Some(Records::Stream { placed: Some(placed), .. }) = &self.records {
+            let committed = match self.report_error {
+                Some(_) => Ok(placed.discard()),
+                None => placed.commit(),
+            };
+            if let Err(text) = committed {
+                message(&self.program, &text);
+                status = status.max(1);
+            }
         }
         if status == 0 && self.failed_writes() {
             status = 1;

@@ -612,3 +612,83 @@ fn a_file_named_like_a_partial_is_copied_not_adopted() {
         assert_eq!(snapshot(&d.join(&dst)), snapshot(&d.join("src")), "{jobs}");
     }
 }
+
+/// Found by the attacker: the report file reached another way than by its name — a hard
+/// link to a source or destination file, a symlink (followed, dangling), `-L`, a backup
+/// renamed onto it — never truncates or replaces what the copy reads or writes: it is
+/// written beside its name and renamed over it at the end, if the name still leads where
+/// it did.
+#[test]
+fn the_report_reached_another_way_damages_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let case = |name: &str, setup: &dyn Fn(&Path), args: &[&str]| {
+        let root = d.join(name);
+        fs::create_dir(&root).unwrap();
+        setup(&root);
+        rcp_at(&root, args)
+    };
+    // A hard link to a file inside the source: the copy is of the file, whole.
+    let (code, err) = case(
+        "hardlink",
+        &|r| {
+            fs::create_dir_all(r.join("src/sub")).unwrap();
+            fs::write(r.join("src/sub/f"), "SECRET\n").unwrap();
+            fs::hard_link(r.join("src/sub/f"), r.join("hl")).unwrap();
+        },
+        &["-r", "src", "dst", "--report-file=hl"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(fs::read(d.join("hardlink/src/sub/f")).unwrap(), b"SECRET\n");
+    assert_eq!(fs::read(d.join("hardlink/dst/sub/f")).unwrap(), b"SECRET\n");
+    assert!(fs::read_to_string(d.join("hardlink/hl")).unwrap().contains("\"summary\""));
+    // A symlink into the source, and a dangling one into the destination: refused.
+    let (code, err) = case(
+        "symlink",
+        &|r| {
+            fs::create_dir_all(r.join("src/sub")).unwrap();
+            fs::write(r.join("src/sub/f"), "SECRET\n").unwrap();
+            std::os::unix::fs::symlink("src/sub/f", r.join("sl")).unwrap();
+        },
+        &["-r", "src", "dst", "--report-file=sl"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("inside source directory 'src'"), "{err}");
+    assert_eq!(fs::read(d.join("symlink/src/sub/f")).unwrap(), b"SECRET\n");
+    let (code, err) = case(
+        "dangling",
+        &|r| {
+            fs::write(r.join("a"), "payload\n").unwrap();
+            std::os::unix::fs::symlink("out", r.join("rep")).unwrap();
+        },
+        &["a", "out", "--report-file=rep"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("over destination 'out'"), "{err}");
+    // Under -L, a source file that is the report is copied whole before it is replaced.
+    let (code, err) = case(
+        "follow",
+        &|r| {
+            fs::create_dir_all(r.join("src")).unwrap();
+            fs::create_dir_all(r.join("other")).unwrap();
+            fs::write(r.join("other/data"), "keep\n").unwrap();
+            std::os::unix::fs::symlink("../other", r.join("src/link")).unwrap();
+        },
+        &["-rL", "src", "dst", "--report-file=other/data"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(fs::read(d.join("follow/dst/link/data")).unwrap(), b"keep\n");
+    // A backup renamed onto the report's name during the copy: the backup stays, the
+    // report is left at its temporary name, and rcp says so.
+    let (code, err) = case(
+        "backup",
+        &|r| {
+            fs::write(r.join("a"), "new\n").unwrap();
+            fs::write(r.join("b"), "old\n").unwrap();
+        },
+        &["-b", "a", "b", "--report-file=b~"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("was replaced during the copy"), "{err}");
+    assert_eq!(fs::read(d.join("backup/b~")).unwrap(), b"old\n");
+}
