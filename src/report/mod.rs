@@ -601,7 +601,10 @@ impl State {
         }
         if let Some(Records::Stream { placed: Some(placed), .. }) = &self.records {
             let committed = match self.report_error {
-                Some(_) => Ok(placed.discard()),
+                Some(_) => {
+                    placed.discard();
+                    Ok(())
+                }
                 None => placed.commit(),
             };
             if let Err(text) = committed {
