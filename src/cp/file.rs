@@ -313,7 +313,15 @@ pub(crate) fn fill_and_close(
 fn empty_once_clonable(ends: &Ends, dst: &At, src: &Path) -> Result<(), FileError> {
     let dst_st = fstat(&ends.dst_fd).map_err(|e| Error::new(Op::Fstat, dst.path(), e))?;
     let (source, dest) = (source(&ends.src_fd, &ends.open_st), dest(&ends.dst_fd, &dst_st));
-    let dir = dst.open_parent().map_err(|e| Error::new(Op::Access, dst.path(), e))?;
+    // The directory the file really is in (a destination may be a symlink to elsewhere).
+    let link = crate::sys::at::fd_path(ends.dst_fd.as_fd());
+    let real = link.and_then(|link| std::fs::read_link(link).ok());
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = match real.as_deref().map(crate::sys::path::dir_of) {
+        Some(real_dir) => rustix::fs::openat(rustix::fs::CWD, real_dir, flags, Mode::empty()),
+        None => dst.open_parent(),
+    }
+    .map_err(|e| Error::new(Op::Access, dst.path(), e))?;
     if let Err(errno) = engine::clone_would_work(&source, &dest, dir.as_fd()) {
         let op = Op::CloneFrom(src.to_path_buf());
         let record = engine::clone_refused(errno);

@@ -118,7 +118,16 @@ pub(crate) fn clone_would_work(src: &Source, dst: &Dest, dir: BorrowedFd) -> Res
     if fstat(dir).is_ok_and(|st| st.st_dev == dst.dev) {
         let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
         if let Ok(anonymous) = openat(dir, ".", flags, Mode::from_raw_mode(0o600)) {
-            return ranges::clone_file(src.fd, std::os::fd::AsFd::as_fd(&anonymous));
+            let anonymous = std::os::fd::AsFd::as_fd(&anonymous);
+            // Btrfs clones only between files alike in NOCOW (chattr +C): the anonymous
+            // file gets the destination's, not the directory's.
+            use rustix::fs::{IFlags, ioctl_getflags, ioctl_setflags};
+            if let (Ok(want), Ok(has)) = (ioctl_getflags(dst.fd), ioctl_getflags(anonymous))
+                && want.contains(IFlags::NOCOW) != has.contains(IFlags::NOCOW)
+            {
+                let _ = ioctl_setflags(anonymous, has ^ IFlags::NOCOW);
+            }
+            return ranges::clone_file(src.fd, anonymous);
         }
     }
     if src.dev != dst.dev {
@@ -202,7 +211,7 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
                 record.strategy = Strategy::Clone;
                 record.bytes = src.size;
                 ranges::count(src.size);
-                return Ok(record);
+                return cloned_as_opened(src, dst, record);
             }
             Err(fallback) => {
                 let errno = fallback.errno.unwrap_or(Errno::OPNOTSUPP);
@@ -215,6 +224,21 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
         }
     }
     copy_data(src, dst, policy, pair, w, (record, 0))
+}
+
+/// A clone takes the whole file as it is now: one that grew since it was opened is cut back
+/// to the size it had then, one that shrank fails (as any copy that meets EOF early).
+fn cloned_as_opened(src: &Source, dst: &Dest, record: Copied) -> Result<Copied, Failure> {
+    let now = rustix::fs::fstat(dst.fd).map_err(|e| Failure::at(Stage::Clone, e, &record))?;
+    let now = now.st_size as u64;
+    if now < src.size {
+        return Err(Failure::at(Stage::Shrank, Errno::NODATA, &record));
+    }
+    if now > src.size {
+        rustix::fs::ftruncate(dst.fd, src.size)
+            .map_err(|e| Failure::at(Stage::Extend, e, &record))?;
+    }
+    Ok(record)
 }
 
 fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Scratch) -> Result<(), Fallback> {

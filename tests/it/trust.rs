@@ -692,3 +692,61 @@ fn the_report_reached_another_way_damages_nothing() {
     assert!(err.contains("was replaced during the copy"), "{err}");
     assert_eq!(fs::read(d.join("backup/b~")).unwrap(), b"old\n");
 }
+
+/// Found by the attacker: the trial clone before an existing file is emptied is made alike
+/// in NOCOW (`chattr +C`, which btrfs will not clone across) and in the directory the file
+/// really is in; a clone takes the file as it was opened (one that shrank fails).
+#[test]
+fn reflink_always_trial_clone_is_alike_and_a_clone_is_the_file_as_opened() {
+    if !have("chattr") {
+        return skip("reflink-nocow", "chattr is not installed");
+    }
+    let Some(dir) = dir_on(Fs::Btrfs, "reflink-nocow") else { return };
+    let d = dir.path();
+    write_pattern(&d.join("src"), 1 << 20, 3);
+    // A NOCOW destination cannot share the source's extents: left whole.
+    fs::write(d.join("nocow"), "").unwrap();
+    assert!(
+        std::process::Command::new("chattr")
+            .arg("+C")
+            .arg(d.join("nocow"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    fs::write(d.join("nocow"), "IMPORTANT\n").unwrap();
+    let (code, err) = rcp_at(d, &["--reflink=always", "src", "nocow"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(fs::read(d.join("nocow")).unwrap(), b"IMPORTANT\n", "{err}");
+    // A plain file in a NOCOW directory clones (the trial file is made like the file).
+    fs::create_dir(d.join("cdir")).unwrap();
+    fs::write(d.join("cdir/dst"), "old\n").unwrap();
+    assert!(
+        std::process::Command::new("chattr")
+            .arg("+C")
+            .arg(d.join("cdir"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, err) = rcp_at(d, &["--reflink=always", "src", "cdir/dst"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_same_bytes(&d.join("src"), &d.join("cdir/dst"));
+    // A source cut short between its stat and the clone: the clone fails, no copy left.
+    write_pattern(&d.join("g"), 3 << 20, 4);
+    let child = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=ioctl:delay_enter=600000", "-P"])
+        .arg(d.join("g.copy"))
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .arg(d.join("g"))
+        .arg(d.join("g.copy"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_open(child.id(), &d.join("g"));
+    fs::OpenOptions::new().write(true).open(d.join("g")).unwrap().set_len(1 << 20).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shrank while it was being copied"), "{}", stderr(&out));
+    assert!(!d.join("g.copy").exists());
+}
