@@ -486,7 +486,7 @@ fn command_line(rng: &mut Rng, case: &Case, opts: Vec<(&'static Opt, Option<Stri
             _ if paths.is_empty() => b"a".to_vec(),
             _ => rng.pick(&paths).path.clone(),
         };
-        sources.push(decorate(rng, word));
+        sources.push(inside_tree(decorate(rng, word)));
     }
     let target = match rng.below(20) {
         0..=7 if !dirs.is_empty() => rng.pick(&dirs).path.clone(),
@@ -503,7 +503,7 @@ fn command_line(rng: &mut Rng, case: &Case, opts: Vec<(&'static Opt, Option<Stri
         17 => b".".to_vec(),
         _ => b"dst".to_vec(),
     };
-    let target = decorate(rng, target);
+    let target = inside_tree(decorate(rng, target));
     let mut items: Vec<Arg> = Vec::new();
     let mut target_used = false;
     for (o, value) in opts {
@@ -603,6 +603,25 @@ fn meaning(o: &Opt, value: &[u8]) -> String {
 
 /// An operand as a user might write it: trailing slashes, `./`, `/.`, `//`, `/..`, or the
 /// absolute path.
+/// `word`, or `.` where it would lead above the tree (`..`, `./..`): the twins are built
+/// one after the other at one path, so what GNU's run left above the tree would still be
+/// there for rcp's.
+fn inside_tree(word: Vec<u8>) -> Vec<u8> {
+    let rest = word.strip_prefix(ROOT).unwrap_or(&word);
+    let mut depth = 0i32;
+    for part in rest.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return b".".to_vec();
+        }
+    }
+    word
+}
+
 fn decorate(rng: &mut Rng, path: Vec<u8>) -> Vec<u8> {
     match rng.below(40) {
         0..=3 => [path, b"/".to_vec()].concat(),

