@@ -274,11 +274,9 @@ pub(crate) fn fill_and_close(
 ) -> Result<Option<Copied>, FileError> {
     let (src_path, dst_path) = (src.path(), dst.path());
     // Messages name the destination; everything on it goes through the fd.
-    let mut result = match ends.empty_if_clonable {
-        true => empty_once_clonable(&ends, dst, src_path),
-        false => Ok(()),
-    }
-    .and_then(|()| fill(&ends, (src_path, dst_path), worker, attrs));
+    let emptied =
+        if ends.empty_if_clonable { empty_once_clonable(&ends, dst, src_path) } else { Ok(()) };
+    let mut result = emptied.and_then(|()| fill(&ends, (src_path, dst_path), worker, attrs));
     let Ends { src_fd, dst_fd, temp, created, .. } = ends;
     let written = temp.as_ref().unwrap_or(dst);
     if attrs.opts.fsync

@@ -523,3 +523,26 @@ pub fn wait_until_open(tracer: u32, file: &Path) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
+
+/// rcp started under `strace -f` with one injection (`splice:delay_exit=20000`), counting
+/// only calls on `only` when given (`-P`: the loader's own calls never match), in `dir`
+/// with `args`; standard output and error piped.
+pub fn rcp_slowed<S: AsRef<OsStr>>(
+    inject: &str,
+    only: Option<&Path>,
+    dir: &Path,
+    args: &[S],
+) -> std::process::Child {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"]).arg(format!("inject={inject}"));
+    if let Some(path) = only {
+        cmd.arg("-P").arg(path);
+    }
+    cmd.arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run strace")
+}

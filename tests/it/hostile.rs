@@ -172,18 +172,11 @@ fn sources_that_change_while_copied_give_a_whole_copy_or_an_error() {
             let _ = (fs::remove_file(&src), fs::remove_file(&dst));
             write_pattern(&src, 4 << 20, 11);
             let original = fs::read(&src).unwrap();
-            let inject = format!("inject={call}:delay_enter=400000:when=1");
-            // `-P`: only calls on the source count (the loader preads its libraries too).
-            let child = Command::new("strace")
-                .args(["-f", "-qq", "-o", "/dev/null", "-e", &inject, "-P"])
-                .arg(&src)
-                .arg(env!("CARGO_BIN_EXE_rcp"))
-                .args(options)
-                .arg(&src)
-                .arg(&dst)
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let inject = format!("{call}:delay_enter=400000:when=1");
+            // Only calls on the source count (the loader preads its libraries too).
+            let mut args: Vec<&std::ffi::OsStr> = options.iter().map(|o| o.as_ref()).collect();
+            args.extend([src.as_os_str(), dst.as_os_str()]);
+            let child = rcp_slowed(&inject, Some(&src), d, &args);
             wait_until_open(child.id(), &src);
             match change {
                 Change::Grows => {

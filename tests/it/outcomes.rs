@@ -274,15 +274,8 @@ fn an_interrupted_copy_still_ends_with_its_summary() {
     }
     // Every data call slowed down (a fast disk copies the whole tree before a signal
     // sent at a fixed time arrives), and SIGINT once the first file is there.
-    let child = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=copy_file_range:delay_exit=20000"])
-        .arg(env!("CARGO_BIN_EXE_rcp"))
-        .current_dir(d)
-        .args(["-r", "--report=json", "src", "dst"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args = ["-r", "--report=json", "src", "dst"];
+    let child = rcp_slowed("copy_file_range:delay_exit=20000", None, d, &args);
     let started = std::time::Instant::now();
     while !d.join("dst/f00").exists() {
         assert!(started.elapsed().as_secs() < 20, "rcp copied nothing");

@@ -129,21 +129,7 @@ fn a_source_that_shrinks_while_copied_fails_and_leaves_no_short_copy() {
         }
         let dst = d.join(format!("{name}.copy"));
         // The first copy call waits half a second; meanwhile the source loses 7 MiB.
-        let child = std::process::Command::new("strace")
-            .args([
-                "-f",
-                "-qq",
-                "-o",
-                "/dev/null",
-                "-e",
-                "inject=copy_file_range:delay_enter=500000:when=1",
-            ])
-            .arg(env!("CARGO_BIN_EXE_rcp"))
-            .arg(&src)
-            .arg(&dst)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = rcp_slowed("copy_file_range:delay_enter=500000:when=1", None, d, &[&src, &dst]);
         wait_until_open(child.id(), &src);
         fs::OpenOptions::new().write(true).open(&src).unwrap().set_len(1 << 20).unwrap();
         let out = child.wait_with_output().unwrap();
@@ -200,14 +186,7 @@ fn debug_says_no_clone_happened_when_a_required_clone_failed() {
 /// Starts rcp under strace with every splice slowed down, sends it SIGINT once `ready`
 /// says so, and returns its exit status and stderr.
 fn interrupted_once(d: &Path, args: &[&str], ready: impl Fn() -> bool) -> (Option<i32>, String) {
-    let child = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=splice:delay_exit=20000"])
-        .arg(env!("CARGO_BIN_EXE_rcp"))
-        .args(args)
-        .current_dir(d)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = rcp_slowed("splice:delay_exit=20000", None, d, args);
     let start = std::time::Instant::now();
     while !ready() {
         assert!(start.elapsed().as_secs() < 30, "rcp {args:?} wrote nothing");
@@ -340,7 +319,10 @@ fn a_later_operand_never_overwrites_a_file_a_worker_still_reads() {
                 .unwrap();
             assert_eq!(out.status.code(), Some(1), "{jobs}: {}", stderr(&out));
             assert!(stderr(&out).contains("cannot copy a directory, 'c', into itself, 'c/c'"));
-            assert!(fs::read(root.join("c/c/a")).unwrap() == original, "{jobs} round {round}");
+            // Where the walk meets `c/c` before `a` (inode order: ext4 reuses freed inodes)
+            // the operand stops before `a`, as GNU's would; where `a` was copied, whole.
+            let copied = fs::read(root.join("c/c/a"));
+            assert!(copied.is_err() || copied.unwrap() == original, "{jobs} round {round}");
             assert_eq!(fs::read(root.join("c/a")).unwrap(), b"x");
         }
     }
@@ -698,6 +680,10 @@ fn the_report_reached_another_way_damages_nothing() {
 /// really is in; a clone takes the file as it was opened (one that shrank fails).
 #[test]
 fn reflink_always_trial_clone_is_alike_and_a_clone_is_the_file_as_opened() {
+    let nocow = |path: &Path| {
+        let set = std::process::Command::new("chattr").arg("+C").arg(path).status();
+        assert!(set.unwrap().success(), "chattr +C {path:?}");
+    };
     if !have("chattr") {
         return skip("reflink-nocow", "chattr is not installed");
     }
@@ -706,14 +692,7 @@ fn reflink_always_trial_clone_is_alike_and_a_clone_is_the_file_as_opened() {
     write_pattern(&d.join("src"), 1 << 20, 3);
     // A NOCOW destination cannot share the source's extents: left whole.
     fs::write(d.join("nocow"), "").unwrap();
-    assert!(
-        std::process::Command::new("chattr")
-            .arg("+C")
-            .arg(d.join("nocow"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    nocow(&d.join("nocow"));
     fs::write(d.join("nocow"), "IMPORTANT\n").unwrap();
     let (code, err) = rcp_at(d, &["--reflink=always", "src", "nocow"]);
     assert_eq!(code, Some(1), "{err}");
@@ -721,28 +700,14 @@ fn reflink_always_trial_clone_is_alike_and_a_clone_is_the_file_as_opened() {
     // A plain file in a NOCOW directory clones (the trial file is made like the file).
     fs::create_dir(d.join("cdir")).unwrap();
     fs::write(d.join("cdir/dst"), "old\n").unwrap();
-    assert!(
-        std::process::Command::new("chattr")
-            .arg("+C")
-            .arg(d.join("cdir"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    nocow(&d.join("cdir"));
     let (code, err) = rcp_at(d, &["--reflink=always", "src", "cdir/dst"]);
     assert_eq!(code, Some(0), "{err}");
     assert_same_bytes(&d.join("src"), &d.join("cdir/dst"));
     // A source cut short between its stat and the clone: the clone fails, no copy left.
     write_pattern(&d.join("g"), 3 << 20, 4);
-    let child = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "inject=ioctl:delay_enter=600000", "-P"])
-        .arg(d.join("g.copy"))
-        .arg(env!("CARGO_BIN_EXE_rcp"))
-        .arg(d.join("g"))
-        .arg(d.join("g.copy"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (g, copy) = (d.join("g"), d.join("g.copy"));
+    let child = rcp_slowed("ioctl:delay_enter=600000", Some(&copy), d, &[&g, &copy]);
     wait_until_open(child.id(), &d.join("g"));
     fs::OpenOptions::new().write(true).open(d.join("g")).unwrap().set_len(1 << 20).unwrap();
     let out = child.wait_with_output().unwrap();
