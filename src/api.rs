@@ -11,10 +11,10 @@ use crate::args::cli;
 use crate::args::options::{Options, REFLINK, SPARSE, word};
 use crate::args::plan::{self, PlanError};
 use crate::cp::preserve::Env;
-use crate::engine::{Reflink, Sparse};
 use crate::report::{Event, Record, Reporter};
 use crate::sys::process;
 use crate::walk;
+use copychain::{Reflink, Sparse};
 
 /// A copy of one or more sources to a destination, with GNU cp's rules: one source to a
 /// path that is not a directory copies to that path; otherwise each source goes into the

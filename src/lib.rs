@@ -21,7 +21,6 @@ mod api;
 mod app;
 mod args;
 mod cp;
-pub mod engine;
 mod error;
 mod quote;
 mod report;
@@ -31,5 +30,6 @@ mod walk;
 
 pub use api::{Copy, Preserve, SetupError, Summary};
 pub use app::run;
-pub use engine::{Copied, Reflink, Sparse, Strategy};
+pub use copychain as engine;
+pub use copychain::{Copied, Reflink, Sparse, Strategy};
 pub use report::{Kind, Outcome, Record, Skip};

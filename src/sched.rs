@@ -29,12 +29,12 @@ use crate::args::options::Options;
 use crate::cp::file::{DstDir, Ends, FileError, copy_new_file, fill_and_close, happened};
 use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
-use crate::engine::{Copied, Scratch};
 use crate::report::{Entry, Kind, Printer, Reporter};
 use crate::sys::at::At;
-use crate::sys::fs::allocation_group_shift;
 use crate::sys::process::{Usage, usage};
 use crate::sys::{Ino, interrupt};
+use copychain::fs::allocation_group_shift;
+use copychain::{Copied, Scratch};
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
@@ -359,7 +359,8 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         // A dry run fills no file: nothing to hand over.
         let asked = if opts.dry_run { Some(1) } else { opts.jobs };
         let rules = Rules { opts, env, out, walk_tree, fds: Fds::default() };
-        Sched::with(Some(scope), asked, rules, Scratch::default())
+        let scratch = Scratch::new(Arc::clone(out.progress()), interrupt::stop());
+        Sched::with(Some(scope), asked, rules, scratch)
     }
 
     /// The scheduler of a tree's walk on a worker: everything in line, with the worker's

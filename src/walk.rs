@@ -16,7 +16,6 @@ use crate::cp::preserve::Env;
 use crate::cp::{
     self, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status, Visit,
 };
-use crate::engine::Scratch;
 use crate::error::{Error, Op};
 use crate::report::Reporter;
 use crate::report::progress::{Monitor, Show};
@@ -25,6 +24,7 @@ use crate::sched::{Job, Lanes, Sched, Tree};
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
+use copychain::Scratch;
 use rustix::fs::{FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};

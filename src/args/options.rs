@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use crate::args::argmatch::argmatch;
 use crate::args::cli::{Ordered, Parsed, Stop};
 use crate::args::exclude::{Exclude, Given, Patterns};
-use crate::engine::{Policy, Reflink, Sparse};
 use crate::error::UsageError;
+use copychain::{Policy, Reflink, Sparse};
 
 /// Which symlinks among the sources are followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,13 +14,14 @@ use rustix::io::Errno;
 
 use super::file::{self, FileError};
 use crate::args::options::Options;
-use crate::engine::{self, Copied, Landing, Source};
 use crate::error::{Error, Op};
 use crate::sys::at::At;
 use crate::sys::create::Made;
-use crate::sys::fs::Filesystem;
+use crate::sys::fs::nearest_filesystem;
 use crate::sys::is;
 use crate::sys::path::dir_of;
+use copychain::fs::Filesystem;
+use copychain::{self as engine, Copied, Landing, Source};
 
 /// What a dry run keeps in place of what it did not make.
 #[derive(Default)]
@@ -119,7 +120,7 @@ impl Planned {
             return Ok(Landing { dev, fs: *fs });
         }
         let dir = dir_of(dst);
-        let (dir_dev, fs) = Filesystem::nearest(dir).map_err(|e| Error::new(Op::Stat, dir, e))?;
+        let (dir_dev, fs) = nearest_filesystem(dir).map_err(|e| Error::new(Op::Stat, dir, e))?;
         let dev = dev.unwrap_or(dir_dev);
         self.filesystems.insert(dev, fs);
         Ok(Landing { dev, fs })

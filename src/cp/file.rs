@@ -12,12 +12,12 @@ use rustix::io::Errno;
 
 use crate::args::options::Options;
 use crate::cp::preserve::{Attrs, Made, Stopped, Target};
-use crate::engine::{self, Copied, Dest, Failure, Reflink, Scratch, Source, Stage};
 use crate::error::{Error, Op};
 use crate::report::{Happened, Printer};
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
+use copychain::{self as engine, Copied, Dest, Failure, Reflink, Scratch, Source, Stage};
 
 /// A failed file copy: the message, and the engine's record when it got that far.
 #[derive(Debug)]
@@ -322,7 +322,7 @@ fn empty_once_clonable(ends: &Ends, dst: &At, src: &Path) -> Result<(), FileErro
     .map_err(|e| Error::new(Op::Access, dst.path(), e))?;
     if let Err(errno) = engine::clone_would_work(&source, &dest, dir.as_fd()) {
         let op = Op::CloneFrom(src.to_path_buf());
-        let record = engine::clone_refused(errno);
+        let record = Some(engine::clone_refused(errno));
         return Err(FileError {
             error: Error::new(op, dst.path(), errno),
             record,

@@ -23,7 +23,6 @@ use rustix::io::Errno;
 
 use crate::args::options::{Backup, Deref, Interactive, Options};
 use crate::args::plan::Nonexistent;
-use crate::engine::Scratch;
 use crate::error::{Error, Op};
 use crate::report::{Entry, Happened, Kind, Printer, Skip};
 use crate::sys::at::{At, DirFd};
@@ -31,6 +30,7 @@ use crate::sys::attr::{self, Node};
 use crate::sys::create::{self, Made as Linked};
 use crate::sys::path::{dir_of, last_component, same_name};
 use crate::sys::{Ino, ino, is};
+use copychain::Scratch;
 use file::{DstDir, Ends, FileError, RegularPlan};
 use links::Memory;
 use preserve::{Attrs, Env, Made, Stopped, Target};

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 use super::record::{Entry, Happened, Outcome, Record};
-use crate::engine::{Copied, Strategy};
 use crate::error::errno_name;
 use crate::quote::quote;
+use copychain::{Copied, Strategy};
 
 /// The report's schema version (`doc/report.schema.json`): raised when a field changes
 /// meaning or goes away, not when one is added.
@@ -247,11 +247,10 @@ fn path_json(path: &OsStr) -> Value {
 }
 
 /// `--stats`: the summary's figures for people, on stderr.
-pub(super) fn stats_summary(tally: &Tally, dry_run: bool) -> String {
+pub(super) fn stats_summary(tally: &Tally, moved: u64, dry_run: bool) -> String {
     let elapsed = tally.start.elapsed().as_secs_f64();
     let (files, bytes) = tally.files();
     // Throughput is of the data moved: holes kept and prefixes resumed from moved nothing.
-    let moved = crate::engine::moved_bytes();
     let rate = if elapsed > 0.0 { moved as f64 / elapsed } else { 0.0 };
     let [copied, skipped, failed] = tally.outcomes;
     let mut out = String::from(if dry_run { "dry run, nothing written:\n" } else { "" });

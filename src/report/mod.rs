@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
@@ -26,9 +26,9 @@ pub(crate) use record::{Entry, Happened};
 pub use record::{Kind, Outcome, Record, Skip};
 
 use crate::args::options::{Options, ReportFormat};
-use crate::engine::{Reflink, Sparse};
 use crate::error::{Error, UsageError};
 use crate::quote::quote;
+use copychain::{Progress, Reflink, Sparse};
 use format::{
     Tally, debug_line, json_record, json_summary, stats_summary, strategy_line, text_record,
     text_summary,
@@ -120,6 +120,8 @@ pub(crate) struct Reporter {
     state: Mutex<State>,
     /// Signalled when a place is finished while a job's walk waits (`State::blocked`).
     moved: Condvar,
+    /// What the run's copies count (the bar, status lines and `--stats` read it).
+    progress: Arc<Progress>,
 }
 
 /// The printer's state, behind the reporter's lock.
@@ -146,6 +148,8 @@ struct State {
     blocked: usize,
     /// The progress bar, hidden while a line is printed.
     bar: Option<indicatif::ProgressBar>,
+    /// What the run's copies count (`--stats`' rate is of the bytes moved).
+    progress: Arc<Progress>,
 }
 
 impl Reporter {
@@ -191,6 +195,7 @@ impl Reporter {
             Some(Records::Library(_)) => Shape::Library,
         };
         let dry_run = state.dry_run;
+        let progress = Arc::clone(&state.progress);
         let state = Mutex::new(state);
         let no_reflink = false;
         Reporter {
@@ -202,7 +207,13 @@ impl Reporter {
             shape,
             state,
             moved: Condvar::new(),
+            progress,
         }
+    }
+
+    /// The counters the run's copies add to.
+    pub(crate) fn progress(&self) -> &Arc<Progress> {
+        &self.progress
     }
 
     /// The printer, locked. A thread that panicked while printing leaves it usable: the
@@ -474,6 +485,7 @@ impl State {
             waiting: HashMap::new(),
             blocked: 0,
             bar: None,
+            progress: Arc::default(),
         }
     }
 
@@ -616,8 +628,8 @@ impl State {
             status = 1;
         }
         if self.stats {
-            let _ =
-                io::stderr().lock().write_all(stats_summary(&self.tally, self.dry_run).as_bytes());
+            let summary = stats_summary(&self.tally, self.progress.moved_bytes(), self.dry_run);
+            let _ = io::stderr().lock().write_all(summary.as_bytes());
         }
         status
     }

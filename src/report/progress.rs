@@ -16,7 +16,6 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::Reporter;
 use super::totals::{Sources, Totals};
-use crate::engine;
 use crate::sys::interrupt;
 
 /// The stack of the progress and count threads (they draw and count; nothing recurses).
@@ -97,8 +96,9 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
         };
         let (show, scope, started) = (self.show, self.scope, self.started);
         let bar = (show == Show::Bar).then(new_bar);
+        let counts = Arc::clone(self.out.progress());
         if let Some(bar) = &bar {
-            engine::show_progress();
+            counts.watch();
             self.out.set_bar(Some(bar.clone()));
         }
         let requests = interrupt::status_requests();
@@ -107,8 +107,8 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
         let started = thread.spawn_scoped(scope, move || {
             interrupt::leave_to_the_walk();
             let totals = Arc::new(Totals::default());
-            let meter = Meter::new(started);
-            let mut view = View { show, bar, meter, totals, counting: false };
+            let meter = Meter::new(started, counts.done_bytes());
+            let mut view = View { show, counts, bar, meter, totals, counting: false };
             if show != Show::OnRequest {
                 view.count(scope, &sources);
             }
@@ -133,6 +133,8 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
 /// What the progress thread shows, and what it measures.
 struct View {
     show: Show,
+    /// What the copies count.
+    counts: Arc<copychain::Progress>,
     bar: Option<ProgressBar>,
     meter: Meter,
     totals: Arc<Totals>,
@@ -233,10 +235,10 @@ impl View {
 
     fn progress(&mut self) -> Progress {
         let now = Instant::now();
-        let bytes = engine::done_bytes();
+        let bytes = self.counts.done_bytes();
         self.meter.sample(now, bytes);
         Progress {
-            files: engine::copied_files(),
+            files: self.counts.files(),
             bytes,
             totals: self.totals.known(),
             rate: self.meter.rate(),
@@ -343,9 +345,10 @@ struct Meter {
 }
 
 impl Meter {
-    /// A meter for a copy that started at `start` (bytes moved before it measures from now).
-    fn new(start: Instant) -> Meter {
-        Meter { start, samples: VecDeque::from([(Instant::now(), engine::done_bytes())]) }
+    /// A meter for a copy that started at `start` and is `done` bytes through now (bytes
+    /// moved before it measures from now).
+    fn new(start: Instant, done: u64) -> Meter {
+        Meter { start, samples: VecDeque::from([(Instant::now(), done)]) }
     }
 
     fn sample(&mut self, now: Instant, bytes: u64) {

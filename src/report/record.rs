@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::Copied;
 use crate::error::Error;
+use copychain::Copied;
 
 /// What kind of entry a record is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,13 +10,15 @@
 //! waits on, and the copy goes on (its calls are restarted).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
+use copychain::Stop;
 use rustix::io::Errno;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
-static STOP: AtomicBool = AtomicBool::new(false);
+/// The stop request the handlers make, handed to every copy of this process.
+static STOP: LazyLock<Stop> = LazyLock::new(Stop::new);
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
 /// The signals that stop a copy.
@@ -36,6 +38,8 @@ static STATUS_READ: OnceLock<OwnedFd> = OnceLock::new();
 
 /// Installs the handlers (once, before any file is touched).
 pub(crate) fn install() -> std::io::Result<()> {
+    // Made here, not in a handler (which must not allocate).
+    LazyLock::force(&STOP);
     for signal in STOPPING {
         // SAFETY: the handler only loads and stores atomics, reads the monotonic clock and
         // calls _exit, all async-signal-safe.
@@ -84,7 +88,7 @@ pub(crate) fn take_status_requests() {
 /// The first stopping signal asks the copy to stop; another one, later, exits at once.
 fn on_signal(signal: i32) {
     let now = monotonic_ms();
-    if !STOP.swap(true, Ordering::SeqCst) {
+    if STOP.request() {
         SIGNAL.store(signal as usize, Ordering::SeqCst);
         FIRST_AT.store(now, Ordering::SeqCst);
     } else if now.saturating_sub(FIRST_AT.load(Ordering::SeqCst)) >= REPEAT_MS {
@@ -134,12 +138,17 @@ pub(crate) fn leave_to_the_walk() {
 
 /// Whether a stop was asked for.
 pub(crate) fn stopping() -> bool {
-    STOP.load(Ordering::Relaxed)
+    STOP.requested()
 }
 
 /// `Err(ECANCELED)` once a stop was asked for: how long-running loops give up.
 pub(crate) fn check() -> Result<(), Errno> {
-    if stopping() { Err(Errno::CANCELED) } else { Ok(()) }
+    STOP.check()
+}
+
+/// The request the handlers make, for the engine to check between chunks.
+pub(crate) fn stop() -> Stop {
+    STOP.clone()
 }
 
 /// The signal that stopped the run, with its name and the exit status for it.

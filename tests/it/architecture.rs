@@ -1,8 +1,11 @@
-//! The layering of `src/`, checked from the source text: every `crate::`, `super::`,
-//! `self::` and child-module path a file names is an edge of the module graph. The graph
-//! must have no cycle between files, and a folder (or top-level file) may name only those
-//! below it in `LAYERS`. A self-test feeds the checker a back-link, so it is known to fail
-//! when one is added.
+//! The layering of each crate of the workspace, checked from the source text: every
+//! `crate::`, `super::`, `self::` and child-module path a file names is an edge of the
+//! module graph. The graph must have no cycle between files, and a folder (or top-level
+//! file) may name only those below it in its crate's layers (`LAYERS` for rcp,
+//! `ENGINE_LAYERS` for copychain). Between crates Cargo keeps the direction (copychain
+//! cannot name rcp), and a test here keeps the engine's dependencies free of anything of a
+//! command line or a terminal. A self-test feeds the checker a back-link, so it is known
+//! to fail when one is added.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,7 +14,6 @@ use std::path::Path;
 /// units on one line are peers and may not name each other.
 const LAYERS: &[&[&str]] = &[
     &["sys"],
-    &["engine"],
     &["quote"],
     &["error"],
     &["args"],
@@ -23,14 +25,22 @@ const LAYERS: &[&[&str]] = &[
     &["crate"],
 ];
 
+/// The engine crate's modules, from the bottom up.
+const ENGINE_LAYERS: &[&[&str]] = &[
+    &["types", "shared", "fs", "extents"],
+    &["support", "chain", "ranges"],
+    &["predict"],
+    &["crate"],
+];
+
 /// One source file: its module path (`crate::cp::file`) and its text.
 struct Source {
     module: String,
     text: String,
 }
 
-fn rank(unit: &str) -> Option<usize> {
-    LAYERS.iter().position(|layer| layer.contains(&unit))
+fn rank(layers: &[&[&str]], unit: &str) -> Option<usize> {
+    layers.iter().position(|layer| layer.contains(&unit))
 }
 
 /// `crate::cp::file` → `cp`; `crate` → `crate`.
@@ -231,7 +241,7 @@ fn graph(sources: &[Source]) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// What breaks the layering: a lower unit naming a higher one (or a peer), and cycles.
-fn violations(sources: &[Source]) -> Vec<String> {
+fn violations(sources: &[Source], layers: &[&[&str]]) -> Vec<String> {
     let graph = graph(sources);
     let mut found = Vec::new();
     for (from, targets) in &graph {
@@ -240,7 +250,7 @@ fn violations(sources: &[Source]) -> Vec<String> {
             if a == b {
                 continue;
             }
-            match (rank(a), rank(b)) {
+            match (rank(layers, a), rank(layers, b)) {
                 (Some(ra), Some(rb)) if rb < ra => {}
                 (None, _) => found.push(format!("{a} is in no layer (add it to LAYERS)")),
                 (_, None) => found.push(format!("{b} is in no layer (add it to LAYERS)")),
@@ -286,7 +296,12 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
 }
 
 fn src_sources() -> Vec<Source> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    sources_of(".")
+}
+
+/// The sources of the crate in `dir` (relative to the workspace's top).
+fn sources_of(dir: &str) -> Vec<Source> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join("src");
     let mut sources = Vec::new();
     read_sources(&root, &root, &mut sources);
     sources.sort_by(|a, b| a.module.cmp(&b.module));
@@ -299,9 +314,45 @@ fn layers_point_one_way_and_no_file_imports_in_a_circle() {
     assert!(sources.len() > 20, "read {} files under src/", sources.len());
     let graph = graph(&sources);
     // The checker must see the edges it is meant to police.
-    assert!(graph["crate::cp::file"].contains("crate::engine"), "{:?}", graph["crate::cp::file"]);
-    let problems = violations(&sources);
+    assert!(graph["crate::cp::file"].contains("crate::sys::at"), "{:?}", graph["crate::cp::file"]);
+    let problems = violations(&sources, LAYERS);
     assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_engine_crate_is_layered_too() {
+    let sources = sources_of("crates/copychain");
+    assert!(sources.len() >= 8, "read {} files under crates/copychain/src/", sources.len());
+    let graph = graph(&sources);
+    assert!(graph["crate::predict"].contains("crate::chain"), "{:?}", graph["crate::predict"]);
+    let problems = violations(&sources, ENGINE_LAYERS);
+    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+}
+
+/// `cargo tree`'s crates for `package`'s normal dependencies (itself included).
+fn dependency_tree(package: &str) -> BTreeSet<String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--locked", "--offline", "-e", "normal", "--prefix", "none", "-p"])
+        .arg(package)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo tree");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    text.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
+}
+
+#[test]
+fn the_engine_depends_on_the_syscall_layer_only() {
+    let crates = dependency_tree("copychain");
+    let allowed = ["copychain", "rustix", "bitflags", "linux-raw-sys", "libc", "errno"];
+    let extra: Vec<_> = crates.iter().filter(|c| !allowed.contains(&c.as_str())).collect();
+    assert!(extra.is_empty(), "the engine pulls in {extra:?}");
+    assert!(crates.contains("rustix"), "{crates:?}");
+    // And the command line's crates are there to be missed.
+    let rcp = dependency_tree("rcp");
+    assert!(rcp.contains("clap") && rcp.contains("copychain"), "{rcp:?}");
 }
 
 #[test]
@@ -309,7 +360,7 @@ fn the_checker_catches_a_back_link_and_a_cycle() {
     let mut sources = src_sources();
     let at = sources.iter().position(|s| s.module == "crate::sys::at").expect("sys/at.rs");
     sources[at].text.push_str("\nfn back() { crate::report::message(); }\n");
-    let problems = violations(&sources);
+    let problems = violations(&sources, LAYERS);
     assert!(
         problems.iter().any(|p| p.contains("crate::sys::at names crate::report")),
         "{problems:?}"
@@ -319,7 +370,7 @@ fn the_checker_catches_a_back_link_and_a_cycle() {
         Source { module: "crate::sys::a".into(), text: "use super::{b::Y, Z};".into() },
         Source { module: "crate::sys::b".into(), text: "pub fn y() { super::a::f() }".into() },
     ];
-    let problems = violations(&sources);
+    let problems = violations(&sources, LAYERS);
     assert!(problems.iter().any(|p| p.starts_with("import cycle")), "{problems:?}");
 }
 

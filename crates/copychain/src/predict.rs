@@ -7,19 +7,21 @@ use rustix::io::Errno;
 
 use super::chain::{as_found, data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
 use super::types::{Copied, Failure, Fallback, Policy, Reflink, Source, Stage, Strategy};
-use crate::sys::fs::Filesystem;
+use crate::fs::Filesystem;
 
 /// One end of a predicted copy: its device and filesystem.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Landing {
-    pub(crate) dev: u64,
-    pub(crate) fs: Filesystem,
+pub struct Landing {
+    /// The device.
+    pub dev: u64,
+    /// What its filesystem can do.
+    pub fs: Filesystem,
 }
 
 /// What copying `src` (on `from`) into a destination on `to` (a regular file or not) would
 /// do, from byte `start` on (`--resume`; no clone then). `Err` is the failure the copy
 /// would meet (`--reflink=always` where no clone is possible).
-pub(crate) fn predict(
+pub fn predict(
     src: &Source,
     (from, to): (&Landing, &Landing),
     dst_regular: bool,

@@ -103,7 +103,7 @@ pub struct Copied {
 impl Copied {
     /// The strategy it names did not work either: the last one tried gave up before
     /// moving a byte (a clone that had to work). Then no strategy copied anything.
-    pub(crate) fn none_worked(&self) -> bool {
+    pub fn none_worked(&self) -> bool {
         self.fell_back.last().is_some_and(|f| f.strategy == self.strategy)
     }
 }

@@ -1,14 +1,21 @@
-//! The engine: copies one open source's bytes to one open destination by the cheapest path
-//! that works (FICLONE → copy_file_range → splice → read/write) and returns a record of it.
+//! copychain: copies one open file's bytes to another open file by the cheapest kernel path
+//! that works — `ioctl(FICLONE)`, `copy_file_range`, `splice` through a pipe, `read`/`write`
+//! — and returns a record of which one it took and why each one before it gave up. The
+//! engine of the `rcp` command (a GNU cp), with no command line, printing or policy of
+//! which files to copy in it: the caller opens the files, and hands in the progress
+//! counters it reads and the stop request it may make.
 //!
 //! Rules: fall back only on "unsupported here" errors and only while no byte has moved;
 //! remember what a (source device, destination device) pair does not support; read to EOF;
 //! walk a sparse source's data extents with SEEK_DATA/SEEK_HOLE and keep its holes.
+#![deny(missing_docs)]
 
 mod chain;
 mod extents;
+pub mod fs;
 mod predict;
 mod ranges;
+mod shared;
 mod support;
 mod types;
 
@@ -17,33 +24,50 @@ use std::sync::Arc;
 
 use chain::{as_found, data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
 use extents::Extents;
-pub(crate) use predict::{Landing, predict};
-use ranges::{Buffers, Range, RangeError};
-pub(crate) use ranges::{copied_files, done_bytes, moved_bytes, show_progress};
+pub use predict::{Landing, predict};
+use ranges::{Buffers, Range, RangeError, Watch};
 pub use rustix::io::Errno;
+pub use shared::{Progress, Stop};
 use support::{Memo, Support};
 pub use types::{
     Copied, Dest, Failure, Fallback, Fallbacks, Policy, Reflink, Source, Sparse, Stage, Strategy,
 };
 
 /// What one copying thread keeps between files: its pipe (splice), its buffer
-/// (read/write), and what it learnt about device pairs (shared with its siblings), so a
-/// tree on a filesystem without reflinks pays for one failed FICLONE, not one per file.
+/// (read/write), and what it shares with its siblings — what was learnt about device
+/// pairs (so a tree on a filesystem without reflinks pays for one failed FICLONE, not one
+/// per file), the progress counters, the stop request.
 #[derive(Default)]
 pub struct Scratch {
     buffers: Buffers,
     support: Arc<Support>,
     memo: Memo,
+    progress: Arc<Progress>,
+    stop: Stop,
 }
 
 impl Scratch {
-    /// Another worker (its own pipe and buffer) that shares this one's device knowledge.
+    /// A first worker that counts into `progress` and gives up a file (ECANCELED) once
+    /// `stop` is requested. (`Scratch::default()`: counters of its own, never stopped.)
+    pub fn new(progress: Arc<Progress>, stop: Stop) -> Scratch {
+        Scratch { progress, stop, ..Scratch::default() }
+    }
+
+    /// Another worker (its own pipe and buffer) that shares this one's device knowledge,
+    /// counters and stop request.
     pub fn sibling(&self) -> Scratch {
         Scratch {
             buffers: Buffers::default(),
             support: Arc::clone(&self.support),
             memo: Memo::default(),
+            progress: Arc::clone(&self.progress),
+            stop: self.stop.clone(),
         }
+    }
+
+    /// The counters this worker adds to.
+    pub fn progress(&self) -> &Arc<Progress> {
+        &self.progress
     }
 
     /// The errno with which `strategy` already failed on this device pair, if known.
@@ -59,7 +83,7 @@ impl Scratch {
 /// use std::fs::File;
 /// use std::os::fd::AsFd;
 /// use std::os::unix::fs::MetadataExt;
-/// use rcp::engine::{self, Dest, Policy, Reflink, Scratch, Source, Sparse};
+/// use copychain::{self as engine, Dest, Policy, Reflink, Scratch, Source, Sparse};
 ///
 /// let (src, dst) = (File::open("a")?, File::create("b")?);
 /// let (s, d) = (src.metadata()?, dst.metadata()?);
@@ -73,14 +97,14 @@ impl Scratch {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn copy(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Result<Copied, Failure> {
-    ranges::count_file();
+    w.progress.count_file();
     copy_file(&as_found(src), dst, policy, w)
 }
 
 /// Copies `src` from byte `from` on into the same offsets of `dst`, whose first `from`
 /// bytes are the source's already (`--resume` checked them: `same_bytes`); `from == 0` is
 /// `copy`. No clone: that is of whole files.
-pub(crate) fn copy_from(
+pub fn copy_from(
     src: &Source,
     dst: &Dest,
     from: u64,
@@ -90,14 +114,14 @@ pub(crate) fn copy_from(
     if from == 0 {
         return copy(src, dst, policy, w);
     }
-    ranges::count_file();
+    w.progress.count_file();
     let record = Copied { resumed_from: from, ..nothing_yet() };
     copy_data(&as_found(src), dst, policy, (src.dev, dst.dev), w, (record, from))
 }
 
 /// The record of a clone that had to work and did not (`errno`), when nothing else was
 /// tried.
-pub(crate) fn clone_refused(errno: Errno) -> Option<Copied> {
+pub fn clone_refused(errno: Errno) -> Copied {
     let mut record = nothing_yet();
     record.strategy = Strategy::Clone;
     record.fell_back.push(Fallback {
@@ -105,7 +129,7 @@ pub(crate) fn clone_refused(errno: Errno) -> Option<Copied> {
         errno: Some(errno),
         cached: false,
     });
-    Some(record)
+    record
 }
 
 /// Whether FICLONE from `src` onto `dst` would work, tried on an anonymous file
@@ -113,7 +137,7 @@ pub(crate) fn clone_refused(errno: Errno) -> Option<Copied> {
 /// given up first: `--reflink=always` empties an existing file only once a clone is known
 /// to work. Where no such file can be made there (or `dst` is elsewhere, through a
 /// symlink), judged from the filesystems as `--dry-run` judges it.
-pub(crate) fn clone_would_work(src: &Source, dst: &Dest, dir: BorrowedFd) -> Result<(), Errno> {
+pub fn clone_would_work(src: &Source, dst: &Dest, dir: BorrowedFd) -> Result<(), Errno> {
     use rustix::fs::{Mode, OFlags, fstat, openat};
     if fstat(dir).is_ok_and(|st| st.st_dev == dst.dev) {
         let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
@@ -133,21 +157,21 @@ pub(crate) fn clone_would_work(src: &Source, dst: &Dest, dir: BorrowedFd) -> Res
     if src.dev != dst.dev {
         return Err(Errno::XDEV);
     }
-    match crate::sys::fs::Filesystem::of(dst.fd) {
+    match fs::Filesystem::of(dst.fd) {
         Ok(fs) if fs.clones => Ok(()),
         _ => Err(Errno::OPNOTSUPP),
     }
 }
 
 /// Whether the first `len` bytes of `a` and `b` are the same (read both, 256 KiB at a time).
-pub(crate) fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
+pub fn same_bytes(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
     same_range(a, b, 0, len)
 }
 
 /// Whether the first `len` bytes of two sparse files are the same, reading only where
 /// either has data (SEEK_DATA/SEEK_HOLE): everywhere else both are holes, zeros alike.
 /// Where a filesystem cannot find holes, the whole file is data and all of it is read.
-pub(crate) fn same_data(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
+pub fn same_data(a: BorrowedFd, b: BorrowedFd, len: u64) -> Result<bool, Errno> {
     let mut at = 0;
     while at < len {
         let start = next_data(a, at, len)?.min(next_data(b, at, len)?);
@@ -210,7 +234,7 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
             Ok(()) => {
                 record.strategy = Strategy::Clone;
                 record.bytes = src.size;
-                ranges::count(src.size);
+                w.progress.count_moved(src.size);
                 return cloned_as_opened(src, dst, record);
             }
             Err(fallback) => {
@@ -290,7 +314,8 @@ fn copy_data(
         let progress = loop {
             let expect_data = end.map_or(src.size > start, |e| e > start);
             let range = Range { start, end, expect_data, make_holes };
-            match ranges::copy_range(current, src, dst, range, &mut w.buffers) {
+            let watch = Watch { progress: &w.progress, stop: &w.stop };
+            match ranges::copy_range(current, src, dst, range, &mut w.buffers, watch) {
                 Ok(p) => break p,
                 Err(e) if moved + e.moved == 0 && may_fall_back(current, &e) => {
                     if let Some(errno) = e.errno {
@@ -329,7 +354,7 @@ fn copy_data(
     }
     record.bytes = length;
     // Holes and a kept prefix are done too, though nothing moved them.
-    ranges::count_passed(length.saturating_sub(moved));
+    w.progress.count_passed(length.saturating_sub(moved));
     Ok(record)
 }
 

@@ -3,12 +3,12 @@
 //! retries EINTR, and reports how far it got.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rustix::fs::{copy_file_range, ioctl_ficlone};
 use rustix::io::{Errno, pread, pwrite, read, write};
 use rustix::pipe::{PipeFlags, SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
 
+use super::shared::{Progress, Stop};
 use super::types::{Dest, Source, Stage, Strategy};
 
 /// The most one copy_file_range call is asked to move.
@@ -16,58 +16,18 @@ const MAX_CHUNK: usize = 1 << 30;
 /// The most it is asked to move while a progress bar shows: the bar moves within a file.
 const PROGRESS_CHUNK: usize = 64 << 20;
 
-/// Bytes moved by every worker so far, read by the progress bar on a timer (one relaxed add
-/// per chunk, never per write of a small buffer more than the copy itself makes).
-static MOVED: AtomicU64 = AtomicU64::new(0);
-/// Whether a progress bar is reading `MOVED` (then copy_file_range works in smaller chunks).
-static SHOWN: AtomicBool = AtomicBool::new(false);
-
-/// Bytes of files done without moving them, by every worker so far: holes kept as holes,
-/// and what `--resume` kept. Progress counts them (a sparse file is done when its last
-/// extent is); throughput does not.
-static PASSED: AtomicU64 = AtomicU64::new(0);
-
-/// Files whose copy this process has started so far.
-static FILES: AtomicU64 = AtomicU64::new(0);
-
-/// Files whose copy has started so far (the one being copied counts: a single file is
-/// file 1 of 1 from its first byte).
-pub(crate) fn copied_files() -> u64 {
-    FILES.load(Ordering::Relaxed)
+fn cfr_chunk(to: &Watch) -> usize {
+    if to.progress.watched() { PROGRESS_CHUNK } else { MAX_CHUNK }
 }
 
-pub(super) fn count_file() {
-    FILES.fetch_add(1, Ordering::Relaxed);
+/// What a range copy reports to and answers to: the caller's progress counters and stop
+/// request.
+#[derive(Clone, Copy)]
+pub(crate) struct Watch<'a> {
+    pub(crate) progress: &'a Progress,
+    pub(crate) stop: &'a Stop,
 }
 
-/// Total bytes copied so far by this process (data moved or cloned; not holes).
-pub(crate) fn moved_bytes() -> u64 {
-    MOVED.load(Ordering::Relaxed)
-}
-
-/// How far through its files this process is: bytes moved, and bytes done without moving
-/// them (holes, kept prefixes).
-pub(crate) fn done_bytes() -> u64 {
-    MOVED.load(Ordering::Relaxed) + PASSED.load(Ordering::Relaxed)
-}
-
-/// `n` bytes of a file are done without being moved.
-pub(super) fn count_passed(n: u64) {
-    PASSED.fetch_add(n, Ordering::Relaxed);
-}
-
-/// A progress bar is showing: count bytes as they move, and move them in chunks it can see.
-pub(crate) fn show_progress() {
-    SHOWN.store(true, Ordering::Relaxed);
-}
-
-pub(super) fn count(n: u64) {
-    MOVED.fetch_add(n, Ordering::Relaxed);
-}
-
-fn cfr_chunk() -> usize {
-    if SHOWN.load(Ordering::Relaxed) { PROGRESS_CHUNK } else { MAX_CHUNK }
-}
 /// The read/write buffer, allocated once per worker.
 const BUF_SIZE: usize = 256 << 10;
 /// The pipe size splice asks for (the default limit for unprivileged users is 1 MiB).
@@ -77,7 +37,7 @@ const HOLE_BLOCK: usize = 4096;
 
 /// How far a range copy got: the offset it reached, and the end of what it wrote.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Progress {
+pub(crate) struct Reached {
     pub(crate) end: u64,
     pub(crate) written_end: u64,
 }
@@ -140,24 +100,25 @@ pub(crate) fn copy_range(
     dst: &Dest,
     range: Range,
     w: &mut Buffers,
-) -> Result<Progress, RangeError> {
-    let Range { start, end, expect_data, make_holes } = range;
+    to: Watch,
+) -> Result<Reached, RangeError> {
+    let Range { start, end, make_holes, .. } = range;
     match strategy {
-        Strategy::CopyFileRange => cfr_range(src.fd, dst.fd, start, end, expect_data),
-        Strategy::Splice => splice_range(src.fd, dst.fd, start, end, expect_data, &mut w.pipe),
+        Strategy::CopyFileRange => cfr_range(src.fd, dst.fd, range, to),
+        Strategy::Splice => splice_range(src.fd, dst.fd, range, &mut w.pipe, to),
         Strategy::ReadWrite | Strategy::Clone => {
             if w.buf.is_empty() {
                 w.buf = vec![0; BUF_SIZE];
             }
             let out = Out { fd: dst.fd, positional: dst.regular, make_holes };
-            rw_range(src.fd, out, start, end, &mut w.buf)
+            rw_range(src.fd, out, (start, end), &mut w.buf, to)
         }
     }
 }
 
 /// Gives up the range (ECANCELED) once SIGINT or SIGTERM asked rcp to stop.
-fn stop_point(stage: Stage, moved: u64) -> Result<(), RangeError> {
-    crate::sys::interrupt::check().map_err(|errno| RangeError { stage, errno: Some(errno), moved })
+fn stop_point(to: Watch, stage: Stage, moved: u64) -> Result<(), RangeError> {
+    to.stop.check().map_err(|errno| RangeError { stage, errno: Some(errno), moved })
 }
 
 /// How many bytes to ask for next: what is left of a bounded range, capped at `cap`.
@@ -171,23 +132,23 @@ fn next_len(pos: u64, end: Option<u64>, cap: usize) -> usize {
 fn cfr_range(
     src: BorrowedFd,
     dst: BorrowedFd,
-    start: u64,
-    end: Option<u64>,
-    expect_data: bool,
-) -> Result<Progress, RangeError> {
+    range: Range,
+    to: Watch,
+) -> Result<Reached, RangeError> {
+    let Range { start, end, expect_data, .. } = range;
     let (mut off_in, mut off_out) = (start, start);
     loop {
-        let len = next_len(off_in, end, cfr_chunk());
+        let len = next_len(off_in, end, cfr_chunk(&to));
         if len == 0 {
             break;
         }
-        stop_point(Stage::Copy, off_out - start)?;
+        stop_point(to, Stage::Copy, off_out - start)?;
         match copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), len) {
             Ok(0) if off_in == start && expect_data => {
                 return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
             }
             Ok(0) => break,
-            Ok(n) => count(n as u64),
+            Ok(n) => to.progress.count_moved(n as u64),
             Err(Errno::INTR) => {}
             Err(errno) => {
                 return Err(RangeError {
@@ -198,17 +159,17 @@ fn cfr_range(
             }
         }
     }
-    Ok(Progress { end: off_in, written_end: off_out })
+    Ok(Reached { end: off_in, written_end: off_out })
 }
 
 fn splice_range(
     src: BorrowedFd,
     dst: BorrowedFd,
-    start: u64,
-    end: Option<u64>,
-    expect_data: bool,
+    range: Range,
     pipe: &mut Option<Pipe>,
-) -> Result<Progress, RangeError> {
+    to: Watch,
+) -> Result<Reached, RangeError> {
+    let Range { start, end, expect_data, .. } = range;
     let fail = |stage, errno, moved| RangeError { stage, errno: Some(errno), moved };
     if pipe.is_none() {
         *pipe = Some(Pipe::new().map_err(|errno| fail(Stage::Copy, errno, 0))?);
@@ -220,7 +181,7 @@ fn splice_range(
         if len == 0 {
             break;
         }
-        stop_point(Stage::Copy, off_out - start)?;
+        stop_point(to, Stage::Copy, off_out - start)?;
         let n = match splice(src, Some(&mut off_in), &p.write, None, len, SpliceFlags::MOVE) {
             Ok(0) if off_in == start && expect_data => {
                 return Err(RangeError { stage: Stage::Copy, errno: None, moved: 0 });
@@ -239,9 +200,9 @@ fn splice_range(
                 }
                 Ok(m) => {
                     left -= m;
-                    count(m as u64);
+                    to.progress.count_moved(m as u64);
                 }
-                Err(Errno::INTR) if !crate::sys::interrupt::stopping() => {}
+                Err(Errno::INTR) if !to.stop.requested() => {}
                 Err(errno) => {
                     let errno = if errno == Errno::INTR { Errno::CANCELED } else { errno };
                     *pipe = None;
@@ -250,7 +211,7 @@ fn splice_range(
             }
         }
     }
-    Ok(Progress { end: off_in, written_end: off_out })
+    Ok(Reached { end: off_in, written_end: off_out })
 }
 
 /// Where read/write sends data: positional writes to a regular file (so zeros can be
@@ -265,10 +226,10 @@ struct Out<'a> {
 fn rw_range(
     src: BorrowedFd,
     out: Out,
-    start: u64,
-    end: Option<u64>,
+    (start, end): (u64, Option<u64>),
     buf: &mut [u8],
-) -> Result<Progress, RangeError> {
+    to: Watch,
+) -> Result<Reached, RangeError> {
     // A range from 0 to EOF is read as a stream, which also works for pipes and devices.
     let stream = start == 0 && end.is_none();
     let (mut pos, mut written_end) = (start, start);
@@ -277,7 +238,7 @@ fn rw_range(
         if len == 0 {
             break;
         }
-        stop_point(Stage::Copy, pos - start)?;
+        stop_point(to, Stage::Copy, pos - start)?;
         let chunk = &mut buf[..len];
         let got = if stream { read(src, &mut *chunk) } else { pread(src, &mut *chunk, pos) };
         let n = match got {
@@ -292,7 +253,7 @@ fn rw_range(
                 });
             }
         };
-        written_end = write_out(out, &buf[..n], pos)
+        written_end = write_out(out, &buf[..n], pos, to.stop)
             .map_err(|(errno, at)| RangeError {
                 stage: Stage::Write,
                 errno: Some(errno),
@@ -300,16 +261,16 @@ fn rw_range(
             })?
             .unwrap_or(written_end);
         pos += n as u64;
-        count(n as u64);
+        to.progress.count_moved(n as u64);
     }
-    Ok(Progress { end: pos, written_end })
+    Ok(Reached { end: pos, written_end })
 }
 
 /// Writes `data` at `pos`; with `make_holes`, blocks of zeros are skipped. Returns the end of
 /// what was written (`None` if all was skipped), or the errno and the offset it failed at.
-fn write_out(out: Out, data: &[u8], pos: u64) -> Result<Option<u64>, (Errno, u64)> {
+fn write_out(out: Out, data: &[u8], pos: u64, stop: &Stop) -> Result<Option<u64>, (Errno, u64)> {
     if !out.make_holes {
-        write_all(out, data, pos)?;
+        write_all(out, data, pos, stop)?;
         return Ok(Some(pos + data.len() as u64));
     }
     let mut last = None;
@@ -317,7 +278,7 @@ fn write_out(out: Out, data: &[u8], pos: u64) -> Result<Option<u64>, (Errno, u64
     for block in data.chunks(HOLE_BLOCK) {
         if block.iter().any(|&b| b != 0) {
             let at = pos + offset as u64;
-            write_all(out, block, at)?;
+            write_all(out, block, at, stop)?;
             last = Some(at + block.len() as u64);
         }
         offset += block.len();
@@ -325,11 +286,11 @@ fn write_out(out: Out, data: &[u8], pos: u64) -> Result<Option<u64>, (Errno, u64
     Ok(last)
 }
 
-fn write_all(out: Out, mut data: &[u8], mut pos: u64) -> Result<(), (Errno, u64)> {
+fn write_all(out: Out, mut data: &[u8], mut pos: u64, stop: &Stop) -> Result<(), (Errno, u64)> {
     while !data.is_empty() {
         // A write into a pipe nobody drains returns short (or EINTR) when a signal comes:
         // once rcp is told to stop, it gives up there.
-        crate::sys::interrupt::check().map_err(|e| (e, pos))?;
+        stop.check().map_err(|e| (e, pos))?;
         let written = if out.positional { pwrite(out.fd, data, pos) } else { write(out.fd, data) };
         match written {
             Ok(0) => return Err((Errno::NOSPC, pos)),

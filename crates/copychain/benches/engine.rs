@@ -9,8 +9,8 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
+use copychain::{self as engine, Dest, Policy, Reflink, Scratch, Source, Sparse};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rcp::engine::{self, Dest, Policy, Reflink, Scratch, Source, Sparse};
 
 const SIZE: usize = 64 << 20;
 

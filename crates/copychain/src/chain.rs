@@ -63,7 +63,7 @@ pub(super) fn as_found<'f>(src: &Source<'f>) -> Source<'f> {
     let lies = src.regular
         && src.size > 0
         && src.blocks.saturating_mul(512) < src.size
-        && crate::sys::fs::is_pseudo(src.fd);
+        && crate::fs::is_pseudo(src.fd);
     let size = if lies { 0 } else { src.size };
     Source { size, blocks: if lies { 0 } else { src.blocks }, ..*src }
 }
