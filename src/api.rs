@@ -11,6 +11,7 @@ use crate::args::cli;
 use crate::args::options::{Options, REFLINK, SPARSE, word};
 use crate::args::plan::{self, PlanError};
 use crate::cp::preserve::Env;
+use crate::error::Error;
 use crate::report::{Event, Record, Reporter};
 use crate::sys::process;
 use crate::walk;
@@ -96,27 +97,37 @@ pub struct Summary {
     pub failed: bool,
 }
 
-/// Why a copy could not start, in cp's words: `target 'x' is not a directory`, `missing
-/// destination file operand after 'a'`...
+/// Why a copy could not start. `Display` is cp's message, as rcp would print it after
+/// `rcp: `.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SetupError {
-    message: String,
-}
-
-impl SetupError {
-    /// The message, as rcp would print it after `rcp: `.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
+#[non_exhaustive]
+pub enum SetupError {
+    /// Options or operands cp refuses before looking at any file: `--reflink can be used
+    /// only with --sparse=auto`, `missing destination file operand after 'a'`, a bad
+    /// `--exclude` pattern.
+    Usage(String),
+    /// The destination cannot be what the copy needs, with the operation, path and errno:
+    /// `target 'x' is not a directory`, `target directory 'd': No such file or directory`.
+    Target(Error),
 }
 
 impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match self {
+            SetupError::Usage(message) => f.write_str(message),
+            SetupError::Target(error) => error.fmt(f),
+        }
     }
 }
 
-impl std::error::Error for SetupError {}
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SetupError::Usage(_) => None,
+            SetupError::Target(error) => Some(error),
+        }
+    }
+}
 
 impl Copy {
     /// A copy of `sources` to `destination`, with cp's defaults: not recursive,
@@ -235,8 +246,8 @@ impl Copy {
     pub fn run_with(self, mut on_record: impl FnMut(Record)) -> Result<Summary, SetupError> {
         let opts = self.options()?;
         let plan = plan::plan(&opts).map_err(|e| match e {
-            PlanError::Usage(usage) => SetupError { message: usage.message },
-            PlanError::Target(error) => SetupError { message: error.to_string() },
+            PlanError::Usage(usage) => SetupError::Usage(usage.message),
+            PlanError::Target(error) => SetupError::Target(error),
         })?;
         process::run_began();
         if opts.recursive {
@@ -262,13 +273,11 @@ impl Copy {
 
     /// The options this copy means, resolved by the command's own rules.
     fn options(&self) -> Result<Options, SetupError> {
-        let parsed = cli::parse(&self.command_line()).map_err(|e| SetupError {
-            message: match e {
-                cli::ParseError::Usage(message) => message,
-                cli::ParseError::Exit(e) => e.to_string(),
-            },
+        let parsed = cli::parse(&self.command_line()).map_err(|e| match e {
+            cli::ParseError::Usage(message) => SetupError::Usage(message),
+            cli::ParseError::Exit(e) => SetupError::Usage(e.to_string()),
         })?;
-        Options::resolve(parsed).map_err(|e| SetupError { message: e.message })
+        Options::resolve(parsed).map_err(|e| SetupError::Usage(e.message))
     }
 
     /// The rcp command line this copy is.
@@ -363,8 +372,8 @@ mod tests {
     fn an_impossible_combination_is_cps_usage_error() {
         let error = Copy::new(["a"], "b").reflink(Reflink::Always).sparse(Sparse::Never).run();
         assert_eq!(
-            error.expect_err("refused").message(),
-            "--reflink can be used only with --sparse=auto"
+            error.expect_err("refused"),
+            SetupError::Usage("--reflink can be used only with --sparse=auto".into())
         );
     }
 }

@@ -77,7 +77,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
             out.printer().message(&format!("interrupted by {name}"));
             status
         }
-        None => i32::from(failed),
+        None => {
+            debug_assert_eq!(failed, out.failed(), "the exit status the outcomes give");
+            i32::from(failed)
+        }
     };
     out.finish(status)
 }

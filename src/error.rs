@@ -1,5 +1,6 @@
 //! The one error type of a copy: the operation that failed, the path(s) it worked on and the
-//! errno. `Display` renders GNU cp's message text (without the `rcp: ` prefix).
+//! errno. `Display` renders GNU cp's message text (without the `rcp: ` prefix); a program
+//! reads the parts (`Error::op`, `path`, `errno`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,33 +10,54 @@ use rustix::io::Errno;
 use crate::quote::quote;
 
 /// What rcp was doing when it failed; variants that name two files carry the second path.
+/// Each variant's comment is its message, as `Error`'s `Display` renders it (before `: ` and
+/// the errno's text, when there is an errno).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Op {
+#[non_exhaustive]
+pub enum Op {
+    /// `cannot stat SRC`.
     Stat,
+    /// `cannot open SRC for reading`.
     OpenRead,
+    /// `cannot fstat SRC`.
     Fstat,
+    /// `cannot create regular file DST`.
     CreateRegular,
+    /// `error reading SRC`.
     Read,
+    /// `error writing DST`.
     Write,
     /// `error copying SRC to DST` (copy_file_range); the path is the source.
     CopyTo(PathBuf),
     /// `failed to clone DST from SRC`; the path is the destination.
     CloneFrom(PathBuf),
+    /// `failed to extend DST`.
     Extend,
+    /// `cannot lseek SRC`.
     Seek,
+    /// `failed to close DST`.
     Close,
+    /// `cannot create directory DST`.
     CreateDir,
     /// `cannot open directory 'x'`: a directory rcp made, or one it opens again.
     OpenDir,
+    /// `cannot access PATH`.
     Access,
+    /// `cannot read symbolic link SRC`.
     ReadLink,
+    /// `cannot create symbolic link DST`.
     CreateSymlink,
+    /// `cannot create fifo DST`.
     CreateFifo,
+    /// `cannot create special file DST`.
     CreateSpecial,
+    /// `setting permissions for DST`.
     SetPermissions,
+    /// `cannot remove DST`.
     Remove,
     /// `SRC and DST are the same file`; the path is the source.
     SameFile(PathBuf),
+    /// `-r not specified; omitting directory SRC`.
     OmitDirectory,
     /// `cannot overwrite directory DST with non-directory`; the path is the destination.
     OverwriteDirectory,
@@ -43,20 +65,27 @@ pub(crate) enum Op {
     OverwriteNonDirectory(PathBuf),
     /// `cannot copy a directory, SRC, into itself, DST`; the path is the source.
     IntoItself(PathBuf),
+    /// `not writing through dangling symlink DST`.
     DanglingSymlink,
     /// The last operand, which must be a directory: `target 'x': ...`.
     Target,
     /// The `-t` operand: `target directory 'x': ...`.
     TargetDirectory,
+    /// `cannot backup DST`.
     Backup,
+    /// `cannot un-backup DST`.
     Unbackup,
     /// `cannot create hard link DST to SRC`; the path is the destination.
     HardLink(PathBuf),
     /// `cannot create symbolic link DST to SRC`; the path is the destination.
     SymlinkTo(PathBuf),
+    /// `preserving times for DST`.
     PreserveTimes,
+    /// `preserving permissions for DST`.
     PreservePermissions,
+    /// `failed to preserve ownership for DST`.
     PreserveOwnership,
+    /// `clearing permissions for DST`.
     ClearPermissions,
     /// `skipping file SRC, as it was replaced while being copied`.
     Replaced,
@@ -94,19 +123,49 @@ pub(crate) enum Op {
     Shrank,
     /// `--atomic`: `cannot create temporary file in DIR`; the path is the directory.
     CreateTemp,
+    /// `failed to preserve ownership for DST` of a symlink, its name unquoted (as GNU).
+    PreserveSymlinkOwnership,
+    /// `listing attributes of SRC` (xattrs).
+    ListAttributes,
+    /// `getting attribute NAME of SRC`.
+    GetAttribute(String),
+    /// `setting attribute NAME for DST`.
+    SetAttribute(String),
+    /// `setting attributes for DST`: the destination takes no xattrs.
+    SetAttributes,
+    /// `interrupted by SIGNAL`: given up because rcp was told to stop (the errno,
+    /// ECANCELED, is not printed).
+    Interrupted(&'static str),
     /// A failure whose message was already printed.
     Reported,
 }
 
-/// A failed operation on a path, with the errno when the kernel gave one.
+/// A failed operation on a path, with the errno when the kernel gave one. `Display` is
+/// GNU cp's message (without `rcp: `).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Error {
+pub struct Error {
     pub(crate) op: Op,
     pub(crate) path: PathBuf,
     pub(crate) errno: Option<Errno>,
 }
 
 impl Error {
+    /// What was being done.
+    pub fn op(&self) -> &Op {
+        &self.op
+    }
+
+    /// The path it was done to (the one the message names first).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The kernel's errno, if the kernel refused (`None` for refusals of cp's own: same
+    /// file, omitted directory...).
+    pub fn errno(&self) -> Option<Errno> {
+        self.errno
+    }
+
     pub(crate) fn new(op: Op, path: impl AsRef<Path>, errno: Errno) -> Self {
         Self { op, path: path.as_ref().to_path_buf(), errno: Some(errno) }
     }
@@ -202,6 +261,14 @@ impl fmt::Display for Error {
             }
             Op::Incomplete(reason) => write!(f, "{p} is incomplete: {reason}"),
             Op::Shrank => write!(f, "{p} shrank while it was being copied"),
+            Op::PreserveSymlinkOwnership => {
+                write!(f, "failed to preserve ownership for {}", self.path.display())
+            }
+            Op::ListAttributes => write!(f, "listing attributes of {p}"),
+            Op::GetAttribute(name) => write!(f, "getting attribute {} of {p}", quote(name)),
+            Op::SetAttribute(name) => write!(f, "setting attribute {} for {p}", quote(name)),
+            Op::SetAttributes => write!(f, "setting attributes for {p}"),
+            Op::Interrupted(signal) => return write!(f, "interrupted by {signal}"),
             Op::Reported => Ok(()),
         }?;
         match self.errno {

@@ -31,5 +31,6 @@ mod walk;
 pub use api::{Copy, Preserve, SetupError, Summary};
 pub use app::run;
 pub use copychain as engine;
-pub use copychain::{Copied, Reflink, Sparse, Strategy};
+pub use copychain::{Copied, Errno, Reflink, Sparse, Strategy};
+pub use error::{Error, Op};
 pub use report::{Kind, Outcome, Record, Skip};

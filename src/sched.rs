@@ -740,7 +740,7 @@ fn fill_one(
         record,
         happened: happened(&result, &attrs.messages),
     };
-    out.finished_after(&attrs.messages, entry);
+    out.finished_after(&attrs.messages, attrs.failed, entry);
     result.is_err() || attrs.failed
 }
 

@@ -118,7 +118,7 @@ struct Frame {
     /// An entry ran into itself: the operand's walk stops.
     into_self: bool,
     /// It could not be opened again: the message printed.
-    lost: Option<String>,
+    lost: Option<Error>,
     /// Where its paths end in the stack's, and its name's length there.
     src_end: usize,
     dst_end: usize,
@@ -433,12 +433,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             Err(error) => {
                 self.cp.fail(&error);
                 let visited = Visited { ok: false, into_self: false };
-                return Step::Done(self.leave_dir(
-                    finish,
-                    command_line,
-                    visited,
-                    Some(error.to_string()),
-                ));
+                return Step::Done(self.leave_dir(finish, command_line, visited, Some(error)));
             }
         };
         let lanes = opened.as_ref().map_or_else(Lanes::default, |(fd, st)| {
@@ -473,7 +468,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         finish: Finish,
         command_line: bool,
         mut visited: Visited,
-        unread: Option<String>,
+        unread: Option<Error>,
     ) -> Visited {
         self.cp.dir_filled(finish.dst(), command_line);
         visited.ok &= self.finish_dir(finish, unread);
@@ -484,7 +479,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// over before it are done (its record keeps its place in the output meanwhile).
     /// A waiting directory holds its fds: with `Fds::held` waiting, the walk waits for the
     /// workers instead.
-    fn finish_dir(&mut self, finish: Finish, unread: Option<String>) -> bool {
+    fn finish_dir(&mut self, finish: Finish, unread: Option<Error>) -> bool {
         while self.sched.deferred() >= self.sched.fds().held
             && self.sched.waiting_for(self.sched.last_seq())
         {
@@ -659,9 +654,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 }
                 Err(error) => {
                     self.cp.fail(&error);
-                    let said = error.to_string();
                     for frame in &mut stack.frames[i..=at] {
-                        frame.lost = Some(said.clone());
+                        frame.lost = Some(error.clone());
                     }
                     break;
                 }

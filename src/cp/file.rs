@@ -608,12 +608,12 @@ pub(super) fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileErr
 /// or, where the attribute rules printed why already, with the last of their `messages`.
 pub(crate) fn happened<'r>(
     result: &'r Result<Option<Copied>, FileError>,
-    messages: &[String],
+    messages: &[Error],
 ) -> Happened<'r> {
     match result {
         Ok(_) => Happened::Copied,
         Err(FileError { error, .. }) if error.op == Op::Reported => {
-            Happened::Said(messages.last().cloned().unwrap_or_default())
+            Happened::Said(messages.last().cloned().unwrap_or_else(|| error.clone()))
         }
         Err(FileError { error, incomplete: true, .. }) => Happened::Damaged(error),
         Err(FileError { error, .. }) => Happened::Failed(error),

@@ -221,8 +221,8 @@ pub(crate) struct HeldDir {
     pub(crate) finish: Finish,
     /// Its place in the output.
     pub(crate) place: u64,
-    /// Its entries could not be read: the message printed.
-    pub(crate) unread: Option<String>,
+    /// Its entries could not be read: the error printed.
+    pub(crate) unread: Option<Error>,
 }
 
 /// GNU's failure path for an entry: the inode remembered for it, and the backup made of
@@ -243,7 +243,7 @@ struct Names<'n> {
 /// Why making an entry failed: an error to print, or a message printed already.
 enum Why {
     Error(Error),
-    Said(String),
+    Said(Error),
 }
 
 /// The kind of entry a source of this mode makes.
@@ -825,15 +825,11 @@ impl<'a> Cp<'a> {
             && let Err(e) = attr::chown(Node::At(w.dst), Some(w.st.st_uid), Some(w.st.st_gid))
             && !self.attrs().chown_failure_ok(e)
         {
-            // GNU prints this one name unquoted.
-            let text = format!(
-                "failed to preserve ownership for {}: {}",
-                dst.display(),
-                crate::error::strerror(e)
-            );
-            self.out.message(&text);
+            let error = Error::new(Op::PreserveSymlinkOwnership, dst, e);
+            // GNU's `error (0, ...)`: the run fails only if preserving was required.
+            self.out.message(&error.to_string());
             if opts.preserve.required {
-                return Err(Why::Said(text));
+                return Err(Why::Said(error));
             }
         }
         Ok(Kind::Symlink)
@@ -952,10 +948,11 @@ impl<'a> Cp<'a> {
     pub(crate) fn finish_dir(
         &mut self,
         f: &Finish,
-        unread: Option<String>,
+        unread: Option<Error>,
         held: Option<u64>,
     ) -> bool {
-        let attributes = if f.lost { Err(String::new()) } else { self.set_attributes(f) };
+        let attributes =
+            if f.lost { Err(Error::silent(f.dst.path())) } else { self.set_attributes(f) };
         let ok = attributes.is_ok();
         let happened = match (unread, attributes) {
             (Some(said), _) | (None, Err(said)) => Happened::Said(said),
@@ -1112,15 +1109,13 @@ impl<'a> Cp<'a> {
 
     /// Prints what the attribute rules had to say, and fails the run if they failed.
     pub(crate) fn report_attrs(&mut self, attrs: Attrs) {
-        for text in &attrs.messages {
-            self.out.message(text);
-        }
+        self.out.attribute_messages(&attrs.messages, attrs.failed);
         self.failed |= attrs.failed;
     }
 
-    /// Applies `target`'s attributes, reporting what went wrong. `Err` holds the message
+    /// Applies `target`'s attributes, reporting what went wrong. `Err` holds the error
     /// that failed the entry (printed already).
-    pub(crate) fn apply_attributes(&mut self, target: &Target) -> Result<(), String> {
+    pub(crate) fn apply_attributes(&mut self, target: &Target) -> Result<(), Error> {
         if self.opts.dry_run {
             return Ok(());
         }
@@ -1133,16 +1128,16 @@ impl<'a> Cp<'a> {
         let said = match error {
             Some(error) => {
                 self.out.error(&error);
-                error.to_string()
+                error
             }
-            None => last.unwrap_or_default(),
+            None => last.unwrap_or_else(|| Error::silent(target.dst.path())),
         };
         Err(said)
     }
 
     /// Timestamps, ownership, xattrs and mode for an entry that is not a regular file (those
     /// are done on their open fd by `file`); a directory's through the fd the walk opened.
-    pub(crate) fn set_attributes(&mut self, f: &Finish) -> Result<(), String> {
+    pub(crate) fn set_attributes(&mut self, f: &Finish) -> Result<(), Error> {
         let dst = f.dst.path();
         let node = match &f.dst_fd {
             Some(fd) => Node::Fd(fd.as_fd(), dst),

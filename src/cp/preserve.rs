@@ -11,8 +11,7 @@ use rustix::fs::Stat;
 use rustix::io::Errno;
 
 use crate::args::options::Options;
-use crate::error::{Error, Op, strerror};
-use crate::quote::quote;
+use crate::error::{Error, Op};
 use crate::sys::attr::{self, AclNames, Known, Node, XattrError, XattrStep};
 
 const S_IRWXU: u32 = 0o700;
@@ -48,7 +47,7 @@ pub(crate) struct Attrs<'a> {
     pub(crate) root: bool,
     pub(crate) umask: u32,
     /// Messages to print (without the program name), in order.
-    pub(crate) messages: Vec<String>,
+    pub(crate) messages: Vec<Error>,
     /// Whether any of them makes the run fail.
     pub(crate) failed: bool,
 }
@@ -151,7 +150,7 @@ impl<'a> Attrs<'a> {
         if stop {
             return Err(Stopped(Some(error)));
         }
-        self.messages.push(error.to_string());
+        self.messages.push(error);
         Ok(())
     }
 
@@ -317,8 +316,8 @@ impl<'a> Attrs<'a> {
     }
 
     /// An error message that fails the run.
-    pub(crate) fn fail(&mut self, error: &Error) {
-        self.messages.push(error.to_string());
+    pub(crate) fn fail(&mut self, error: Error) {
+        self.messages.push(error);
         self.failed = true;
     }
 
@@ -347,7 +346,7 @@ impl<'a> Attrs<'a> {
                 && let Err(e) = attr::chmod(node, temp)
             {
                 if !self.chown_failure_ok(e) {
-                    self.fail(&Error::new(Op::ClearPermissions, node.path(), e));
+                    self.fail(Error::new(Op::ClearPermissions, node.path(), e));
                 }
                 return if p.required { Owner::Failed } else { Owner::Dropped };
             }
@@ -359,9 +358,9 @@ impl<'a> Attrs<'a> {
                 if self.chown_failure_ok(e) {
                     return Owner::Dropped;
                 }
-                self.fail(&Error::new(Op::PreserveOwnership, node.path(), e));
+                self.fail(Error::new(Op::PreserveOwnership, node.path(), e));
             }
-            Err(e) => self.fail(&Error::new(Op::PreserveOwnership, node.path(), e)),
+            Err(e) => self.fail(Error::new(Op::PreserveOwnership, node.path(), e)),
         }
         if p.required { Owner::Failed } else { Owner::Dropped }
     }
@@ -384,12 +383,11 @@ impl<'a> Attrs<'a> {
 }
 
 /// libattr's words for a failed xattr copy: `setting attribute 'user.x' for 'f': ...`.
-fn xattr_message(e: &XattrError, src: &Path, dst: &Path) -> String {
-    let what = match &e.step {
-        XattrStep::List => format!("listing attributes of {}", quote(src)),
-        XattrStep::Get(name) => format!("getting attribute {} of {}", quote(name), quote(src)),
-        XattrStep::Set(name) => format!("setting attribute {} for {}", quote(name), quote(dst)),
-        XattrStep::SetUnsupported => format!("setting attributes for {}", quote(dst)),
-    };
-    format!("{what}: {}", strerror(e.errno))
+fn xattr_message(e: &XattrError, src: &Path, dst: &Path) -> Error {
+    match &e.step {
+        XattrStep::List => Error::new(Op::ListAttributes, src, e.errno),
+        XattrStep::Get(name) => Error::new(Op::GetAttribute(name.clone()), src, e.errno),
+        XattrStep::Set(name) => Error::new(Op::SetAttribute(name.clone()), dst, e.errno),
+        XattrStep::SetUnsupported => Error::new(Op::SetAttributes, dst, e.errno),
+    }
 }

@@ -229,7 +229,8 @@ pub(super) fn json_record(record: &Record) -> Value {
         "predicted": copied.is_some_and(|c| c.predicted),
         "resumed_from": copied.map(|c| c.resumed_from).filter(|&n| n > 0),
         "dry_run": record.dry_run,
-        "error": record.error(),
+        "error": record.error().map(ToString::to_string),
+        "errno": record.error().and_then(|e| e.errno()).map(errno_name),
     })
 }
 

@@ -150,6 +150,10 @@ struct State {
     bar: Option<indicatif::ProgressBar>,
     /// What the run's copies count (`--stats`' rate is of the bytes moved).
     progress: Arc<Progress>,
+    /// Errors printed that fail the run without failing an entry's record (an operand's
+    /// `--parents` directories, a directory that cannot be read, an attribute GNU does
+    /// not require): with the failed records, what makes the exit status 1.
+    failures: u64,
 }
 
 impl Reporter {
@@ -317,6 +321,13 @@ impl Reporter {
         lines
     }
 
+    /// Whether the run has failed so far: an entry's record says failed, or an error was
+    /// printed that fails the run.
+    pub(crate) fn failed(&self) -> bool {
+        let state = self.state();
+        state.failures > 0 || state.tally.outcomes[2] > 0
+    }
+
     /// Writes the summary record, flushes the outputs and prints `--stats`. Returns the
     /// status rcp exits with: `status`, or 1 if standard output or the report could not be
     /// written (GNU's `write error: ...`, said once, at the end).
@@ -360,9 +371,21 @@ impl<'r> Printer<'r> {
         &self.reporter.program
     }
 
-    /// `rcp: MESSAGE` on stderr.
+    /// `rcp: MESSAGE` on stderr: an error, so the run has failed (exit status 1).
     pub(crate) fn error(&self, error: &Error) {
+        self.reporter.state().failures += 1;
         self.message(&error.to_string());
+    }
+
+    /// What the attribute rules said of an entry, each on stderr; `failed`: one of them
+    /// fails the run (the others are GNU's `error (0, ...)` that only inform).
+    pub(crate) fn attribute_messages(&self, messages: &[Error], failed: bool) {
+        if failed {
+            self.reporter.state().failures += 1;
+        }
+        for error in messages {
+            self.message(&error.to_string());
+        }
     }
 
     pub(crate) fn message(&self, text: &str) {
@@ -403,12 +426,16 @@ impl<'r> Printer<'r> {
     /// Records a finished entry: the error message if it failed, `--debug` lines, a
     /// `--report` record, and `--stats` counts.
     pub(crate) fn finished(&self, entry: Entry) {
-        self.finished_after(&[], entry);
+        self.finished_after(&[], false, entry);
     }
 
-    /// A finished entry after what the attribute rules said about it (`messages`).
-    pub(crate) fn finished_after(&self, messages: &[String], entry: Entry) {
-        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.clone())).collect();
+    /// A finished entry after what the attribute rules said about it (`messages`; `failed`:
+    /// one of them fails the run, whatever the entry's outcome).
+    pub(crate) fn finished_after(&self, messages: &[Error], failed: bool, entry: Entry) {
+        if failed {
+            self.reporter.state().failures += 1;
+        }
+        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.to_string())).collect();
         lines.extend(self.reporter.entry_lines(&entry));
         self.put(lines, Some(&entry));
     }
@@ -486,6 +513,7 @@ impl State {
             blocked: 0,
             bar: None,
             progress: Arc::default(),
+            failures: 0,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Op};
 use copychain::Copied;
 
 /// What kind of entry a record is about.
@@ -91,8 +91,9 @@ pub enum Outcome {
     Copied,
     /// Nothing was done, for this reason.
     Skipped(Skip),
-    /// It failed: the message rcp printed for it, without the program name.
-    Failed(String),
+    /// It failed: the operation, path and errno; `Display` is the message rcp printed for
+    /// it, without the program name.
+    Failed(Error),
 }
 
 impl Outcome {
@@ -115,8 +116,8 @@ pub(crate) enum Happened<'a> {
     /// Failed with this error, leaving the existing destination truncated (`'f' is
     /// incomplete` is printed after the error).
     Damaged(&'a Error),
-    /// Failed; this message was printed already.
-    Said(String),
+    /// Failed with this error, printed already.
+    Said(Error),
 }
 
 /// One finished entry: what it was, what the engine did (files), and what happened.
@@ -165,10 +166,8 @@ impl Record {
         let outcome = match &entry.happened {
             Happened::Copied => Outcome::Copied,
             Happened::Skipped(skip) => Outcome::Skipped(*skip),
-            Happened::Failed(error) | Happened::Damaged(error) => {
-                Outcome::Failed(failure_text(error))
-            }
-            Happened::Said(text) => Outcome::Failed(text.clone()),
+            Happened::Failed(error) | Happened::Damaged(error) => Outcome::Failed(as_told(error)),
+            Happened::Said(error) => Outcome::Failed(as_told(error)),
         };
         Record {
             source: entry.src.to_path_buf(),
@@ -180,22 +179,22 @@ impl Record {
         }
     }
 
-    /// The failure message, if the entry failed.
-    pub fn error(&self) -> Option<&str> {
+    /// The error, if the entry failed (its `Display` is the message rcp printed).
+    pub fn error(&self) -> Option<&Error> {
         match &self.outcome {
-            Outcome::Failed(text) => Some(text),
+            Outcome::Failed(error) => Some(error),
             _ => None,
         }
     }
 }
 
-/// An error's message as a record carries it: a file given up because rcp was told to stop
-/// says so (its own message is not printed).
-fn failure_text(error: &Error) -> String {
+/// An error as a record carries it: a file given up because rcp was told to stop says so
+/// (its own message is not printed).
+fn as_told(error: &Error) -> Error {
     match crate::sys::interrupt::stopped_by() {
         Some((name, _)) if error.errno == Some(rustix::io::Errno::CANCELED) => {
-            format!("interrupted by {name}")
+            Error { op: Op::Interrupted(name), ..error.clone() }
         }
-        _ => error.to_string(),
+        _ => error.clone(),
     }
 }

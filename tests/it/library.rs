@@ -82,9 +82,12 @@ fn copy_in_process_streams_the_records_the_json_report_has() {
     assert!(summary.records.is_empty(), "run_with hands the records out instead");
     let cannot_stat = format!("cannot stat '{}': No such file or directory", missing.display());
     let last = streamed.last().expect("records");
+    assert_eq!((last.source.as_path(), last.kind), (missing.as_path(), None));
+    let error = last.error().expect("failed");
+    assert_eq!(error.to_string(), cannot_stat);
     assert_eq!(
-        (last.source.as_path(), last.error(), last.kind),
-        (missing.as_path(), Some(cannot_stat.as_str()), None)
+        (error.op(), error.path(), error.errno()),
+        (&rcp::Op::Stat, missing.as_path(), Some(rcp::Errno::NOENT))
     );
 
     let out = rcp()
@@ -104,7 +107,12 @@ fn copy_in_process_streams_the_records_the_json_report_has() {
         assert_eq!(json["destination"]["text"], dst);
         assert_eq!(json["kind"].as_str(), record.kind.map(|k| k.name()));
         assert_eq!(json["outcome"], record.outcome.name());
-        assert_eq!(json["error"].as_str(), record.error());
+        let error = record.error();
+        assert_eq!(json["error"].as_str(), error.map(|e| e.to_string()).as_deref());
+        // The one failure here is the missing operand's.
+        let errno = error.and_then(|e| e.errno());
+        let name = errno.map(|e| if e == rcp::Errno::NOENT { "ENOENT" } else { "unexpected" });
+        assert_eq!(json["errno"].as_str(), name, "{}", record.source.display());
         let strategy = record.copied.as_ref().map(|c| c.strategy.name());
         assert_eq!(json["strategy"].as_str(), strategy, "{}", record.source.display());
         assert_eq!(json["bytes"].as_u64(), record.copied.as_ref().map(|c| c.bytes));
@@ -170,4 +178,27 @@ fn the_readmes_backup_output_is_what_the_example_prints() {
         let later = shown[i + 1..].iter().find(|l| l.contains(&below));
         assert!(later.is_none(), "README shows {later:?} after its directory's line {line:?}");
     }
+}
+
+/// A copy that cannot start says why as a program can read it: a usage error's text, or
+/// the target's operation, path and errno — and its `Display` is what rcp prints.
+#[test]
+fn setup_errors_are_typed_and_read_as_cp_prints_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    fs::write(&a, "a").unwrap();
+    fs::write(&b, "b").unwrap();
+    let missing = dir.path().join("nosuch");
+    let error = rcp::Copy::new([&a, &b], &missing).run().expect_err("no target directory");
+    let rcp::SetupError::Target(target) = &error else { panic!("{error:?}") };
+    assert_eq!(
+        (target.op(), target.path(), target.errno()),
+        (&rcp::Op::Target, missing.as_path(), Some(rcp::Errno::NOENT))
+    );
+    let out = rcp().arg(&a).arg(&b).arg(&missing).output().expect("run rcp");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(said.trim_end().rsplit_once("rcp: ").map(|(_, m)| m), Some(&*error.to_string()));
+    let error = rcp::Copy::new([&a], &b).jobs(0).run().expect_err("-j 0");
+    assert!(matches!(error, rcp::SetupError::Usage(_)), "{error:?}");
+    assert!(!missing.exists() && fs::read(&b).unwrap() == b"b", "nothing was touched");
 }
