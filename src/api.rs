@@ -258,7 +258,8 @@ impl Copy {
         std::thread::scope(|scope| {
             let copy = scope.spawn(|| {
                 let out = Reporter::library(events, &opts);
-                walk::copy_all(&opts, &plan, &out, Env::current())
+                walk::copy_all(&opts, &plan, &out, Env::current());
+                out.failed()
             });
             for event in received {
                 match event {

@@ -141,7 +141,7 @@ pub(crate) struct Tree {
 /// a scheduler that does everything in line; returns whether anything failed, and the
 /// engine state. The walk provides it: the scheduler sits below the walk and cannot name
 /// it.
-pub(crate) type WalkTree = for<'s, 'e> fn(Tree, Cp<'e>, Sched<'s, 'e>) -> (bool, Scratch);
+pub(crate) type WalkTree = for<'s, 'e> fn(Tree, Cp<'e>, Sched<'s, 'e>) -> Scratch;
 
 /// The XFS locks a job's files take: the space lock (AGF) of the allocation group its
 /// source directory's files are in (cloning their extents updates the group's shared-extent
@@ -298,8 +298,6 @@ impl Queued {
 /// A job the worker has finished (its lines are printed already).
 struct Done {
     seq: u64,
-    /// Whether any of its files failed.
-    failed: bool,
 }
 
 /// What the workers need to fill a file and report it.
@@ -630,17 +628,15 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     }
 
     /// Takes note of the jobs finished (`wait`: at least one, filling a queued job here
-    /// rather than sleeping while one is waiting). Returns whether one was, and whether
-    /// any of its files failed.
-    pub(crate) fn collect(&mut self, wait: bool) -> Collected {
-        let mut collected = Collected::default();
-        while let Some(done) = self.next_done(wait && !collected.any) {
-            collected.any = true;
-            collected.failed |= done.failed;
+    /// rather than sleeping while one is waiting). Returns whether one was.
+    pub(crate) fn collect(&mut self, wait: bool) -> bool {
+        let mut any = false;
+        while let Some(done) = self.next_done(wait && !any) {
+            any = true;
             self.in_flight.remove(&done.seq);
             self.reading.retain(|&(seq, _)| seq != done.seq);
         }
-        collected
+        any
     }
 
     /// Whether a job in flight reads `file`, or files in the directory `dir`.
@@ -677,12 +673,6 @@ impl<'scope, 'env> Sched<'scope, 'env> {
 }
 
 /// What `collect` reported.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Collected {
-    pub(crate) any: bool,
-    pub(crate) failed: bool,
-}
-
 /// Runs a job taken from the queue, then frees its lanes.
 fn run_taken(taken: Taken, queue: &Queue, scratch: &mut Scratch, rules: Rules) -> Done {
     let done = run_job(taken.seq, taken.job, scratch, rules);
@@ -692,20 +682,17 @@ fn run_taken(taken: Taken, queue: &Queue, scratch: &mut Scratch, rules: Rules) -
 
 /// Runs a job, printing each file's lines as it finishes.
 fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
-    let mut failed = false;
     let tally = rules.out.job_tally();
     let out = rules.out.job_printer(seq, &tally);
     match job {
         Job::Fill { src, dst, ends } => {
-            failed |= fill_one(out, (&src, &dst), rules, |s, d, a| {
-                fill_and_close(s, d, *ends, scratch, a)
-            });
+            fill_one(out, (&src, &dst), rules, |s, d, a| fill_and_close(s, d, *ends, scratch, a));
         }
         Job::Batch { files, dst_dir } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
             for (src, dst) in files.iter().take_while(|_| !interrupt::stopping()) {
                 out.starting(src.path(), dst.path(), None);
-                failed |= fill_one(out, (src, dst), rules, |s, d, a| {
+                fill_one(out, (src, dst), rules, |s, d, a| {
                     copy_new_file(s, d, dst_dir, scratch, a)
                 });
             }
@@ -714,22 +701,21 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
             let mut cp = Cp::new(rules.opts, out.waiting_at_cap(), rules.env, false);
             cp.begin_operand(&tree.root.0, &tree.root.1);
             let sched = Sched::in_line(rules, std::mem::take(scratch));
-            let (tree_failed, back) = (rules.walk_tree)(*tree, cp, sched);
-            (failed, *scratch) = (tree_failed, back);
+            *scratch = (rules.walk_tree)(*tree, cp, sched);
         }
     }
     rules.out.job_done(seq, tally);
-    Done { seq, failed }
+    Done { seq }
 }
 
 /// Fills one file with `fill` and reports it through its job's printer, with what the
-/// attribute rules had to say. Returns whether it failed.
+/// attribute rules had to say.
 fn fill_one(
     out: Printer,
     (src, dst): (&At, &At),
     rules: Rules,
     fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
-) -> bool {
+) {
     let mut attrs = Attrs::new(rules.opts, rules.env);
     let result = fill(src, dst, &mut attrs);
     let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
@@ -741,7 +727,6 @@ fn fill_one(
         happened: happened(&result, &attrs.messages),
     };
     out.finished_after(&attrs.messages, attrs.failed, entry);
-    result.is_err() || attrs.failed
 }
 
 #[cfg(test)]

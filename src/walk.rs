@@ -73,14 +73,14 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
 }
 
 /// How an entry went, for the directory walking it.
+/// (Whether it failed is the reporter's to count.)
 struct Visited {
-    ok: bool,
     into_self: bool,
 }
 
 impl Visited {
     fn of(status: Status) -> Visited {
-        Visited { ok: status == Status::Ok, into_self: status == Status::IntoItself }
+        Visited { into_self: status == Status::IntoItself }
     }
 }
 
@@ -114,7 +114,6 @@ struct Frame {
     lanes: Lanes,
     /// New files waiting to go to a worker together.
     batch: Vec<(At, At)>,
-    ok: bool,
     /// An entry ran into itself: the operand's walk stops.
     into_self: bool,
     /// It could not be opened again: the message printed.
@@ -304,9 +303,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let nonexistent = if self.parents_new_dst { Nonexistent::Yes } else { pair.nonexistent };
         self.copy_operand(&pair.src, &pair.dst, nonexistent);
         self.drain();
-        if !cp::parents::protect(&mut self.cp, &leading.dirs) {
-            self.cp.failed = true;
-        }
+        // A failure is printed (and fails the run) where it happens.
+        cp::parents::protect(&mut self.cp, &leading.dirs);
     }
 
     /// Copies one command-line operand to `dst`; failures are reported and flagged.
@@ -341,8 +339,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             first_dir: false,
         };
         let step = self.visit(visit, false);
-        let visited = self.walk(step, Vec::new());
-        self.cp.failed |= !visited.ok;
+        self.walk(step, Vec::new());
         if std::mem::take(&mut self.handed_trees) {
             self.drain();
         }
@@ -378,7 +375,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         match self.sched.submit_tree(tree, lanes) {
             Ok(()) => {
                 self.handed_trees = true;
-                Step::Done(Visited { ok: true, into_self: false })
+                Step::Done(Visited { into_self: false })
             }
             Err(tree) => self.enter(tree.dir, false),
         }
@@ -417,7 +414,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             self.dst_dirs.insert(ino(made));
         }
         let Some(contents) = contents else {
-            let visited = Visited { ok: true, into_self: false };
+            let visited = Visited { into_self: false };
             return Step::Done(self.leave_dir(finish, command_line, visited, None));
         };
         if self.dst_dirs.contains(&ino(&contents.src_st)) {
@@ -432,7 +429,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             Ok(read) => read,
             Err(error) => {
                 self.cp.fail(&error);
-                let visited = Visited { ok: false, into_self: false };
+                let visited = Visited { into_self: false };
                 return Step::Done(self.leave_dir(finish, command_line, visited, Some(error)));
             }
         };
@@ -452,7 +449,6 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             first_dir,
             lanes,
             batch: Vec::new(),
-            ok: true,
             into_self: false,
             lost: None,
             src_end: 0,
@@ -467,11 +463,11 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         &mut self,
         finish: Finish,
         command_line: bool,
-        mut visited: Visited,
+        visited: Visited,
         unread: Option<Error>,
     ) -> Visited {
         self.cp.dir_filled(finish.dst(), command_line);
-        visited.ok &= self.finish_dir(finish, unread);
+        self.finish_dir(finish, unread);
         visited
     }
 
@@ -479,7 +475,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// over before it are done (its record keeps its place in the output meanwhile).
     /// A waiting directory holds its fds: with `Fds::held` waiting, the walk waits for the
     /// workers instead.
-    fn finish_dir(&mut self, finish: Finish, unread: Option<Error>) -> bool {
+    fn finish_dir(&mut self, finish: Finish, unread: Option<Error>) {
         while self.sched.deferred() >= self.sched.fds().held
             && self.sched.waiting_for(self.sched.last_seq())
         {
@@ -488,9 +484,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         if self.sched.waiting_for(self.sched.last_seq()) {
             let place = self.cp.out.hold();
             self.sched.defer(HeldDir { finish, place, unread });
-            return true;
+            return;
         }
-        self.cp.finish_dir(&finish, unread, None)
+        self.cp.finish_dir(&finish, unread, None);
     }
 
     /// Walks the directory `step` entered and everything below it, GNU's `copy_dir`
@@ -510,7 +506,6 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             let visited = self.leave_frame(&mut stack);
             match stack.frames.last_mut() {
                 Some(parent) => {
-                    parent.ok &= visited.ok;
                     parent.into_self |= visited.into_self;
                 }
                 None => return visited,
@@ -585,7 +580,6 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
             match self.visit(visit, frame.dirs_left > 0) {
                 Step::Done(entry) => {
-                    frame.ok &= entry.ok;
                     frame.into_self |= entry.into_self;
                 }
                 Step::Enter(child) => return Some(child),
@@ -619,14 +613,14 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             frame.lost = frame.lost.take().or_else(|| parent.lost.clone());
         }
         self.lanes = stack.frames.last().map_or_else(Lanes::default, |parent| parent.lanes);
-        let Frame { mut finish, command_line, ok, into_self, lost, .. } = frame;
+        let Frame { mut finish, command_line, into_self, lost, .. } = frame;
         if let Some((src, dst)) = names {
             finish.set_names(src, dst);
         }
         if lost.is_some() {
             finish.lose();
         }
-        let visited = Visited { ok: ok && lost.is_none(), into_self };
+        let visited = Visited { into_self };
         self.leave_dir(finish, command_line, visited, lost)
     }
 
@@ -702,13 +696,11 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// attributes of directories that were waiting for them. Returns whether one was
     /// reported.
     fn collect(&mut self, wait: bool) -> bool {
-        let collected = self.sched.collect(wait);
-        self.cp.failed |= collected.failed;
+        let any = self.sched.collect(wait);
         while let Some(held) = self.sched.ready() {
-            let ok = self.cp.finish_dir(&held.finish, held.unread, Some(held.place));
-            self.cp.failed |= !ok;
+            self.cp.finish_dir(&held.finish, held.unread, Some(held.place));
         }
-        collected.any
+        any
     }
 
     /// Waits for every job handed to the workers and reports them.
@@ -858,18 +850,18 @@ fn dst_inside_src(src: &Path, dst: &Path) -> bool {
 
 /// A tree handed to a worker: the directory's contents and then its attributes, walked
 /// in line with `cp` (which prints into the tree's place in the output).
-fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> (bool, Scratch) {
+fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> Scratch {
     let mut walk = Walk::new(cp, sched, None);
     walk.root = tree.root;
     let step = walk.enter(tree.dir, false);
-    let visited = walk.walk(step, tree.ancestors);
-    (walk.cp.failed || !visited.ok, walk.sched.into_scratch())
+    walk.walk(step, tree.ancestors);
+    walk.sched.into_scratch()
 }
 
 /// Copies every pair of `plan` with `opts`, reporting through `out` (and a progress bar
-/// under `--progress`); the workers are gone when it returns. Returns whether anything
-/// failed.
-pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) -> bool {
+/// under `--progress`); the workers are gone when it returns. Whether anything failed is
+/// the reporter's to say (`Reporter::failed`).
+pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) {
     std::thread::scope(|scope| {
         let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
         let show = Show::choose(opts.progress);
@@ -893,6 +885,5 @@ pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) ->
         if let Some(monitor) = walk.monitor.take() {
             monitor.finish();
         }
-        walk.cp.failed
     })
 }

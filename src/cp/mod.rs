@@ -38,13 +38,12 @@ use same_file::SameFile;
 
 const S_IRWXU: u32 = 0o700;
 
-/// GNU's per-entry decisions for a whole run: the options, the printer, remembered inodes,
-/// and whether anything failed.
+/// GNU's per-entry decisions for a whole run: the options, the printer, remembered inodes.
+/// Whether anything failed is the printer's to count.
 pub(crate) struct Cp<'a> {
     pub(crate) opts: &'a Options,
     pub(crate) out: Printer<'a>,
     pub(crate) env: Env,
-    pub(crate) failed: bool,
     memory: Memory,
     /// `--dry-run`: what a dry run remembers instead of what it would have made.
     pub(crate) dry: dry_run::Planned,
@@ -292,7 +291,6 @@ impl<'a> Cp<'a> {
             opts,
             out,
             env,
-            failed: false,
             memory: Memory::new(track_operands),
             dry: dry_run::Planned::default(),
             top: Default::default(),
@@ -915,7 +913,6 @@ impl<'a> Cp<'a> {
         let happened = file::happened(&result, &attrs.messages);
         self.report_attrs(attrs);
         let failed = result.is_err();
-        self.failed |= failed;
         let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
         let kind = Some(Kind::File);
         self.out.finished(Entry { src: src.path(), dst: dst.path(), kind, record, happened });
@@ -944,16 +941,10 @@ impl<'a> Cp<'a> {
     /// A directory's contents are in: sets its attributes and writes its record (into the
     /// output place `held` for it, if any): failed if its entries could not be read or it
     /// could not be opened again (the message `unread`; then, if it was `lost`, nothing is
-    /// set), or its attributes failed. Returns whether its attributes were set.
-    pub(crate) fn finish_dir(
-        &mut self,
-        f: &Finish,
-        unread: Option<Error>,
-        held: Option<u64>,
-    ) -> bool {
+    /// set), or its attributes failed.
+    pub(crate) fn finish_dir(&mut self, f: &Finish, unread: Option<Error>, held: Option<u64>) {
         let attributes =
             if f.lost { Err(Error::silent(f.dst.path())) } else { self.set_attributes(f) };
-        let ok = attributes.is_ok();
         let happened = match (unread, attributes) {
             (Some(said), _) | (None, Err(said)) => Happened::Said(said),
             (None, Ok(())) => Happened::Copied,
@@ -963,7 +954,6 @@ impl<'a> Cp<'a> {
             Some(place) => self.out.fill(place, entry(names, happened)),
             None => self.out.finished(entry(names, happened)),
         }
-        ok
     }
 
     /// A directory's contents are in: record it as a command-line destination if it is one.
@@ -1051,13 +1041,11 @@ impl<'a> Cp<'a> {
                 Err(e) => self.out.error(&Error::new(Op::Unbackup, dst.path(), e)),
             }
         }
-        self.failed = true;
         Next::Done(Status::Failed)
     }
 
-    /// Reports an error that has no engine record and marks the run as failed.
+    /// Reports an error that has no engine record (the run has failed).
     pub(crate) fn fail(&mut self, error: &Error) {
-        self.failed = true;
         self.out.error(error);
     }
 
@@ -1068,7 +1056,6 @@ impl<'a> Cp<'a> {
 
     /// Reports an entry's failure: its message and its record; the run has failed.
     fn fail_entry(&mut self, names: Names, error: &Error) {
-        self.failed = true;
         self.out.finished(entry(names, Happened::Failed(error)));
     }
 
@@ -1083,7 +1070,6 @@ impl<'a> Cp<'a> {
         match why {
             Why::Error(error) => self.fail_entry(names, &error),
             Why::Said(text) => {
-                self.failed = true;
                 self.out.finished(entry(names, Happened::Said(text)));
             }
         }
@@ -1110,7 +1096,6 @@ impl<'a> Cp<'a> {
     /// Prints what the attribute rules had to say, and fails the run if they failed.
     pub(crate) fn report_attrs(&mut self, attrs: Attrs) {
         self.out.attribute_messages(&attrs.messages, attrs.failed);
-        self.failed |= attrs.failed;
     }
 
     /// Applies `target`'s attributes, reporting what went wrong. `Err` holds the error
@@ -1124,7 +1109,6 @@ impl<'a> Cp<'a> {
         let last = attrs.messages.last().cloned();
         self.report_attrs(attrs);
         let Err(Stopped(error)) = result else { return Ok(()) };
-        self.failed = true;
         let said = match error {
             Some(error) => {
                 self.out.error(&error);
