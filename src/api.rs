@@ -12,7 +12,9 @@ use crate::args::options::{Options, REFLINK, SPARSE, word};
 use crate::args::plan::{self, PlanError};
 use crate::cp::preserve::Env;
 use crate::error::Error;
-use crate::report::{Event, Record, Reporter};
+use crate::report::console::BarSlot;
+use crate::report::sink::{Event, Library};
+use crate::report::{Record, Reporter};
 use crate::sys::process;
 use crate::walk;
 use copychain::{Reflink, Sparse};
@@ -257,8 +259,8 @@ impl Copy {
         let mut summary = Summary::default();
         std::thread::scope(|scope| {
             let copy = scope.spawn(|| {
-                let out = Reporter::library(events, &opts);
-                walk::copy_all(&opts, &plan, &out, Env::current());
+                let out = Reporter::new("rcp".into(), &opts, Box::new(Library(events)));
+                walk::copy_all(&opts, &plan, &out, Env::current(), BarSlot::default());
                 out.failed()
             });
             for event in received {

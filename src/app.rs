@@ -9,6 +9,7 @@ use crate::args::options::{Backup, Options, Request};
 use crate::args::plan::{self, Plan, PlanError};
 use crate::cp::preserve::Env;
 use crate::error::UsageError;
+use crate::report::console::{BarSlot, Console};
 use crate::report::{self, Reporter};
 use crate::sys::{interrupt, process};
 use crate::walk;
@@ -43,8 +44,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     }
-    let out = match Reporter::new(program.clone(), &opts) {
-        Ok(out) => out.stdout_closed(stdout_closed),
+    let bar = BarSlot::default();
+    let out = match Console::new(program.clone(), &opts, bar.clone()) {
+        Ok(console) => {
+            let console = console.stdout_closed(stdout_closed);
+            Reporter::new(program.clone(), &opts, Box::new(console))
+        }
         Err((what, e)) => {
             let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
             report::message(&program, &format!("{what}: {}", crate::error::strerror(errno)));
@@ -71,7 +76,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if opts.recursive {
         process::raise_open_file_limit();
     }
-    walk::copy_all(&opts, &plan, &out, Env::current());
+    walk::copy_all(&opts, &plan, &out, Env::current(), bar);
     let status = match interrupt::stopped_by() {
         Some((name, status)) => {
             out.printer().message(&format!("interrupted by {name}"));

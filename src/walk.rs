@@ -18,6 +18,7 @@ use crate::cp::{
 };
 use crate::error::{Error, Op};
 use crate::report::Reporter;
+use crate::report::console::BarSlot;
 use crate::report::progress::{Monitor, Show};
 use crate::report::totals::Sources;
 use crate::sched::{Job, Lanes, Sched, Tree};
@@ -859,9 +860,9 @@ fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> Scratch {
 }
 
 /// Copies every pair of `plan` with `opts`, reporting through `out` (and a progress bar
-/// under `--progress`); the workers are gone when it returns. Whether anything failed is
-/// the reporter's to say (`Reporter::failed`).
-pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) {
+/// under `--progress`, drawn into `bar`); the workers are gone when it returns. Whether
+/// anything failed is the reporter's to say (`Reporter::failed`).
+pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env, bar: BarSlot) {
     std::thread::scope(|scope| {
         let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
         let show = Show::choose(opts.progress);
@@ -871,7 +872,7 @@ pub(crate) fn copy_all(opts: &Options, plan: &Plan, out: &Reporter, env: Env) {
         let monitor = if show == Show::OnRequest && moves_nothing {
             None
         } else {
-            Monitor::new(scope, show, sources, out)
+            Monitor::new(scope, show, sources, out, bar)
         };
         let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
         let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env, walk_tree), monitor);

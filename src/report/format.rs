@@ -19,7 +19,7 @@ use copychain::{Copied, Strategy};
 pub(super) const SCHEMA_VERSION: u32 = 1;
 
 /// What the records written so far add up to: the summary record and `--stats`.
-pub(super) struct Tally {
+pub(crate) struct Tally {
     pub(super) start: Instant,
     /// Records by outcome: copied, skipped, failed.
     pub(super) outcomes: [u64; 3],

@@ -8,90 +8,53 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
+use std::io::{self, Write};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
 pub(crate) mod clash;
+pub(crate) mod console;
 mod format;
 mod place;
 pub(crate) mod progress;
 mod record;
+pub(crate) mod sink;
 pub(crate) mod totals;
 
 pub(crate) use record::{Entry, Happened};
 pub use record::{Kind, Outcome, Record, Skip};
 
-use crate::args::options::{Options, ReportFormat};
+use crate::args::options::Options;
 use crate::error::{Error, UsageError};
 use crate::quote::quote;
 use copychain::{Progress, Reflink, Sparse};
-use format::{
-    Tally, debug_line, json_record, json_summary, stats_summary, strategy_line, text_record,
-    text_summary,
-};
-
-/// One line of output, kept in order with the others.
-enum Line {
-    Out(String),
-    Err(String),
-    /// A `--report` line.
-    Record(String),
-    /// A record for the library's caller.
-    Entry(Box<Record>),
-}
-
-/// Where finished entries' records go.
-enum Records {
-    /// `--report`: text or JSON lines on standard output, or on `--report-file` (`file`).
-    Stream {
-        format: ReportFormat,
-        out: Box<dyn Write + Send>,
-        file: Option<PathBuf>,
-        /// A report file written under a temporary name, put in place at the end.
-        placed: Option<place::Placed>,
-    },
-    /// The library: each record, and every message not about one entry, to the caller.
-    Library(Sender<Event>),
-}
-
-/// What the library's caller is sent, in order.
-pub(crate) enum Event {
-    Record(Record),
-    /// A message rcp would print on stderr (without the program name) that no record
-    /// carries: warnings, attribute failures, `cannot handle signals`.
-    Message(String),
-}
+use format::{Tally, debug_line, strategy_line};
+use sink::{End, Output, Sink};
 
 /// A place in the output order: lines ready to print, or an entry not finished yet — a
 /// job with the workers (numbered by the scheduler), or a directory whose attributes wait
 /// for them (numbered from `HELD`) — whose lines wait in `State::waiting` until the place
 /// reaches the front.
 enum Slot {
-    Ready(Vec<Line>),
+    Ready(Vec<Output>),
     Pending(u64),
 }
 
 /// What an entry not first in line has printed so far.
 #[derive(Default)]
 struct Waiting {
-    lines: Vec<Line>,
+    lines: Vec<Output>,
     done: bool,
 }
 
-/// What a finished entry prints besides its error, fixed when the reporter is made (so a
-/// worker can make an entry's lines without the lock).
+/// What a finished entry prints besides its lines, fixed when the reporter is made from
+/// what its sink wants (so a worker can make an entry's output without the lock).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// No record: terminal output only.
-    Plain,
-    Text,
-    Json,
-    /// Records and messages go to the library's caller.
-    Library,
+struct Wants {
+    records: bool,
+    failure_lines: bool,
 }
 
 /// What one job's entries add up to, counted by the worker and added to the run's tally
@@ -116,7 +79,7 @@ pub(crate) struct Reporter {
     no_reflink: bool,
     /// `--dry-run`: every record says so.
     dry_run: bool,
-    shape: Shape,
+    wants: Wants,
     state: Mutex<State>,
     /// Signalled when a place is finished while a job's walk waits (`State::blocked`).
     moved: Condvar,
@@ -126,19 +89,9 @@ pub(crate) struct Reporter {
 
 /// The printer's state, behind the reporter's lock.
 struct State {
-    program: String,
-    stats: bool,
     /// `--dry-run`: the summary and `--stats` say so.
     dry_run: bool,
-    /// `-v` and `--debug` lines go to stderr: the JSON report has standard output.
-    lines_to_stderr: bool,
-    stdout: io::Stdout,
-    /// The first error writing standard output (`-v` lines or the report).
-    stdout_error: Option<Errno>,
-    closed_stdout: bool,
-    records: Option<Records>,
-    /// The first error writing `--report-file`.
-    report_error: Option<Errno>,
+    sink: Box<dyn Sink>,
     tally: Tally,
     held: u64,
     queue: VecDeque<Slot>,
@@ -146,8 +99,6 @@ struct State {
     waiting: HashMap<u64, Waiting>,
     /// Job walks waiting for their place to reach the front.
     blocked: usize,
-    /// The progress bar, hidden while a line is printed.
-    bar: Option<indicatif::ProgressBar>,
     /// What the run's copies count (`--stats`' rate is of the bytes moved).
     progress: Arc<Progress>,
     /// Errors printed that fail the run without failing an entry's record (an operand's
@@ -157,61 +108,33 @@ struct State {
 }
 
 impl Reporter {
-    /// A reporter for `opts`; fails only if `--report-file` cannot be created.
-    pub(crate) fn new(program: String, opts: &Options) -> Result<Reporter, (String, io::Error)> {
-        let records = match (opts.report, &opts.report_file) {
-            (None, _) => None,
-            (Some(format), None) => {
-                let out = Box::new(io::stdout());
-                Some(Records::Stream { format, out, file: None, placed: None })
-            }
-            (Some(format), Some(path)) => {
-                let (file, placed) = place::open(path)
-                    .map_err(|e| (format!("cannot create report file {}", quote(path)), e))?;
-                let out = Box::new(BufWriter::new(file));
-                Some(Records::Stream { format, out, file: Some(path.clone()), placed })
-            }
-        };
-        let json_on_stdout = opts.report == Some(ReportFormat::Json) && opts.report_file.is_none();
-        let mut state = State::quiet(program, records);
-        state.stats = opts.stats;
-        state.dry_run = opts.dry_run;
-        state.lines_to_stderr = json_on_stdout;
+    /// A reporter for `opts` whose output goes to `sink`.
+    pub(crate) fn new(program: String, opts: &Options, sink: Box<dyn Sink>) -> Reporter {
+        let wants =
+            Wants { records: sink.wants_records(), failure_lines: sink.wants_failure_lines() };
+        let lines = sink.wants_lines();
         let policy = opts.policy;
-        let no_reflink = policy.reflink == Reflink::Never || policy.sparse == Sparse::Never;
-        Ok(Reporter { no_reflink, ..Reporter::of(state, opts.verbose, opts.debug) })
-    }
-
-    /// The library's reporter: nothing is printed; records and messages go to `events`.
-    pub(crate) fn library(events: Sender<Event>, opts: &Options) -> Reporter {
-        let mut state = State::quiet("rcp".into(), Some(Records::Library(events)));
-        state.dry_run = opts.dry_run;
-        Reporter::of(state, false, false)
-    }
-
-    /// The reporter printing through `state`, with `-v` and `--debug` lines or without.
-    fn of(state: State, verbose: bool, debug: bool) -> Reporter {
-        let program = state.program.clone();
-        let shape = match &state.records {
-            None => Shape::Plain,
-            Some(Records::Stream { format: ReportFormat::Text, .. }) => Shape::Text,
-            Some(Records::Stream { format: ReportFormat::Json, .. }) => Shape::Json,
-            Some(Records::Library(_)) => Shape::Library,
+        let state = State {
+            dry_run: opts.dry_run,
+            sink,
+            tally: Tally::new(),
+            held: HELD,
+            queue: VecDeque::new(),
+            waiting: HashMap::new(),
+            blocked: 0,
+            progress: Arc::default(),
+            failures: 0,
         };
-        let dry_run = state.dry_run;
-        let progress = Arc::clone(&state.progress);
-        let state = Mutex::new(state);
-        let no_reflink = false;
         Reporter {
             program,
-            verbose,
-            debug,
-            no_reflink,
-            dry_run,
-            shape,
-            state,
+            verbose: opts.verbose && lines,
+            debug: opts.debug && lines,
+            no_reflink: policy.reflink == Reflink::Never || policy.sparse == Sparse::Never,
+            dry_run: opts.dry_run,
+            wants,
+            progress: Arc::clone(&state.progress),
+            state: Mutex::new(state),
             moved: Condvar::new(),
-            progress,
         }
     }
 
@@ -226,23 +149,10 @@ impl Reporter {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Prints around `bar`, so lines never tear it (`None`: the bar is gone).
-    pub(crate) fn set_bar(&self, bar: Option<indicatif::ProgressBar>) {
-        self.state().bar = bar;
-    }
-
-    /// Standard output was closed when rcp started: every write to it is an error.
-    pub(crate) fn stdout_closed(mut self, closed: bool) -> Self {
-        self.state.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).closed_stdout =
-            closed;
-        self
-    }
-
     /// A usage error, with GNU's hint line where GNU prints one.
     pub(crate) fn usage(&self, error: &UsageError) {
-        let state = self.state();
-        let _ = state.stdout.lock().flush();
-        usage(&state.program, error);
+        let _ = io::stdout().lock().flush();
+        usage(&self.program, error);
     }
 
     /// The printer for the walk's own entries, in sequence.
@@ -285,38 +195,31 @@ impl Reporter {
 
     /// An entry's lines: its error (unless said already, or it was given up because rcp
     /// was told to stop: that is told once, at the end), `--debug` lines, its record.
-    fn entry_lines(&self, entry: &Entry) -> Vec<Line> {
+    fn entry_lines(&self, entry: &Entry) -> Vec<Output> {
         let mut lines = Vec::new();
-        let library = self.shape == Shape::Library;
         let cancelled =
             |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
-        // The library's caller finds an entry's error in its record.
         if let Some(error) =
             entry.error().filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
-            && !library
+            && self.wants.failure_lines
         {
-            lines.push(Line::Err(error.to_string()));
+            lines.push(Output::Failed(error.to_string()));
         }
-        if matches!(entry.happened, Happened::Damaged(_)) && !library {
-            lines.push(Line::Err(format!("{} is incomplete", quote(entry.dst))));
+        if matches!(entry.happened, Happened::Damaged(_)) && self.wants.failure_lines {
+            lines.push(Output::Failed(format!("{} is incomplete", quote(entry.dst))));
         }
         // GNU 9.4's `--debug`: a destination left alone by -n, -u or --update says so.
-        if self.debug
-            && !library
-            && matches!(entry.happened, Happened::Skipped(Skip::Exists | Skip::NotNewer))
+        if self.debug && matches!(entry.happened, Happened::Skipped(Skip::Exists | Skip::NotNewer))
         {
-            lines.push(Line::Out(format!("skipped {}", quote(entry.dst))));
+            lines.push(Output::Out(format!("skipped {}", quote(entry.dst))));
         }
         if let (true, Some(record)) = (self.debug, entry.record) {
-            lines.push(Line::Out(debug_line(record, self.no_reflink)));
-            lines.push(Line::Out(format!("strategy: {}", strategy_line(record))));
+            lines.push(Output::Out(debug_line(record, self.no_reflink)));
+            lines.push(Output::Out(format!("strategy: {}", strategy_line(record))));
         }
-        let record = || Record { dry_run: self.dry_run, ..Record::of(entry) };
-        match self.shape {
-            Shape::Text => lines.push(Line::Record(text_record(&record()))),
-            Shape::Json => lines.push(Line::Record(json_record(&record()).to_string())),
-            Shape::Library => lines.push(Line::Entry(Box::new(record()))),
-            Shape::Plain => {}
+        if self.wants.records {
+            let record = Record { dry_run: self.dry_run, ..Record::of(entry) };
+            lines.push(Output::Record(Box::new(record)));
         }
         lines
     }
@@ -334,7 +237,7 @@ impl Reporter {
     pub(crate) fn finish(&self, status: i32) -> i32 {
         if self.dry_run && (self.verbose || self.debug) {
             // The `-v` lines above read as a real run's: say once that none of it happened.
-            self.state().push(Line::Out("dry run: nothing was written".into()));
+            self.state().push(Output::Out("dry run: nothing was written".into()));
         }
         self.state().finish(status)
     }
@@ -389,7 +292,7 @@ impl<'r> Printer<'r> {
     }
 
     pub(crate) fn message(&self, text: &str) {
-        self.put(vec![Line::Err(text.to_string())], None);
+        self.put(vec![Output::Message(text.to_string())], None);
     }
 
     /// The `-v` line, printed as GNU does: before the entry is copied, naming the backup.
@@ -412,14 +315,14 @@ impl<'r> Printer<'r> {
     /// A `--debug` line about the run (not about one entry's copy).
     pub(crate) fn debug(&self, text: &str) {
         if self.reporter.debug {
-            self.put(vec![Line::Out(text.to_string())], None);
+            self.put(vec![Output::Out(text.to_string())], None);
         }
     }
 
     /// Any other `-v` line (`--parents` directories).
     pub(crate) fn verbose_line(&self, text: &str) {
         if self.reporter.verbose {
-            self.put(vec![Line::Out(text.to_string())], None);
+            self.put(vec![Output::Out(text.to_string())], None);
         }
     }
 
@@ -435,7 +338,8 @@ impl<'r> Printer<'r> {
         if failed {
             self.reporter.state().failures += 1;
         }
-        let mut lines: Vec<Line> = messages.iter().map(|m| Line::Err(m.to_string())).collect();
+        let mut lines: Vec<Output> =
+            messages.iter().map(|m| Output::Message(m.to_string())).collect();
         lines.extend(self.reporter.entry_lines(&entry));
         self.put(lines, Some(&entry));
     }
@@ -467,7 +371,7 @@ impl<'r> Printer<'r> {
     /// Prints `lines` (counting `entry`'s record): now, or in order behind what is in
     /// flight. A job's walk whose lines pile up behind the front waits until its place
     /// reaches it, so memory stays bounded however much the tree prints.
-    fn put(&self, lines: Vec<Line>, entry: Option<&Entry>) {
+    fn put(&self, lines: Vec<Output>, entry: Option<&Entry>) {
         let Some(job) = self.job else {
             let mut state = self.reporter.state();
             if let Some(entry) = entry {
@@ -494,32 +398,9 @@ impl<'r> Printer<'r> {
 }
 
 impl State {
-    /// A printer that prints no `-v`, `--debug` or `--stats` lines (until told to).
-    fn quiet(program: String, records: Option<Records>) -> State {
-        State {
-            program,
-            stats: false,
-            dry_run: false,
-            lines_to_stderr: false,
-            stdout: io::stdout(),
-            stdout_error: None,
-            closed_stdout: false,
-            records,
-            report_error: None,
-            tally: Tally::new(),
-            held: HELD,
-            queue: VecDeque::new(),
-            waiting: HashMap::new(),
-            blocked: 0,
-            bar: None,
-            progress: Arc::default(),
-            failures: 0,
-        }
-    }
-
     /// Gives the place held for `id` more `lines` (`done`: its last): printed now if the
     /// place is first in line, kept until it is otherwise.
-    fn add(&mut self, id: u64, lines: Vec<Line>, done: bool) {
+    fn add(&mut self, id: u64, lines: Vec<Output>, done: bool) {
         if matches!(self.queue.front(), Some(Slot::Pending(first)) if *first == id) {
             lines.into_iter().for_each(|line| self.write(line));
             if done {
@@ -534,7 +415,7 @@ impl State {
     }
 
     /// Prints `line` now, or queues it behind files still in flight.
-    fn push(&mut self, line: Line) {
+    fn push(&mut self, line: Output) {
         match self.queue.back_mut() {
             None => self.write(line),
             Some(Slot::Ready(lines)) => lines.push(line),
@@ -564,130 +445,22 @@ impl State {
         }
     }
 
-    fn write(&mut self, line: Line) {
-        match self.bar.clone() {
-            Some(bar) => bar.suspend(|| self.write_now(line)),
-            None => self.write_now(line),
-        }
-    }
-
-    fn write_now(&mut self, line: Line) {
-        match (line, &mut self.records) {
-            // The caller may have stopped listening: the copy goes on regardless.
-            (Line::Err(text), Some(Records::Library(events))) => {
-                let _ = events.send(Event::Message(text));
-            }
-            (Line::Entry(record), Some(Records::Library(events))) => {
-                let _ = events.send(Event::Record(*record));
-            }
-            (Line::Out(_) | Line::Record(_), Some(Records::Library(_))) => {}
-            (Line::Out(text), _) if self.lines_to_stderr => {
-                let _ = writeln!(io::stderr().lock(), "{text}");
-            }
-            (Line::Out(text), _) => self.line(format_args!("{text}")),
-            (Line::Err(text), _) => {
-                let _ = self.stdout.lock().flush();
-                message(&self.program, &text);
-            }
-            (Line::Record(text), Some(Records::Stream { out, file, .. })) => {
-                let slot =
-                    if file.is_some() { &mut self.report_error } else { &mut self.stdout_error };
-                if slot.is_none()
-                    && let Err(e) = writeln!(out, "{text}")
-                {
-                    *slot = Some(Errno::from_io_error(&e).unwrap_or(Errno::IO));
-                }
-            }
-            (Line::Record(_) | Line::Entry(_), _) => {}
-        }
-    }
-
-    fn failed_writes(&self) -> bool {
-        self.stdout_error.is_some() || self.report_error.is_some()
+    fn write(&mut self, output: Output) {
+        self.sink.put(output);
     }
 
     fn finish(&mut self, status: i32) -> i32 {
         self.release();
-        let mut status = if status == 0 && self.failed_writes() { 1 } else { status };
-        let last = match &self.records {
-            Some(Records::Stream { format: ReportFormat::Json, .. }) => {
-                Some(json_summary(&self.tally, status, self.dry_run).to_string())
-            }
-            Some(Records::Stream { format: ReportFormat::Text, .. }) => {
-                Some(text_summary(&self.tally, status, self.dry_run))
-            }
-            _ => None,
-        };
-        if let Some(last) = last {
-            self.write_now(Line::Record(last));
-        }
-        if let Some(Records::Stream { out, file, .. }) = &mut self.records
-            && let Err(e) = out.flush()
-        {
-            let slot = if file.is_some() { &mut self.report_error } else { &mut self.stdout_error };
-            *slot = slot.or(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
-        }
-        if let Err(e) = self.stdout.lock().flush() {
-            self.note_write_error(&e);
-        }
-        if let Some(errno) = self.stdout_error {
-            message(&self.program, &format!("write error: {}", crate::error::strerror(errno)));
-        }
-        if let (Some(errno), Some(Records::Stream { file: Some(path), .. })) =
-            (self.report_error, &self.records)
-        {
-            let text = format!("error writing {}: {}", quote(path), crate::error::strerror(errno));
-            message(&self.program, &text);
-        }
-        if let Some(Records::Stream { placed: Some(placed), .. }) = &self.records {
-            let committed = match self.report_error {
-                Some(_) => {
-                    placed.discard();
-                    Ok(())
-                }
-                None => placed.commit(),
-            };
-            if let Err(text) = committed {
-                message(&self.program, &text);
-                status = status.max(1);
-            }
-        }
-        if status == 0 && self.failed_writes() {
-            status = 1;
-        }
-        if self.stats {
-            let summary = stats_summary(&self.tally, self.progress.moved_bytes(), self.dry_run);
-            let _ = io::stderr().lock().write_all(summary.as_bytes());
-        }
-        status
-    }
-
-    /// One line on standard output; the first write error is kept for `finish` (and no more
-    /// is written after it).
-    fn line(&mut self, args: std::fmt::Arguments) {
-        if self.stdout_error.is_some() {
-            return;
-        }
-        if self.closed_stdout {
-            return self
-                .note_write_error(&io::Error::from_raw_os_error(Errno::BADF.raw_os_error()));
-        }
-        if let Err(e) = writeln!(self.stdout.lock(), "{args}") {
-            self.note_write_error(&e);
-        }
-    }
-
-    fn note_write_error(&mut self, e: &io::Error) {
-        if self.stdout_error.is_none() {
-            self.stdout_error = Some(Errno::from_io_error(e).unwrap_or(Errno::IO));
-        }
+        let moved = self.progress.moved_bytes();
+        let end = End { tally: &self.tally, moved, status, dry_run: self.dry_run };
+        self.sink.finish(&end)
     }
 }
 
 /// `-v`'s `'SRC' -> 'DST'` line, naming the backup made of the destination if any.
-fn copying_line(src: &Path, dst: &Path, backup: Option<&Path>) -> Line {
+fn copying_line(src: &Path, dst: &Path, backup: Option<&Path>) -> Output {
     let backup = backup.map(|b| format!(" (backup: {})", quote(b))).unwrap_or_default();
-    Line::Out(format!("{} -> {}{backup}", quote(src), quote(dst)))
+    Output::Out(format!("{} -> {}{backup}", quote(src), quote(dst)))
 }
 
 /// Prints `text` on standard output (help, version, generated files); 1 and GNU's `write
@@ -731,7 +504,7 @@ mod tests {
     fn a_job_walk_behind_the_front_waits_at_the_cap() {
         let opts = crate::args::options::for_args(&["-r"]).expect("options");
         let (events, received) = channel();
-        let reporter = Reporter::library(events, &opts);
+        let reporter = Reporter::new("rcp".into(), &opts, Box::new(sink::Library(events)));
         let (front, behind) = (1, 2);
         reporter.pending(front);
         reporter.pending(behind);
@@ -761,8 +534,8 @@ mod tests {
         let said: Vec<String> = received
             .try_iter()
             .map(|e| match e {
-                Event::Message(text) => text,
-                Event::Record(_) => panic!("no records here"),
+                sink::Event::Message(text) => text,
+                sink::Event::Record(_) => panic!("no records here"),
             })
             .collect();
         let expected: Vec<String> = std::iter::once("first".to_string())

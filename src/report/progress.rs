@@ -15,6 +15,7 @@ use indicatif::{BinaryBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::Reporter;
+use super::console::BarSlot;
 use super::totals::{Sources, Totals};
 use crate::sys::interrupt;
 
@@ -61,6 +62,8 @@ pub(crate) struct Monitor<'scope, 'env> {
     scope: &'scope Scope<'scope, 'env>,
     show: Show,
     out: &'env Reporter,
+    /// Where the console looks for a bar to print around.
+    bar_slot: BarSlot,
     started: Instant,
     /// What to count, until the thread takes it.
     sources: Option<Sources>,
@@ -76,12 +79,14 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
         show: Show,
         sources: Sources,
         out: &'env Reporter,
+        bar_slot: BarSlot,
     ) -> Option<Monitor<'scope, 'env>> {
         if show == Show::OnRequest && interrupt::status_requests().is_none() {
             return None;
         }
         let started = Instant::now();
-        let mut monitor = Monitor { scope, show, out, started, sources: Some(sources), stop: None };
+        let sources = Some(sources);
+        let mut monitor = Monitor { scope, show, out, bar_slot, started, sources, stop: None };
         if show != Show::OnRequest {
             monitor.wake();
         }
@@ -99,7 +104,7 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
         let counts = Arc::clone(self.out.progress());
         if let Some(bar) = &bar {
             counts.watch();
-            self.out.set_bar(Some(bar.clone()));
+            self.set_bar(Some(bar.clone()));
         }
         let requests = interrupt::status_requests();
         // A small stack: this thread draws and counts, it never walks.
@@ -119,13 +124,18 @@ impl<'scope, 'env> Monitor<'scope, 'env> {
         match started {
             Ok(_) => self.stop = Some(stop),
             // No thread to be had (ulimit -u, memory): the copy goes on without progress.
-            Err(_) => self.out.set_bar(None),
+            Err(_) => self.set_bar(None),
         }
+    }
+
+    /// The bar the console prints around (`None`: no bar).
+    fn set_bar(&self, bar: Option<ProgressBar>) {
+        *self.bar_slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = bar;
     }
 
     /// Stops the thread: the bar is cleared, or a last status line written.
     pub(crate) fn finish(self) {
-        self.out.set_bar(None);
+        self.set_bar(None);
         drop(self.stop);
     }
 }
