@@ -3,20 +3,20 @@
 
 use std::ffi::OsString;
 
-use crate::args::cli::{self, ParseError};
-use crate::args::generate;
-use crate::args::options::{Backup, Options, Request};
-use crate::args::plan::{self, Plan, PlanError};
-use crate::cp::preserve::Env;
-use crate::error::UsageError;
-use crate::report::console::{BarSlot, Console};
-use crate::report::{self, Reporter};
-use crate::sys::{interrupt, process};
-use crate::walk;
+use crate::cli::{self, ParseError};
+use crate::console::{BarSlot, Console};
+use crate::decide::{self, Request};
+use crate::generate;
+use crate::progress::{Monitor, Show};
+use crate::totals::Sources;
+use cptree::options::{Backup, Options};
+use cptree::plan::{self, Plan, PlanError};
+use cptree::report::{self, Reporter};
+use cptree::{UsageError, signals as interrupt};
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
-    process::run_began();
+    cptree::run_began();
     let stdout_closed = stdout_was_closed();
     let program =
         args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());
@@ -52,7 +52,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
         Err((what, e)) => {
             let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
-            report::message(&program, &format!("{what}: {}", crate::error::strerror(errno)));
+            report::message(&program, &format!("{what}: {}", cptree::strerror(errno)));
             return 1;
         }
     };
@@ -71,12 +71,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let opts = onto_own_backup(&mut plan, opts);
     if let Err(e) = interrupt::install() {
         let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
-        out.printer().message(&format!("cannot handle signals: {}", crate::error::strerror(errno)));
+        out.printer().message(&format!("cannot handle signals: {}", cptree::strerror(errno)));
     }
     if opts.recursive {
-        process::raise_open_file_limit();
+        cptree::raise_open_file_limit();
     }
-    walk::copy_all(&opts, &plan, &out, Env::current(), bar);
+    copy_watched(&opts, &plan, &out, bar);
     let status = match interrupt::stopped_by() {
         Some((name, status)) => {
             out.printer().message(&format!("interrupted by {name}"));
@@ -85,6 +85,28 @@ pub fn run(args: Vec<OsString>) -> i32 {
         None => i32::from(out.failed()),
     };
     out.finish(status)
+}
+
+/// Copies `plan`, with the progress thread watching (the bar under `--progress`, status
+/// lines on SIGUSR1) once the copy is worth watching.
+fn copy_watched(opts: &Options, plan: &Plan, out: &Reporter, bar: BarSlot) {
+    std::thread::scope(|scope| {
+        let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
+        let show = Show::choose(opts.progress);
+        // Links and attributes move no data: SIGUSR1 has no bytes to tell of, and no
+        // thread (its stack counts against `ulimit -v`) waits to be asked.
+        let moves_nothing = opts.hard_link || opts.symbolic_link || !opts.data;
+        let mut monitor = if show == Show::OnRequest && moves_nothing {
+            None
+        } else {
+            Monitor::new(scope, show, sources, out, bar)
+        };
+        let watch = monitor.as_mut().map(|m| m as &mut dyn cptree::Watch);
+        cptree::copy_all(opts, plan, out, watch);
+        if let Some(monitor) = monitor {
+            monitor.finish();
+        }
+    });
 }
 
 /// The options argv asks for; `Err` holds the exit status when rcp is done already
@@ -102,7 +124,7 @@ fn parse(program: &str, args: &[OsString]) -> Result<Options, i32> {
         }
     };
     // GNU's option loop: its warnings as it meets them, then what it asks for.
-    let decided = Options::decide(parsed);
+    let decided = decide::decide(parsed);
     for warning in &decided.warnings {
         report::message(program, warning);
     }
@@ -128,10 +150,14 @@ fn parse(program: &str, args: &[OsString]) -> Result<Options, i32> {
 fn onto_own_backup(plan: &mut Plan, opts: Options) -> Options {
     let mut any = false;
     for pair in plan.pairs.iter_mut().filter(|p| p.onto_own_backup) {
-        pair.dst = crate::cp::backup::backup_name(&pair.dst, opts.backup, &opts.suffix);
+        pair.dst = cptree::backup_name(&pair.dst, opts.backup, &opts.suffix);
         any = true;
     }
-    if any { Options { backup: Backup::None, ..opts } } else { opts }
+    let mut opts = opts;
+    if any {
+        opts.backup = Backup::None;
+    }
+    opts
 }
 
 /// Whether the kernel runs SELinux (libselinux's test: selinuxfs is mounted). rcp copies no

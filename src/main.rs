@@ -1,5 +1,23 @@
-//! The rcp binary: run, and exit with its status; out of memory, say so in cp's words and
-//! exit 1 (GNU's `xalloc_die`) instead of aborting with a core dump.
+//! rcp: a drop-in GNU cp that copies each regular file by the cheapest kernel path that
+//! works — a reflink (`FICLONE`), `copy_file_range`, `splice` through a pipe, or
+//! `read`/`write` — and reports which one it took, and why it fell back.
+//!
+//! The binary is the command line and the terminal: argv parsed by getopt's rules into
+//! `cptree::options::Options` (`cli`, `argmatch`, `decide`), `--help`, the man page and the
+//! completions (`generate`, `man`), the console sink and the progress bar (`console`,
+//! `progress`, `totals`); `app` runs it all. GNU's decisions, the walk and the records are
+//! `cptree`'s; the data is copied by `copychain`. Out of memory, rcp says so in cp's words
+//! and exits 1 (GNU's `xalloc_die`) instead of aborting with a core dump.
+
+mod app;
+mod argmatch;
+mod cli;
+mod console;
+mod decide;
+mod generate;
+mod man;
+mod progress;
+mod totals;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -48,5 +66,5 @@ fn or_exhausted(ptr: *mut u8) -> *mut u8 {
 static ALLOCATOR: OrExhausted = OrExhausted;
 
 fn main() {
-    std::process::exit(rcp::run(std::env::args_os().collect()));
+    std::process::exit(app::run(std::env::args_os().collect()));
 }

@@ -1,11 +1,12 @@
 //! The layering of each crate of the workspace, checked from the source text: every
 //! `crate::`, `super::`, `self::` and child-module path a file names is an edge of the
 //! module graph. The graph must have no cycle between files, and a folder (or top-level
-//! file) may name only those below it in its crate's layers (`LAYERS` for rcp,
-//! `ENGINE_LAYERS` for copychain). Between crates Cargo keeps the direction (copychain
-//! cannot name rcp), and a test here keeps the engine's dependencies free of anything of a
-//! command line or a terminal. A self-test feeds the checker a back-link, so it is known
-//! to fail when one is added.
+//! file) may name only those below it in its crate's layers (`LAYERS` for the cptree
+//! library, `BINARY_LAYERS` for rcp, `ENGINE_LAYERS` for copychain). Between crates Cargo
+//! keeps the direction (rcp → cptree → copychain, never back), and a test here keeps the
+//! library's and the engine's dependencies free of anything of a command line or a
+//! terminal. A self-test feeds the checker a back-link, so it is known to fail when one is
+//! added.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,12 +17,24 @@ const LAYERS: &[&[&str]] = &[
     &["sys"],
     &["quote"],
     &["error"],
-    &["args"],
+    &["exclude"],
+    &["options"],
+    &["plan"],
     &["report"],
     &["cp"],
     &["sched"],
     &["walk"],
-    &["api", "app"],
+    &["api"],
+    &["crate"],
+];
+
+/// The rcp binary's modules (`src/`), from the bottom up: the command line and the terminal.
+const BINARY_LAYERS: &[&[&str]] = &[
+    &["argmatch", "totals", "console"],
+    &["cli"],
+    &["man", "decide"],
+    &["generate", "progress"],
+    &["app"],
     &["crate"],
 ];
 
@@ -54,10 +67,7 @@ fn module_of(rel: &Path) -> Option<String> {
         rel.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>();
     let file = parts.pop()?;
     let stem = file.strip_suffix(".rs")?;
-    if stem == "main" && parts.is_empty() {
-        return None; // the binary: a user of the library, not part of its graph
-    }
-    if stem != "mod" && stem != "lib" {
+    if stem != "mod" && stem != "lib" && !(stem == "main" && parts.is_empty()) {
         parts.push(stem.to_string());
     }
     Some(std::iter::once("crate".to_string()).chain(parts).collect::<Vec<_>>().join("::"))
@@ -296,7 +306,7 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
 }
 
 fn src_sources() -> Vec<Source> {
-    sources_of(".")
+    sources_of("crates/cptree")
 }
 
 /// The sources of the crate in `dir` (relative to the workspace's top).
@@ -311,11 +321,21 @@ fn sources_of(dir: &str) -> Vec<Source> {
 #[test]
 fn layers_point_one_way_and_no_file_imports_in_a_circle() {
     let sources = src_sources();
-    assert!(sources.len() > 20, "read {} files under src/", sources.len());
+    assert!(sources.len() > 20, "read {} files under crates/cptree/src/", sources.len());
     let graph = graph(&sources);
     // The checker must see the edges it is meant to police.
     assert!(graph["crate::cp::file"].contains("crate::sys::at"), "{:?}", graph["crate::cp::file"]);
     let problems = violations(&sources, LAYERS);
+    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_binary_is_layered_too() {
+    let sources = sources_of(".");
+    assert!(sources.len() >= 10, "read {} files under src/", sources.len());
+    let graph = graph(&sources);
+    assert!(graph["crate::app"].contains("crate::decide"), "{:?}", graph["crate::app"]);
+    let problems = violations(&sources, BINARY_LAYERS);
     assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
 }
 
@@ -352,7 +372,16 @@ fn the_engine_depends_on_the_syscall_layer_only() {
     assert!(crates.contains("rustix"), "{crates:?}");
     // And the command line's crates are there to be missed.
     let rcp = dependency_tree("rcp");
-    assert!(rcp.contains("clap") && rcp.contains("copychain"), "{rcp:?}");
+    assert!(rcp.contains("clap") && rcp.contains("cptree"), "{rcp:?}");
+}
+
+#[test]
+fn the_library_has_no_command_line_or_terminal_in_it() {
+    let crates = dependency_tree("cptree");
+    let cli = ["clap", "clap_complete", "clap_builder", "indicatif", "console", "anstream"];
+    let found: Vec<_> = cli.iter().filter(|c| crates.contains(**c)).collect();
+    assert!(found.is_empty(), "cptree pulls in {found:?}");
+    assert!(crates.contains("copychain"), "{crates:?}");
 }
 
 #[test]

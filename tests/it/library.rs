@@ -1,5 +1,5 @@
 //! The library API as a Rust program uses it: the `backup` example (built by `cargo test`)
-//! copies a tree on btrfs and ext4 and names each file's kernel path; `rcp::Copy` called in
+//! copies a tree on btrfs and ext4 and names each file's kernel path; `cptree::Copier` called in
 //! this process streams the same records, in the same order, as `rcp --report=json`.
 
 use std::fs;
@@ -72,7 +72,7 @@ fn copy_in_process_streams_the_records_the_json_report_has() {
     let (src, missing) = (d.join("src"), d.join("missing"));
 
     let mut streamed = Vec::new();
-    let summary = rcp::Copy::new([&src, &missing], d.join("api"))
+    let summary = cptree::Copier::new([&src, &missing], d.join("api"))
         .recursive(true)
         .jobs(2)
         .run_with(|record| streamed.push(record))
@@ -87,7 +87,7 @@ fn copy_in_process_streams_the_records_the_json_report_has() {
     assert_eq!(error.to_string(), cannot_stat);
     assert_eq!(
         (error.op(), error.path(), error.errno()),
-        (&rcp::Op::Stat, missing.as_path(), Some(rcp::Errno::NOENT))
+        (&cptree::Op::Stat, missing.as_path(), Some(cptree::Errno::NOENT))
     );
 
     let out = rcp()
@@ -111,7 +111,7 @@ fn copy_in_process_streams_the_records_the_json_report_has() {
         assert_eq!(json["error"].as_str(), error.map(|e| e.to_string()).as_deref());
         // The one failure here is the missing operand's.
         let errno = error.and_then(|e| e.errno());
-        let name = errno.map(|e| if e == rcp::Errno::NOENT { "ENOENT" } else { "unexpected" });
+        let name = errno.map(|e| if e == cptree::Errno::NOENT { "ENOENT" } else { "unexpected" });
         assert_eq!(json["errno"].as_str(), name, "{}", record.source.display());
         let strategy = record.copied.as_ref().map(|c| c.strategy.name());
         assert_eq!(json["strategy"].as_str(), strategy, "{}", record.source.display());
@@ -125,7 +125,8 @@ fn a_dry_run_from_the_library_predicts_and_writes_nothing() {
     let Some(dir) = dir_on(Fs::Btrfs, "library-dry-run") else { return };
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     make_tree(&src);
-    let summary = rcp::Copy::new([&src], &dst).recursive(true).dry_run(true).run().expect("runs");
+    let summary =
+        cptree::Copier::new([&src], &dst).recursive(true).dry_run(true).run().expect("runs");
     assert!(!summary.failed, "{:?}", summary.messages);
     assert!(!dst.exists(), "a dry run made {}", dst.display());
     assert_eq!(summary.records.len(), 5, "{:?}", summary.records);
@@ -134,7 +135,7 @@ fn a_dry_run_from_the_library_predicts_and_writes_nothing() {
     assert_eq!(files.len(), 2);
     for copied in files {
         assert!(copied.predicted);
-        assert_eq!(copied.strategy, rcp::engine::Strategy::Clone, "one btrfs: a reflink");
+        assert_eq!(copied.strategy, cptree::Strategy::Clone, "one btrfs: a reflink");
     }
 }
 
@@ -144,7 +145,9 @@ fn a_dry_run_from_the_library_predicts_and_writes_nothing() {
 #[test]
 fn the_readmes_backup_output_is_what_the_example_prints() {
     let readme = include_str!("../../README.md");
-    let at = readme.find("$ cargo run -q --example backup -- photos backup\n").expect("README run");
+    let at = readme
+        .find("$ cargo run -q -p cptree --example backup -- photos backup\n")
+        .expect("README run");
     let block = &readme[at..];
     let shown: Vec<&str> = block[..block.find("```").expect("block end")].lines().skip(1).collect();
     let Some(dir) = dir_on(Fs::Ext4, "library-readme") else { return };
@@ -189,16 +192,16 @@ fn setup_errors_are_typed_and_read_as_cp_prints_them() {
     fs::write(&a, "a").unwrap();
     fs::write(&b, "b").unwrap();
     let missing = dir.path().join("nosuch");
-    let error = rcp::Copy::new([&a, &b], &missing).run().expect_err("no target directory");
-    let rcp::SetupError::Target(target) = &error else { panic!("{error:?}") };
+    let error = cptree::Copier::new([&a, &b], &missing).run().expect_err("no target directory");
+    let cptree::SetupError::Target(target) = &error else { panic!("{error:?}") };
     assert_eq!(
         (target.op(), target.path(), target.errno()),
-        (&rcp::Op::Target, missing.as_path(), Some(rcp::Errno::NOENT))
+        (&cptree::Op::Target, missing.as_path(), Some(cptree::Errno::NOENT))
     );
     let out = rcp().arg(&a).arg(&b).arg(&missing).output().expect("run rcp");
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(said.trim_end().rsplit_once("rcp: ").map(|(_, m)| m), Some(&*error.to_string()));
-    let error = rcp::Copy::new([&a], &b).jobs(0).run().expect_err("-j 0");
-    assert!(matches!(error, rcp::SetupError::Usage(_)), "{error:?}");
+    let error = cptree::Copier::new([&a], &b).jobs(0).run().expect_err("-j 0");
+    assert!(matches!(error, cptree::SetupError::Usage(_)), "{error:?}");
     assert!(!missing.exists() && fs::read(&b).unwrap() == b"b", "nothing was touched");
 }

@@ -1,0 +1,98 @@
+//! Where `--report-file` is written: under a temporary name beside the file it names
+//! (through symlinks), renamed over that name once the report is complete — and only if
+//! the name still leads where it led when rcp started. Nothing a copy reads or writes is
+//! truncated while it runs, however the report's name reaches it (a hard link, a symlink
+//! followed by `-L`, a backup renamed onto it). Pipes and devices are written directly.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+use crate::quote::quote;
+use crate::sys::at::At;
+use crate::sys::path::dir_of;
+use crate::sys::{Ino, ino, is};
+
+/// A report being written to a temporary, for `commit` to put in place.
+pub struct Placed {
+    temp: At,
+    target: At,
+    /// What the name led to when the report was opened (`None`: nothing).
+    was: Option<Ino>,
+}
+
+/// The file `path` names once symlinks in its last component are followed (a dangling
+/// one names where it points).
+pub(crate) fn resolve(path: &Path) -> PathBuf {
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&at) {
+            Ok(target) if target.is_absolute() => at = target,
+            Ok(target) => at = dir_of(&at).join(target),
+            Err(_) => return at,
+        }
+    }
+    at
+}
+
+/// Opens the report for `path`: a temporary beside the file it names, or that file itself
+/// when it is not a regular file (a pipe, `/dev/stdout`) or nothing can be made beside it.
+pub fn open(path: &Path) -> io::Result<(File, Option<Placed>)> {
+    let target = resolve(path);
+    let existing = rustix::fs::lstat(&target).ok();
+    let regular = existing.is_none_or(|st| is(st.st_mode, FileType::RegularFile));
+    if regular {
+        let target_at = At::cwd(&target);
+        for _ in 0..100 {
+            let temp = crate::sys::create::temp_beside(&target_at);
+            let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+            match temp.open(flags, Mode::from_raw_mode(0o666)) {
+                Ok(fd) => {
+                    let was = existing.map(|st| ino(&st));
+                    return Ok((File::from(fd), Some(Placed { temp, target: target_at, was })));
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+    Ok((File::create(&target)?, None))
+}
+
+impl Placed {
+    /// Renames the complete report over its name, if that name still leads where it did;
+    /// else leaves it at its temporary name and says why (the message, without `rcp: `).
+    pub fn commit(&self) -> Result<(), String> {
+        let now = self.target.lstat().ok().map(|st| ino(&st));
+        if now != self.was {
+            let (temp, target) = (quote(self.temp.path()), quote(self.target.path()));
+            return Err(format!("the report is in {temp}: {target} was replaced during the copy"));
+        }
+        self.temp.rename_to(&self.target).map_err(|e| {
+            let _ = self.temp.unlink();
+            let target = quote(self.target.path());
+            format!("cannot create report file {target}: {}", crate::error::strerror(e))
+        })
+    }
+
+    /// The report is abandoned: its temporary goes.
+    pub fn discard(&self) {
+        let _ = self.temp.unlink();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_symlink_to_a_report_is_followed_to_the_file_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::os::unix::fs::symlink("reports/today.json", d.join("latest")).unwrap();
+        assert_eq!(resolve(&d.join("latest")), d.join("reports/today.json"));
+        assert_eq!(resolve(&d.join("plain")), d.join("plain"));
+    }
+}

@@ -1,0 +1,888 @@
+//! The walk: each operand, and recursively each directory's entries in inode order (GNU's
+//! `copy_dir`), named relative to the source and destination directories it holds open.
+//! It asks `cp` what to do with each entry, fills regular files in line or hands them to
+//! the scheduler (whole batches of new files into a directory it just made, or a whole
+//! directory it just made to a worker, which walks it the same way), sets a
+//! directory's attributes after its contents, and stops an operand that runs into itself.
+
+use std::collections::HashSet;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use crate::cp::file::DstDir;
+use crate::cp::preserve::Env;
+use crate::cp::{
+    self, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status, Visit,
+};
+use crate::error::{Error, Op};
+use crate::options::{Deref, Interactive, Options};
+use crate::plan::{Nonexistent, Pair, Plan};
+use crate::report::Reporter;
+use crate::sched::{Job, Lanes, Sched, Tree};
+use crate::sys::at::{At, DirFd, Entries, read_entries};
+use crate::sys::path::{dir_of, strip_slashes};
+use crate::sys::{Ino, ino, interrupt};
+use copychain::Scratch;
+use rustix::fs::{FileType, Mode, OFlags, Stat};
+use rustix::io::Errno;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Lines and places waiting to be printed before the walk pauses for the workers.
+const BACKLOG: usize = 1024;
+/// New files handed to one worker at a time.
+const BATCH: usize = 128;
+/// A file this big is worth a status line on SIGUSR1 (a thread to answer it).
+const BIG_FILE: u64 = 64 << 20;
+
+/// A run's walk: GNU's decisions (`cp`), the scheduler, and what the walk itself tracks.
+pub(crate) struct Walk<'a, 'scope, 'env> {
+    /// Who watches the copy (a progress display), told when the copy is worth watching.
+    watch: Option<&'env mut (dyn Watch + 'env)>,
+    pub(crate) cp: Cp<'a>,
+    sched: Sched<'scope, 'env>,
+    /// Every destination directory of the run: a source directory among them may hold
+    /// files the workers are still filling (`cp -r . sub`), so it is read only once they
+    /// are done, as GNU's one-at-a-time order would find them.
+    dst_dirs: HashSet<Ino>,
+    /// Regular files started so far (the first is never handed over: a single file starts
+    /// no threads).
+    files: u64,
+    /// `--parents`: the last leading directory was missing, so the destination is new.
+    parents_new_dst: bool,
+    /// `--atomic`: destination directories already rid of stale temporaries.
+    swept: HashSet<Ino>,
+    /// The operand being copied (source, destination): `--exclude` patterns match paths
+    /// relative to its source.
+    root: (PathBuf, PathBuf),
+    /// Directories this operand makes may go to workers whole (`trees_allowed`, and
+    /// the destination is not inside the source).
+    trees: bool,
+    /// A directory of this operand went to a worker: wait for it before the next operand
+    /// (which may merge into the same destination).
+    handed_trees: bool,
+    /// The lanes of the directory whose entries are being walked: its files' jobs go out
+    /// with them.
+    lanes: Lanes,
+    /// The directories `dir_ino` looked at last, and their identities.
+    known_dirs: Vec<(PathBuf, Ino)>,
+}
+
+/// How an entry went, for the directory walking it.
+/// (Whether it failed is the reporter's to count.)
+struct Visited {
+    into_self: bool,
+}
+
+impl Visited {
+    fn of(status: Status) -> Visited {
+        Visited { into_self: status == Status::IntoItself }
+    }
+}
+
+/// What visiting an entry left to do.
+enum Step {
+    Done(Visited),
+    /// A directory whose entries are read: the walk goes through them next.
+    Enter(Box<Frame>),
+}
+
+/// A directory the walk is in (what GNU's `copy_dir` keeps on the call stack): its
+/// entries and how far through them the walk is, its fds, and how it is going.
+struct Frame {
+    /// Its attributes, and its destination's fd; its names only in the outermost frame
+    /// (the others' are in the stack's paths).
+    finish: Finish,
+    command_line: bool,
+    contents: Contents,
+    /// The source directory, open.
+    src_fd: Option<DirFd>,
+    /// The destination directory's status (`None`: one a dry run would make).
+    dst_st: Option<Stat>,
+    entries: Entries,
+    /// The entry to visit next.
+    next: usize,
+    /// Directories among the entries after `next`.
+    dirs_left: usize,
+    /// `Visit::first_dir` for its entries.
+    first_dir: bool,
+    /// Its files' jobs go out in these.
+    lanes: Lanes,
+    /// New files waiting to go to a worker together.
+    batch: Vec<(At, At)>,
+    /// An entry ran into itself: the operand's walk stops.
+    into_self: bool,
+    /// It could not be opened again: the message printed.
+    lost: Option<Error>,
+    /// Where its paths end in the stack's, and its name's length there.
+    src_end: usize,
+    dst_end: usize,
+    name_len: usize,
+}
+
+/// The directories the walk is in, outermost first, and what they share: one source and
+/// one destination path (the innermost directory's; each frame's is a prefix of it) and
+/// the ancestors' identities, so that memory grows with the depth, not its square.
+///
+/// Open files: only the innermost `levels` frames keep their directories open. Going
+/// deeper closes the outermost open one; coming back to a closed one opens it again, by
+/// name from the one above (from the outermost down, the way fts does without its fd
+/// ring), each checked against the identity it had (`Walk::reopen`).
+struct Stack {
+    frames: Vec<Frame>,
+    src: PathBuf,
+    dst: PathBuf,
+    /// The identity of every directory above the innermost's entries (a cycle under -L).
+    ancestors: Vec<Ino>,
+    /// Frames whose directories are open, at most (`Fds::levels`).
+    levels: usize,
+    /// Frames whose directories are open.
+    open: usize,
+    /// No frame before this one is open.
+    first_open: usize,
+}
+
+impl Stack {
+    /// The stack of the walk through `frame` (named by its own `At`s), below `ancestors`,
+    /// keeping `levels` frames open.
+    fn new(mut frame: Frame, mut ancestors: Vec<Ino>, levels: usize) -> Stack {
+        let src = frame.finish.src().path().to_path_buf();
+        let dst = frame.finish.dst().path().to_path_buf();
+        (frame.src_end, frame.dst_end) = (src.as_os_str().len(), dst.as_os_str().len());
+        ancestors.push(ino(&frame.contents.src_st));
+        Stack { frames: vec![frame], src, dst, ancestors, levels, open: 1, first_open: 0 }
+    }
+
+    /// Walks into `frame`, the directory named by the innermost one's last entry visited.
+    fn push(&mut self, mut frame: Frame) {
+        let parent = self.frames.last().expect("a directory to walk into");
+        let (name, _) = parent.entries.get(parent.next - 1);
+        // The frame's own names are joined as GNU joins them (`d//` and `sub`: `d/sub`),
+        // which `PathBuf::push` would not do; the buffers are reused.
+        for (path, own) in
+            [(&mut self.src, frame.finish.src()), (&mut self.dst, frame.finish.dst())]
+        {
+            path.as_mut_os_string().clear();
+            path.push(own.path());
+        }
+        frame.finish.forget_names();
+        (frame.src_end, frame.dst_end) = (self.src.as_os_str().len(), self.dst.as_os_str().len());
+        frame.name_len = name.len();
+        self.ancestors.push(ino(&frame.contents.src_st));
+        self.frames.push(frame);
+        self.open += 1;
+        while self.open > self.levels {
+            self.close_outermost();
+        }
+    }
+
+    /// Closes the directories of the outermost frame that has them open.
+    fn close_outermost(&mut self) {
+        let frames = &mut self.frames[self.first_open..];
+        let Some(at) = frames.iter().position(Frame::is_open) else { return };
+        frames[at].close();
+        self.first_open += at + 1;
+        self.open -= 1;
+    }
+
+    /// Leaves the innermost directory: it, and its names back (none for the outermost,
+    /// which kept its own).
+    fn pop(&mut self) -> (Frame, Option<(At, At)>) {
+        let names = (self.frames.len() > 1).then(|| self.names(self.frames.len() - 1));
+        let frame = self.frames.pop().expect("a directory to leave");
+        self.open -= usize::from(frame.is_open());
+        self.first_open = self.first_open.min(self.frames.len());
+        self.ancestors.pop();
+        match self.frames.len() {
+            0 => {}
+            // The outermost keeps its own names, as given (`d//`): its children's paths
+            // were joined from them, so they do not begin with them.
+            1 => {
+                let outer = &self.frames[0].finish;
+                for (path, own) in [(&mut self.src, outer.src()), (&mut self.dst, outer.dst())] {
+                    path.as_mut_os_string().clear();
+                    path.push(own.path());
+                }
+            }
+            _ => {
+                let parent = self.frames.last().expect("a parent");
+                truncate(&mut self.src, parent.src_end);
+                truncate(&mut self.dst, parent.dst_end);
+            }
+        }
+        (frame, names)
+    }
+
+    /// The source and destination of frame `i` (not the outermost), as its parent's
+    /// entries; by whole path where the parent has no fd.
+    fn names(&self, i: usize) -> (At, At) {
+        let (parent, frame) = (&self.frames[i - 1], &self.frames[i]);
+        // The outermost's children were named from its own names (`d//`), not a prefix.
+        let outer = (i == 1).then(|| (parent.finish.src().path(), parent.finish.dst().path()));
+        let at =
+            |path: &Path, (parent_end, own): (usize, Option<&Path>), end, fd: Option<&DirFd>| {
+                let bytes = path.as_os_str().as_bytes();
+                let name = OsStr::from_bytes(&bytes[end - frame.name_len..end]);
+                let dir = own.unwrap_or_else(|| Path::new(OsStr::from_bytes(&bytes[..parent_end])));
+                fd.map_or_else(|| At::planned(dir, name), |fd| At::child(fd, dir, name))
+            };
+        (
+            at(
+                &self.src,
+                (parent.src_end, outer.map(|o| o.0)),
+                frame.src_end,
+                parent.src_fd.as_ref(),
+            ),
+            at(
+                &self.dst,
+                (parent.dst_end, outer.map(|o| o.1)),
+                frame.dst_end,
+                parent.finish.dst_fd(),
+            ),
+        )
+    }
+}
+
+impl Frame {
+    fn is_open(&self) -> bool {
+        self.src_fd.is_some()
+    }
+
+    /// Closes its directories (the walk is going deeper than it keeps open).
+    fn close(&mut self) {
+        self.src_fd = None;
+        self.finish.set_dst_fd(None);
+    }
+}
+
+/// Cuts `path` back to its first `len` bytes (a parent's path).
+fn truncate(path: &mut PathBuf, len: usize) {
+    let mut bytes = std::mem::take(path).into_os_string().into_vec();
+    bytes.truncate(len);
+    *path = PathBuf::from(OsString::from_vec(bytes));
+}
+
+impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
+    pub(crate) fn new(
+        cp: Cp<'a>,
+        sched: Sched<'scope, 'env>,
+        watch: Option<&'env mut (dyn Watch + 'env)>,
+    ) -> Self {
+        Walk {
+            watch,
+            cp,
+            sched,
+            dst_dirs: HashSet::new(),
+            files: 0,
+            parents_new_dst: false,
+            swept: HashSet::new(),
+            root: Default::default(),
+            trees: false,
+            handed_trees: false,
+            lanes: Lanes::default(),
+            known_dirs: Vec::new(),
+        }
+    }
+
+    /// Copies one pair, making and then fixing up its `--parents` directories.
+    pub(crate) fn copy_pair(&mut self, pair: &Pair) {
+        let Some(target) = &pair.parents_under else {
+            return self.copy_operand(&pair.src, &pair.dst, pair.nonexistent);
+        };
+        let rel = strip_slashes(&pair.src);
+        let leading = match cp::parents::make_parents(&mut self.cp, target, &rel) {
+            Ok(leading) => leading,
+            Err(error) => return self.cp.operand_failed(&pair.src, &pair.dst, &error),
+        };
+        // GNU's `new_dst` outlives the operand that set it.
+        self.parents_new_dst = leading.new_dst.unwrap_or(self.parents_new_dst);
+        let nonexistent = if self.parents_new_dst { Nonexistent::Yes } else { pair.nonexistent };
+        self.copy_operand(&pair.src, &pair.dst, nonexistent);
+        self.drain();
+        // A failure is printed (and fails the run) where it happens.
+        cp::parents::protect(&mut self.cp, &leading.dirs);
+    }
+
+    /// Copies one command-line operand to `dst`; failures are reported and flagged.
+    fn copy_operand(&mut self, src: &Path, dst: &Path, nonexistent: Nonexistent) {
+        if !self.sched.idle() && self.meets_jobs(src, dst) {
+            self.drain();
+        }
+        self.cp.begin_operand(src, dst);
+        self.root = (src.to_path_buf(), dst.to_path_buf());
+        self.trees = trees_allowed(self.cp.opts) && !dst_inside_src(src, dst);
+        if self.cp.opts.atomic {
+            let parent = dir_of(dst);
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            if let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, parent, flags, Mode::empty()) {
+                self.sweep(&Arc::new(fd), parent);
+            }
+        }
+        let place = Place {
+            parent: None,
+            ancestors: &[],
+            deref: self.cp.opts.deref,
+            command_line: true,
+            dst_dir: None,
+        };
+        let (src, dst) = (At::cwd(src), At::cwd(dst));
+        let visit = Visit {
+            src: &src,
+            dst: &dst,
+            nonexistent,
+            place: &place,
+            opened: None,
+            first_dir: false,
+        };
+        let step = self.visit(visit, false);
+        self.walk(step, Vec::new());
+        if std::mem::take(&mut self.handed_trees) {
+            self.drain();
+        }
+    }
+
+    /// One entry: GNU's decisions, then its data, or the directory to walk into (entered:
+    /// its entries read; the walk's loop takes it from there). `more_dirs`: another
+    /// directory follows it in its directory (the walk has more to do, so a directory may
+    /// go to a worker).
+    fn visit(&mut self, v: Visit, more_dirs: bool) -> Step {
+        let (src, dst, command_line) = (v.src, v.dst, v.place.command_line);
+        let ancestors = v.place.ancestors;
+        match self.cp.entry(v) {
+            Next::Done(status) => Step::Done(Visited::of(status)),
+            Next::File(file) => Step::Done(Visited::of(self.copy_file(src, dst, *file))),
+            Next::Dir(dir) if more_dirs && self.may_hand_over(&dir) => {
+                let (root, ancestors) = (self.root.clone(), ancestors.to_vec());
+                self.hand_over_tree(Box::new(Tree { dir: *dir, root, ancestors }))
+            }
+            Next::Dir(dir) => self.enter(*dir, command_line),
+        }
+    }
+
+    /// A directory rcp just made goes to the workers whole, or is walked here if they
+    /// have enough waiting already.
+    fn hand_over_tree(&mut self, tree: Box<Tree>) -> Step {
+        let lanes = match (&tree.dir.opened, &tree.dir.contents) {
+            (Some((fd, st)), Some(contents)) => {
+                self.sched.lanes((&contents.src_st, None), (st, Some(fd.as_fd())))
+            }
+            _ => Lanes::default(),
+        };
+        match self.sched.submit_tree(tree, lanes) {
+            Ok(()) => {
+                self.handed_trees = true;
+                Step::Done(Visited { into_self: false })
+            }
+            Err(tree) => self.enter(tree.dir, false),
+        }
+    }
+
+    /// Whether the directory rcp just made may go to a worker whole: trees are allowed
+    /// for this operand, and it is new (nothing below it to decide against). An operand
+    /// itself never goes (it has no directory after it: `more_dirs` is false).
+    fn may_hand_over(&self, dir: &DirNext) -> bool {
+        self.trees && dir.opened.is_some() && dir.contents.as_ref().is_some_and(|c| c.new_dst)
+    }
+
+    /// A regular file: filled here, or by a worker when nothing after it depends on it.
+    fn copy_file(&mut self, src: &At, dst: &At, file: FileNext) -> Status {
+        self.files += 1;
+        if self.files > 1 || file.ends.size() >= BIG_FILE {
+            self.wake_monitor();
+        }
+        if file.independent && self.files > 1 && self.sched.parallel() {
+            let ends = self.cp.hand_over(dst, file);
+            let reads = ends.source();
+            let job = Job::Fill { src: src.clone(), dst: dst.clone(), ends: Box::new(ends) };
+            self.submit(job, reads);
+            return Status::Ok;
+        }
+        self.cp.fill_here(src, dst, file, self.sched.scratch())
+    }
+
+    /// A directory: its source opened and its entries read (GNU's `copy_dir` up to its
+    /// loop), ready for the walk to go through; or, with no contents to copy (`-x`) or
+    /// none that could be read, finished here.
+    fn enter(&mut self, dir: DirNext, command_line: bool) -> Step {
+        let DirNext { opened, contents, first_dir, finish } = dir;
+        self.wake_monitor();
+        if let Some((_, made)) = &opened {
+            self.dst_dirs.insert(ino(made));
+        }
+        let Some(contents) = contents else {
+            let visited = Visited { into_self: false };
+            return Step::Done(self.leave_dir(finish, command_line, visited, None));
+        };
+        if self.dst_dirs.contains(&ino(&contents.src_st)) {
+            self.drain();
+        }
+        if let Some((dst_fd, _)) =
+            opened.as_ref().filter(|_| self.cp.opts.atomic && !contents.new_dst)
+        {
+            self.sweep(dst_fd, finish.dst().path());
+        }
+        let (src_fd, entries) = match read_source_dir(finish.src(), &contents) {
+            Ok(read) => read,
+            Err(error) => {
+                self.cp.fail(&error);
+                let visited = Visited { into_self: false };
+                return Step::Done(self.leave_dir(finish, command_line, visited, Some(error)));
+            }
+        };
+        let lanes = opened.as_ref().map_or_else(Lanes::default, |(fd, st)| {
+            self.sched.lanes((&contents.src_st, Some(src_fd.as_fd())), (st, Some(fd.as_fd())))
+        });
+        let dirs_left = entries.iter().filter(|(_, kind)| *kind == FileType::Directory).count();
+        Step::Enter(Box::new(Frame {
+            finish,
+            command_line,
+            src_fd: Some(src_fd),
+            dst_st: opened.map(|(_, st)| st),
+            contents,
+            entries,
+            next: 0,
+            dirs_left,
+            first_dir,
+            lanes,
+            batch: Vec::new(),
+            into_self: false,
+            lost: None,
+            src_end: 0,
+            dst_end: 0,
+            name_len: 0,
+        }))
+    }
+
+    /// A directory's contents are in (or could not be read: `unread`): its attributes,
+    /// later if files are still with the workers.
+    fn leave_dir(
+        &mut self,
+        finish: Finish,
+        command_line: bool,
+        visited: Visited,
+        unread: Option<Error>,
+    ) -> Visited {
+        self.cp.dir_filled(finish.dst(), command_line);
+        self.finish_dir(finish, unread);
+        visited
+    }
+
+    /// Sets a directory's attributes and writes its record now, or once the files handed
+    /// over before it are done (its record keeps its place in the output meanwhile).
+    /// A waiting directory holds its fds: with `Fds::held` waiting, the walk waits for the
+    /// workers instead.
+    fn finish_dir(&mut self, finish: Finish, unread: Option<Error>) {
+        while self.sched.deferred() >= self.sched.fds().held
+            && self.sched.waiting_for(self.sched.last_seq())
+        {
+            self.collect(true);
+        }
+        if self.sched.waiting_for(self.sched.last_seq()) {
+            let place = self.cp.out.hold();
+            self.sched.defer(HeldDir { finish, place, unread });
+            return;
+        }
+        self.cp.finish_dir(&finish, unread, None);
+    }
+
+    /// Walks the directory `step` entered and everything below it, GNU's `copy_dir`
+    /// recursion as a loop over a stack of the directories the walk is in (any depth
+    /// takes the same call stack); `ancestors`: the directories above it.
+    fn walk(&mut self, step: Step, ancestors: Vec<Ino>) -> Visited {
+        let frame = match step {
+            Step::Done(visited) => return visited,
+            Step::Enter(frame) => frame,
+        };
+        let mut stack = Stack::new(*frame, ancestors, self.sched.levels());
+        loop {
+            if let Some(child) = self.entries(&mut stack) {
+                stack.push(*child);
+                continue;
+            }
+            let visited = self.leave_frame(&mut stack);
+            match stack.frames.last_mut() {
+                Some(parent) => {
+                    parent.into_self |= visited.into_self;
+                }
+                None => return visited,
+            }
+        }
+    }
+
+    /// The innermost directory's next entries (GNU's `copy_dir` loop: in inode order,
+    /// named relative to its source and destination directories; into a directory rcp
+    /// just made, a regular file is opened straight away, or handed to a worker whole)
+    /// until one is a directory to walk into (returned), or none is left.
+    fn entries(&mut self, stack: &mut Stack) -> Option<Box<Frame>> {
+        let top = stack.frames.len().checked_sub(1)?;
+        if !stack.frames[top].is_open() && stack.frames[top].lost.is_none() {
+            self.reopen(stack, top);
+        }
+        let Stack { frames, src, dst, ancestors, .. } = stack;
+        let frame = frames.last_mut()?;
+        self.lanes = frame.lanes;
+        if frame.lost.is_some() {
+            return None;
+        }
+        let src_fd = frame.src_fd.clone()?;
+        let dst_fd = frame.finish.dst_fd().cloned();
+        let dst_dir = frame.contents.dst_dir;
+        let from = ino(&frame.contents.src_st);
+        let place = Place {
+            parent: Some(&frame.contents.src_st),
+            ancestors,
+            deref: frame.contents.deref,
+            command_line: false,
+            dst_dir,
+        };
+        let opts = self.cp.opts;
+        let new_dst = frame.contents.new_dst;
+        let nonexistent = if new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
+        let open_early = new_dst && !opts.hard_link && !opts.symbolic_link;
+        let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
+        while frame.next < frame.entries.len() && !frame.into_self {
+            if interrupt::stopping() {
+                break;
+            }
+            let (name, kind) = frame.entries.get(frame.next);
+            frame.next += 1;
+            let regular = kind == FileType::RegularFile;
+            frame.dirs_left -= usize::from(kind == FileType::Directory);
+            let s = At::child(&src_fd, src, name);
+            let d = match &dst_fd {
+                Some(fd) => At::child(fd, dst, name),
+                None => At::planned(dst, name),
+            };
+            if let Some(kind) = self.excluded(&s, kind, frame.contents.deref) {
+                // Its record comes after those of the files batched before it.
+                if !frame.batch.is_empty() {
+                    self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
+                }
+                self.cp.excluded(&s, &d, kind);
+                continue;
+            }
+            if hand_over && regular && self.files > 0 {
+                frame.batch.push((s, d));
+                if frame.batch.len() == BATCH {
+                    self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
+                }
+                continue;
+            }
+            if !frame.batch.is_empty() {
+                self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
+            }
+            let opened = if open_early && regular { open_regular(&s) } else { None };
+            let first_dir = frame.first_dir;
+            let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
+            match self.visit(visit, frame.dirs_left > 0) {
+                Step::Done(entry) => {
+                    frame.into_self |= entry.into_self;
+                }
+                Step::Enter(child) => return Some(child),
+            }
+        }
+        None
+    }
+
+    /// The innermost directory is done: its last batch goes, it leaves the stack, and its
+    /// attributes are set (or deferred). Returns how it went.
+    fn leave_frame(&mut self, stack: &mut Stack) -> Visited {
+        let top = stack.frames.last_mut().expect("a directory to leave");
+        if !top.batch.is_empty() {
+            let batch = std::mem::take(&mut top.batch);
+            let from = ino(&top.contents.src_st);
+            self.hand_over_new_files(batch, top.contents.dst_dir, from);
+        }
+        // The walk goes on in the parent: open again if it was closed (its fds also name
+        // this directory for its attributes).
+        let depth = stack.frames.len();
+        if let Some(parent) = depth.checked_sub(2).map(|at| &stack.frames[at])
+            && !parent.is_open()
+            && parent.lost.is_none()
+        {
+            self.reopen(stack, depth - 2);
+        }
+        let (mut frame, names) = stack.pop();
+        if let Some(parent) = stack.frames.last().filter(|parent| !parent.is_open()) {
+            // Not reached again: this directory is named by path only, its source is not
+            // there to read attributes from.
+            frame.lost = frame.lost.take().or_else(|| parent.lost.clone());
+        }
+        self.lanes = stack.frames.last().map_or_else(Lanes::default, |parent| parent.lanes);
+        let Frame { mut finish, command_line, into_self, lost, .. } = frame;
+        if let Some((src, dst)) = names {
+            finish.set_names(src, dst);
+        }
+        if lost.is_some() {
+            finish.lose();
+        }
+        let visited = Visited { into_self };
+        self.leave_dir(finish, command_line, visited, lost)
+    }
+
+    /// Opens again the directories of frame `at` of `stack` and of the closed frames above
+    /// it, from its nearest open ancestor (the outermost frame opens from its own names)
+    /// down, each by name from the one above, never through a symlink unless the first
+    /// open did follow one, and checked to be the directory it was. The innermost `levels`
+    /// stay open. A frame that cannot be reached is lost, with those below it up to `at`:
+    /// the message is printed once.
+    fn reopen(&mut self, stack: &mut Stack, at: usize) {
+        let keep_symlink = self.cp.opts.keep_directory_symlink;
+        let start = stack.frames[..=at].iter().rposition(Frame::is_open).map_or(0, |i| i + 1);
+        let mut opened = 0;
+        for i in start..=at {
+            let (src, dst) = match i {
+                0 => (stack.frames[0].finish.src().clone(), stack.frames[0].finish.dst().clone()),
+                _ => stack.names(i),
+            };
+            let frame = &mut stack.frames[i];
+            let follow_dst = keep_symlink && !frame.contents.new_dst;
+            match open_again(frame, (&src, &dst), follow_dst) {
+                Ok((src_fd, dst_fd)) => {
+                    frame.src_fd = Some(src_fd);
+                    frame.finish.set_dst_fd(dst_fd);
+                }
+                Err(error) => {
+                    self.cp.fail(&error);
+                    for frame in &mut stack.frames[i..=at] {
+                        frame.lost = Some(error.clone());
+                    }
+                    break;
+                }
+            }
+            stack.open += 1;
+            opened += 1;
+            // Keep the innermost open, and this one for the next.
+            if stack.open > stack.levels && opened > 1 {
+                stack.frames[i + 1 - opened].close();
+                stack.open -= 1;
+                opened -= 1;
+            }
+        }
+        stack.first_open = stack.first_open.min(start.saturating_sub(1));
+    }
+
+    /// The copy is worth watching (a directory, a second file, a big one).
+    fn wake_monitor(&mut self) {
+        if let Some(watch) = &mut self.watch {
+            watch.wake();
+        }
+    }
+
+    /// Regular files for a directory rcp just made go to one worker, whole (`from`: the
+    /// source directory they are read from).
+    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dir: Option<DstDir>, from: Ino) {
+        self.files += files.len() as u64;
+        self.submit(Job::Batch { files, dst_dir }, from);
+    }
+
+    /// Hands a job that `reads` a file (or a directory's files) to the scheduler and keeps
+    /// the backlog of output bounded.
+    fn submit(&mut self, job: Job, reads: Ino) {
+        self.sched.submit(job, self.lanes, reads);
+        self.collect(false);
+        while self.cp.out.backlog() > BACKLOG {
+            if !self.collect(true) {
+                break;
+            }
+        }
+    }
+
+    /// Reports the jobs the workers have finished (`wait`: at least one), then sets the
+    /// attributes of directories that were waiting for them. Returns whether one was
+    /// reported.
+    fn collect(&mut self, wait: bool) -> bool {
+        let any = self.sched.collect(wait);
+        while let Some(held) = self.sched.ready() {
+            self.cp.finish_dir(&held.finish, held.unread, Some(held.place));
+        }
+        any
+    }
+
+    /// Waits for every job handed to the workers and reports them.
+    pub(crate) fn drain(&mut self) {
+        while !self.sched.idle() {
+            self.collect(true);
+        }
+    }
+
+    /// Drains the workers and lets them exit.
+    pub(crate) fn close(&mut self) {
+        self.drain();
+        self.sched.close();
+    }
+}
+
+impl Walk<'_, '_, '_> {
+    /// Whether `--exclude` leaves out the entry at `src` (of type `kind`, as d_type says),
+    /// and then its type: a directory only by its own type, or its target's under `-L`.
+    fn excluded(&self, src: &At, kind: FileType, deref: Deref) -> Option<FileType> {
+        let exclude = self.cp.opts.exclude.as_ref()?;
+        let kind = match kind {
+            FileType::Unknown => src.lstat().map_or(kind, |st| FileType::from_raw_mode(st.st_mode)),
+            FileType::Symlink if deref == Deref::Always => {
+                src.stat().map_or(kind, |st| FileType::from_raw_mode(st.st_mode))
+            }
+            kind => kind,
+        };
+        let relative = src.path().strip_prefix(&self.root.0).unwrap_or(src.path());
+        exclude.excludes(relative, kind == FileType::Directory).then_some(kind)
+    }
+
+    /// Whether the operand `src` → `dst` may read or write what a job of an earlier
+    /// operand still reads or writes: then it waits for them, as GNU's one-at-a-time order
+    /// would have it. A directory always does; a file when its destination is a file a job
+    /// reads (or is in a directory whose files a batch reads), or either end is in a
+    /// directory this run made.
+    fn meets_jobs(&mut self, src: &Path, dst: &Path) -> bool {
+        use rustix::fs::stat;
+        let made = |walk: &mut Self, path: &Path| {
+            walk.dir_ino(dir_of(path)).is_some_and(|id| walk.dst_dirs.contains(&id))
+        };
+        match stat(src) {
+            Ok(st) if crate::sys::is(st.st_mode, FileType::Directory) => return true,
+            Err(_) => return false,
+            Ok(_) if made(self, src) => return true,
+            Ok(_) => {}
+        }
+        match stat(dst) {
+            Ok(st) if crate::sys::is(st.st_mode, FileType::Directory) => true,
+            Ok(st) => {
+                let dir = self.dir_ino(dir_of(dst));
+                self.sched.reads_from(ino(&st), dir)
+                    || dir.is_some_and(|id| self.dst_dirs.contains(&id))
+            }
+            Err(_) => made(self, dst),
+        }
+    }
+
+    /// The identity of the directory `path` (the last few asked for are remembered: file
+    /// operands mostly share their directories).
+    fn dir_ino(&mut self, path: &Path) -> Option<Ino> {
+        if let Some((_, id)) = self.known_dirs.iter().find(|(known, _)| known == path) {
+            return Some(*id);
+        }
+        let id = ino(&rustix::fs::stat(path).ok()?);
+        if self.known_dirs.len() == 4 {
+            self.known_dirs.remove(0);
+        }
+        self.known_dirs.push((path.to_path_buf(), id));
+        Some(id)
+    }
+
+    /// `--atomic`: removes, once per directory, temporaries a killed rcp left there.
+    fn sweep(&mut self, dir: &DirFd, path: &Path) {
+        if self.cp.opts.dry_run {
+            return;
+        }
+        let Ok(st) = rustix::fs::fstat(dir) else { return };
+        if !self.swept.insert(ino(&st)) {
+            return;
+        }
+        for stale in cp::file::sweep_stale_temps(dir, path) {
+            let (name, pid) = (crate::quote::quote(&stale.path), stale.pid);
+            self.cp.out.debug(&format!("removed stale temporary {name} (process {pid} is over)"));
+        }
+    }
+}
+
+/// Opens a source directory (checking it is the one stat'ed) and reads its entries.
+fn read_source_dir(src: &At, dir: &Contents) -> Result<(DirFd, Entries), Error> {
+    let (fd, _) = src.open_dir(dir.follow, &dir.src_st).map_err(|e| match e {
+        Some(e) => Error::new(Op::Access, src.path(), e),
+        None => Error::refusal(Op::Replaced, src.path()),
+    })?;
+    let entries = read_entries(&fd).map_err(|e| Error::new(Op::Access, src.path(), e))?;
+    Ok((fd, entries))
+}
+
+/// Opens a frame's directories again (`src` and `dst`, as its parent's entries), checking
+/// each is the one it was: a mismatch, or a symlink or non-directory at the name, is a
+/// replaced directory.
+fn open_again(
+    frame: &Frame,
+    (src, dst): (&At, &At),
+    follow_dst: bool,
+) -> Result<(DirFd, Option<DirFd>), Error> {
+    let replaced = |at: &At, e: Option<Errno>| match e {
+        None | Some(Errno::LOOP | Errno::NOTDIR) => Error::refusal(Op::Replaced, at.path()),
+        Some(e) => Error::new(Op::OpenDir, at.path(), e),
+    };
+    let (src_fd, _) = src
+        .open_dir(frame.contents.follow, &frame.contents.src_st)
+        .map_err(|e| replaced(src, e))?;
+    let dst_fd = match &frame.dst_st {
+        Some(st) => Some(dst.open_dest_dir(follow_dst, st).map_err(|e| replaced(dst, e))?.0),
+        None => None,
+    };
+    Ok((src_fd, dst_fd))
+}
+
+/// Opens a source the walk says is a regular file; `None` sends it down the ordinary
+/// stat-then-open path, which reports any error in GNU's order.
+fn open_regular(path: &At) -> Option<Opened> {
+    cp::file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
+}
+
+/// Whether directories may be copied on workers whole under `opts`: nothing one subtree
+/// does may depend on another's. Not with `-i` (questions in order), `-l`/`-s` or
+/// `--preserve=links` (links to copies made elsewhere in the tree), `-L` (a symlink may
+/// lead into another subtree, or into what is being made), or a dry run (no workers).
+fn trees_allowed(opts: &Options) -> bool {
+    opts.recursive
+        && opts.interactive != Interactive::Ask
+        && !opts.hard_link
+        && !opts.symbolic_link
+        && !opts.preserve.links
+        && opts.deref != Deref::Always
+        && !opts.dry_run
+}
+
+/// Whether the destination `dst` is (or would be made) inside the source directory `src`:
+/// then the walk must meet what it makes in GNU's order, to stop at it.
+fn dst_inside_src(src: &Path, dst: &Path) -> bool {
+    rustix::fs::stat(src).is_ok_and(|st| crate::sys::fs::is_within(dir_of(dst), ino(&st)))
+}
+
+/// A tree handed to a worker: the directory's contents and then its attributes, walked
+/// in line with `cp` (which prints into the tree's place in the output).
+fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> Scratch {
+    let mut walk = Walk::new(cp, sched, None);
+    walk.root = tree.root;
+    let step = walk.enter(tree.dir, false);
+    walk.walk(step, tree.ancestors);
+    walk.sched.into_scratch()
+}
+
+/// Someone watching a copy (a progress display): told when the copy becomes worth
+/// watching — it met a directory, a second file, or a big one — so that a single small
+/// file starts nothing.
+pub trait Watch {
+    /// The copy is worth watching.
+    fn wake(&mut self);
+}
+
+/// Copies every pair of `plan` with `opts`, reporting through `out`, telling `watch` when
+/// the copy is worth watching; the workers are gone when it returns. Whether anything
+/// failed is the reporter's to say (`Reporter::failed`).
+pub fn copy_all<'a>(
+    opts: &'a Options,
+    plan: &Plan,
+    out: &'a Reporter,
+    watch: Option<&'a mut (dyn Watch + 'a)>,
+) {
+    let env = Env::current();
+    std::thread::scope(|scope| {
+        let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
+        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env, walk_tree), watch);
+        for pair in &plan.pairs {
+            if interrupt::stopping() {
+                break;
+            }
+            walk.copy_pair(pair);
+        }
+        walk.close();
+    })
+}
