@@ -1,15 +1,19 @@
 //! What progress is measured against: the regular files and bytes under the operands,
 //! counted on a thread of its own while the copy runs (it never delays the first byte).
 //! Numbers only, never a list of names, so the count takes the same memory for any tree.
-//! A read-only count needs no race-safe walk: `walkdir`, following symlinks as `-L`/`-H`
-//! say, staying on one filesystem under `-x`.
+//! A read-only count needs no race-safe walk: `walkdir` goes through the tree, and every
+//! choice of what the copy reads is `cptree::select`'s, the rules the walk itself follows
+//! (which symlinks are followed, `-x`, `--exclude`, what is read as data).
 
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use cptree::exclude::Exclude;
-use cptree::options::{Deref, Options};
+use rustix::fs::FileType;
+
+use cptree::options::Options;
+use cptree::select;
 
 /// The count so far, shared with the thread making it.
 #[derive(Default)]
@@ -26,25 +30,12 @@ pub(crate) struct Totals {
 #[derive(Clone)]
 pub(crate) struct Sources {
     pub(crate) paths: Vec<PathBuf>,
-    pub(crate) recursive: bool,
-    pub(crate) deref: Deref,
-    pub(crate) one_file_system: bool,
-    /// Fifos and devices are read like files (not `-r`, or `--copy-contents`).
-    pub(crate) copy_contents: bool,
-    /// `--exclude`: what the copy leaves out, the count does too.
-    pub(crate) exclude: Option<Exclude>,
+    pub(crate) opts: Options,
 }
 
 impl Sources {
     pub(crate) fn new(opts: &Options, paths: Vec<PathBuf>) -> Sources {
-        Sources {
-            paths,
-            recursive: opts.recursive,
-            deref: opts.deref,
-            one_file_system: opts.one_file_system,
-            copy_contents: opts.copy_as_regular,
-            exclude: opts.exclude.clone(),
-        }
+        Sources { paths, opts: opts.clone() }
     }
 }
 
@@ -73,31 +64,52 @@ impl Totals {
 
     /// Counts one operand; `false` if the count was cancelled.
     fn count_operand(&self, path: &PathBuf, sources: &Sources) -> bool {
+        let opts = &sources.opts;
+        let below = select::below(opts.deref);
         let walk = walkdir::WalkDir::new(path)
-            .follow_links(sources.deref == Deref::Always)
-            .follow_root_links(sources.deref != Deref::Never)
-            .same_file_system(sources.one_file_system)
-            .max_depth(if sources.recursive { usize::MAX } else { 0 });
-        let kept = |entry: &walkdir::DirEntry| match &sources.exclude {
-            Some(exclude) if entry.depth() > 0 => {
-                let relative = entry.path().strip_prefix(path).unwrap_or(entry.path());
-                !exclude.excludes(relative, entry.file_type().is_dir())
+            .follow_links(select::follows(below, false))
+            .follow_root_links(select::follows(opts.deref, true))
+            .max_depth(if opts.recursive { usize::MAX } else { 0 });
+        // `-x`: a directory on another filesystem than its parent is made, its contents
+        // not read; every directory entered is then on the operand's filesystem.
+        let root_dev = std::fs::metadata(path).map(|m| m.dev()).ok();
+        let kept = |entry: &walkdir::DirEntry| {
+            if entry.depth() == 0 {
+                return true;
             }
-            _ => true,
+            let kind = file_type(entry.file_type());
+            let relative = entry.path().strip_prefix(path).unwrap_or(entry.path());
+            let entered = kind != FileType::Directory
+                || !opts.one_file_system
+                || entry.metadata().is_ok_and(|m| select::enters(opts, root_dev, m.dev()));
+            entered && !select::excluded(opts, relative, kind)
         };
         // Entries that cannot be read are the copy's to report; the count leaves them out.
         for entry in walk.into_iter().filter_entry(kept).filter_map(Result::ok) {
             if self.cancelled.load(Ordering::Relaxed) {
                 return false;
             }
-            let kind = entry.file_type();
-            let special = !kind.is_dir() && !kind.is_symlink() && !kind.is_file();
-            if kind.is_file() || (special && sources.copy_contents) {
+            if select::as_data(opts, file_type(entry.file_type())) {
                 let size = entry.metadata().map_or(0, |m| m.len());
                 self.files.fetch_add(1, Ordering::Relaxed);
                 self.bytes.fetch_add(size, Ordering::Relaxed);
             }
         }
         true
+    }
+}
+
+/// walkdir's type of an entry (its target's where a link was followed) as rustix's.
+fn file_type(kind: std::fs::FileType) -> FileType {
+    use std::os::unix::fs::FileTypeExt;
+    match () {
+        _ if kind.is_dir() => FileType::Directory,
+        _ if kind.is_file() => FileType::RegularFile,
+        _ if kind.is_symlink() => FileType::Symlink,
+        _ if kind.is_fifo() => FileType::Fifo,
+        _ if kind.is_char_device() => FileType::CharacterDevice,
+        _ if kind.is_block_device() => FileType::BlockDevice,
+        _ if kind.is_socket() => FileType::Socket,
+        _ => FileType::Unknown,
     }
 }

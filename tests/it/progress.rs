@@ -190,3 +190,87 @@ fn sigusr1_prints_a_status_line_and_the_copy_goes_on() {
     assert_eq!(std::fs::read_dir(root.join("dst")).unwrap().count(), 6);
     eprintln!("SIGUSR1 said: {log}");
 }
+
+/// What a finished `--progress` run's last line says: (files done, files in all) and
+/// (bytes done, bytes in all), as printed.
+fn last_counts(log: &str) -> ((String, String), (String, String)) {
+    let last = log.lines().last().unwrap_or_default();
+    let mut parts = last.split(", ");
+    let halves = |part: Option<&str>, end: &str| {
+        let part = part.unwrap_or_default();
+        let part = part.split(end).next().unwrap_or_default();
+        let (done, all) = part.split_once('/').unwrap_or_default();
+        (done.trim().to_string(), all.trim().to_string())
+    };
+    (halves(parts.next(), " files"), halves(parts.next(), " ("))
+}
+
+/// The totals progress shows are of what the copy copies: the count ahead of the copy
+/// takes the walk's own rules (`cptree::select`) for `--exclude`, `-x` over a mount,
+/// symlinks under `-L`/`-H`/`-P`, and fifos read as data; so a finished run says N/N files
+/// and B/B bytes whatever the options.
+#[test]
+fn progress_totals_count_what_the_copy_copies() {
+    let test = "progress totals";
+    if !rustix::process::geteuid().is_root() {
+        return skip(test, "mounting a tmpfs inside the source needs root");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::create_dir_all(src.join("skip")).unwrap();
+    std::fs::create_dir_all(src.join("mnt")).unwrap();
+    std::fs::write(src.join("a"), vec![1; 1000]).unwrap();
+    std::fs::write(src.join("b.o"), vec![2; 2000]).unwrap();
+    std::fs::write(src.join("sub/c"), vec![3; 3000]).unwrap();
+    std::fs::write(src.join("skip/d"), vec![4; 4000]).unwrap();
+    std::os::unix::fs::symlink("sub", src.join("to_sub")).unwrap();
+    std::os::unix::fs::symlink("a", src.join("to_a")).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(src.join("mnt"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        return skip(test, "cannot mount a tmpfs");
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(src.join("mnt"));
+    std::fs::write(src.join("mnt/m"), vec![5; 5000]).unwrap();
+    let cases: [&[&str]; 7] = [
+        &["-r"],
+        &["-r", "--exclude=*.o", "--exclude=skip"],
+        &["-rx"],
+        &["-rL"],
+        &["-rH"],
+        &["-rLx", "--exclude=sub"],
+        &["a", "to_a"],
+    ];
+    let mut totals = Vec::new();
+    for (n, args) in cases.iter().enumerate() {
+        let dst = dir.path().join(format!("dst{n}"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcp"));
+        cmd.arg("--progress").args(*args).current_dir(&src);
+        if args[0].starts_with('-') {
+            cmd.arg(".");
+        } else {
+            std::fs::create_dir(&dst).unwrap();
+        }
+        let out = cmd.arg(&dst).output().expect("run rcp");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (files, bytes) = last_counts(&log);
+        assert!(!files.1.is_empty(), "{args:?}: no totals in {log:?}");
+        assert_eq!(files.0, files.1, "{args:?}: files copied and counted: {log}");
+        assert_eq!(bytes.0, bytes.1, "{args:?}: bytes copied and counted: {log}");
+        totals.push(files.1);
+    }
+    // The cases do select differently (else the test would show nothing).
+    let expected = ["5", "3", "4", "7", "5", "5", "2"];
+    assert_eq!(totals, expected, "files counted per case {cases:?}");
+}

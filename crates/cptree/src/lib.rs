@@ -28,6 +28,7 @@ pub mod plan;
 mod quote;
 pub mod report;
 mod sched;
+pub mod select;
 mod sys;
 mod walk;
 

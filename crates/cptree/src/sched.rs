@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::Stat;
 
-use crate::cp::file::{DstDir, Ends, FileError, copy_new_file, fill_and_close, happened};
+use crate::cp::file::{DstDir, Ends, FileError, copy_new_file, fill_and_close, report_file};
 use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, DirNext, HeldDir};
 use crate::options::Options;
-use crate::report::{Entry, Kind, Printer, Reporter};
+use crate::report::{Printer, Reporter};
 use crate::sys::at::At;
 use crate::sys::process::{Usage, usage};
 use crate::sys::{Ino, interrupt};
@@ -718,15 +718,7 @@ fn fill_one(
 ) {
     let mut attrs = Attrs::new(rules.opts, rules.env);
     let result = fill(src, dst, &mut attrs);
-    let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
-    let entry = Entry {
-        src: src.path(),
-        dst: dst.path(),
-        kind: Some(Kind::File),
-        record,
-        happened: happened(&result, &attrs.messages),
-    };
-    out.finished_after(&attrs.messages, attrs.failed, entry);
+    report_file(&out, (src, dst), &result, (&attrs.messages, attrs.failed));
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use rustix::io::Errno;
 use crate::cp::preserve::{Attrs, Made, Stopped, Target};
 use crate::error::{Error, Op};
 use crate::options::Options;
-use crate::report::{Happened, Printer};
+use crate::report::{Entry, Happened, Kind, Printer};
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
@@ -602,6 +602,22 @@ pub(super) fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileErr
     };
     // The destination was empty (created, or truncated when opened): its data is short.
     FileError { error, record: Some(failure.record), incomplete: true }
+}
+
+/// Reports a regular file as finished through `out`: what the attribute rules said of it
+/// (`said`, and whether that fails the run), then its error, `--debug` lines and record —
+/// the one place a file's entry is made, for the walk's files, a worker's and a dry run's.
+pub(crate) fn report_file(
+    out: &Printer,
+    (src, dst): (&At, &At),
+    result: &Result<Option<Copied>, FileError>,
+    (said, failed): (&[Error], bool),
+) {
+    let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
+    let happened = happened(result, said);
+    let entry =
+        Entry { src: src.path(), dst: dst.path(), kind: Some(Kind::File), record, happened };
+    out.finished_after(said, failed, entry);
 }
 
 /// What happened to a file, for its record: failed with its error (printed with the record),

@@ -2,12 +2,16 @@
 //! look at the destination, refuse or skip, make room (backup or unlink), remember links,
 //! create by kind. What needs the walk or the scheduler comes back as `Next`: a directory to
 //! fill, a regular file to fill (here or on a worker); the caller finishes it with
-//! `fill_here`/`hand_over` or `set_attributes`.
+//! `fill_here`/`hand_over` or `set_attributes`. This file holds the vocabulary and the
+//! decisions; `make.rs` creates by kind, `finish.rs` ends an entry and is the only part that
+//! reports (records, lines, failures), `file.rs` fills one regular file.
 
 pub(crate) mod backup;
 mod dry_run;
 pub(crate) mod file;
+mod finish;
 pub(crate) mod links;
+mod make;
 pub(crate) mod parents;
 pub(crate) mod preserve;
 pub(crate) mod prompt;
@@ -25,6 +29,7 @@ use crate::error::{Error, Op};
 use crate::options::{Backup, Deref, Interactive, Options};
 use crate::plan::Nonexistent;
 use crate::report::{Entry, Happened, Kind, Printer, Skip};
+use crate::select;
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::create::{self, Made as Linked};
@@ -318,7 +323,7 @@ impl<'a> Cp<'a> {
         }
         self.refuse_just_created_symlink(&w)?;
         if !w.dir {
-            self.out.starting(w.src.path(), w.dst.path(), w.backup.as_ref().map(At::path));
+            self.starting(w.src.path(), w.dst.path(), w.backup.as_ref().map(At::path));
         }
         let remembered = self.remember_links(&mut w)?;
         let undo = Undo { backup: w.backup.take(), remembered };
@@ -355,11 +360,10 @@ impl<'a> Cp<'a> {
             && opts.backup == Backup::None
         {
             let quoted = crate::quote::quote(src.path());
-            self.out.message(&format!("warning: source file {quoted} specified more than once"));
+            self.warn(&format!("warning: source file {quoted} specified more than once"));
             return Break(self.skip(names, Skip::Repeated));
         }
-        let dereference = place.deref == Deref::Always
-            || (place.deref == Deref::CommandLine && place.command_line);
+        let dereference = select::follows(place.deref, place.command_line);
         let w = Work {
             src,
             dst,
@@ -508,7 +512,7 @@ impl<'a> Cp<'a> {
                 Err(e) => return Break(self.refuse(w.names(), Error::new(Op::Remove, dst, e))),
             }
             w.new_dst = true;
-            self.out.removed(dst);
+            self.removed(dst);
         }
         Continue(())
     }
@@ -544,9 +548,7 @@ impl<'a> Cp<'a> {
             }
         } else if opts.preserve.links
             && !opts.hard_link
-            && (w.st.st_nlink > 1
-                || (place.command_line && place.deref == Deref::CommandLine)
-                || place.deref == Deref::Always)
+            && (w.st.st_nlink > 1 || select::follows(place.deref, place.command_line))
         {
             self.memory.remember_copied(w.dst, id)
         } else {
@@ -584,7 +586,7 @@ impl<'a> Cp<'a> {
         match self.link(&earlier_at, w, true) {
             Ok(made) => {
                 self.note_link(dst, made);
-                self.out.finished(entry(
+                self.made(entry(
                     Names { kind: Some(Kind::HardLink), ..w.names() },
                     Happened::Copied,
                 ));
@@ -596,369 +598,6 @@ impl<'a> Cp<'a> {
                 self.undo(w.dst, Undo { backup: w.backup.take(), remembered: None })
             }
         }
-    }
-
-    /// Makes the destination entry by the source's kind.
-    fn create(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>, first_dir: bool) -> Next {
-        let opts = self.opts;
-        let (src, dst) = (w.src.path(), w.dst.path());
-        let mode = w.st.st_mode;
-        let omitted_mask = if opts.preserve.ownership {
-            0o077
-        } else if w.dir {
-            0o022
-        } else {
-            0
-        };
-        let omitted = mode & 0o7777 & omitted_mask;
-        if w.dir {
-            return self.make_directory(w, undo, omitted, first_dir);
-        }
-        let regular = is(mode, FileType::RegularFile)
-            || (opts.copy_as_regular && !is(mode, FileType::Symlink));
-        let made = if opts.symbolic_link {
-            self.make_symlink_to_source(&w)
-        } else if opts.hard_link {
-            let replace = opts.force || opts.interactive == Interactive::Ask;
-            match self.link(w.src, &w, replace) {
-                Ok(_) => Ok(Kind::HardLink),
-                Err(e) => Err(Why::Error(Error::new(Op::HardLink(src.to_path_buf()), dst, e))),
-            }
-        } else if regular {
-            return self.open_regular(w, undo, opened);
-        } else if is(mode, FileType::Symlink) {
-            self.copy_symlink(&w)
-        } else {
-            self.make_special(&w, omitted)
-        };
-        let kind = match made {
-            Ok(kind) => kind,
-            Err(why) => {
-                self.failed_why(w.names(), why);
-                return self.undo(w.dst, undo);
-            }
-        };
-        self.record_dest(w.dst, w.place.command_line);
-        let names = Names { kind: Some(kind), ..w.names() };
-        if opts.hard_link {
-            self.out.finished(entry(names, Happened::Copied));
-            return Next::Done(Status::Ok);
-        }
-        let symlink = matches!(kind, Kind::Symlink);
-        let finish = Finish { symlink, ..Finish::of(&w, omitted) };
-        let happened = match self.set_attributes(&finish) {
-            Ok(()) => Happened::Copied,
-            Err(said) => Happened::Said(said),
-        };
-        let ok = matches!(happened, Happened::Copied);
-        self.out.finished(entry(names, happened));
-        Next::Done(Status::of(ok))
-    }
-
-    /// `-s`: a symlink to the source (relative ones only into the current directory).
-    fn make_symlink_to_source(&mut self, w: &Work) -> Result<Kind, Why> {
-        let (src, dst) = (w.src.path(), w.dst.path());
-        if !src.as_os_str().as_bytes().starts_with(b"/") && !in_current_dir(dst) {
-            return Err(Why::Error(Error::refusal(Op::RelativeSymlink, dst)));
-        }
-        match self.symlink(src, w, self.opts.force) {
-            Ok(_) => Ok(Kind::Symlink),
-            Err(e) => Err(Why::Error(Error::new(Op::SymlinkTo(src.to_path_buf()), dst, e))),
-        }
-    }
-
-    /// A fifo, device or socket: mknod with the source's mode (less bits withheld).
-    fn make_special(&mut self, w: &Work, omitted: u32) -> Result<Kind, Why> {
-        let mode = w.st.st_mode;
-        let ft = FileType::from_raw_mode(mode);
-        let kind = match ft {
-            FileType::Fifo => Kind::Fifo,
-            FileType::CharacterDevice => Kind::CharDevice,
-            FileType::BlockDevice => Kind::BlockDevice,
-            FileType::Socket => Kind::Socket,
-            _ => return Err(Why::Error(Error::refusal(Op::UnknownType, w.src.path()))),
-        };
-        let rdev = if ft == FileType::Fifo { 0 } else { w.st.st_rdev };
-        if self.opts.dry_run {
-            return Ok(kind);
-        }
-        match w.dst.mknod(ft, mode & 0o7777 & !omitted, rdev) {
-            Ok(()) => Ok(kind),
-            Err(e) => {
-                let op = if ft == FileType::Fifo { Op::CreateFifo } else { Op::CreateSpecial };
-                Err(Why::Error(Error::new(op, w.dst.path(), e)))
-            }
-        }
-    }
-
-    /// A directory: made (u+rwx while it is filled) or, if one is there, opened; refused if
-    /// it is its own ancestor (a symlink cycle under `-L`).
-    fn make_directory(&mut self, mut w: Work, undo: Undo, omitted: u32, first_dir: bool) -> Next {
-        let id = ino(&w.st);
-        if w.place.ancestors.contains(&id) {
-            self.fail_entry(w.names(), &Error::refusal(Op::Cyclic, w.src.path()));
-            return self.undo(w.dst, undo);
-        }
-        let existing = w.dst_st.filter(|d| !w.new_dst && is(d.st_mode, FileType::Directory));
-        if existing.is_none() && self.opts.dry_run {
-            return self.plan_directory(w, undo, omitted);
-        }
-        let (opened, first_dir, omitted) = match existing {
-            None => {
-                let made = self.make_dir(w.src.path(), w.dst, (w.st.st_mode & 0o7777) & !omitted);
-                let first = first_dir || made.is_ok();
-                if !first_dir && let Ok((_, st)) = &made {
-                    self.memory.remember_copied(w.dst, ino(st));
-                }
-                (made, first, omitted)
-            }
-            Some(d) => (self.open_existing_dir(w.dst, &d), first_dir, 0),
-        };
-        let (fd, made) = match opened {
-            Ok(opened) => opened,
-            Err(error) => {
-                self.fail_entry(w.names(), &error);
-                return self.undo(w.dst, undo);
-            }
-        };
-        let restore_mode =
-            (existing.is_none() && made.st_mode & S_IRWXU != S_IRWXU).then_some(made.st_mode);
-        if existing.is_none() {
-            w.dst_st = Some(made);
-        }
-        let contents = self.contents(&w, self.dst_dir(&fd, &made));
-        let finish = Finish { dst_fd: Some(fd.clone()), restore_mode, ..Finish::of(&w, omitted) };
-        Next::Dir(Box::new(DirNext { opened: Some((fd, made)), contents, first_dir, finish }))
-    }
-
-    /// The destination directory `fd` (of status `st`) for the files made in it.
-    fn dst_dir(&self, fd: &DirFd, st: &Stat) -> DstDir {
-        let no_default_acl = self.opts.preserve.mode && !attr::has_default_acl(fd.as_fd());
-        DstDir { dev: st.st_dev, no_default_acl }
-    }
-
-    /// What copying the directory `w`'s entries needs, into the directory `dst_dir`;
-    /// `None` under `-x` when the source is on another filesystem than its parent.
-    fn contents(&self, w: &Work, dst_dir: DstDir) -> Option<Contents> {
-        let place = w.place;
-        let crosses = place.parent.is_some_and(|p| p.st_dev != w.st.st_dev);
-        (!(self.opts.one_file_system && crosses)).then(|| Contents {
-            new_dst: w.new_dst,
-            src_st: w.st,
-            follow: place.deref != Deref::Never,
-            deref: if place.deref == Deref::CommandLine { Deref::Never } else { place.deref },
-            dst_dir: Some(dst_dir),
-        })
-    }
-
-    /// A directory a dry run would make: said as a real run says it, and walked with
-    /// nothing below it. A real run catches a copy into itself when its walk meets the
-    /// directory it made inside the source; with nothing made, an operand whose
-    /// destination would be inside its source directory is refused here.
-    fn plan_directory(&mut self, mut w: Work, undo: Undo, omitted: u32) -> Next {
-        let (src, dst) = (w.src.path(), w.dst.path());
-        if w.place.command_line && crate::sys::fs::is_within(dir_of(dst), ino(&w.st)) {
-            let (top_src, top_dst) = self.top.clone();
-            self.fail_entry(w.names(), &Error::refusal(Op::IntoItself(top_dst), &top_src));
-            self.undo(w.dst, undo);
-            return Next::Done(Status::IntoItself);
-        }
-        self.out.starting(src, dst, None);
-        w.new_dst = true;
-        let landing = match self.dry.landing(dst, w.place.dst_dir.map(|d| d.dev)) {
-            Ok(landing) => landing,
-            Err(error) => {
-                self.fail_entry(w.names(), &error);
-                return self.undo(w.dst, undo);
-            }
-        };
-        let dst_dir = DstDir { dev: landing.dev, no_default_acl: false };
-        let contents = self.contents(&w, dst_dir);
-        let finish = Finish::of(&w, omitted);
-        Next::Dir(Box::new(DirNext { opened: None, contents, first_dir: true, finish }))
-    }
-
-    /// Makes the destination directory (u+rwx while it is filled) and opens it without
-    /// following a symlink swapped in since. `None` after reporting a failure.
-    fn make_dir(&mut self, src: &Path, dst: &At, mode: u32) -> Result<(DirFd, Stat), Error> {
-        let path = dst.path();
-        dst.mkdir(mode).map_err(|e| Error::new(Op::CreateDir, path, e))?;
-        let (fd, made) = dst.open_new_dir().map_err(|e| Error::new(Op::OpenDir, path, e))?;
-        if made.st_mode & S_IRWXU != S_IRWXU {
-            attr::chmod(Node::Fd(fd.as_fd(), path), made.st_mode | S_IRWXU)
-                .map_err(|e| Error::new(Op::SetPermissions, path, e))?;
-        }
-        self.out.starting(src, path, None);
-        Ok((fd, made))
-    }
-
-    /// Opens a destination directory that already exists (through a symlink only under
-    /// `--keep-directory-symlink`), checking it is the one that was stat'ed.
-    fn open_existing_dir(&mut self, dst: &At, st: &Stat) -> Result<(DirFd, Stat), Error> {
-        let follow = self.opts.keep_directory_symlink;
-        dst.open_dest_dir(follow, st).map_err(|e| match e {
-            Some(e) => Error::new(Op::Access, dst.path(), e),
-            None => Error::refusal(Op::Replaced, dst.path()),
-        })
-    }
-
-    /// Copies a symlink as a symlink (`-P`, `-d`, `-a`, `-r`), keeping an identical existing
-    /// one under `-u`, and its owner under `--preserve=ownership`.
-    fn copy_symlink(&mut self, w: &Work) -> Result<Kind, Why> {
-        let opts = self.opts;
-        let (src, dst) = (w.src.path(), w.dst.path());
-        let target = w.src.readlink().map_err(|e| Why::Error(Error::new(Op::ReadLink, src, e)))?;
-        let mut result = self.symlink(&target, w, opts.force).map(|_| ());
-        if result.is_err()
-            && (opts.update_older || opts.resume)
-            && !w.new_dst
-            && w.dst_st.is_some_and(|d| is(d.st_mode, FileType::Symlink))
-            && w.dst.readlink().is_ok_and(|t| t == target)
-        {
-            result = Ok(());
-        }
-        result.map_err(|e| Why::Error(Error::new(Op::CreateSymlink, dst, e)))?;
-        if opts.preserve.ownership
-            && !opts.dry_run
-            && let Err(e) = attr::chown(Node::At(w.dst), Some(w.st.st_uid), Some(w.st.st_gid))
-            && !self.attrs().chown_failure_ok(e)
-        {
-            let error = Error::new(Op::PreserveSymlinkOwnership, dst, e);
-            // GNU's `error (0, ...)`: the run fails only if preserving was required.
-            self.out.message(&error.to_string());
-            if opts.preserve.required {
-                return Err(Why::Said(error));
-            }
-        }
-        Ok(Kind::Symlink)
-    }
-
-    /// `--resume`: where to go on filling an existing destination shorter than its source
-    /// (its bytes are checked against the source's first); 0 to copy afresh. Not under
-    /// `--atomic` (which writes a new file) or `--attributes-only`, nor once the old
-    /// destination was moved out of the way (a backup, `--remove-destination`, a hard link
-    /// broken under `-a`): the file to fill is a new one.
-    fn resume_from(&self, w: &Work) -> u64 {
-        let opts = self.opts;
-        let resumable = opts.resume && opts.data && !opts.atomic && !w.new_dst;
-        let Some(d) = w.dst_st.filter(|_| resumable) else {
-            return 0;
-        };
-        let regular =
-            is(w.st.st_mode, FileType::RegularFile) && is(d.st_mode, FileType::RegularFile);
-        if regular && d.st_size > 0 && d.st_size < w.st.st_size { d.st_size as u64 } else { 0 }
-    }
-
-    /// A regular file (or a special file read as one): opens both ends, GNU's `copy_reg`
-    /// up to the data.
-    fn open_regular(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>) -> Next {
-        let opts = self.opts;
-        if opts.dry_run {
-            return self.predict_file(w, undo, opened);
-        }
-        let plan = RegularPlan {
-            new_dst: w.new_dst,
-            follow: w.place.deref != Deref::Never,
-            dst_dir: w.place.dst_dir,
-            resume_from: self.resume_from(&w),
-            ..RegularPlan::new(w.st.st_mode, opts, self.env.root)
-        };
-        let open = file::open_pair((opts, self.out), w.src, w.dst, &w.st, plan, opened);
-        let ends = match open {
-            Ok(ends) => ends,
-            Err(FileError { error, .. }) => {
-                self.fail_entry(Names { kind: Some(Kind::File), ..w.names() }, &error);
-                return self.undo(w.dst, undo);
-            }
-        };
-        // A pipe or device read as data (`--copy-contents`) is read on the walk's thread,
-        // where a stopping signal interrupts a read that blocks.
-        let independent = is(w.st.st_mode, FileType::RegularFile)
-            && opts.backup == Backup::None
-            && opts.interactive != Interactive::Ask
-            && !(opts.preserve.links && w.st.st_nlink > 1);
-        let command_line = w.place.command_line;
-        Next::File(Box::new(FileNext { ends, independent, undo, command_line }))
-    }
-
-    /// A regular file under `--dry-run`: its copy predicted and its record written.
-    fn predict_file(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>) -> Next {
-        let forecast = dry_run::Forecast {
-            src: w.src,
-            src_st: &w.st,
-            follow: w.place.deref != Deref::Never,
-            opened,
-            dst: w.dst,
-            existing: w.dst_st.as_ref().filter(|_| !w.new_dst),
-            dir_dev: w.place.dst_dir.map(|d| d.dev),
-            resume_from: self.resume_from(&w),
-        };
-        let result = self.dry.predict(forecast, self.opts);
-        let happened = file::happened(&result, &[]);
-        let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
-        let (src, dst) = (w.src.path(), w.dst.path());
-        self.out.finished(Entry { src, dst, kind: Some(Kind::File), record, happened });
-        if result.is_err() {
-            return self.undo(w.dst, undo);
-        }
-        self.record_dest(w.dst, w.place.command_line);
-        Next::Done(Status::Ok)
-    }
-
-    /// Fills an opened file on this thread and finishes it.
-    pub(crate) fn fill_here(&mut self, src: &At, dst: &At, f: FileNext, w: &mut Scratch) -> Status {
-        let FileNext { ends, undo, command_line, .. } = f;
-        let mut attrs = self.attrs();
-        let result = file::fill_and_close(src, dst, ends, w, &mut attrs);
-        let happened = file::happened(&result, &attrs.messages);
-        self.report_attrs(attrs);
-        let failed = result.is_err();
-        let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
-        let kind = Some(Kind::File);
-        self.out.finished(Entry { src: src.path(), dst: dst.path(), kind, record, happened });
-        if failed {
-            self.undo(dst, undo);
-            return Status::Failed;
-        }
-        self.record_dest(dst, command_line);
-        Status::Ok
-    }
-
-    /// A file given to a worker counts as copied for now (its outcome is reported in order
-    /// when it is done). Returns its open ends.
-    pub(crate) fn hand_over(&mut self, dst: &At, f: FileNext) -> Ends {
-        self.record_dest(dst, f.command_line);
-        f.ends
-    }
-
-    /// Records a command-line destination as just created.
-    fn record_dest(&mut self, dst: &At, command_line: bool) {
-        if command_line {
-            self.memory.record_dest(dst);
-        }
-    }
-
-    /// A directory's contents are in: sets its attributes and writes its record (into the
-    /// output place `held` for it, if any): failed if its entries could not be read or it
-    /// could not be opened again (the message `unread`; then, if it was `lost`, nothing is
-    /// set), or its attributes failed.
-    pub(crate) fn finish_dir(&mut self, f: &Finish, unread: Option<Error>, held: Option<u64>) {
-        let attributes =
-            if f.lost { Err(Error::silent(f.dst.path())) } else { self.set_attributes(f) };
-        let happened = match (unread, attributes) {
-            (Some(said), _) | (None, Err(said)) => Happened::Said(said),
-            (None, Ok(())) => Happened::Copied,
-        };
-        let names = Names { src: f.src.path(), dst: f.dst.path(), kind: Some(Kind::Dir) };
-        match held {
-            Some(place) => self.out.fill(place, entry(names, happened)),
-            None => self.out.finished(entry(names, happened)),
-        }
-    }
-
-    /// A directory's contents are in: record it as a command-line destination if it is one.
-    pub(crate) fn dir_filled(&mut self, dst: &At, command_line: bool) {
-        self.record_dest(dst, command_line);
     }
 
     /// `-u` or `--resume` said skip: but a source hard-linked to one copied earlier still
@@ -980,168 +619,11 @@ impl<'a> Cp<'a> {
         match self.link(&earlier_at, w, true) {
             Ok(made) => {
                 self.note_link(dst.path(), made);
-                self.out.finished(entry(names, Happened::Copied));
+                self.made(entry(names, Happened::Copied));
                 Next::Done(Status::Ok)
             }
             Err(e) => self.refuse(names, Error::new(Op::HardLink(earlier), dst.path(), e)),
         }
-    }
-
-    /// Renames `dst` to its backup name (a dry run only names it). Returns that name.
-    fn back_up(&self, dst: &At) -> Result<At, Errno> {
-        let opts = self.opts;
-        if opts.dry_run {
-            let name = backup::backup_at(dst, opts.backup, &opts.suffix);
-            // A suffix ending in `/` names a directory: the real rename fails so.
-            if name.path().as_os_str().as_bytes().ends_with(b"/") {
-                return Err(Errno::NOTDIR);
-            }
-            return Ok(name);
-        }
-        backup::backup(dst, opts.backup, &opts.suffix)
-    }
-
-    /// Removes `dst` to make room (a dry run leaves it).
-    fn unlink(&self, dst: &At) -> Result<(), Errno> {
-        if self.opts.dry_run { Ok(()) } else { dst.unlink() }
-    }
-
-    /// Links `w`'s destination to `from`, replacing what is there if `replace` (a dry run
-    /// only looks at what is in the way).
-    fn link(&self, from: &At, w: &Work, replace: bool) -> Result<Linked, Errno> {
-        if self.opts.dry_run {
-            return dry_run::would_make(still_there(w), replace);
-        }
-        create::force_link(from, w.dst, replace, w.dereference)
-    }
-
-    /// Makes `w`'s destination a symlink to `target`, replacing what is there if `replace`
-    /// (a dry run only looks at what is in the way).
-    fn symlink(&self, target: &Path, w: &Work, replace: bool) -> Result<Linked, Errno> {
-        if self.opts.dry_run {
-            return dry_run::would_make(still_there(w), replace);
-        }
-        create::force_symlink(target, w.dst, replace)
-    }
-
-    fn note_link(&mut self, dst: &Path, made: Linked) {
-        if matches!(made, Linked::Replaced) {
-            self.out.removed(dst);
-        }
-    }
-
-    /// GNU's failure path: forget the inode remembered and put a backup back.
-    fn undo(&mut self, dst: &At, undo: Undo) -> Next {
-        if let Some(id) = undo.remembered {
-            self.memory.forget_copied(id);
-        }
-        if let Some(name) = undo.backup.filter(|_| !self.opts.dry_run) {
-            match name.rename_to(dst) {
-                Ok(()) => self.out.unbackup(name.path(), dst.path()),
-                Err(e) => self.out.error(&Error::new(Op::Unbackup, dst.path(), e)),
-            }
-        }
-        Next::Done(Status::Failed)
-    }
-
-    /// Reports an error that has no engine record (the run has failed).
-    pub(crate) fn fail(&mut self, error: &Error) {
-        self.out.error(error);
-    }
-
-    /// An operand that could not be started (`--parents` could not make its directories).
-    pub(crate) fn operand_failed(&mut self, src: &Path, dst: &Path, error: &Error) {
-        self.fail_entry(Names { src, dst, kind: None }, error);
-    }
-
-    /// Reports an entry's failure: its message and its record; the run has failed.
-    fn fail_entry(&mut self, names: Names, error: &Error) {
-        self.out.finished(entry(names, Happened::Failed(error)));
-    }
-
-    /// Reports a refusal or failure that ends the entry.
-    fn refuse(&mut self, names: Names, error: Error) -> Next {
-        self.fail_entry(names, &error);
-        Next::Done(Status::Failed)
-    }
-
-    /// Reports why making an entry failed.
-    fn failed_why(&mut self, names: Names, why: Why) {
-        match why {
-            Why::Error(error) => self.fail_entry(names, &error),
-            Why::Said(text) => {
-                self.out.finished(entry(names, Happened::Said(text)));
-            }
-        }
-    }
-
-    /// `--exclude` left out the entry `src` (of type `kind`): its record, nothing else.
-    pub(crate) fn excluded(&mut self, src: &At, dst: &At, kind: FileType) {
-        let names =
-            Names { src: src.path(), dst: dst.path(), kind: Some(kind_of(kind.as_raw_mode())) };
-        self.skip(names, Skip::Excluded);
-    }
-
-    /// Reports an entry skipped for `reason` (nothing printed but its record).
-    fn skip(&mut self, names: Names, reason: Skip) -> Next {
-        self.out.finished(entry(names, Happened::Skipped(reason)));
-        Next::Done(Status::Ok)
-    }
-
-    /// GNU's attribute rules, for this run.
-    pub(crate) fn attrs(&self) -> Attrs<'a> {
-        Attrs::new(self.opts, self.env)
-    }
-
-    /// Prints what the attribute rules had to say, and fails the run if they failed.
-    pub(crate) fn report_attrs(&mut self, attrs: Attrs) {
-        self.out.attribute_messages(&attrs.messages, attrs.failed);
-    }
-
-    /// Applies `target`'s attributes, reporting what went wrong. `Err` holds the error
-    /// that failed the entry (printed already).
-    pub(crate) fn apply_attributes(&mut self, target: &Target) -> Result<(), Error> {
-        if self.opts.dry_run {
-            return Ok(());
-        }
-        let mut attrs = self.attrs();
-        let result = attrs.apply(target);
-        let last = attrs.messages.last().cloned();
-        self.report_attrs(attrs);
-        let Err(Stopped(error)) = result else { return Ok(()) };
-        let said = match error {
-            Some(error) => {
-                self.out.error(&error);
-                error
-            }
-            None => last.unwrap_or_else(|| Error::silent(target.dst.path())),
-        };
-        Err(said)
-    }
-
-    /// Timestamps, ownership, xattrs and mode for an entry that is not a regular file (those
-    /// are done on their open fd by `file`); a directory's through the fd the walk opened.
-    pub(crate) fn set_attributes(&mut self, f: &Finish) -> Result<(), Error> {
-        let dst = f.dst.path();
-        let node = match &f.dst_fd {
-            Some(fd) => Node::Fd(fd.as_fd(), dst),
-            None => Node::At(&f.dst),
-        };
-        let made = Made::Other {
-            new_dst: f.new_dst,
-            bare: f.bare,
-            symlink: f.symlink,
-            omitted: f.omitted,
-            restore_mode: f.restore_mode,
-        };
-        let target = Target {
-            dst: node,
-            src: Some(Node::At(&f.src)),
-            src_st: &f.src_st,
-            dst_st: f.dst_st.as_ref(),
-            made,
-        };
-        self.apply_attributes(&target)
     }
 }
 
@@ -1179,19 +661,6 @@ fn same_symlink(w: &Work, dst: &Stat) -> bool {
 
 fn dot_or_dotdot(name: &std::ffi::OsStr) -> bool {
     name == "." || name == ".."
-}
-
-/// Whether `dst`'s directory is the current directory (for relative `-s` links).
-fn in_current_dir(dst: &Path) -> bool {
-    let parent = dir_of(dst);
-    if parent == Path::new(".") {
-        return true;
-    }
-    let stat = |p: &Path| statat(CWD, p, AtFlags::empty());
-    match (stat(Path::new(".")), stat(parent)) {
-        (Ok(a), Ok(b)) => ino(&a) == ino(&b),
-        _ => true,
-    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use crate::options::Options;
 use crate::quote::quote;
 use copychain::{Progress, Reflink, Sparse};
 use format::{Tally, debug_line, strategy_line};
-use sink::{End, Output, Sink};
+pub use sink::{End, Output, Sink};
 
 /// A place in the output order: lines ready to print, or an entry not finished yet — a
 /// job with the workers (numbered by the scheduler), or a directory whose attributes wait

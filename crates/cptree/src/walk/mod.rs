@@ -5,6 +5,8 @@
 //! directory it just made to a worker, which walks it the same way), sets a
 //! directory's attributes after its contents, and stops an operand that runs into itself.
 
+mod stack;
+
 use std::collections::HashSet;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -19,14 +21,13 @@ use crate::options::{Deref, Interactive, Options};
 use crate::plan::{Nonexistent, Pair, Plan};
 use crate::report::Reporter;
 use crate::sched::{Job, Lanes, Sched, Tree};
+use crate::select;
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino, interrupt};
 use copychain::Scratch;
-use rustix::fs::{FileType, Mode, OFlags, Stat};
-use rustix::io::Errno;
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use rustix::fs::{FileType, Mode, OFlags};
+use stack::{Frame, Stack, open_again};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -87,181 +88,6 @@ enum Step {
     Done(Visited),
     /// A directory whose entries are read: the walk goes through them next.
     Enter(Box<Frame>),
-}
-
-/// A directory the walk is in (what GNU's `copy_dir` keeps on the call stack): its
-/// entries and how far through them the walk is, its fds, and how it is going.
-struct Frame {
-    /// Its attributes, and its destination's fd; its names only in the outermost frame
-    /// (the others' are in the stack's paths).
-    finish: Finish,
-    command_line: bool,
-    contents: Contents,
-    /// The source directory, open.
-    src_fd: Option<DirFd>,
-    /// The destination directory's status (`None`: one a dry run would make).
-    dst_st: Option<Stat>,
-    entries: Entries,
-    /// The entry to visit next.
-    next: usize,
-    /// Directories among the entries after `next`.
-    dirs_left: usize,
-    /// `Visit::first_dir` for its entries.
-    first_dir: bool,
-    /// Its files' jobs go out in these.
-    lanes: Lanes,
-    /// New files waiting to go to a worker together.
-    batch: Vec<(At, At)>,
-    /// An entry ran into itself: the operand's walk stops.
-    into_self: bool,
-    /// It could not be opened again: the message printed.
-    lost: Option<Error>,
-    /// Where its paths end in the stack's, and its name's length there.
-    src_end: usize,
-    dst_end: usize,
-    name_len: usize,
-}
-
-/// The directories the walk is in, outermost first, and what they share: one source and
-/// one destination path (the innermost directory's; each frame's is a prefix of it) and
-/// the ancestors' identities, so that memory grows with the depth, not its square.
-///
-/// Open files: only the innermost `levels` frames keep their directories open. Going
-/// deeper closes the outermost open one; coming back to a closed one opens it again, by
-/// name from the one above (from the outermost down, the way fts does without its fd
-/// ring), each checked against the identity it had (`Walk::reopen`).
-struct Stack {
-    frames: Vec<Frame>,
-    src: PathBuf,
-    dst: PathBuf,
-    /// The identity of every directory above the innermost's entries (a cycle under -L).
-    ancestors: Vec<Ino>,
-    /// Frames whose directories are open, at most (`Fds::levels`).
-    levels: usize,
-    /// Frames whose directories are open.
-    open: usize,
-    /// No frame before this one is open.
-    first_open: usize,
-}
-
-impl Stack {
-    /// The stack of the walk through `frame` (named by its own `At`s), below `ancestors`,
-    /// keeping `levels` frames open.
-    fn new(mut frame: Frame, mut ancestors: Vec<Ino>, levels: usize) -> Stack {
-        let src = frame.finish.src().path().to_path_buf();
-        let dst = frame.finish.dst().path().to_path_buf();
-        (frame.src_end, frame.dst_end) = (src.as_os_str().len(), dst.as_os_str().len());
-        ancestors.push(ino(&frame.contents.src_st));
-        Stack { frames: vec![frame], src, dst, ancestors, levels, open: 1, first_open: 0 }
-    }
-
-    /// Walks into `frame`, the directory named by the innermost one's last entry visited.
-    fn push(&mut self, mut frame: Frame) {
-        let parent = self.frames.last().expect("a directory to walk into");
-        let (name, _) = parent.entries.get(parent.next - 1);
-        // The frame's own names are joined as GNU joins them (`d//` and `sub`: `d/sub`),
-        // which `PathBuf::push` would not do; the buffers are reused.
-        for (path, own) in
-            [(&mut self.src, frame.finish.src()), (&mut self.dst, frame.finish.dst())]
-        {
-            path.as_mut_os_string().clear();
-            path.push(own.path());
-        }
-        frame.finish.forget_names();
-        (frame.src_end, frame.dst_end) = (self.src.as_os_str().len(), self.dst.as_os_str().len());
-        frame.name_len = name.len();
-        self.ancestors.push(ino(&frame.contents.src_st));
-        self.frames.push(frame);
-        self.open += 1;
-        while self.open > self.levels {
-            self.close_outermost();
-        }
-    }
-
-    /// Closes the directories of the outermost frame that has them open.
-    fn close_outermost(&mut self) {
-        let frames = &mut self.frames[self.first_open..];
-        let Some(at) = frames.iter().position(Frame::is_open) else { return };
-        frames[at].close();
-        self.first_open += at + 1;
-        self.open -= 1;
-    }
-
-    /// Leaves the innermost directory: it, and its names back (none for the outermost,
-    /// which kept its own).
-    fn pop(&mut self) -> (Frame, Option<(At, At)>) {
-        let names = (self.frames.len() > 1).then(|| self.names(self.frames.len() - 1));
-        let frame = self.frames.pop().expect("a directory to leave");
-        self.open -= usize::from(frame.is_open());
-        self.first_open = self.first_open.min(self.frames.len());
-        self.ancestors.pop();
-        match self.frames.len() {
-            0 => {}
-            // The outermost keeps its own names, as given (`d//`): its children's paths
-            // were joined from them, so they do not begin with them.
-            1 => {
-                let outer = &self.frames[0].finish;
-                for (path, own) in [(&mut self.src, outer.src()), (&mut self.dst, outer.dst())] {
-                    path.as_mut_os_string().clear();
-                    path.push(own.path());
-                }
-            }
-            _ => {
-                let parent = self.frames.last().expect("a parent");
-                truncate(&mut self.src, parent.src_end);
-                truncate(&mut self.dst, parent.dst_end);
-            }
-        }
-        (frame, names)
-    }
-
-    /// The source and destination of frame `i` (not the outermost), as its parent's
-    /// entries; by whole path where the parent has no fd.
-    fn names(&self, i: usize) -> (At, At) {
-        let (parent, frame) = (&self.frames[i - 1], &self.frames[i]);
-        // The outermost's children were named from its own names (`d//`), not a prefix.
-        let outer = (i == 1).then(|| (parent.finish.src().path(), parent.finish.dst().path()));
-        let at =
-            |path: &Path, (parent_end, own): (usize, Option<&Path>), end, fd: Option<&DirFd>| {
-                let bytes = path.as_os_str().as_bytes();
-                let name = OsStr::from_bytes(&bytes[end - frame.name_len..end]);
-                let dir = own.unwrap_or_else(|| Path::new(OsStr::from_bytes(&bytes[..parent_end])));
-                fd.map_or_else(|| At::planned(dir, name), |fd| At::child(fd, dir, name))
-            };
-        (
-            at(
-                &self.src,
-                (parent.src_end, outer.map(|o| o.0)),
-                frame.src_end,
-                parent.src_fd.as_ref(),
-            ),
-            at(
-                &self.dst,
-                (parent.dst_end, outer.map(|o| o.1)),
-                frame.dst_end,
-                parent.finish.dst_fd(),
-            ),
-        )
-    }
-}
-
-impl Frame {
-    fn is_open(&self) -> bool {
-        self.src_fd.is_some()
-    }
-
-    /// Closes its directories (the walk is going deeper than it keeps open).
-    fn close(&mut self) {
-        self.src_fd = None;
-        self.finish.set_dst_fd(None);
-    }
-}
-
-/// Cuts `path` back to its first `len` bytes (a parent's path).
-fn truncate(path: &mut PathBuf, len: usize) {
-    let mut bytes = std::mem::take(path).into_os_string().into_vec();
-    bytes.truncate(len);
-    *path = PathBuf::from(OsString::from_vec(bytes));
 }
 
 impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
@@ -719,7 +545,7 @@ impl Walk<'_, '_, '_> {
     /// Whether `--exclude` leaves out the entry at `src` (of type `kind`, as d_type says),
     /// and then its type: a directory only by its own type, or its target's under `-L`.
     fn excluded(&self, src: &At, kind: FileType, deref: Deref) -> Option<FileType> {
-        let exclude = self.cp.opts.exclude.as_ref()?;
+        self.cp.opts.exclude.as_ref()?;
         let kind = match kind {
             FileType::Unknown => src.lstat().map_or(kind, |st| FileType::from_raw_mode(st.st_mode)),
             FileType::Symlink if deref == Deref::Always => {
@@ -728,7 +554,7 @@ impl Walk<'_, '_, '_> {
             kind => kind,
         };
         let relative = src.path().strip_prefix(&self.root.0).unwrap_or(src.path());
-        exclude.excludes(relative, kind == FileType::Directory).then_some(kind)
+        select::excluded(self.cp.opts, relative, kind).then_some(kind)
     }
 
     /// Whether the operand `src` → `dst` may read or write what a job of an earlier
@@ -796,28 +622,6 @@ fn read_source_dir(src: &At, dir: &Contents) -> Result<(DirFd, Entries), Error> 
     })?;
     let entries = read_entries(&fd).map_err(|e| Error::new(Op::Access, src.path(), e))?;
     Ok((fd, entries))
-}
-
-/// Opens a frame's directories again (`src` and `dst`, as its parent's entries), checking
-/// each is the one it was: a mismatch, or a symlink or non-directory at the name, is a
-/// replaced directory.
-fn open_again(
-    frame: &Frame,
-    (src, dst): (&At, &At),
-    follow_dst: bool,
-) -> Result<(DirFd, Option<DirFd>), Error> {
-    let replaced = |at: &At, e: Option<Errno>| match e {
-        None | Some(Errno::LOOP | Errno::NOTDIR) => Error::refusal(Op::Replaced, at.path()),
-        Some(e) => Error::new(Op::OpenDir, at.path(), e),
-    };
-    let (src_fd, _) = src
-        .open_dir(frame.contents.follow, &frame.contents.src_st)
-        .map_err(|e| replaced(src, e))?;
-    let dst_fd = match &frame.dst_st {
-        Some(st) => Some(dst.open_dest_dir(follow_dst, st).map_err(|e| replaced(dst, e))?.0),
-        None => None,
-    };
-    Ok((src_fd, dst_fd))
 }
 
 /// Opens a source the walk says is a regular file; `None` sends it down the ordinary
