@@ -15,7 +15,7 @@ use cptree::report::{self, Reporter};
 use cptree::{UsageError, signals as interrupt};
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
-pub fn run(args: Vec<OsString>) -> i32 {
+pub(crate) fn run(args: Vec<OsString>) -> i32 {
     cptree::run_began();
     let stdout_closed = stdout_was_closed();
     let program =

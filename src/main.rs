@@ -62,9 +62,28 @@ fn or_exhausted(ptr: *mut u8) -> *mut u8 {
     ptr
 }
 
+/// A panic of the progress count's thread (std asserts that `closedir` succeeds) abandons
+/// the count, not the copy: it prints nothing. Any other panic is reported as Rust does.
+fn quiet_count_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some(progress::COUNT_THREAD) {
+            report(info);
+        }
+    }));
+}
+
 #[global_allocator]
 static ALLOCATOR: OrExhausted = OrExhausted;
 
 fn main() {
-    std::process::exit(app::run(std::env::args_os().collect()));
+    quiet_count_panics();
+    let status = app::run(std::env::args_os().collect());
+    // Stopped by SIGINT, SIGTERM or SIGHUP: once cleaned up, die of it, as GNU cp does. A
+    // shell that waited for rcp (a loop in a script, a make recipe) goes on when its child
+    // exits normally, even with status 130; it stops when the child died of the signal.
+    if let Some((_, code)) = cptree::signals::stopped_by() {
+        let _ = signal_hook::low_level::emulate_default_handler(code - 128);
+    }
+    std::process::exit(status);
 }

@@ -19,6 +19,8 @@ use crate::totals::{Sources, Totals};
 use cptree::report::Reporter;
 use cptree::signals as interrupt;
 
+/// The name of the thread that counts the totals (whose panics `main` keeps quiet).
+pub(crate) const COUNT_THREAD: &str = "rcp-count";
 /// The stack of the progress and count threads (they draw and count; nothing recurses).
 const STACK: usize = 256 << 10;
 /// How often the bar is redrawn.
@@ -166,10 +168,15 @@ impl View {
         }
         let totals = Arc::clone(&self.totals);
         let sources = sources.clone();
-        let thread = std::thread::Builder::new().name("rcp-count".into()).stack_size(STACK);
+        let thread = std::thread::Builder::new().name(COUNT_THREAD.into()).stack_size(STACK);
         let started = thread.spawn_scoped(scope, move || {
             interrupt::leave_to_the_walk();
-            Totals::count(&totals, &sources);
+            // The count is only for the bar: std panics where a directory fails to close
+            // (EIO), and that must not end the copy. Then there are no totals.
+            let count = std::panic::AssertUnwindSafe(|| Totals::count(&totals, &sources));
+            if std::panic::catch_unwind(count).is_err() {
+                totals.cancel();
+            }
         });
         // Without a thread for it there is no count: the lines say what was done so far.
         self.counting = started.is_ok();

@@ -65,6 +65,18 @@ impl Totals {
     /// Counts one operand; `false` if the count was cancelled.
     fn count_operand(&self, path: &PathBuf, sources: &Sources) -> bool {
         let opts = &sources.opts;
+        // The operand as the copy sees it (`-H`, `-L`: its symlink's target).
+        let follow = select::follows(opts.deref, true);
+        let operand =
+            if follow { std::fs::metadata(path) } else { std::fs::symlink_metadata(path) };
+        let Ok(operand) = operand else { return true };
+        if !operand.is_dir() {
+            if select::as_data(opts, file_type(operand.file_type())) {
+                self.files.fetch_add(1, Ordering::Relaxed);
+                self.bytes.fetch_add(operand.len(), Ordering::Relaxed);
+            }
+            return true;
+        }
         let below = select::below(opts.deref);
         let walk = walkdir::WalkDir::new(path)
             .follow_links(select::follows(below, false))

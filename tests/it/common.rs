@@ -546,3 +546,9 @@ pub fn rcp_slowed<S: AsRef<OsStr>>(
         .spawn()
         .expect("run strace")
 }
+
+/// The status a shell sees (`$?`): the exit code, or 128 + the signal that ended it.
+pub fn shell_status(status: std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|signal| 128 + signal))
+}

@@ -1,6 +1,6 @@
-//! SIGINT and SIGTERM in the middle of a tree copy: rcp stops, exits 130 or 143 with a
-//! message, removes the file it was writing, and every file left in the destination is
-//! complete.
+//! SIGINT and SIGTERM in the middle of a tree copy: rcp stops, says so, removes the file it
+//! was writing, every file left in the destination is complete, and it dies of the signal
+//! (the shell sees 130 or 143), so a script running it stops too.
 
 use std::fs;
 use std::path::Path;
@@ -41,7 +41,8 @@ fn interrupted(
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), sent.elapsed())
+    let code = crate::common::shell_status(out.status);
+    (code, String::from_utf8_lossy(&out.stderr).into_owned(), sent.elapsed())
 }
 
 /// Every file in `dst` is a complete copy; some sources were never copied.
@@ -67,6 +68,41 @@ fn sigint_and_sigterm_stop_cleanly_with_130_and_143() {
         assert!(took < Duration::from_secs(2), "{signal}: took {took:?} to stop");
         assert_only_complete_files(root, &dst);
     }
+}
+
+/// Ctrl-C in a terminal sends SIGINT to the whole foreground group: the shell running a
+/// loop of rcp waits for rcp, and stops the loop only if rcp died of the signal (bash goes
+/// on after a child that exits normally, whatever its status). Found by the attacker:
+/// rcp used to exit 130.
+#[test]
+fn ctrl_c_stops_a_script_that_loops_over_rcp() {
+    let Some(dir) = dir_on(Fs::Ext4, "interrupt-loop") else { return };
+    let root = dir.path();
+    source(root);
+    let script = format!(
+        "for i in 1 2 3; do '{}' -r src \"d$i\"; done; echo the loop went on > marker",
+        env!("CARGO_BIN_EXE_rcp")
+    );
+    // A group of its own, as a terminal's foreground job.
+    let child = Command::new("setsid")
+        .args(["bash", "-c", &script])
+        .current_dir(root)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !root.join("d1/f00").exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "rcp copied nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let group = format!("-{}", child.id());
+    assert!(Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert!(!root.join("marker").exists() && !root.join("d2").exists(), "the loop went on: {err}");
+    assert_eq!(crate::common::shell_status(out.status), Some(130), "{err}");
 }
 
 /// rcp blocked where it does not stop for the flag — writing `-v` lines to a pipe nobody
@@ -112,7 +148,7 @@ fn a_second_sigint_exits_at_once() {
     let sent = Instant::now();
     kill(child.id());
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(2), "{status:?}");
     assert!(sent.elapsed() < Duration::from_millis(500), "took {:?}", sent.elapsed());
 }
 
@@ -194,10 +230,11 @@ fn sighup_stops_with_129() {
         Command::new("kill").arg("-HUP").arg(child.id().to_string()).status().unwrap().success()
     );
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(129));
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&out.status), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).ends_with("interrupted by SIGHUP\n"));
     let lines = crate::common::parse_report(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(lines[0]["error"], "interrupted by SIGHUP", "{:?}", lines[0]);
+    assert_eq!(lines[0]["errno"], serde_json::Value::Null, "rcp's own outcome: {:?}", lines[0]);
     assert_eq!(
         (&lines[1]["interrupted"], &lines[1]["exit_status"]),
         (&"SIGHUP".into(), &129.into())
@@ -237,7 +274,7 @@ fn an_interrupted_or_failed_overwrite_names_the_damaged_file() {
     let _ = writer.kill();
     let _ = writer.wait();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert_eq!(crate::common::shell_status(out.status), Some(143), "{err}");
     assert!(err.contains("'exist' is incomplete: interrupted by SIGTERM\n"), "{err}");
     let records = crate::common::parse_report(&fs::read_to_string(d.join("r.json")).unwrap());
     assert_eq!(records[0]["error"], "'exist' is incomplete: interrupted by SIGTERM");

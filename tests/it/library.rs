@@ -205,3 +205,44 @@ fn setup_errors_are_typed_and_read_as_cp_prints_them() {
     assert!(matches!(error, cptree::SetupError::Usage(_)), "{error:?}");
     assert!(!missing.exists() && fs::read(&b).unwrap() == b"b", "nothing was touched");
 }
+
+/// `Preserve::ALL` is `cp -a`'s: onto a filesystem that takes no xattrs (ramfs), a source's
+/// xattr is no failure and the file stays — as `rcp -a` does (found by the attacker: the
+/// builder used to make xattrs required, as `--preserve=xattr` named alone does).
+#[test]
+fn preserve_all_is_cp_a_onto_a_filesystem_without_xattrs() {
+    let test = "library preserve all";
+    if !rustix::process::geteuid().is_root() {
+        return skip(test, "mounting a ramfs needs root");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (src, mnt) = (dir.path().join("src"), dir.path().join("m"));
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::create_dir(&mnt).unwrap();
+    fs::write(src.join("a"), "a").unwrap();
+    fs::write(src.join("d/b"), "b").unwrap();
+    let mut set = Command::new("setfattr");
+    set.args(["-n", "user.foo", "-v", "bar"]).arg(src.join("a"));
+    if !set.status().is_ok_and(|s| s.success()) {
+        return skip(test, "setfattr cannot set a user xattr here");
+    }
+    let mounted = Command::new("mount").args(["-t", "ramfs", "none"]).arg(&mnt).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        return skip(test, "cannot mount a ramfs");
+    }
+    let summary = cptree::Copier::new([&src], mnt.join("lib"))
+        .recursive(true)
+        .preserve(cptree::Preserve::ALL)
+        .run();
+    let out = rcp().arg("-a").arg(&src).arg(mnt.join("cmd")).output().expect("run rcp");
+    let kept = (mnt.join("lib/a").exists(), mnt.join("cmd/a").exists());
+    let _ = Command::new("umount").arg(&mnt).status();
+    let summary = summary.expect("runs");
+    assert_eq!(out.status.code(), Some(0), "rcp -a: {out:?}");
+    assert!(
+        !summary.failed,
+        "{:?}",
+        summary.records.iter().filter_map(|r| r.error()).collect::<Vec<_>>()
+    );
+    assert_eq!(kept, (true, true), "the files stay");
+}

@@ -287,7 +287,7 @@ fn an_interrupted_copy_still_ends_with_its_summary() {
         assert!(kill.success(), "rcp ended before it was interrupted");
     }
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(crate::common::shell_status(out.status), Some(130), "{}", stderr(&out));
     let summary = summary(&out);
     assert_eq!((&summary["exit_status"], &summary["interrupted"]), (&130.into(), &"SIGINT".into()));
     for r in records(&out).iter().filter(|r| r["outcome"] == "failed") {

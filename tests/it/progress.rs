@@ -205,10 +205,11 @@ fn last_counts(log: &str) -> ((String, String), (String, String)) {
     (halves(parts.next(), " files"), halves(parts.next(), " ("))
 }
 
-/// The totals progress shows are of what the copy copies: the count ahead of the copy
-/// takes the walk's own rules (`cptree::select`) for `--exclude`, `-x` over a mount,
-/// symlinks under `-L`/`-H`/`-P`, and fifos read as data; so a finished run says N/N files
-/// and B/B bytes whatever the options.
+/// The totals progress shows are of what the copy reads: the count ahead of the copy takes
+/// the walk's own rules (`cptree::select`) for `--exclude`, `-x` over a mount, symlinks under
+/// `-L`/`-H`/`-P`; so a run that copies every file it meets ends at N/N files and B/B bytes
+/// whatever those options. (Entries counted and then not copied — skipped by `-n`/`-u`,
+/// made as links, failed — end short of N: the bar counts data copies.)
 #[test]
 fn progress_totals_count_what_the_copy_copies() {
     let test = "progress totals";
@@ -242,7 +243,7 @@ fn progress_totals_count_what_the_copy_copies() {
     }
     let _unmount = Unmount(src.join("mnt"));
     std::fs::write(src.join("mnt/m"), vec![5; 5000]).unwrap();
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 8] = [
         &["-r"],
         &["-r", "--exclude=*.o", "--exclude=skip"],
         &["-rx"],
@@ -250,6 +251,9 @@ fn progress_totals_count_what_the_copy_copies() {
         &["-rH"],
         &["-rLx", "--exclude=sub"],
         &["a", "to_a"],
+        // A symlink operand to a file under -H (walkdir follows root links to directories
+        // only: the attacker found it counted as 0).
+        &["to_a", "-H"],
     ];
     let mut totals = Vec::new();
     for (n, args) in cases.iter().enumerate() {
@@ -271,6 +275,36 @@ fn progress_totals_count_what_the_copy_copies() {
         totals.push(files.1);
     }
     // The cases do select differently (else the test would show nothing).
-    let expected = ["5", "3", "4", "7", "5", "5", "2"];
+    let expected = ["5", "3", "4", "7", "5", "5", "2", "1"];
     assert_eq!(totals, expected, "files counted per case {cases:?}");
+}
+
+/// The count is for the bar only: where it cannot go on (std panics when a directory fails
+/// to close, EIO here), the copy goes on without totals, says nothing of it, and its exit
+/// status is the copy's (found by the attacker: the panic ended rcp with 101).
+#[test]
+fn a_count_that_fails_leaves_the_copy_alone() {
+    let test = "a failing count";
+    if !crate::common::have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::write(src.join("a"), "a").unwrap();
+    std::fs::write(src.join("d/b"), "b").unwrap();
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=close", "-e", "inject=close:error=EIO"])
+        .arg("-P")
+        .arg(src.join("d"))
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(["--progress", "-a"])
+        .arg(&src)
+        .arg(dir.path().join("dst"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("dst/d/b")).unwrap(), b"b", "{err}");
 }

@@ -124,3 +124,29 @@ fn stats_say_one_file_and_one_byte() {
     assert!(err.starts_with("1 file copied (1 byte) in "), "{err}");
     assert!(err.contains("; 1 copied, 0 skipped, 0 failed\n"), "{err}");
 }
+
+/// `--report-file=/dev/stdout` (or `/dev/fd/1`) into a pipe is the caller's stream, written
+/// directly; rcp used to look for a place beside `pipe:[N]` and refuse to start (found by the
+/// attacker).
+#[test]
+fn a_report_file_naming_stdout_into_a_pipe_is_written_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f"), "f").unwrap();
+    for (n, name) in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"].iter().enumerate() {
+        let line = format!("'{}' --report-file={name} f g{n} | cat", env!("CARGO_BIN_EXE_rcp"));
+        let out = std::process::Command::new("bash")
+            .args(["-o", "pipefail", "-c", &line])
+            .current_dir(d)
+            .output()
+            .expect("run rcp");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {err}");
+        let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(records.len(), 2, "{name}: an entry and the summary");
+        assert_eq!(records[0]["outcome"], "copied", "{name}");
+        assert_eq!(fs::read(d.join(format!("g{n}"))).unwrap(), b"f", "{name}");
+    }
+    let leftovers: Vec<_> = fs::read_dir(d).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 4, "no temporary left: {leftovers:?}");
+}

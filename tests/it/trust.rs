@@ -11,7 +11,7 @@ use crate::common::*;
 /// Runs rcp in `dir`; returns (status, stderr).
 fn rcp_at(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     let out = rcp_in(dir, args);
-    (out.status.code(), stderr(&out))
+    (crate::common::shell_status(out.status), stderr(&out))
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn interrupted_once(d: &Path, args: &[&str], ready: impl Fn() -> bool) -> (Optio
         let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), stderr(&out))
+    (crate::common::shell_status(out.status), stderr(&out))
 }
 
 /// Whether a file in `dir` whose name starts with `prefix` holds 4 MiB or more.

@@ -62,7 +62,9 @@ pub struct Preserve {
     pub timestamps: bool,
     /// Hard links among the sources stay hard links in the copy.
     pub links: bool,
-    /// Extended attributes.
+    /// Extended attributes, kept as `cp -a` and `--preserve=all` keep them: an xattr the
+    /// destination cannot take is a message, not a failure (GNU's `--preserve=xattr`,
+    /// named alone, would fail the entry).
     pub xattr: bool,
 }
 
@@ -72,7 +74,8 @@ impl Preserve {
         Preserve { mode: true, ownership: true, timestamps: true, links: true, xattr: true };
 
     /// The attributes as `--preserve=LIST` sets them (GNU: failing to keep one is an
-    /// error; naming `xattr` makes each xattr failure one).
+    /// error), xattrs as `--preserve=all` keeps them (a destination without them is no
+    /// error: `ALL` is `cp -a`'s, as documented).
     fn attributes(self) -> Attributes {
         let Preserve { mode, ownership, timestamps, links, xattr } = self;
         let any = mode || ownership || timestamps || links || xattr;
@@ -81,7 +84,6 @@ impl Preserve {
             (mode, ownership, timestamps);
         (attributes.links, attributes.xattr) = (links, xattr);
         attributes.required = any;
-        attributes.require_xattr = xattr;
         attributes
     }
 }

@@ -133,8 +133,7 @@ pub enum Op {
     SetAttribute(String),
     /// `setting attributes for DST`: the destination takes no xattrs.
     SetAttributes,
-    /// `interrupted by SIGNAL`: given up because rcp was told to stop (the errno,
-    /// ECANCELED, is not printed).
+    /// `interrupted by SIGNAL`: given up because rcp was told to stop (no errno).
     Interrupted(&'static str),
     /// A failure whose message was already printed.
     Reported,

@@ -38,8 +38,14 @@ pub(crate) fn resolve(path: &Path) -> PathBuf {
 }
 
 /// Opens the report for `path`: a temporary beside the file it names, or that file itself
-/// when it is not a regular file (a pipe, `/dev/stdout`) or nothing can be made beside it.
+/// when it is not a regular file (a pipe, `/dev/stdout`), when it names a file this process
+/// already has open (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`: the caller's stream,
+/// whatever it leads to), or when nothing can be made beside it.
 pub fn open(path: &Path) -> io::Result<(File, Option<Placed>)> {
+    let streamed = rustix::fs::stat(path).is_ok_and(|st| !is(st.st_mode, FileType::RegularFile));
+    if streamed || names_an_open_file(path) {
+        return File::create(path).map(|file| (file, None));
+    }
     let target = resolve(path);
     let existing = rustix::fs::lstat(&target).ok();
     let regular = existing.is_none_or(|st| is(st.st_mode, FileType::RegularFile));
@@ -59,6 +65,15 @@ pub fn open(path: &Path) -> io::Result<(File, Option<Placed>)> {
         }
     }
     Ok((File::create(&target)?, None))
+}
+
+/// Whether `path` is one of the kernel's names for a file the process has open: its
+/// symlink there does not name the file's place (a pipe's is `pipe:[N]`).
+fn names_an_open_file(path: &Path) -> bool {
+    let prefixes: [&[u8]; 5] =
+        [b"/dev/stdout", b"/dev/stderr", b"/dev/fd/", b"/proc/self/fd/", b"/proc/thread-self/fd/"];
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    prefixes.iter().any(|p| bytes.starts_with(p))
 }
 
 impl Placed {

@@ -192,8 +192,9 @@ impl Record {
 /// (its own message is not printed).
 fn as_told(error: &Error) -> Error {
     match crate::sys::interrupt::stopped_by() {
+        // rcp's own outcome, as a refusal is: no errno (ECANCELED was ours).
         Some((name, _)) if error.errno == Some(rustix::io::Errno::CANCELED) => {
-            Error { op: Op::Interrupted(name), ..error.clone() }
+            Error { op: Op::Interrupted(name), errno: None, ..error.clone() }
         }
         _ => error.clone(),
     }

@@ -1,7 +1,8 @@
 //! SIGINT, SIGTERM and SIGHUP: the first asks the copy to stop — a blocking call (opening a
 //! fifo, reading a pipe) returns EINTR instead of being restarted, the engine gives up the
-//! file it is writing (which is removed if rcp created it), the walk stops, and rcp exits
-//! 130, 143 or 129 with a message; a second one, at least 100 ms later, exits at once.
+//! file it is writing (which is removed if rcp created it), the walk stops, and rcp says so
+//! and dies of the signal (the shell sees 130, 143 or 129; `stopped_by` tells the caller
+//! which); a second one, at least 100 ms later, ends it at once, also by the signal.
 //! Handlers only set atomics (registered through signal-hook); the threads rcp starts block
 //! these signals, so the kernel interrupts the walking thread, where every blocking open and
 //! every read of a pipe or device happens.
@@ -92,7 +93,8 @@ fn on_signal(signal: i32) {
         SIGNAL.store(signal as usize, Ordering::SeqCst);
         FIRST_AT.store(now, Ordering::SeqCst);
     } else if now.saturating_sub(FIRST_AT.load(Ordering::SeqCst)) >= REPEAT_MS {
-        signal_hook::low_level::exit(128 + signal);
+        // Die of it (async-signal-safe: the default action restored, the signal raised).
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
     }
 }
 
