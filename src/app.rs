@@ -7,6 +7,7 @@ use crate::cli::{self, ParseError};
 use crate::console::{BarSlot, Console};
 use crate::decide::{self, Request};
 use crate::generate;
+use crate::launcher;
 use crate::progress::{Monitor, Show};
 use crate::totals::Sources;
 use cptree::options::{Backup, Options};
@@ -24,6 +25,11 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
         Ok(opts) => opts,
         Err(status) => return status,
     };
+    // N ranks of a launcher, each copying everything: refused before anything is touched.
+    if let Some(ranks) = launcher::ranks(|name| std::env::var(name).ok()) {
+        report::message(&program, &launcher::refusal(&ranks));
+        return 1;
+    }
     // GNU checks this before it looks at the operands.
     if opts.preserve.require_context && !selinux_enabled() {
         let text = "cannot preserve security context without an SELinux-enabled kernel";

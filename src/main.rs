@@ -15,6 +15,7 @@ mod cli;
 mod console;
 mod decide;
 mod generate;
+mod launcher;
 mod man;
 mod progress;
 mod totals;

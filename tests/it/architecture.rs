@@ -30,7 +30,7 @@ const LAYERS: &[&[&str]] = &[
 
 /// The rcp binary's modules (`src/`), from the bottom up: the command line and the terminal.
 const BINARY_LAYERS: &[&[&str]] = &[
-    &["argmatch", "totals", "console"],
+    &["argmatch", "totals", "console", "launcher"],
     &["cli"],
     &["man", "decide"],
     &["generate", "progress"],

@@ -15,6 +15,7 @@ mod fuzz;
 mod gnu;
 mod hostile;
 mod interrupt;
+mod launcher;
 mod library;
 mod outcomes;
 mod parallel;
