@@ -180,3 +180,89 @@ fn injected_faults_fail_cleanly_or_complete_correctly() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A source file that fails to close (EIO: what NFS may report there) fails the entry as
+/// GNU's does — its message, exit 1 — and the copy, complete, stays, as GNU's does. rcp
+/// used to drop the error and exit 0 (found by the attacker).
+#[test]
+fn a_source_that_fails_to_close_fails_like_gnus() {
+    let test = "source close";
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("src")).unwrap();
+    fs::write(d.join("src/a"), "a\n").unwrap();
+    fs::write(d.join("src/b"), "b\n").unwrap();
+    let run = |program: &str, dst: &str| {
+        let out = Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-e",
+                "trace=close",
+                "-e",
+                "inject=close:error=EIO",
+            ])
+            .arg("-P")
+            .arg(d.join("src/a"))
+            .args([program, "-a", "src", dst])
+            .current_dir(d)
+            .output()
+            .expect("run under strace");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let err = err.split_once(": ").map(|(_, rest)| rest.to_string()).unwrap_or(err);
+        (
+            out.status.code(),
+            err,
+            fs::read(d.join(dst).join("a")).ok(),
+            d.join(dst).join("b").exists(),
+        )
+    };
+    let gnu = run("/usr/bin/cp", "g");
+    let ours = run(env!("CARGO_BIN_EXE_rcp"), "r");
+    assert_eq!(gnu.0, Some(1), "GNU: {gnu:?}");
+    assert_eq!(ours, gnu, "rcp against GNU cp");
+    assert_eq!(ours.1, "failed to close 'src/a': Input/output error\n");
+}
+
+/// A directory read that answers ENOENT (a directory removed while open) is its end, as
+/// glibc's readdir has it and GNU's copy does: what was read is copied, exit 0 (found by the
+/// attacker: rcp failed the directory).
+#[test]
+fn a_directory_read_that_answers_enoent_is_its_end() {
+    let test = "getdents ENOENT";
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("src/d")).unwrap();
+    fs::write(d.join("src/d/b"), "b").unwrap();
+    fs::write(d.join("src/d/c"), "c").unwrap();
+    for when in ["1", "2"] {
+        let run = |program: &str, dst: &str| {
+            let inject = format!("inject=getdents64:error=ENOENT:when={when}");
+            let out = Command::new("strace")
+                .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=getdents64", "-e", &inject])
+                .arg("-P")
+                .arg(d.join("src/d"))
+                .args([program, "-a", "src", dst])
+                .current_dir(d)
+                .output()
+                .expect("run under strace");
+            let mut names: Vec<_> = fs::read_dir(d.join(dst).join("d"))
+                .map(|r| r.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            names.sort();
+            (out.status.code(), out.stderr.is_empty(), names)
+        };
+        let gnu = run("/usr/bin/cp", &format!("g{when}"));
+        let ours = run(env!("CARGO_BIN_EXE_rcp"), &format!("r{when}"));
+        assert_eq!(ours, gnu, "when={when}: rcp against GNU cp");
+        assert_eq!(ours.0, Some(0), "when={when}");
+    }
+}

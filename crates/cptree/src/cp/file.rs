@@ -286,11 +286,19 @@ pub(crate) fn fill_and_close(
         let error = Error::new(Op::Write, dst_path, e);
         result = Err(FileError { error, record: record.clone(), incomplete: false });
     }
-    drop(src_fd);
+    // GNU's order: the destination, then the source; a failure of either fails the file.
     let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst_path, e));
+    let src_closed = close(src_fd).map_err(|e| Error::new(Op::Close, src_path, e));
     let outcome = match (result, closed) {
         (Ok(record), Ok(())) => match temp.as_ref().map(|t| commit(t, dst, attrs.opts.fsync)) {
-            None | Some(Ok(())) => return Ok(record),
+            // The copy is whole and in place: a source that fails to close fails the
+            // entry, as GNU's does, and leaves the copy.
+            None | Some(Ok(())) => {
+                return match src_closed {
+                    Ok(()) => Ok(record),
+                    Err(error) => Err(FileError { error, record, incomplete: false }),
+                };
+            }
             Some(Err(error)) => FileError { error, record, incomplete: false },
         },
         (Ok(record), Err(error)) => FileError { error, record, incomplete: false },

@@ -290,7 +290,13 @@ pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
         let mut raw = rustix::fs::RawDir::new(dir.as_fd(), buf.spare_capacity_mut());
         let mut entries = Entries::default();
         while let Some(entry) = raw.next() {
-            let entry = entry?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                // glibc's readdir (so GNU's savedir): a directory removed while it was
+                // open answers ENOENT, which POSIX says is its end.
+                Err(Errno::NOENT) => break,
+                Err(e) => return Err(e),
+            };
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {
                 continue;
