@@ -266,3 +266,62 @@ fn a_directory_read_that_answers_enoent_is_its_end() {
         assert_eq!(ours.0, Some(0), "when={when}");
     }
 }
+
+/// A copy whose data is whole but whose attribute GNU requires could not be set (an xattr
+/// onto a filesystem without them; an injected fchown failure under `-p`) fails the entry
+/// and stays, as GNU's does; rcp used to remove it (found by the attacker).
+#[test]
+fn a_file_whose_required_attribute_failed_stays_as_gnus() {
+    let test = "attribute failure keeps";
+    if !rustix::process::geteuid().is_root() || !have("strace") || !have("setfattr") {
+        return skip(test, "needs root (a ramfs mount), strace and setfattr");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("src")).unwrap();
+    fs::create_dir(d.join("m")).unwrap();
+    fs::write(d.join("src/a"), "a\n").unwrap();
+    let mut set = Command::new("setfattr");
+    set.args(["-n", "user.foo", "-v", "bar"]).arg(d.join("src/a"));
+    if !set.status().is_ok_and(|s| s.success()) {
+        return skip(test, "cannot set a user xattr");
+    }
+    if !Command::new("mount")
+        .args(["-t", "ramfs", "none"])
+        .arg(d.join("m"))
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return skip(test, "cannot mount a ramfs");
+    }
+    let run = |program: &str, args: &[&str], dst: &str, strace: &[&str]| {
+        let mut cmd = Command::new(if strace.is_empty() { program } else { "strace" });
+        if !strace.is_empty() {
+            cmd.args(["-f", "-qq", "-o", "/dev/null"]).args(strace).arg(program);
+        }
+        let out = cmd.args(args).arg("src").arg(dst).current_dir(d).output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let err: Vec<String> = err
+            .lines()
+            .map(|l| l.split_once(": ").map_or(l, |(_, m)| m).replace(dst, "DST"))
+            .collect();
+        (out.status.code(), err, fs::read(d.join(dst).join("a")).ok())
+    };
+    let cases: [(&[&str], &[&str]); 2] = [
+        (&["--preserve=xattr", "-r"], &[]),
+        (&["-rp"], &["-e", "trace=fchown,fchownat", "-e", "inject=fchown,fchownat:error=EIO"]),
+    ];
+    let mut results = Vec::new();
+    for (n, (args, strace)) in cases.iter().enumerate() {
+        let on = if n == 0 { "m/" } else { "" };
+        let gnu = run("/usr/bin/cp", args, &format!("{on}g{n}"), strace);
+        let ours = run(env!("CARGO_BIN_EXE_rcp"), args, &format!("{on}r{n}"), strace);
+        results.push((args.to_vec(), gnu, ours));
+    }
+    let _ = Command::new("umount").arg(d.join("m")).status();
+    for (args, gnu, ours) in results {
+        assert_eq!(ours, gnu, "{args:?}: rcp against GNU cp");
+        assert_eq!(ours.0, Some(1), "{args:?}");
+        assert_eq!(ours.2.as_deref(), Some(&b"a\n"[..]), "{args:?}: the copy stays");
+    }
+}

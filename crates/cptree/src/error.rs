@@ -148,6 +148,26 @@ pub struct Error {
     pub(crate) errno: Option<Errno>,
 }
 
+impl Op {
+    /// Whether it is setting an attribute of a copy whose data is whole (times, owner,
+    /// mode, ACLs, xattrs), or a failure the attribute rules already reported.
+    pub(crate) fn is_attribute(&self) -> bool {
+        matches!(
+            self,
+            Op::PreserveTimes
+                | Op::PreservePermissions
+                | Op::PreserveOwnership
+                | Op::ClearPermissions
+                | Op::SetPermissions
+                | Op::ListAttributes
+                | Op::GetAttribute(_)
+                | Op::SetAttribute(_)
+                | Op::SetAttributes
+                | Op::Reported
+        )
+    }
+}
+
 impl Error {
     /// What was being done.
     pub fn op(&self) -> &Op {

@@ -277,6 +277,9 @@ pub(crate) fn fill_and_close(
     let emptied =
         if ends.empty_if_clonable { empty_once_clonable(&ends, dst, src_path) } else { Ok(()) };
     let mut result = emptied.and_then(|()| fill(&ends, (src_path, dst_path), worker, attrs));
+    // Its data is whole and in place; only an attribute GNU requires failed: GNU keeps
+    // such a file (the entry fails), and so does rcp. Under --atomic the old file stays.
+    let whole = matches!(&result, Err(e) if e.error.op.is_attribute()) && ends.temp.is_none();
     let Ends { src_fd, dst_fd, temp, created, .. } = ends;
     let written = temp.as_ref().unwrap_or(dst);
     if attrs.opts.fsync
@@ -304,7 +307,7 @@ pub(crate) fn fill_and_close(
         (Ok(record), Err(error)) => FileError { error, record, incomplete: false },
         (Err(e), _) => name_the_damage(e, created, dst_path),
     };
-    if created {
+    if created && !whole {
         if let Some(error) = keep_partial(attrs.opts, written, dst, &outcome) {
             return Err(FileError { error, ..outcome });
         }
