@@ -246,3 +246,46 @@ fn preserve_all_is_cp_a_onto_a_filesystem_without_xattrs() {
     );
     assert_eq!(kept, (true, true), "the files stay");
 }
+
+/// A library caller stops a copy with its own `Stop`, from another thread, without any
+/// signal: the file being read gives up (ECANCELED) and is removed, nothing further starts,
+/// and the summary says it was stopped. A stop requested before the copy starts copies
+/// nothing.
+#[test]
+fn a_copy_stops_when_its_caller_asks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    fs::write(d.join("f"), "f").unwrap();
+    let early = cptree::Stop::new();
+    early.request();
+    let summary = cptree::Copier::new([d.join("f")], d.join("g")).stop(early).run().expect("runs");
+    assert!(summary.stopped && !summary.failed && summary.records.is_empty(), "{summary:?}");
+    assert!(!d.join("g").exists());
+
+    // A fifo fed a byte every 50 ms: the copy reads it until told to stop.
+    assert!(Command::new("mkfifo").arg(d.join("p")).status().unwrap().success());
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        // Bounded: a copy that does not stop ends at EOF after 10 s, and the test fails.
+        .arg("for i in $(seq 200); do printf x || exit; sleep 0.05; done > p")
+        .current_dir(d)
+        .spawn()
+        .unwrap();
+    let stop = cptree::Stop::new();
+    let copy = cptree::Copier::new([d.join("p")], d.join("out")).stop(stop.clone());
+    let running = std::thread::spawn(move || copy.run());
+    let started = std::time::Instant::now();
+    while !d.join("out").exists() {
+        assert!(started.elapsed().as_secs() < 20, "the copy never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(stop.request(), "the first request");
+    let summary = running.join().expect("no panic").expect("runs");
+    let _ = writer.kill();
+    let _ = writer.wait();
+    assert!(summary.stopped && summary.failed, "{summary:?}");
+    let error = summary.records[0].error().expect("the file failed");
+    assert_eq!(error.errno(), Some(cptree::Errno::CANCELED), "{error}");
+    assert!(!d.join("out").exists(), "the file it was writing is removed");
+}

@@ -15,7 +15,7 @@ use crate::report::sink::{Event, Library};
 use crate::report::{Record, Reporter};
 use crate::sys::process;
 use crate::walk;
-use copychain::{Policy, Reflink, Sparse};
+use copychain::{Policy, Reflink, Sparse, Stop};
 
 /// A copy of one or more sources to a destination, with GNU cp's rules: one source to a
 /// path that is not a directory copies to that path; otherwise each source goes into the
@@ -49,6 +49,7 @@ pub struct Copier {
     verify: bool,
     dry_run: bool,
     exclude: Vec<String>,
+    stop: Option<Stop>,
 }
 
 /// Which attributes a copy carries over (`--preserve=...`); none by default, as with cp.
@@ -99,6 +100,9 @@ pub struct Summary {
     pub messages: Vec<String>,
     /// Whether anything failed: the rcp command would exit with status 1.
     pub failed: bool,
+    /// The copy was asked to stop (`Copier::stop`) before it was done: entries not reached
+    /// have no record, the file being written when it stopped failed (ECANCELED).
+    pub stopped: bool,
 }
 
 /// Why a copy could not start. `Display` is cp's message, as rcp would print it after
@@ -154,6 +158,7 @@ impl Copier {
             verify: false,
             dry_run: false,
             exclude: Vec::new(),
+            stop: None,
         }
     }
 
@@ -235,6 +240,15 @@ impl Copier {
         self
     }
 
+    /// Stops the copy when `stop` is requested (`Stop::request`, from any thread): the
+    /// file being written gives up within a chunk and is removed, no further entry is
+    /// started, and `Summary::stopped` says so. Without it, the copy stops only for the
+    /// process's own SIGINT/SIGTERM/SIGHUP handlers, if it installed rcp's.
+    pub fn stop(mut self, stop: Stop) -> Copier {
+        self.stop = Some(stop);
+        self
+    }
+
     /// Runs the copy and returns every record. Per-entry failures do not stop it; they are
     /// in the records and in `Summary::failed`. A recursive copy raises the process's soft
     /// open-file limit to its hard limit (the walk holds two fds per level).
@@ -262,8 +276,12 @@ impl Copier {
         std::thread::scope(|scope| {
             let copy = scope.spawn(|| {
                 let out = Reporter::new("rcp".into(), &opts, Box::new(Library(events)));
+                let out = match &self.stop {
+                    Some(stop) => out.with_stop(stop.clone()),
+                    None => out,
+                };
                 walk::copy_all(&opts, &plan, &out, None);
-                out.failed()
+                (out.failed(), out.stop().requested())
             });
             for event in received {
                 match event {
@@ -271,7 +289,8 @@ impl Copier {
                     Event::Message(text) => summary.messages.push(text),
                 }
             }
-            summary.failed = copy.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (summary.failed, summary.stopped) =
+                copy.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         });
         Ok(summary)
     }

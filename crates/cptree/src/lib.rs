@@ -34,7 +34,7 @@ mod walk;
 
 pub use api::{Copier, Preserve, SetupError, Summary};
 pub use copychain as engine;
-pub use copychain::{Copied, Errno, Reflink, Sparse, Strategy};
+pub use copychain::{Copied, Errno, Reflink, Sparse, Stop, Strategy};
 pub use cp::backup::backup_name;
 pub use error::{Error, Op, UsageError, strerror};
 pub use quote::{quote, quote_str};

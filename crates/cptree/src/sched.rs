@@ -357,7 +357,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         // A dry run fills no file: nothing to hand over.
         let asked = if opts.dry_run { Some(1) } else { opts.jobs };
         let rules = Rules { opts, env, out, walk_tree, fds: Fds::default() };
-        let scratch = Scratch::new(Arc::clone(out.progress()), interrupt::stop());
+        let scratch = Scratch::new(Arc::clone(out.progress()), out.stop().clone());
         Sched::with(Some(scope), asked, rules, scratch)
     }
 
@@ -690,7 +690,7 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
         }
         Job::Batch { files, dst_dir } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
-            for (src, dst) in files.iter().take_while(|_| !interrupt::stopping()) {
+            for (src, dst) in files.iter().take_while(|_| !rules.out.stop().requested()) {
                 out.starting(src.path(), dst.path(), None);
                 fill_one(out, (src, dst), rules, |s, d, a| {
                     copy_new_file(s, d, dst_dir, scratch, a)

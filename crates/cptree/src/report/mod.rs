@@ -26,7 +26,7 @@ pub use record::{Kind, Outcome, Record, Skip};
 use crate::error::{Error, UsageError};
 use crate::options::Options;
 use crate::quote::quote;
-use copychain::{Progress, Reflink, Sparse};
+use copychain::{Progress, Reflink, Sparse, Stop};
 use format::{Tally, debug_line, strategy_line};
 pub use sink::{End, Output, Sink};
 
@@ -82,6 +82,9 @@ pub struct Reporter {
     moved: Condvar,
     /// What the run's copies count (the bar, status lines and `--stats` read it).
     progress: Arc<Progress>,
+    /// The request that stops the run: the process's signal handlers', unless the caller
+    /// hands in its own (`with_stop`).
+    stop: Stop,
 }
 
 /// The printer's state, behind the reporter's lock.
@@ -132,7 +135,20 @@ impl Reporter {
             progress: Arc::clone(&state.progress),
             state: Mutex::new(state),
             moved: Condvar::new(),
+            stop: crate::sys::interrupt::stop(),
         }
+    }
+
+    /// The same reporter for a run stopped by `stop` (requested by the caller, from any
+    /// thread) instead of the process's signal handlers.
+    pub fn with_stop(mut self, stop: Stop) -> Reporter {
+        self.stop = stop;
+        self
+    }
+
+    /// The request that stops the run.
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     /// The counters the run's copies add to.
@@ -194,8 +210,7 @@ impl Reporter {
     /// was told to stop: that is told once, at the end), `--debug` lines, its record.
     fn entry_lines(&self, entry: &Entry) -> Vec<Output> {
         let mut lines = Vec::new();
-        let cancelled =
-            |e: &&Error| e.errno == Some(Errno::CANCELED) && crate::sys::interrupt::stopping();
+        let cancelled = |e: &&Error| e.errno == Some(Errno::CANCELED) && self.stop.requested();
         if let Some(error) =
             entry.error().filter(|e| e.op != crate::error::Op::Reported && !cancelled(e))
             && self.wants.failure_lines
@@ -264,6 +279,11 @@ impl<'r> Printer<'r> {
     pub(crate) fn waiting_at_cap(self) -> Printer<'r> {
         let job = self.job.map(|job| JobPlace { wait: true, ..job });
         Printer { job, ..self }
+    }
+
+    /// Whether the run was asked to stop.
+    pub(crate) fn stopping(&self) -> bool {
+        self.reporter.stop.requested()
     }
 
     /// The program name as invoked, for messages.

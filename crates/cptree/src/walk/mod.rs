@@ -24,7 +24,7 @@ use crate::sched::{Job, Lanes, Sched, Tree};
 use crate::select;
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
-use crate::sys::{Ino, ino, interrupt};
+use crate::sys::{Ino, ino};
 use copychain::Scratch;
 use rustix::fs::{FileType, Mode, OFlags};
 use stack::{Frame, Stack, open_again};
@@ -369,7 +369,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let open_early = new_dst && !opts.hard_link && !opts.symbolic_link;
         let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
         while frame.next < frame.entries.len() && !frame.into_self {
-            if interrupt::stopping() {
+            if self.cp.out.stopping() {
                 break;
             }
             let (name, kind) = frame.entries.get(frame.next);
@@ -682,7 +682,7 @@ pub fn copy_all<'a>(
         let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
         let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env, walk_tree), watch);
         for pair in &plan.pairs {
-            if interrupt::stopping() {
+            if out.stop().requested() {
                 break;
             }
             walk.copy_pair(pair);
