@@ -152,22 +152,20 @@ impl Console {
         self.stdout_error.is_some() || self.report.as_ref().is_some_and(|r| r.error.is_some())
     }
 
-    /// The report's last record, its flush, and the report file put in place (or left
-    /// where it is, said why). Returns `status`, or 1 if that failed.
-    fn close_report(&mut self, end: &End, status: i32) -> i32 {
-        let Some(report) = &self.report else { return status };
-        let last = match report.format {
+    /// The report's last record (the summary, saying `status`), then its flush.
+    fn close_report(&mut self, end: &End, status: i32) {
+        let Some(format) = self.report.as_ref().map(|r| r.format) else { return };
+        let last = match format {
             ReportFormat::Json => json_summary(end.tally, status, end.dry_run).to_string(),
             ReportFormat::Text => text_summary(end.tally, status, end.dry_run),
         };
         self.record_line(&last);
-        let Some(report) = &mut self.report else { return status };
+        let Some(report) = &mut self.report else { return };
         if let Err(e) = report.out.flush() {
             let slot =
                 if report.file.is_some() { &mut report.error } else { &mut self.stdout_error };
             *slot = slot.or(Some(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
         }
-        status
     }
 }
 
@@ -182,7 +180,7 @@ impl Sink for Console {
 
     fn finish(&mut self, end: &End) -> i32 {
         let mut status = if end.status == 0 && self.failed_writes() { 1 } else { end.status };
-        status = self.close_report(end, status);
+        self.close_report(end, status);
         if let Err(e) = self.stdout.lock().flush() {
             self.note_write_error(&e);
         }

@@ -533,18 +533,25 @@ pub fn rcp_slowed<S: AsRef<OsStr>>(
     dir: &Path,
     args: &[S],
 ) -> std::process::Child {
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"]).arg(format!("inject={inject}"));
-    if let Some(path) = only {
-        cmd.arg("-P").arg(path);
-    }
-    cmd.arg(env!("CARGO_BIN_EXE_rcp"))
+    under_strace(env!("CARGO_BIN_EXE_rcp"), inject, only)
         .args(args)
         .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run strace")
+}
+
+/// `program` under `strace -f`, its calls failed or slowed as `inject` says (strace's
+/// `inject=` expression), only those on `only` when given (`-P`); add its arguments.
+pub fn under_strace(program: impl AsRef<OsStr>, inject: &str, only: Option<&Path>) -> Command {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"]).arg(format!("inject={inject}"));
+    if let Some(path) = only {
+        cmd.arg("-P").arg(path);
+    }
+    cmd.arg(program);
+    cmd
 }
 
 /// The status a shell sees (`$?`): the exit code, or 128 + the signal that ended it.

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{assert_same_bytes, have, parse_report, skip, write_pattern};
+use crate::common::{assert_same_bytes, have, parse_report, skip, under_strace, write_pattern};
 
 const MIB: usize = 1 << 20;
 
@@ -196,20 +196,8 @@ fn a_source_that_fails_to_close_fails_like_gnus() {
     fs::write(d.join("src/a"), "a\n").unwrap();
     fs::write(d.join("src/b"), "b\n").unwrap();
     let run = |program: &str, dst: &str| {
-        let out = Command::new("strace")
-            .args([
-                "-f",
-                "-qq",
-                "-o",
-                "/dev/null",
-                "-e",
-                "trace=close",
-                "-e",
-                "inject=close:error=EIO",
-            ])
-            .arg("-P")
-            .arg(d.join("src/a"))
-            .args([program, "-a", "src", dst])
+        let out = under_strace(program, "close:error=EIO", Some(&d.join("src/a")))
+            .args(["-a", "src", dst])
             .current_dir(d)
             .output()
             .expect("run under strace");
@@ -245,12 +233,9 @@ fn a_directory_read_that_answers_enoent_is_its_end() {
     fs::write(d.join("src/d/c"), "c").unwrap();
     for when in ["1", "2"] {
         let run = |program: &str, dst: &str| {
-            let inject = format!("inject=getdents64:error=ENOENT:when={when}");
-            let out = Command::new("strace")
-                .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=getdents64", "-e", &inject])
-                .arg("-P")
-                .arg(d.join("src/d"))
-                .args([program, "-a", "src", dst])
+            let inject = format!("getdents64:error=ENOENT:when={when}");
+            let out = under_strace(program, &inject, Some(&d.join("src/d")))
+                .args(["-a", "src", dst])
                 .current_dir(d)
                 .output()
                 .expect("run under strace");
@@ -294,11 +279,11 @@ fn a_file_whose_required_attribute_failed_stays_as_gnus() {
     {
         return skip(test, "cannot mount a ramfs");
     }
-    let run = |program: &str, args: &[&str], dst: &str, strace: &[&str]| {
-        let mut cmd = Command::new(if strace.is_empty() { program } else { "strace" });
-        if !strace.is_empty() {
-            cmd.args(["-f", "-qq", "-o", "/dev/null"]).args(strace).arg(program);
-        }
+    let run = |program: &str, args: &[&str], dst: &str, inject: Option<&str>| {
+        let mut cmd = match inject {
+            Some(inject) => under_strace(program, inject, None),
+            None => Command::new(program),
+        };
         let out = cmd.args(args).arg("src").arg(dst).current_dir(d).output().expect("run");
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         let err: Vec<String> = err
@@ -307,15 +292,13 @@ fn a_file_whose_required_attribute_failed_stays_as_gnus() {
             .collect();
         (out.status.code(), err, fs::read(d.join(dst).join("a")).ok())
     };
-    let cases: [(&[&str], &[&str]); 2] = [
-        (&["--preserve=xattr", "-r"], &[]),
-        (&["-rp"], &["-e", "trace=fchown,fchownat", "-e", "inject=fchown,fchownat:error=EIO"]),
-    ];
+    let cases: [(&[&str], Option<&str>); 2] =
+        [(&["--preserve=xattr", "-r"], None), (&["-rp"], Some("fchown,fchownat:error=EIO"))];
     let mut results = Vec::new();
-    for (n, (args, strace)) in cases.iter().enumerate() {
+    for (n, &(args, inject)) in cases.iter().enumerate() {
         let on = if n == 0 { "m/" } else { "" };
-        let gnu = run("/usr/bin/cp", args, &format!("{on}g{n}"), strace);
-        let ours = run(env!("CARGO_BIN_EXE_rcp"), args, &format!("{on}r{n}"), strace);
+        let gnu = run("/usr/bin/cp", args, &format!("{on}g{n}"), inject);
+        let ours = run(env!("CARGO_BIN_EXE_rcp"), args, &format!("{on}r{n}"), inject);
         results.push((args.to_vec(), gnu, ours));
     }
     let _ = Command::new("umount").arg(d.join("m")).status();

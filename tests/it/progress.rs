@@ -293,11 +293,8 @@ fn a_count_that_fails_leaves_the_copy_alone() {
     std::fs::create_dir_all(src.join("d")).unwrap();
     std::fs::write(src.join("a"), "a").unwrap();
     std::fs::write(src.join("d/b"), "b").unwrap();
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=close", "-e", "inject=close:error=EIO"])
-        .arg("-P")
-        .arg(src.join("d"))
-        .arg(env!("CARGO_BIN_EXE_rcp"))
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let out = crate::common::under_strace(rcp, "close:error=EIO", Some(&src.join("d")))
         .args(["--progress", "-a"])
         .arg(&src)
         .arg(dir.path().join("dst"))

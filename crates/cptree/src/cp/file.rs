@@ -633,10 +633,7 @@ pub(crate) fn report_file(
 
 /// What happened to a file, for its record: failed with its error (printed with the record),
 /// or, where the attribute rules printed why already, with the last of their `messages`.
-pub(crate) fn happened<'r>(
-    result: &'r Result<Option<Copied>, FileError>,
-    messages: &[Error],
-) -> Happened<'r> {
+fn happened<'r>(result: &'r Result<Option<Copied>, FileError>, messages: &[Error]) -> Happened<'r> {
     match result {
         Ok(_) => Happened::Copied,
         Err(FileError { error, .. }) if error.op == Op::Reported => {

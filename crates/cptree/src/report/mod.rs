@@ -89,8 +89,6 @@ pub struct Reporter {
 
 /// The printer's state, behind the reporter's lock.
 struct State {
-    /// `--dry-run`: the summary and `--stats` say so.
-    dry_run: bool,
     sink: Box<dyn Sink>,
     tally: Tally,
     held: u64,
@@ -99,8 +97,6 @@ struct State {
     waiting: HashMap<u64, Waiting>,
     /// Job walks waiting for their place to reach the front.
     blocked: usize,
-    /// What the run's copies count (`--stats`' rate is of the bytes moved).
-    progress: Arc<Progress>,
     /// Errors printed that fail the run without failing an entry's record (an operand's
     /// `--parents` directories, a directory that cannot be read, an attribute GNU does
     /// not require): with the failed records, what makes the exit status 1.
@@ -115,14 +111,12 @@ impl Reporter {
         let lines = sink.wants_lines();
         let policy = opts.policy;
         let state = State {
-            dry_run: opts.dry_run,
             sink,
             tally: Tally::new(),
             held: HELD,
             queue: VecDeque::new(),
             waiting: HashMap::new(),
             blocked: 0,
-            progress: Arc::default(),
             failures: 0,
         };
         Reporter {
@@ -132,7 +126,7 @@ impl Reporter {
             no_reflink: policy.reflink == Reflink::Never || policy.sparse == Sparse::Never,
             dry_run: opts.dry_run,
             wants,
-            progress: Arc::clone(&state.progress),
+            progress: Arc::default(),
             state: Mutex::new(state),
             moved: Condvar::new(),
             stop: crate::sys::interrupt::stop(),
@@ -251,7 +245,9 @@ impl Reporter {
             // The `-v` lines above read as a real run's: say once that none of it happened.
             self.state().push(Output::Out("dry run: nothing was written".into()));
         }
-        self.state().finish(status)
+        // `--stats`' rate is of the bytes moved; the summary and `--stats` say "dry run".
+        let moved = self.progress.moved_bytes();
+        self.state().finish(status, moved, self.dry_run)
     }
 }
 
@@ -467,10 +463,9 @@ impl State {
         self.sink.put(output);
     }
 
-    fn finish(&mut self, status: i32) -> i32 {
+    fn finish(&mut self, status: i32, moved: u64, dry_run: bool) -> i32 {
         self.release();
-        let moved = self.progress.moved_bytes();
-        let end = End { tally: &self.tally, moved, status, dry_run: self.dry_run };
+        let end = End { tally: &self.tally, moved, status, dry_run };
         self.sink.finish(&end)
     }
 }
