@@ -150,3 +150,20 @@ fn a_report_file_naming_stdout_into_a_pipe_is_written_there() {
     let leftovers: Vec<_> = fs::read_dir(d).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 4, "no temporary left: {leftovers:?}");
 }
+
+/// `rcp -v --report-file=/dev/stdout f g > out`: the report goes through rcp's own standard
+/// output, so the `-v` line and the records all reach `out` (a second open of the file had
+/// its own offset and wrote the records over the `-v` line).
+#[test]
+fn a_report_file_naming_stdout_into_a_file_shares_it_with_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f"), "f").unwrap();
+    let line = format!("'{}' -v --report-file=/dev/stdout f g > out", env!("CARGO_BIN_EXE_rcp"));
+    let status = std::process::Command::new("sh").args(["-c", &line]).current_dir(d).status();
+    assert!(status.expect("run rcp").success());
+    let out = fs::read_to_string(d.join("out")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"'f' -> 'g'"), "{out}");
+    assert_eq!(parse_report(&lines[1..].join("\n")).len(), 2, "{out}");
+}

@@ -2,7 +2,9 @@
 //! (through symlinks), renamed over that name once the report is complete — and only if
 //! the name still leads where it led when rcp started. Nothing a copy reads or writes is
 //! truncated while it runs, however the report's name reaches it (a hard link, a symlink
-//! followed by `-L`, a backup renamed onto it). Pipes and devices are written directly.
+//! followed by `-L`, a backup renamed onto it). Pipes, devices and names of open files
+//! (`/dev/stdout`, `/proc/self/fd/N`) are written directly; rcp's own standard output or
+//! error through that very stream.
 
 use std::fs::File;
 use std::io;
@@ -23,18 +25,21 @@ pub struct Placed {
     was: Option<Ino>,
 }
 
+/// `path`, then each name its last component's symlink leads to, in turn (at most 40).
+fn hops(path: &Path) -> impl Iterator<Item = PathBuf> {
+    std::iter::successors(Some(path.to_path_buf()), |at| {
+        std::fs::read_link(at).ok().map(|target| match target.is_absolute() {
+            true => target,
+            false => dir_of(at).join(target),
+        })
+    })
+    .take(41)
+}
+
 /// The file `path` names once symlinks in its last component are followed (a dangling
 /// one names where it points).
 pub(crate) fn resolve(path: &Path) -> PathBuf {
-    let mut at = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::read_link(&at) {
-            Ok(target) if target.is_absolute() => at = target,
-            Ok(target) => at = dir_of(&at).join(target),
-            Err(_) => return at,
-        }
-    }
-    at
+    hops(path).last().unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Opens the report for `path`: a temporary beside the file it names, or that file itself
@@ -42,7 +47,18 @@ pub(crate) fn resolve(path: &Path) -> PathBuf {
 /// already has open (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`: the caller's stream,
 /// whatever it leads to), or when nothing can be made beside it.
 pub fn open(path: &Path) -> io::Result<(File, Option<Placed>)> {
-    let streamed = rustix::fs::stat(path).is_ok_and(|st| !is(st.st_mode, FileType::RegularFile));
+    let st = rustix::fs::stat(path).ok();
+    let id = st.map(|st| ino(&st));
+    // Our own standard output or error (`--report-file=/dev/stdout > out`): written through
+    // that same open file, so that what else rcp prints there is not overwritten from a
+    // second offset.
+    let own = [rustix::stdio::stdout(), rustix::stdio::stderr()]
+        .into_iter()
+        .find(|fd| id.is_some() && rustix::fs::fstat(fd).ok().map(|f| ino(&f)) == id);
+    if let Some(fd) = own.filter(|_| names_an_open_file(path)) {
+        return Ok((File::from(rustix::io::fcntl_dupfd_cloexec(fd, 3)?), None));
+    }
+    let streamed = st.is_some_and(|st| !is(st.st_mode, FileType::RegularFile));
     if streamed || names_an_open_file(path) {
         return File::create(path).map(|file| (file, None));
     }
@@ -67,13 +83,12 @@ pub fn open(path: &Path) -> io::Result<(File, Option<Placed>)> {
     Ok((File::create(&target)?, None))
 }
 
-/// Whether `path` is one of the kernel's names for a file the process has open: its
-/// symlink there does not name the file's place (a pipe's is `pipe:[N]`).
+/// Whether `path` leads through procfs (`/dev/stdout` → `/proc/self/fd/1`, `/dev/fd/N`,
+/// `/proc/PID/fd/N`): a link there names a file some process has open, not a place beside
+/// which a report could be written (a pipe's says `pipe:[N]`).
 fn names_an_open_file(path: &Path) -> bool {
-    let prefixes: [&[u8]; 5] =
-        [b"/dev/stdout", b"/dev/stderr", b"/dev/fd/", b"/proc/self/fd/", b"/proc/thread-self/fd/"];
-    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
-    prefixes.iter().any(|p| bytes.starts_with(p))
+    const PROC: u32 = 0x0000_9fa0;
+    hops(path).any(|at| rustix::fs::statfs(dir_of(&at)).is_ok_and(|fs| fs.f_type as u32 == PROC))
 }
 
 impl Placed {
