@@ -13,6 +13,7 @@ use crate::totals::Sources;
 use cptree::options::{Backup, Options};
 use cptree::plan::{self, Plan, PlanError};
 use cptree::report::{self, Reporter};
+use cptree::spread::Spread;
 use cptree::{UsageError, signals as interrupt};
 
 /// Runs rcp with `args` (argv, program name first) and returns the exit status.
@@ -21,20 +22,81 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
     let stdout_closed = stdout_was_closed();
     let program =
         args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "rcp".into());
-    let opts = match parse(&program, &args) {
+    let launched = launcher::ranks(|name| std::env::var(name).ok());
+    // Of several ranks, rank 0 speaks for all (every rank reads the same argv).
+    let speaks = launched.as_ref().is_none_or(|ranks| ranks.rank == 0);
+    let opts = match parse(&program, &args, speaks) {
         Ok(opts) => opts,
         Err(status) => return status,
     };
-    // N ranks of a launcher, each copying everything: refused before anything is touched.
-    if let Some(ranks) = launcher::ranks(|name| std::env::var(name).ok()) {
-        report::message(&program, &launcher::refusal(&ranks));
+    match launched {
+        Some(ranks) => run_ranks(program, opts, &ranks, stdout_closed),
+        None => run_copy(program, opts, stdout_closed, None),
+    }
+}
+
+/// N ranks of a launcher, each copying everything: refused before anything is touched.
+#[cfg(not(feature = "mpi"))]
+fn run_ranks(program: String, _: Options, ranks: &launcher::Ranks, _: bool) -> i32 {
+    report::message(&program, &launcher::refusal(ranks));
+    1
+}
+
+/// One rank of a copy spread over a launcher's ranks: rank 0 runs rcp as a single process
+/// would, sharing its walk with the others (`cptree::spread`); the others copy the trees
+/// they are given and print nothing themselves.
+#[cfg(feature = "mpi")]
+fn run_ranks(program: String, opts: Options, ranks: &launcher::Ranks, stdout_closed: bool) -> i32 {
+    if let Some(refusal) = launcher::refusal_of(&opts) {
+        if ranks.rank == 0 {
+            report::message(&program, &refusal);
+        }
         return 1;
     }
+    let spread = |ranks| {
+        let spread = cptree::spread::Spread::new(ranks, &opts);
+        match spread.rank() {
+            0 => run_copy(program.clone(), opts.clone(), stdout_closed, Some(spread)),
+            _ => copy_as_rank(program.clone(), &opts, spread),
+        }
+    };
+    crate::transport::run(spread).unwrap_or_else(|| {
+        if ranks.rank == 0 {
+            report::message(&program, "cannot initialise MPI");
+        }
+        1
+    })
+}
+
+/// A rank other than 0: copies what it is given; its output goes to rank 0, which says
+/// how the job went (this rank's status is 0).
+#[cfg(feature = "mpi")]
+fn copy_as_rank(program: String, opts: &Options, mut spread: cptree::spread::Spread) -> i32 {
+    let _ = interrupt::install();
+    if opts.recursive {
+        cptree::raise_open_file_limit();
+    }
+    let out = Reporter::new(program, opts, spread.relay());
+    spread.copy(opts, None, &out, None);
+    0
+}
+
+/// Rank 0 ends before copying: the other ranks are told so.
+fn end_early(spread: Option<Spread>, status: i32) -> i32 {
+    if let Some(spread) = spread {
+        spread.abandon();
+    }
+    status
+}
+
+/// rcp as one process (or as rank 0 of a `spread` copy): resolve → plan → walk → exit
+/// status.
+fn run_copy(program: String, opts: Options, stdout_closed: bool, spread: Option<Spread>) -> i32 {
     // GNU checks this before it looks at the operands.
     if opts.preserve.require_context && !selinux_enabled() {
         let text = "cannot preserve security context without an SELinux-enabled kernel";
         report::message(&program, text);
-        return 1;
+        return end_early(spread, 1);
     }
     if opts.resume && !opts.preserve.timestamps {
         let text = "warning: --resume without preserved timestamps (-a, -p, \
@@ -47,7 +109,7 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
         let pairs = planned.as_ref().ok().map(|plan| plan.pairs.as_slice());
         if let Some(refusal) = report::clash::clash(report, &opts, pairs) {
             report::message(&program, &refusal);
-            return 1;
+            return end_early(spread, 1);
         }
     }
     let bar = BarSlot::default();
@@ -59,7 +121,7 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
         Err((what, e)) => {
             let errno = rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
             report::message(&program, &format!("{what}: {}", cptree::strerror(errno)));
-            return 1;
+            return end_early(spread, 1);
         }
     };
     let mut plan = match planned {
@@ -67,11 +129,11 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
         // Nothing is copied; a report still ends with its summary.
         Err(PlanError::Usage(usage)) => {
             out.usage(&usage);
-            return out.finish(1);
+            return end_early(spread, out.finish(1));
         }
         Err(PlanError::Target(error)) => {
             out.printer().error(&error);
-            return out.finish(1);
+            return end_early(spread, out.finish(1));
         }
     };
     let opts = onto_own_backup(&mut plan, opts);
@@ -82,7 +144,7 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
     if opts.recursive {
         cptree::raise_open_file_limit();
     }
-    copy_watched(&opts, &plan, &out, bar);
+    copy_watched(&opts, &plan, &out, (bar, spread));
     let status = match interrupt::stopped_by() {
         Some((name, status)) => {
             out.printer().message(&format!("interrupted by {name}"));
@@ -95,7 +157,12 @@ pub(crate) fn run(args: Vec<OsString>) -> i32 {
 
 /// Copies `plan`, with the progress thread watching (the bar under `--progress`, status
 /// lines on SIGUSR1) once the copy is worth watching.
-fn copy_watched(opts: &Options, plan: &Plan, out: &Reporter, bar: BarSlot) {
+fn copy_watched(
+    opts: &Options,
+    plan: &Plan,
+    out: &Reporter,
+    (bar, spread): (BarSlot, Option<Spread>),
+) {
     std::thread::scope(|scope| {
         let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
         let show = Show::choose(opts.progress);
@@ -108,7 +175,10 @@ fn copy_watched(opts: &Options, plan: &Plan, out: &Reporter, bar: BarSlot) {
             Monitor::new(scope, show, sources, out, bar)
         };
         let watch = monitor.as_mut().map(|m| m as &mut dyn cptree::Watch);
-        cptree::copy_all(opts, plan, out, watch);
+        match spread {
+            Some(mut spread) => spread.copy(opts, Some(plan), out, watch),
+            None => cptree::copy_all(opts, plan, out, watch),
+        }
         if let Some(monitor) = monitor {
             monitor.finish();
         }
@@ -117,7 +187,11 @@ fn copy_watched(opts: &Options, plan: &Plan, out: &Reporter, bar: BarSlot) {
 
 /// The options argv asks for; `Err` holds the exit status when rcp is done already
 /// (`--help`, `--version`, `--generate`, a usage error).
-fn parse(program: &str, args: &[OsString]) -> Result<Options, i32> {
+/// Only a process that `speaks` prints (of several ranks, rank 0).
+fn parse(program: &str, args: &[OsString], speaks: bool) -> Result<Options, i32> {
+    if !speaks {
+        return quiet_parse(args);
+    }
     let parsed = match cli::parse(args) {
         Ok(parsed) => parsed,
         Err(ParseError::Exit(e)) => {
@@ -149,6 +223,20 @@ fn parse(program: &str, args: &[OsString]) -> Result<Options, i32> {
             report::usage(program, &usage);
             Err(1)
         }
+    }
+}
+
+/// What `parse` decides, printing nothing (a rank other than 0).
+fn quiet_parse(args: &[OsString]) -> Result<Options, i32> {
+    let parsed = match cli::parse(args) {
+        Ok(parsed) => parsed,
+        Err(ParseError::Exit(_)) => return Err(0),
+        Err(ParseError::Usage(_)) => return Err(1),
+    };
+    match decide::decide(parsed).request {
+        Ok(Request::Copy(opts)) => Ok(*opts),
+        Ok(Request::Help | Request::Version | Request::Generate(_)) => Err(0),
+        Err(_) => Err(1),
     }
 }
 

@@ -113,6 +113,7 @@ impl Console {
                 };
                 self.record_line(&text);
             }
+            Output::Report(text) => self.record_line(&text),
         }
     }
 

@@ -40,6 +40,7 @@ pub(crate) fn ranks(env: impl Fn(&str) -> Option<String>) -> Option<Ranks> {
 }
 
 /// The refusal, in cp's words (without the program name).
+#[cfg(not(feature = "mpi"))]
 pub(crate) fn refusal(ranks: &Ranks) -> String {
     let of = ranks.size.map(|n| format!(" of {n}")).unwrap_or_default();
     format!(
@@ -47,6 +48,20 @@ pub(crate) fn refusal(ranks: &Ranks) -> String {
          support: every rank would copy the whole tree; run it once",
         ranks.rank, ranks.by
     )
+}
+
+/// Why the copy `opts` asks for cannot be spread over ranks, in cp's words (without the
+/// program name): `-i` asks questions one process must ask; `--atomic` tells its stale
+/// temporaries by a process ID, which names a process on one host only.
+#[cfg(feature = "mpi")]
+pub(crate) fn refusal_of(opts: &cptree::options::Options) -> Option<String> {
+    use cptree::options::Interactive;
+    let option = match () {
+        () if opts.interactive == Interactive::Ask => "--interactive (-i)",
+        () if opts.atomic => "--atomic",
+        () => return None,
+    };
+    Some(format!("{option} cannot be used across the ranks of a parallel launcher; run it once"))
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ mod launcher;
 mod man;
 mod progress;
 mod totals;
+#[cfg(feature = "mpi")]
+mod transport;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

@@ -24,13 +24,14 @@ const LAYERS: &[&[&str]] = &[
     &["cp"],
     &["sched"],
     &["walk"],
+    &["spread"],
     &["api"],
     &["crate"],
 ];
 
 /// The rcp binary's modules (`src/`), from the bottom up: the command line and the terminal.
 const BINARY_LAYERS: &[&[&str]] = &[
-    &["argmatch", "totals", "console", "launcher"],
+    &["argmatch", "totals", "console", "launcher", "transport"],
     &["cli"],
     &["man", "decide"],
     &["generate", "progress"],

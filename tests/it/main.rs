@@ -15,6 +15,7 @@ mod fuzz;
 mod gnu;
 mod hostile;
 mod interrupt;
+#[cfg(not(feature = "mpi"))]
 mod launcher;
 mod library;
 mod outcomes;
@@ -26,6 +27,8 @@ mod races;
 mod report;
 mod resume;
 mod sparse;
+#[cfg(feature = "mpi")]
+mod spread;
 mod sweep;
 mod tree;
 mod trust;

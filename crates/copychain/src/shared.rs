@@ -48,6 +48,19 @@ impl Progress {
         self.watched.load(Ordering::Relaxed)
     }
 
+    /// Adds what another process's copies counted (`files`, `moved`, `passed`): one rank
+    /// of a copy spread over several shows the whole job's.
+    pub fn add(&self, files: u64, moved: u64, passed: u64) {
+        self.files.fetch_add(files, Ordering::Relaxed);
+        self.moved.fetch_add(moved, Ordering::Relaxed);
+        self.passed.fetch_add(passed, Ordering::Relaxed);
+    }
+
+    /// Bytes done without moving them (holes kept, prefixes kept).
+    pub fn passed_bytes(&self) -> u64 {
+        self.passed.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn count_file(&self) {
         self.files.fetch_add(1, Ordering::Relaxed);
     }

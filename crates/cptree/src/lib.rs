@@ -29,6 +29,7 @@ mod quote;
 pub mod report;
 mod sched;
 pub mod select;
+pub mod spread;
 mod sys;
 mod walk;
 

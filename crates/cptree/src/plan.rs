@@ -42,7 +42,7 @@ pub struct Pair {
 
 /// All the pairs, and whether command-line sources and destinations are remembered (GNU
 /// does so with a target directory and two or more sources).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Plan {
     /// The copies, in order.
     pub pairs: Vec<Pair>,

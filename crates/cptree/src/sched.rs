@@ -143,6 +143,13 @@ pub(crate) struct Tree {
 /// it.
 pub(crate) type WalkTree = for<'s, 'e> fn(Tree, Cp<'e>, Sched<'s, 'e>) -> Scratch;
 
+/// Somewhere a tree may go instead of to this process's workers: another rank of a copy
+/// spread over several processes.
+pub(crate) trait Spill: Sync {
+    /// Takes `tree` if one is wanted elsewhere now; gives it back if not.
+    fn spill(&self, tree: Box<Tree>) -> Result<(), Box<Tree>>;
+}
+
 /// The XFS locks a job's files take: the space lock (AGF) of the allocation group its
 /// source directory's files are in (cloning their extents updates the group's shared-extent
 /// counts), and the inode lock (AGI) of the group its destination directory is in (new
@@ -310,6 +317,8 @@ struct Rules<'env> {
     /// The run's shares of open files (set once the workers start: a tree's walk keeps
     /// `levels` open).
     fds: Fds,
+    /// Other ranks that may take a tree.
+    spill: Option<&'env dyn Spill>,
 }
 
 /// The scheduler. Jobs are numbered in walk order; each holds its place in the output
@@ -352,11 +361,11 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         scope: &'scope Scope<'scope, 'env>,
         (opts, out): (&'env Options, &'env Reporter),
         env: Env,
-        walk_tree: WalkTree,
+        (walk_tree, spill): (WalkTree, Option<&'env dyn Spill>),
     ) -> Self {
         // A dry run fills no file: nothing to hand over.
         let asked = if opts.dry_run { Some(1) } else { opts.jobs };
-        let rules = Rules { opts, env, out, walk_tree, fds: Fds::default() };
+        let rules = Rules { opts, env, out, walk_tree, fds: Fds::default(), spill };
         let scratch = Scratch::new(Arc::clone(out.progress()), out.stop().clone());
         Sched::with(Some(scope), asked, rules, scratch)
     }
@@ -406,6 +415,11 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// The engine state, back from a tree's walk.
     pub(crate) fn into_scratch(self) -> Scratch {
         self.scratch
+    }
+
+    /// Other ranks that may take a tree, in a copy spread over several processes.
+    pub(crate) fn spill(&self) -> Option<&'env dyn Spill> {
+        self.rules.spill
     }
 
     /// Whether files may be handed over at all (`-j 1` copies everything in line).

@@ -201,6 +201,42 @@ impl Finish {
         self.lost = true;
     }
 
+    /// What it says besides its names, fds and status: a directory's tree going to
+    /// another rank takes it along.
+    pub(crate) fn flags(&self) -> FinishFlags {
+        FinishFlags {
+            new_dst: self.new_dst,
+            bare: self.bare,
+            omitted: self.omitted,
+            restore_mode: self.restore_mode,
+        }
+    }
+
+    /// A directory's attributes to set, as `flags` said where it was made, landed on
+    /// another rank: its names, its destination's fd, and both ends' status as opened
+    /// there.
+    pub(crate) fn landed(
+        (src, dst): (At, At),
+        dst_fd: DirFd,
+        (src_st, dst_st): (Stat, Stat),
+        flags: FinishFlags,
+    ) -> Finish {
+        let FinishFlags { new_dst, bare, omitted, restore_mode } = flags;
+        Finish {
+            src,
+            dst,
+            dst_fd: Some(dst_fd),
+            src_st,
+            dst_st: Some(dst_st),
+            new_dst,
+            bare,
+            symlink: false,
+            omitted,
+            restore_mode,
+            lost: false,
+        }
+    }
+
     /// The attributes of the entry `w` to set, less the `omitted` bits: by name, not a
     /// symlink, no mode to restore (callers say otherwise).
     fn of(w: &Work, omitted: u32) -> Finish {
@@ -218,6 +254,17 @@ impl Finish {
             lost: false,
         }
     }
+}
+
+/// A directory's `Finish` without its names, fds and status (which another rank finds
+/// again for itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FinishFlags {
+    pub(crate) new_dst: bool,
+    /// Made in a directory without a default ACL.
+    pub(crate) bare: bool,
+    pub(crate) omitted: u32,
+    pub(crate) restore_mode: Option<u32>,
 }
 
 /// A directory whose attributes and record wait for the files handed over before it.

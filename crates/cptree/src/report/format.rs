@@ -58,6 +58,24 @@ impl Tally {
         }
     }
 
+    /// The counts as numbers (outcomes, then each strategy's files and bytes), to travel
+    /// between ranks.
+    pub(super) fn words(&self) -> Vec<u64> {
+        let strategies = self.strategies.iter().flat_map(|&(files, bytes)| [files, bytes]);
+        self.outcomes.iter().copied().chain(strategies).collect()
+    }
+
+    /// The counts `words` gives (missing numbers count 0).
+    pub(super) fn from_words(words: &[u64]) -> Tally {
+        let at = |i: usize| words.get(i).copied().unwrap_or(0);
+        let mut tally = Tally::new();
+        tally.outcomes = [at(0), at(1), at(2)];
+        for (i, s) in tally.strategies.iter_mut().enumerate() {
+            *s = (at(3 + 2 * i), at(4 + 2 * i));
+        }
+        tally
+    }
+
     fn files(&self) -> (u64, u64) {
         self.strategies.iter().fold((0, 0), |(f, b), s| (f + s.0, b + s.1))
     }

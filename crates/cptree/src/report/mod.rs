@@ -237,6 +237,32 @@ impl Reporter {
         state.failures > 0 || state.tally.outcomes[2] > 0
     }
 
+    /// Output another rank of a spread copy made, said now: across ranks, lines come in
+    /// the order they arrive (each rank's own are in its order).
+    pub(crate) fn relay(&self, lines: Vec<Output>) {
+        let mut state = self.state();
+        lines.into_iter().for_each(|line| state.write(line));
+    }
+
+    /// What this rank's entries added up to (records by outcome, files and bytes per
+    /// strategy) and the errors that failed the run without failing an entry, as numbers
+    /// for rank 0 to add to its own (`absorb`).
+    pub(crate) fn totals(&self) -> Vec<u64> {
+        let state = self.state();
+        let mut words = state.tally.words();
+        words.push(state.failures);
+        words
+    }
+
+    /// Adds another rank's `totals`: the summary, `--stats` and the exit status are the
+    /// whole job's.
+    pub(crate) fn absorb(&self, totals: &[u64]) {
+        let mut state = self.state();
+        let (tally, failures) = totals.split_at(totals.len().saturating_sub(1));
+        state.tally.add(&Tally::from_words(tally));
+        state.failures += failures.first().copied().unwrap_or(0);
+    }
+
     /// Writes the summary record, flushes the outputs and prints `--stats`. Returns the
     /// status rcp exits with: `status`, or 1 if standard output or the report could not be
     /// written (GNU's `write error: ...`, said once, at the end).

@@ -20,6 +20,9 @@ pub enum Output {
     Failed(String),
     /// A finished entry's record (only to a sink that `wants_records`).
     Record(Box<Record>),
+    /// A record already written out in the report's format, by another rank of a copy
+    /// spread over several (only to a sink that `wants_records`).
+    Report(String),
 }
 
 /// How the run ended, for a sink to close with.
@@ -88,7 +91,7 @@ impl Sink for Library {
         let _ = match output {
             Output::Record(record) => self.0.send(Event::Record(*record)),
             Output::Message(text) => self.0.send(Event::Message(text)),
-            Output::Out(_) | Output::Failed(_) => Ok(()),
+            Output::Out(_) | Output::Failed(_) | Output::Report(_) => Ok(()),
         };
     }
 

@@ -216,6 +216,25 @@ fn dir_flags(follow: bool) -> OFlags {
     OFlags::RDONLY | OFlags::DIRECTORY | nofollow
 }
 
+/// Opens the directory `rel` below `root`, to look names up in (O_PATH): `root` resolved
+/// as the command line's operand was, then one component of `rel` at a time, never through
+/// a symlink; a `..` is refused.
+pub(crate) fn open_beneath(root: &Path, rel: &Path) -> Result<DirFd, Errno> {
+    use std::path::Component;
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut fd = rustix::fs::openat(rustix::fs::CWD, root, flags, Mode::empty())?;
+    for part in rel.components() {
+        match part {
+            Component::Normal(name) => {
+                fd = rustix::fs::openat(&fd, name, flags | OFlags::NOFOLLOW, Mode::empty())?;
+            }
+            Component::CurDir => {}
+            _ => return Err(Errno::INVAL),
+        }
+    }
+    Ok(Arc::new(fd))
+}
+
 /// The opened directory, if it is the one `expected` describes (`Err(None)` if not).
 fn checked(fd: OwnedFd, expected: &Stat) -> Result<(DirFd, Stat), Option<Errno>> {
     let st = fstat(&fd).map_err(Some)?;

@@ -20,7 +20,7 @@ use crate::error::{Error, Op};
 use crate::options::{Deref, Interactive, Options};
 use crate::plan::{Nonexistent, Pair, Plan};
 use crate::report::Reporter;
-use crate::sched::{Job, Lanes, Sched, Tree};
+use crate::sched::{Job, Lanes, Sched, Spill, Tree};
 use crate::select;
 use crate::sys::at::{At, DirFd, Entries, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
@@ -64,6 +64,8 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
     /// A directory of this operand went to a worker: wait for it before the next operand
     /// (which may merge into the same destination).
     handed_trees: bool,
+    /// A directory went to another rank (`Spill`) since the last operand began.
+    spilled: bool,
     /// The lanes of the directory whose entries are being walked: its files' jobs go out
     /// with them.
     lanes: Lanes,
@@ -107,6 +109,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             root: Default::default(),
             trees: false,
             handed_trees: false,
+            spilled: false,
             lanes: Lanes::default(),
             known_dirs: Vec::new(),
         }
@@ -181,7 +184,18 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             Next::File(file) => Step::Done(Visited::of(self.copy_file(src, dst, *file))),
             Next::Dir(dir) if more_dirs && self.may_hand_over(&dir) => {
                 let (root, ancestors) = (self.root.clone(), ancestors.to_vec());
-                self.hand_over_tree(Box::new(Tree { dir: *dir, root, ancestors }))
+                let tree = Box::new(Tree { dir: *dir, root, ancestors });
+                let kept = match self.sched.spill() {
+                    Some(spill) => spill.spill(tree),
+                    None => Err(tree),
+                };
+                match kept {
+                    Ok(()) => {
+                        self.spilled = true;
+                        Step::Done(Visited { into_self: false })
+                    }
+                    Err(tree) => self.hand_over_tree(tree),
+                }
             }
             Next::Dir(dir) => self.enter(*dir, command_line),
         }
@@ -654,6 +668,8 @@ fn dst_inside_src(src: &Path, dst: &Path) -> bool {
 /// in line with `cp` (which prints into the tree's place in the output).
 fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> Scratch {
     let mut walk = Walk::new(cp, sched, None);
+    // Its directories may go to other ranks (not to other workers: they have enough).
+    walk.trees = walk.sched.spill().is_some() && trees_allowed(walk.cp.opts);
     walk.root = tree.root;
     let step = walk.enter(tree.dir, false);
     walk.walk(step, tree.ancestors);
@@ -680,7 +696,8 @@ pub fn copy_all<'a>(
     let env = Env::current();
     std::thread::scope(|scope| {
         let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
-        let mut walk = Walk::new(cp, Sched::new(scope, (opts, out), env, walk_tree), watch);
+        let sched = Sched::new(scope, (opts, out), env, (walk_tree, None));
+        let mut walk = Walk::new(cp, sched, watch);
         for pair in &plan.pairs {
             if out.stop().requested() {
                 break;
@@ -689,4 +706,71 @@ pub fn copy_all<'a>(
         }
         walk.close();
     })
+}
+
+/// One rank of a copy spread over several processes: the work it is given and where it says
+/// it is done (`spread` implements it over the ranks' messages).
+pub(crate) trait Rank: Spill {
+    /// The next tree another rank made and sent here, landed (or why it could not be);
+    /// `None` when the whole copy is done.
+    fn next_tree(&self) -> Option<Result<Tree, Error>>;
+
+    /// The work given last (the plan, on rank 0; a tree) is done, its output said.
+    fn done(&self);
+
+    /// Waits until no other rank has a tree of this one's (before an operand that may
+    /// merge into the same destination).
+    fn settle(&self);
+}
+
+/// Copies on one rank of a spread copy: every pair of `plan` (rank 0's, which has it), then
+/// each tree `rank` is given, until the copy is done; like `copy_all` otherwise, with trees
+/// spilling to other ranks that want one.
+pub(crate) fn copy_on_rank<'a>(
+    opts: &'a Options,
+    plan: Option<&Plan>,
+    out: &'a Reporter,
+    watch: Option<&'a mut (dyn Watch + 'a)>,
+    rank: &'a dyn Rank,
+) {
+    let env = Env::current();
+    std::thread::scope(|scope| {
+        let track = plan.is_some_and(|plan| plan.track_operands);
+        let cp = Cp::new(opts, out.printer(), env, track);
+        let sched = Sched::new(scope, (opts, out), env, (walk_tree, Some(rank as &dyn Spill)));
+        let mut walk = Walk::new(cp, sched, watch);
+        if let Some(plan) = plan {
+            for pair in &plan.pairs {
+                if out.stop().requested() {
+                    break;
+                }
+                walk.copy_pair(pair);
+                if std::mem::take(&mut walk.spilled) {
+                    rank.settle();
+                }
+            }
+            walk.drain();
+            rank.done();
+        }
+        while let Some(tree) = rank.next_tree() {
+            match tree {
+                Ok(tree) => walk.copy_landed(tree),
+                Err(error) => walk.cp.fail(&error),
+            }
+            walk.drain();
+            rank.done();
+        }
+        walk.close();
+    })
+}
+
+impl Walk<'_, '_, '_> {
+    /// A tree another rank sent: walked here as a worker walks one handed over.
+    fn copy_landed(&mut self, tree: Tree) {
+        self.cp.begin_operand(&tree.root.0, &tree.root.1);
+        self.trees = trees_allowed(self.cp.opts);
+        self.root = tree.root;
+        let step = self.enter(tree.dir, false);
+        self.walk(step, tree.ancestors);
+    }
 }

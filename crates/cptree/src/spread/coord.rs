@@ -1,0 +1,124 @@
+//! Rank 0's bookkeeping of the work: which ranks are busy, the trees offered and not yet
+//! given out, and how many trees it has asked busy ranks for. Every tree passes through
+//! rank 0, and a rank offers a tree before it says the work it came from is done (one
+//! sender's messages keep their order), so "every rank idle and no tree waiting" means the
+//! copy is over — no list of files is kept anywhere.
+
+use std::collections::VecDeque;
+
+/// What rank 0 tells one rank.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Order {
+    Tree(Vec<u8>),
+    Want,
+    Finish,
+}
+
+/// The state of the work across ranks.
+pub(super) struct Coord {
+    /// Busy ranks (rank 0 starts busy with the plan).
+    busy: Vec<bool>,
+    /// Trees each busy rank was asked for and has not offered yet.
+    asked: Vec<u32>,
+    /// Trees offered and not given out.
+    queue: VecDeque<Vec<u8>>,
+    /// `Finish` was sent.
+    finished: bool,
+}
+
+impl Coord {
+    pub(super) fn new(size: usize) -> Coord {
+        let mut busy = vec![false; size];
+        busy[0] = true;
+        Coord { busy, asked: vec![0; size], queue: VecDeque::new(), finished: false }
+    }
+
+    /// `rank` offered a tree.
+    pub(super) fn offer(&mut self, rank: usize, tree: Vec<u8>) {
+        self.asked[rank] = self.asked[rank].saturating_sub(1);
+        self.queue.push_back(tree);
+    }
+
+    /// `rank` is done with its work.
+    pub(super) fn done(&mut self, rank: usize) {
+        self.busy[rank] = false;
+        self.asked[rank] = 0;
+    }
+
+    /// The run was told to stop: trees not given out are not walked.
+    pub(super) fn drop_queue(&mut self) {
+        self.queue.clear();
+    }
+
+    /// Whether no rank but 0 has work (rank 0 waits for this between operands).
+    pub(super) fn others_idle(&self) -> bool {
+        self.queue.is_empty() && !self.busy[1..].iter().any(|&b| b)
+    }
+
+    /// Whether the copy is over and `Finish` went out.
+    pub(super) fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// What to tell whom now: waiting trees to idle ranks, requests for trees to busy ranks
+    /// (one per idle rank left without a tree), or, when every rank is idle and no tree
+    /// waits, `Finish` to all.
+    pub(super) fn orders(&mut self) -> Vec<(usize, Order)> {
+        let mut orders = Vec::new();
+        if self.finished {
+            return orders;
+        }
+        for rank in 0..self.busy.len() {
+            if self.busy[rank] {
+                continue;
+            }
+            let Some(tree) = self.queue.pop_front() else { break };
+            self.busy[rank] = true;
+            orders.push((rank, Order::Tree(tree)));
+        }
+        if self.busy.iter().all(|&b| !b) {
+            self.finished = true;
+            return (0..self.busy.len()).map(|rank| (rank, Order::Finish)).collect();
+        }
+        let idle = self.busy.iter().filter(|&&b| !b).count() as u32;
+        let mut asked: u32 = self.asked.iter().sum();
+        while asked < idle {
+            let Some(rank) =
+                (0..self.busy.len()).filter(|&r| self.busy[r]).min_by_key(|&r| self.asked[r])
+            else {
+                break;
+            };
+            self.asked[rank] += 1;
+            asked += 1;
+            orders.push((rank, Order::Want));
+        }
+        orders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trees_go_to_idle_ranks_and_the_end_comes_when_all_are_idle() {
+        let mut coord = Coord::new(3);
+        // Rank 0 walks the plan; ranks 1 and 2 are idle: rank 0 is asked for two trees.
+        assert_eq!(coord.orders(), vec![(0, Order::Want), (0, Order::Want)]);
+        coord.offer(0, vec![1]);
+        assert_eq!(coord.orders(), vec![(1, Order::Tree(vec![1]))]);
+        // Rank 0 is done before offering a second: rank 1 is asked for one.
+        coord.done(0);
+        assert_eq!(coord.orders(), vec![(1, Order::Want), (1, Order::Want)]);
+        assert!(!coord.others_idle());
+        coord.offer(1, vec![2]);
+        assert_eq!(coord.orders(), vec![(0, Order::Tree(vec![2]))]);
+        coord.done(1);
+        coord.done(0);
+        assert!(coord.others_idle());
+        let orders = coord.orders();
+        assert_eq!(orders, vec![(0, Order::Finish), (1, Order::Finish), (2, Order::Finish)]);
+        assert!(coord.finished());
+        assert!(coord.orders().is_empty());
+    }
+}

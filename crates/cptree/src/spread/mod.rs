@@ -1,0 +1,356 @@
+//! A copy spread over several processes — ranks started together by a launcher (`mpirun`,
+//! `srun`) on one or many machines — that share the walk and report as one. The transport
+//! is the caller's (rcp's MPI, behind a cargo feature): this module sees only a rank
+//! number, the number of ranks, and two channels of byte messages (`Ranks`).
+//!
+//! Rank 0 does what happens once: the plan, and the output (its own lines, and the lines
+//! and records every other rank relays to it). Every rank walks: rank 0 the plan, the
+//! others trees — a directory this run made, with everything below it — that a busy rank
+//! offered when rank 0 told it another was idle (`coord`). A tree travels as names and
+//! identities (`ship`) and is opened again where it lands, one component at a time and
+//! never through a symlink. Each rank's walk keeps its own `-j` threads. When every rank is
+//! idle and no tree waits, rank 0 says `Finish`; each other rank answers with its totals
+//! (outcomes, files and bytes per strategy, errors), which rank 0 adds to its own, so the
+//! summary, `--stats` and the exit status are the whole job's.
+
+mod coord;
+mod ship;
+mod wire;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::options::{Options, ReportFormat};
+use crate::plan::Plan;
+use crate::report::format::{json_record, text_record};
+use crate::report::{End, Output, Reporter, Sink};
+use crate::sched::{Spill, Tree};
+use crate::walk::{Rank, Watch, copy_on_rank};
+use coord::{Coord, Order};
+use wire::{Frame, Writer, frames};
+
+/// Output a rank keeps before sending it on to rank 0 (sooner every `TICK`).
+const OUTBOX: usize = 64 << 10;
+/// How often a rank sends what it has (output, progress) when nothing else happens.
+const TICK: Duration = Duration::from_millis(50);
+
+/// One rank's connection to the others: the transport's ends.
+pub struct Ranks {
+    /// This rank, from 0.
+    pub rank: u32,
+    /// How many ranks there are.
+    pub size: u32,
+    /// Messages to send: (to rank, bytes). The transport delivers each rank's messages to
+    /// another in the order they were sent, sends a message to this very rank back into
+    /// `received`, and stops once every clone of this sender is dropped.
+    pub send: Sender<(u32, Vec<u8>)>,
+    /// Messages received: (from rank, bytes).
+    pub received: Receiver<(u32, Vec<u8>)>,
+}
+
+/// A rank of a spread copy, ready to copy.
+pub struct Spread {
+    post: Arc<Post>,
+    /// Taken by `copy`.
+    received: Option<Receiver<(u32, Vec<u8>)>>,
+    trees: Option<Sender<Option<Vec<u8>>>>,
+}
+
+impl Spread {
+    /// This rank of the copy `opts` asks for.
+    pub fn new(ranks: Ranks, opts: &Options) -> Spread {
+        let (trees, trees_rx) = channel();
+        let post = Post {
+            rank: ranks.rank,
+            size: ranks.size as usize,
+            send: ranks.send,
+            outbox: Mutex::new(Writer::default()),
+            wanted: AtomicU32::new(0),
+            trees: Mutex::new(trees_rx),
+            coord: Mutex::new(Coord::new(ranks.size as usize)),
+            settled: Condvar::new(),
+            report: opts.report,
+        };
+        Spread { post: Arc::new(post), received: Some(ranks.received), trees: Some(trees) }
+    }
+
+    /// This rank's number.
+    pub fn rank(&self) -> u32 {
+        self.post.rank
+    }
+
+    /// The sink of a rank other than 0: everything it would print goes to rank 0.
+    pub fn relay(&self) -> Box<dyn Sink> {
+        Box::new(Relay(Arc::clone(&self.post)))
+    }
+
+    /// Copies together with the other ranks: rank 0 walks `plan` (none: nothing, its plan
+    /// failed; the other ranks still need their `Finish`), and every rank walks the trees
+    /// it is given. Returns once the copy is over — on rank 0, with every rank's totals
+    /// added to `out`.
+    pub fn copy<'a>(
+        &'a mut self,
+        opts: &'a Options,
+        plan: Option<&Plan>,
+        out: &'a Reporter,
+        watch: Option<&'a mut (dyn Watch + 'a)>,
+    ) {
+        let (Some(received), Some(trees)) = (self.received.take(), self.trees.take()) else {
+            return;
+        };
+        let post = &*self.post;
+        let empty = Plan::default();
+        let plan = (post.rank == 0).then(|| plan.unwrap_or(&empty));
+        std::thread::scope(|scope| {
+            let mailbox = scope.spawn(|| post.mailbox(received, trees, out));
+            copy_on_rank(opts, plan, out, watch, post);
+            if post.rank != 0 {
+                post.to_zero(&Frame::Progress(counts(out)));
+                post.to_zero(&Frame::Totals(out.totals()));
+                post.flush();
+            }
+            let _ = mailbox.join();
+        });
+    }
+}
+
+impl Spread {
+    /// Rank 0 stops before copying anything (its plan, or its output, failed): the other
+    /// ranks are told the copy is over, and their (empty) totals awaited.
+    pub fn abandon(self) {
+        for rank in 1..self.post.size {
+            self.post.order(rank, Order::Finish);
+        }
+        let Some(received) = self.received else { return };
+        let mut due = self.post.size - 1;
+        while due > 0 {
+            let Ok((_, message)) = received.recv() else { return };
+            due -= frames(&message).iter().filter(|f| matches!(f, Frame::Totals(_))).count();
+        }
+    }
+}
+
+/// This rank's progress counters.
+fn counts(out: &Reporter) -> [u64; 3] {
+    let progress = out.progress();
+    [progress.files(), progress.moved_bytes(), progress.passed_bytes()]
+}
+
+/// What a rank's threads share: the way out, the work coming in, and on rank 0 the state of
+/// the whole copy.
+struct Post {
+    rank: u32,
+    size: usize,
+    send: Sender<(u32, Vec<u8>)>,
+    /// Frames for rank 0 not sent yet.
+    outbox: Mutex<Writer>,
+    /// Trees rank 0 asked this rank for.
+    wanted: AtomicU32,
+    /// Trees given to this rank (`None`: the copy is over), from the mailbox to the walk.
+    trees: Mutex<Receiver<Option<Vec<u8>>>>,
+    /// Rank 0: the work across ranks, and the walk waiting for other ranks to be idle.
+    coord: Mutex<Coord>,
+    settled: Condvar,
+    /// `--report`: a relayed record is written out here, in this format.
+    report: Option<ReportFormat>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Post {
+    /// Queues `frame` for rank 0, sending the queue once it is big.
+    fn to_zero(&self, frame: &Frame) {
+        let mut outbox = lock(&self.outbox);
+        frame.put(&mut outbox);
+        if outbox.0.len() >= OUTBOX {
+            let bytes = std::mem::take(&mut outbox.0);
+            let _ = self.send.send((0, bytes));
+        }
+    }
+
+    /// Sends what is queued for rank 0.
+    fn flush(&self) {
+        let bytes = std::mem::take(&mut lock(&self.outbox).0);
+        if !bytes.is_empty() {
+            let _ = self.send.send((0, bytes));
+        }
+    }
+
+    /// Rank 0 tells `rank` what to do.
+    fn order(&self, rank: usize, order: Order) {
+        let frame = match order {
+            Order::Tree(tree) => Frame::Tree(tree),
+            Order::Want => Frame::Want,
+            Order::Finish => Frame::Finish,
+        };
+        let mut message = Writer::default();
+        frame.put(&mut message);
+        let _ = self.send.send((rank as u32, message.0));
+    }
+
+    /// Reads what the other ranks send until this rank is done: orders for this rank (trees
+    /// to its walk), and on rank 0 the others' output, offers, progress and totals. Sends
+    /// this rank's output on at least every `TICK`.
+    fn mailbox(
+        &self,
+        received: Receiver<(u32, Vec<u8>)>,
+        trees: Sender<Option<Vec<u8>>>,
+        out: &Reporter,
+    ) {
+        let mut totals_due = self.size - 1;
+        let mut progress = vec![[0u64; 3]; self.size];
+        let mut sent = [0u64; 3];
+        let mut last_tick = Instant::now();
+        if self.rank == 0 {
+            // Rank 0 walks the plan; the others wait: ask it for trees before anything.
+            self.give_orders(out);
+        }
+        loop {
+            let message = match received.recv_timeout(TICK) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                // The transport is gone: nothing more can come.
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = trees.send(None);
+                    return;
+                }
+            };
+            let mut over = false;
+            for (from, frame) in message
+                .iter()
+                .flat_map(|(from, m)| frames(m).into_iter().map(move |f| (*from as usize, f)))
+            {
+                match frame {
+                    Frame::Tree(tree) => {
+                        let _ = trees.send(Some(tree));
+                    }
+                    Frame::Want => {
+                        self.wanted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Frame::Finish => {
+                        let _ = trees.send(None);
+                        over = self.rank != 0;
+                    }
+                    Frame::Line(line) => out.relay(vec![line]),
+                    Frame::Offer(tree) => lock(&self.coord).offer(from, tree),
+                    Frame::Done => lock(&self.coord).done(from),
+                    Frame::Progress(now) => {
+                        let before = std::mem::replace(&mut progress[from], now);
+                        let delta = [0, 1, 2].map(|i| now[i].saturating_sub(before[i]));
+                        out.progress().add(delta[0], delta[1], delta[2]);
+                    }
+                    Frame::Totals(words) => {
+                        out.absorb(&words);
+                        totals_due -= 1;
+                    }
+                }
+            }
+            if self.rank == 0 && self.give_orders(out) && totals_due == 0 {
+                return;
+            }
+            if over {
+                return;
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                let now = counts(out);
+                if self.rank != 0 && now != sent {
+                    sent = now;
+                    self.to_zero(&Frame::Progress(now));
+                }
+                self.flush();
+            }
+        }
+    }
+}
+
+impl Post {
+    /// Rank 0 tells the ranks what the state of the work asks for now, and wakes its walk if
+    /// it waits for the others to be idle. Returns whether the copy is over.
+    fn give_orders(&self, out: &Reporter) -> bool {
+        let mut coord = lock(&self.coord);
+        if out.stop().requested() {
+            coord.drop_queue();
+        }
+        for (rank, order) in coord.orders() {
+            self.order(rank, order);
+        }
+        if coord.others_idle() {
+            self.settled.notify_all();
+        }
+        coord.finished()
+    }
+}
+
+impl Spill for Post {
+    fn spill(&self, tree: Box<Tree>) -> Result<(), Box<Tree>> {
+        let wanted =
+            self.wanted.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if wanted.is_err() {
+            return Err(tree);
+        }
+        let Some(bytes) = ship::ship(&tree) else {
+            self.wanted.fetch_add(1, Ordering::Relaxed);
+            return Err(tree);
+        };
+        // Its fds close here: the rank that takes it opens it again.
+        drop(tree);
+        self.to_zero(&Frame::Offer(bytes));
+        self.flush();
+        Ok(())
+    }
+}
+
+impl Rank for Post {
+    fn next_tree(&self) -> Option<Result<Tree, Error>> {
+        let tree = lock(&self.trees).recv().ok()??;
+        Some(ship::land(&tree))
+    }
+
+    fn done(&self) {
+        // Requests made while this work went on were for it.
+        self.wanted.store(0, Ordering::Relaxed);
+        self.to_zero(&Frame::Done);
+        self.flush();
+    }
+
+    fn settle(&self) {
+        let mut coord = lock(&self.coord);
+        while !coord.others_idle() {
+            coord = self.settled.wait(coord).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// The sink of a rank other than 0: its lines and records go to rank 0, records written
+/// out here in the report's format.
+struct Relay(Arc<Post>);
+
+impl Sink for Relay {
+    fn wants_records(&self) -> bool {
+        self.0.report.is_some()
+    }
+
+    fn put(&mut self, output: Output) {
+        let output = match (output, self.0.report) {
+            (Output::Record(record), Some(ReportFormat::Text)) => {
+                Output::Report(text_record(&record))
+            }
+            (Output::Record(record), Some(ReportFormat::Json)) => {
+                Output::Report(json_record(&record).to_string())
+            }
+            (Output::Record(_), None) => return,
+            (output, _) => output,
+        };
+        self.0.to_zero(&Frame::Line(output));
+    }
+
+    fn finish(&mut self, end: &End) -> i32 {
+        end.status
+    }
+}

@@ -1,0 +1,173 @@
+//! A directory tree one rank made and another walks: written out as names and identities
+//! (`ship`), opened again on the other rank (`land`) below the operand one component at a
+//! time, never through a symlink, and checked to be the very directories that were made
+//! and read — what a worker of one process gets as open fds, another process finds again.
+
+use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Stat, statat};
+use rustix::io::Errno;
+
+use super::wire::{Reader, Writer};
+use crate::cp::file::DstDir;
+use crate::cp::{Contents, DirNext, Finish, FinishFlags};
+use crate::error::{Error, Op};
+use crate::options::Deref;
+use crate::sched::Tree;
+use crate::sys::at::{At, DirFd, open_beneath};
+use crate::sys::{Ino, ino};
+
+/// The tree as bytes; `None` for one that cannot travel (not made and opened by this run).
+pub(super) fn ship(tree: &Tree) -> Option<Vec<u8>> {
+    let DirNext { opened: Some((_, dst_st)), contents: Some(contents), first_dir, finish } =
+        &tree.dir
+    else {
+        return None;
+    };
+    let mut out = Writer::default();
+    out.path(&tree.root.0).path(&tree.root.1);
+    out.path(finish.src().path()).path(finish.dst().path());
+    let ids = [ino(&contents.src_st), ino(dst_st)];
+    out.numbers(&ids.iter().flat_map(|&(dev, ino)| [dev, ino]).collect::<Vec<_>>());
+    out.numbers(&tree.ancestors.iter().flat_map(|&(dev, ino)| [dev, ino]).collect::<Vec<_>>());
+    out.bool(contents.new_dst).bool(contents.follow).u64(deref_number(contents.deref));
+    match contents.dst_dir {
+        Some(dir) => out.bool(true).u64(dir.dev).bool(dir.no_default_acl),
+        None => out.bool(false),
+    };
+    out.bool(*first_dir);
+    let flags = finish.flags();
+    out.bool(flags.new_dst).bool(flags.bare).u64(u64::from(flags.omitted));
+    match flags.restore_mode {
+        Some(mode) => out.bool(true).u64(u64::from(mode)),
+        None => out.bool(false),
+    };
+    Some(out.0)
+}
+
+/// The tree `bytes` describe, opened here; an error names the directory that is not what
+/// it was (or could not be opened).
+pub(super) fn land(bytes: &[u8]) -> Result<Tree, Error> {
+    let damaged = || Error::refusal(Op::Replaced, Path::new("?"));
+    read(&mut Reader(bytes)).ok_or_else(damaged)?.open()
+}
+
+/// A tree as it travels.
+struct Shipped<'b> {
+    root: (&'b Path, &'b Path),
+    names: (&'b Path, &'b Path),
+    ids: (Ino, Ino),
+    ancestors: Vec<Ino>,
+    new_dst: bool,
+    follow: bool,
+    deref: Deref,
+    dst_dir: Option<DstDir>,
+    first_dir: bool,
+    flags: FinishFlags,
+}
+
+fn read<'b>(from: &mut Reader<'b>) -> Option<Shipped<'b>> {
+    let root = (from.path()?, from.path()?);
+    let names = (from.path()?, from.path()?);
+    let ids = pairs(&from.numbers()?);
+    let ancestors = pairs(&from.numbers()?);
+    let (new_dst, follow, deref) = (from.bool()?, from.bool()?, deref_of(from.u64()?)?);
+    let dst_dir = match from.bool()? {
+        true => Some(DstDir { dev: from.u64()?, no_default_acl: from.bool()? }),
+        false => None,
+    };
+    let first_dir = from.bool()?;
+    let (finish_new, bare, omitted) = (from.bool()?, from.bool()?, from.u64()?);
+    let restore_mode = match from.bool()? {
+        true => Some(u32::try_from(from.u64()?).ok()?),
+        false => None,
+    };
+    let flags = FinishFlags {
+        new_dst: finish_new,
+        bare,
+        omitted: u32::try_from(omitted).ok()?,
+        restore_mode,
+    };
+    let ids = (*ids.first()?, *ids.get(1)?);
+    Some(Shipped { root, names, ids, ancestors, new_dst, follow, deref, dst_dir, first_dir, flags })
+}
+
+impl Shipped<'_> {
+    /// Opens both ends again and puts the tree together as the walk had it.
+    fn open(self) -> Result<Tree, Error> {
+        let (src, src_st) = find(self.root.0, self.names.0, self.ids.0)?;
+        let (dst, dst_st) = find(self.root.1, self.names.1, self.ids.1)?;
+        let (dst_fd, dst_st) = dst.open_dest_dir(false, &dst_st).map_err(|e| replaced(&dst, e))?;
+        let contents = Contents {
+            new_dst: self.new_dst,
+            src_st,
+            follow: self.follow,
+            deref: self.deref,
+            dst_dir: self.dst_dir,
+        };
+        let finish =
+            Finish::landed((src, dst), DirFd::clone(&dst_fd), (src_st, dst_st), self.flags);
+        let dir = DirNext {
+            opened: Some((dst_fd, dst_st)),
+            contents: Some(contents),
+            first_dir: self.first_dir,
+            finish,
+        };
+        let root = (self.root.0.to_path_buf(), self.root.1.to_path_buf());
+        Ok(Tree { dir, root, ancestors: self.ancestors })
+    }
+}
+
+/// The directory `name` (a path below `root`, as the walk showed it) as an entry of its
+/// parent opened here, and its status, checked to be the directory `id`.
+fn find(root: &Path, name: &Path, id: Ino) -> Result<(At, Stat), Error> {
+    let not_found = || Error::refusal(Op::Replaced, name);
+    let rel = name.strip_prefix(root).map_err(|_| not_found())?;
+    let (Some(parent_rel), Some(leaf)) = (rel.parent(), rel.file_name()) else {
+        return Err(not_found());
+    };
+    let parent = open_beneath(root, parent_rel).map_err(|e| opening(name, e))?;
+    let shown_parent = name.parent().ok_or_else(not_found)?;
+    let at = At::child(&parent, shown_parent, leaf);
+    let st = statat(&parent, leaf, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| opening(name, e))?;
+    if ino(&st) != id || FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        return Err(not_found());
+    }
+    Ok((at, st))
+}
+
+/// A directory on the way that is no longer one, or could not be opened.
+fn opening(path: &Path, e: Errno) -> Error {
+    match e {
+        Errno::LOOP | Errno::NOTDIR => Error::refusal(Op::Replaced, path),
+        e => Error::new(Op::OpenDir, path, e),
+    }
+}
+
+fn replaced(at: &At, e: Option<Errno>) -> Error {
+    match e {
+        None => Error::refusal(Op::Replaced, at.path()),
+        Some(e) => opening(at.path(), e),
+    }
+}
+
+fn pairs(numbers: &[u64]) -> Vec<Ino> {
+    numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+}
+
+fn deref_number(deref: Deref) -> u64 {
+    match deref {
+        Deref::Never => 0,
+        Deref::CommandLine => 1,
+        Deref::Always => 2,
+    }
+}
+
+fn deref_of(n: u64) -> Option<Deref> {
+    Some(match n {
+        0 => Deref::Never,
+        1 => Deref::CommandLine,
+        2 => Deref::Always,
+        _ => return None,
+    })
+}

@@ -1,0 +1,316 @@
+//! rcp built with MPI (`--features mpi`) run as N ranks by the real launcher (`mpirun
+//! --allow-run-as-root --oversubscribe -n N`): the ranks copy one tree together, and the
+//! result must be what a single rcp process makes of the same tree — contents, modes,
+//! owners, times, xattrs and ACLs, symlinks, special files, sparse files, an excluded
+//! subtree — on ext4, btrfs and XFS; the report is one stream whose summary adds up, a
+//! failure on any rank fails the job, work really goes to the other ranks, and options
+//! that cannot be spread are refused before anything is copied.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::{Fs, dir_on, have, parse_report, skip};
+
+/// `mpirun` running `n` ranks of rcp with `args` in `cwd`; `None` (after `skip`) if there
+/// is no mpirun.
+fn mpirun(test: &str, n: usize, cwd: &Path, args: &[&str]) -> Option<Output> {
+    launch(test, n, cwd, &[&[env!("CARGO_BIN_EXE_rcp")], args].concat())
+}
+
+/// `mpirun` running `n` ranks of `argv`.
+fn launch(test: &str, n: usize, cwd: &Path, argv: &[&str]) -> Option<Output> {
+    if !have("mpirun") {
+        skip(test, "mpirun is not installed (Debian: openmpi-bin)");
+        return None;
+    }
+    let out = Command::new("timeout")
+        .args(["120", "mpirun", "--allow-run-as-root", "--oversubscribe", "-n"])
+        .arg(n.to_string())
+        .args(argv)
+        .current_dir(cwd)
+        .output()
+        .expect("run mpirun");
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "{test}: -n {n} hung: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out)
+}
+
+/// rcp's own lines of `out`'s stderr (mpirun adds its own banners when a rank exits 1).
+fn rcp_lines(out: &Output) -> Vec<String> {
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with(rcp) || l.starts_with("rcp:"))
+        .map(|l| l.replacen(rcp, "rcp", 1))
+        .collect()
+}
+
+/// A tree with something of everything, on the filesystem of `root`.
+fn make_tree(root: &Path) {
+    let run = |cmd: &mut Command| assert!(cmd.status().expect("run").success(), "{cmd:?}");
+    fs::create_dir(root).unwrap();
+    fs::write(root.join("top"), "top\n").unwrap();
+    for d in 0..6 {
+        for s in 0..3 {
+            let dir = root.join(format!("d{d}/s{s}"));
+            fs::create_dir_all(&dir).unwrap();
+            for f in 0..8 {
+                let len = (d * 7919 + s * 104_729 + f * 1301) % 70_000;
+                let data: Vec<u8> = (0..len).map(|i| (i * 31 + d + f) as u8).collect();
+                fs::write(dir.join(format!("f{f}")), data).unwrap();
+            }
+        }
+    }
+    // Modes, owners, times.
+    run(Command::new("chmod").args(["0750", "d1", "d1/s0"]).current_dir(root));
+    run(Command::new("chmod").args(["0600", "d1/s0/f1", "d2/s1/f0"]).current_dir(root));
+    run(Command::new("chmod").args(["4755", "d3/s2/f3"]).current_dir(root));
+    run(Command::new("chown").args(["1234:5678", "d2/s1/f0", "d4"]).current_dir(root));
+    run(Command::new("touch")
+        .args(["-d", "2001-02-03 04:05:06.789", "d0/s0/f0", "d5/s2"])
+        .current_dir(root));
+    // xattrs and an ACL (files and a directory).
+    run(Command::new("setfattr")
+        .args(["-n", "user.colour", "-v", "blue", "d0/s1/f2", "d3/s0"])
+        .current_dir(root));
+    run(Command::new("setfacl").args(["-m", "u:1234:r", "d1/s2/f4"]).current_dir(root));
+    run(Command::new("setfacl").args(["-m", "d:u:1234:rx", "d5"]).current_dir(root));
+    // Links, special files, a sparse file, an excluded subtree.
+    symlink("../s1/f1", root.join("d2/s0/rel")).unwrap();
+    symlink("/nowhere", root.join("d4/s1/dangling")).unwrap();
+    run(Command::new("mkfifo").arg("d3/s1/fifo").current_dir(root));
+    let sparse = fs::File::create(root.join("d5/s0/sparse")).unwrap();
+    sparse.set_len(8 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_at(&sparse, b"middle", 4 << 20).unwrap();
+    fs::create_dir_all(root.join("d0/skip.me/deep")).unwrap();
+    fs::write(root.join("d0/skip.me/deep/f"), "excluded").unwrap();
+}
+
+/// What a tree is, entry by entry: type, mode, owner, size, contents, symlink target,
+/// xattrs (ACLs among them), whether sparse, and — with `times` — the modification time.
+fn describe(root: &Path, times: bool) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let st = fs::symlink_metadata(&path).unwrap();
+            let ft = st.file_type();
+            let mut what = format!("mode {:o} owner {}:{}", st.mode(), st.uid(), st.gid());
+            if ft.is_dir() {
+                stack.push(path.clone());
+            } else if ft.is_symlink() {
+                what = format!("symlink -> {:?}", fs::read_link(&path).unwrap());
+            } else if ft.is_file() {
+                let data = fs::read(&path).unwrap();
+                let sum = data.iter().fold(0u64, |h, &b| h.wrapping_mul(1_000_003) ^ u64::from(b));
+                let sparse = st.blocks() * 512 < st.size();
+                what += &format!(" size {} sum {sum:x} sparse {sparse}", st.size());
+            }
+            if times && !ft.is_symlink() {
+                what += &format!(" mtime {}.{:09}", st.mtime(), st.mtime_nsec());
+            }
+            if !ft.is_symlink() {
+                what += &format!(" xattrs {:?}", xattrs(&path));
+            }
+            out.insert(path.strip_prefix(root).unwrap().to_path_buf(), what);
+        }
+    }
+    out
+}
+
+fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut names = vec![0u8; 4096];
+    let n = rustix::fs::listxattr(path, &mut names).unwrap_or(0);
+    let mut out: Vec<(String, Vec<u8>)> = names[..n]
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            let mut value = vec![0u8; 4096];
+            let len = rustix::fs::getxattr(path, name.as_str(), &mut value).unwrap_or(0);
+            value.truncate(len);
+            (name, value)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `args` then `src dst`: a single rcp into `one`, then 1, 2 and 4 ranks, each into its
+/// own destination; every copy must describe as the single process's.
+fn same_as_one_process(test: &str, root: &Path, args: &[&str], times: bool) {
+    let one = Command::new(env!("CARGO_BIN_EXE_rcp"))
+        .args(args)
+        .args(["src", "one"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(one.status.success(), "{test}: {}", String::from_utf8_lossy(&one.stderr));
+    let expected = describe(&root.join("one"), times);
+    assert!(expected.len() > 150, "{test}: the tree is there: {}", expected.len());
+    for n in [1, 2, 4] {
+        let dst = format!("ranks{n}");
+        let Some(out) = mpirun(test, n, root, &[args, &["src", &dst]].concat()) else { return };
+        assert!(out.status.success(), "{test} -n {n}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(rcp_lines(&out).is_empty(), "{test} -n {n}: {:?}", rcp_lines(&out));
+        let got = describe(&root.join(&dst), times);
+        let differ: Vec<_> = expected
+            .iter()
+            .filter(|(path, what)| got.get(*path) != Some(what))
+            .map(|(path, what)| format!("{}: {what} / {:?}", path.display(), got.get(path)))
+            .chain(
+                got.keys()
+                    .filter(|p| !expected.contains_key(*p))
+                    .map(|p| format!("extra {}", p.display())),
+            )
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "{test} -n {n} differs from one process:\n{}",
+            differ.join("\n")
+        );
+    }
+}
+
+#[test]
+fn ranks_copy_a_tree_as_one_process_does_on_each_filesystem() {
+    for fs_kind in Fs::ALL {
+        let test = &format!("spread {fs_kind:?}");
+        let Some(dir) = dir_on(fs_kind, "spread") else { return };
+        make_tree(&dir.path().join("src"));
+        same_as_one_process(test, dir.path(), &["-r", "--exclude=skip.*"], false);
+        for n in [1, 2, 4] {
+            fs::remove_dir_all(dir.path().join(format!("ranks{n}"))).unwrap();
+        }
+        fs::remove_dir_all(dir.path().join("one")).unwrap();
+        same_as_one_process(
+            test,
+            dir.path(),
+            &["-p", "-R", "--preserve=xattr", "--exclude=skip.*"],
+            true,
+        );
+    }
+}
+
+/// Each rank's calls, traced: more than one rank made destination files.
+#[test]
+fn the_work_goes_to_every_rank() {
+    let test = "spread work";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-work") else { return };
+    let root = dir.path();
+    make_tree(&root.join("src"));
+    if !have("mpirun") {
+        return skip(test, "mpirun is not installed");
+    }
+    let script = format!(
+        "exec strace -f -qq -e trace=openat -o {}/trace.$OMPI_COMM_WORLD_RANK {} -r src dst",
+        root.display(),
+        env!("CARGO_BIN_EXE_rcp")
+    );
+    let out = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "3", "sh", "-c", &script])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: Vec<usize> = (0..3)
+        .map(|rank| {
+            let trace = fs::read_to_string(root.join(format!("trace.{rank}"))).unwrap();
+            trace.lines().filter(|l| l.contains("O_CREAT") && l.contains("\"f")).count()
+        })
+        .collect();
+    // The tree's files, and `d0/skip.me/deep/f`.
+    assert_eq!(created.iter().sum::<usize>(), 6 * 3 * 8 + 1, "every file once: {created:?}");
+    assert!(created.iter().filter(|&&n| n > 0).count() >= 2, "one rank did it all: {created:?}");
+    assert_eq!(describe(&root.join("dst"), false).len(), describe(&root.join("src"), false).len());
+}
+
+/// `--report=json` of 3 ranks: one stream, every entry once, valid records, and a summary
+/// that adds up; a file failing on whichever rank copies it fails the job (exit 1), its
+/// message printed once.
+#[test]
+fn one_report_adds_up_and_a_failure_anywhere_fails_the_job() {
+    let test = "spread report";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-report") else { return };
+    let root = dir.path();
+    make_tree(&root.join("src"));
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    // The file fails wherever it is copied: every rank runs under the same injection.
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let args = [
+        "strace",
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=copy_file_range:error=EIO",
+        "-e",
+        "inject=read:error=EIO",
+        "-P",
+        "src/d4/s2/f5",
+        rcp,
+        "-r",
+        "--report=json",
+        "src",
+        "dst",
+    ];
+    let Some(out) = launch(test, 3, root, &args) else { return };
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = rcp_lines(&out);
+    assert_eq!(
+        lines,
+        ["rcp: error copying 'src/d4/s2/f5' to 'dst/d4/s2/f5': Input/output error"],
+        "once, from whichever rank"
+    );
+    let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    let (summary, entries) = records.split_last().unwrap();
+    let mut sources: Vec<&str> =
+        entries.iter().map(|r| r["source"]["text"].as_str().unwrap()).collect();
+    let total = sources.len();
+    sources.sort_unstable();
+    sources.dedup();
+    assert_eq!(sources.len(), total, "an entry reported twice");
+    let expected = describe(&root.join("src"), false).len() + 1;
+    assert_eq!(total, expected, "one record per entry");
+    let outcomes = &summary["outcomes"];
+    assert_eq!(outcomes["failed"], 1);
+    assert_eq!(outcomes["copied"].as_u64().unwrap() + 1, total as u64);
+    assert_eq!(summary["exit_status"], 1);
+    let files = entries.iter().filter(|r| r["kind"] == "file" && r["outcome"] == "copied").count();
+    assert_eq!(summary["files"].as_u64().unwrap(), files as u64);
+}
+
+/// `-i` and `--atomic` cannot be spread; a plan that fails on rank 0 ends every rank.
+#[test]
+fn what_cannot_be_spread_is_refused_and_a_failed_plan_ends_every_rank() {
+    let test = "spread refusals";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir(root.join("src")).unwrap();
+    fs::write(root.join("src/f"), "f").unwrap();
+    for option in ["-i", "--atomic"] {
+        let Some(out) = mpirun(test, 2, root, &[option, "-r", "src", "dst"]) else { return };
+        assert_ne!(out.status.code(), Some(0));
+        let lines = rcp_lines(&out);
+        assert_eq!(lines.len(), 1, "{option}: {lines:?}");
+        assert!(lines[0].contains("cannot be used across the ranks"), "{lines:?}");
+        assert!(!root.join("dst").exists(), "{option}: copied");
+    }
+    let Some(out) = mpirun(test, 2, root, &["-r", "src", "f2", "no/such/dir"]) else { return };
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(rcp_lines(&out), ["rcp: target 'no/such/dir': No such file or directory"]);
+    let Some(out) = mpirun(test, 4, root, &["-r", "src", "new"]) else { return };
+    assert!(out.status.success());
+    assert_eq!(fs::read(root.join("new/f")).unwrap(), b"f");
+}
