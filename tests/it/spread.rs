@@ -91,12 +91,26 @@ fn make_tree(root: &Path) {
     std::os::unix::fs::FileExt::write_at(&sparse, b"middle", 4 << 20).unwrap();
     fs::create_dir_all(root.join("d0/skip.me/deep")).unwrap();
     fs::write(root.join("d0/skip.me/deep/f"), "excluded").unwrap();
+    // Hard links: three names in three directories, two in one, and one in a directory
+    // made read-only with an old time afterwards (its attributes must wait for the link).
+    for (from, to) in [
+        ("d0/s0/f1", "d3/s2/h1"),
+        ("d0/s0/f1", "d5/s1/h2"),
+        ("d1/s1/f2", "d1/s1/h3"),
+        ("d2/s2/f6", "d4/s0/h4"),
+    ] {
+        fs::hard_link(root.join(from), root.join(to)).unwrap();
+    }
+    run(Command::new("chmod").args(["0555", "d4/s0"]).current_dir(root));
+    run(Command::new("touch").args(["-d", "2002-03-04 05:06:07", "d4/s0"]).current_dir(root));
 }
 
 /// What a tree is, entry by entry: type, mode, owner, size, contents, symlink target,
-/// xattrs (ACLs among them), whether sparse, and — with `times` — the modification time.
+/// xattrs (ACLs among them), whether sparse, the other names of a file's inode, and —
+/// with `times` — the modification time.
 fn describe(root: &Path, times: bool) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
+    let mut inodes: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).unwrap() {
@@ -113,6 +127,10 @@ fn describe(root: &Path, times: bool) -> BTreeMap<PathBuf, String> {
                 let sum = data.iter().fold(0u64, |h, &b| h.wrapping_mul(1_000_003) ^ u64::from(b));
                 let sparse = st.blocks() * 512 < st.size();
                 what += &format!(" size {} sum {sum:x} sparse {sparse}", st.size());
+                if st.nlink() > 1 {
+                    let name = path.strip_prefix(root).unwrap().to_path_buf();
+                    inodes.entry(st.ino()).or_default().push(name);
+                }
             }
             if times && !ft.is_symlink() {
                 what += &format!(" mtime {}.{:09}", st.mtime(), st.mtime_nsec());
@@ -121,6 +139,12 @@ fn describe(root: &Path, times: bool) -> BTreeMap<PathBuf, String> {
                 what += &format!(" xattrs {:?}", xattrs(&path));
             }
             out.insert(path.strip_prefix(root).unwrap().to_path_buf(), what);
+        }
+    }
+    for mut names in inodes.into_values() {
+        names.sort();
+        for name in &names {
+            *out.get_mut(name).unwrap() += &format!(" links {names:?}");
         }
     }
     out
@@ -180,6 +204,13 @@ fn same_as_one_process(test: &str, root: &Path, args: &[&str], times: bool) {
     }
 }
 
+/// Removes the copies `same_as_one_process` made.
+fn clean(root: &Path) {
+    for name in ["one", "ranks1", "ranks2", "ranks4"] {
+        fs::remove_dir_all(root.join(name)).unwrap();
+    }
+}
+
 #[test]
 fn ranks_copy_a_tree_as_one_process_does_on_each_filesystem() {
     for fs_kind in Fs::ALL {
@@ -187,16 +218,12 @@ fn ranks_copy_a_tree_as_one_process_does_on_each_filesystem() {
         let Some(dir) = dir_on(fs_kind, "spread") else { return };
         make_tree(&dir.path().join("src"));
         same_as_one_process(test, dir.path(), &["-r", "--exclude=skip.*"], false);
-        for n in [1, 2, 4] {
-            fs::remove_dir_all(dir.path().join(format!("ranks{n}"))).unwrap();
-        }
-        fs::remove_dir_all(dir.path().join("one")).unwrap();
-        same_as_one_process(
-            test,
-            dir.path(),
-            &["-p", "-R", "--preserve=xattr", "--exclude=skip.*"],
-            true,
-        );
+        clean(dir.path());
+        let preserving = ["-p", "-R", "--preserve=xattr", "--exclude=skip.*"];
+        same_as_one_process(test, dir.path(), &preserving, true);
+        clean(dir.path());
+        // Hard links kept across ranks, and a read-only directory one of them goes into.
+        same_as_one_process(test, dir.path(), &["-a", "--exclude=skip.*"], true);
     }
 }
 

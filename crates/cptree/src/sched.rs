@@ -27,7 +27,8 @@ use rustix::fs::Stat;
 
 use crate::cp::file::{DstDir, Ends, FileError, copy_new_file, fill_and_close, report_file};
 use crate::cp::preserve::{Attrs, Env};
-use crate::cp::{Cp, DirNext, HeldDir};
+use crate::cp::{Cp, Deferred, DirNext, Finish, HeldDir};
+use crate::error::Error;
 use crate::options::Options;
 use crate::report::{Printer, Reporter};
 use crate::sys::at::At;
@@ -143,11 +144,32 @@ pub(crate) struct Tree {
 /// it.
 pub(crate) type WalkTree = for<'s, 'e> fn(Tree, Cp<'e>, Sched<'s, 'e>) -> Scratch;
 
-/// Somewhere a tree may go instead of to this process's workers: another rank of a copy
-/// spread over several processes.
+/// What a walk leaves to the other ranks of a copy spread over several processes: trees
+/// another rank may walk, files the rank owning their inode copies, and directories whose
+/// attributes wait until it has.
 pub(crate) trait Spill: Sync {
     /// Takes `tree` if one is wanted elsewhere now; gives it back if not.
     fn spill(&self, tree: Box<Tree>) -> Result<(), Box<Tree>>;
+
+    /// Keeps a file with other hard links (of the operand `root`) for the rank that owns
+    /// its inode.
+    fn defer(&self, root: &(PathBuf, PathBuf), file: Deferred);
+
+    /// Keeps a directory a deferred file goes into, to finish once every rank has copied
+    /// its deferred files.
+    fn late(&self, dir: LateDir);
+}
+
+/// A directory whose attributes (and record) wait until the files deferred into it are in:
+/// its fds closed, found again by name below its operand then.
+pub(crate) struct LateDir {
+    pub(crate) finish: Finish,
+    /// How the walk showed it (source, destination).
+    pub(crate) names: (PathBuf, PathBuf),
+    /// Its operand (source, destination).
+    pub(crate) root: (PathBuf, PathBuf),
+    /// Its entries could not all be read: the error printed.
+    pub(crate) unread: Option<Error>,
 }
 
 /// The XFS locks a job's files take: the space lock (AGF) of the allocation group its

@@ -54,6 +54,10 @@ pub(crate) struct Cp<'a> {
     pub(crate) dry: dry_run::Planned,
     /// The operand being copied (source, destination), for messages about all of it.
     top: (PathBuf, PathBuf),
+    /// A spread copy with `--preserve=links`: a file with more than one link (below an
+    /// operand) is left to the rank that owns its inode (`Next::Defer`), which copies one
+    /// name and links the others, wherever the walk met them.
+    pub(crate) defer_links: bool,
 }
 
 /// Where in the walk an entry is.
@@ -109,6 +113,20 @@ pub(crate) enum Next {
     File(Box<FileNext>),
     /// A directory made or opened: copy its contents, then `set_attributes(finish)`.
     Dir(Box<DirNext>),
+    /// A file with other hard links, left to the rank of a spread copy that owns its inode
+    /// (`Cp::defer_links`): nothing is decided or done here.
+    Defer(Box<Deferred>),
+}
+
+/// A file a spread copy leaves to the rank that owns its inode: its names, its identity, and
+/// what its visit knew.
+pub(crate) struct Deferred {
+    pub(crate) src: PathBuf,
+    pub(crate) dst: PathBuf,
+    pub(crate) id: Ino,
+    /// Its destination directory is new: nothing is there.
+    pub(crate) new_dst: bool,
+    pub(crate) deref: Deref,
 }
 
 /// A regular file opened for copying.
@@ -193,6 +211,11 @@ impl Finish {
 
     pub(crate) fn set_names(&mut self, src: At, dst: At) {
         (self.src, self.dst) = (src, dst);
+    }
+
+    /// The identities of its source and (once made or opened) destination.
+    pub(crate) fn ids(&self) -> (Ino, Option<Ino>) {
+        (ino(&self.src_st), self.dst_st.as_ref().map(ino))
     }
 
     /// The directory could not be opened again: its record fails and its attributes are
@@ -346,6 +369,7 @@ impl<'a> Cp<'a> {
             memory: Memory::new(track_operands),
             dry: dry_run::Planned::default(),
             top: Default::default(),
+            defer_links: false,
         }
     }
 
@@ -363,6 +387,15 @@ impl<'a> Cp<'a> {
 
     fn decide(&mut self, v: Visit) -> ControlFlow<Next, Next> {
         let (mut w, opened) = self.look_at_source(v.src, v.dst, v.place, v.opened)?;
+        if self.defer_links && !w.dir && !v.place.command_line && w.st.st_nlink > 1 {
+            return Break(Next::Defer(Box::new(Deferred {
+                src: v.src.path().to_path_buf(),
+                dst: v.dst.path().to_path_buf(),
+                id: ino(&w.st),
+                new_dst: v.nonexistent == Nonexistent::Yes,
+                deref: v.place.deref,
+            })));
+        }
         self.look_at_destination(&mut w, v.nonexistent)?;
         if let Some(d) = w.dst_st {
             self.refuse_or_skip(&w, &d)?;

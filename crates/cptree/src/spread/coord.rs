@@ -7,11 +7,23 @@
 use std::collections::VecDeque;
 
 /// What rank 0 tells one rank.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Order {
     Tree(Vec<u8>),
     Want,
+    /// The walk is over: send the files deferred to their owners, copy those owned.
+    Links,
+    /// Every owned file is in: finish the directories that waited for them.
+    Dirs,
     Finish,
+}
+
+/// Where the copy is: walking trees, copying deferred files, finishing late directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Trees,
+    Links,
+    Dirs,
 }
 
 /// The state of the work across ranks.
@@ -22,6 +34,7 @@ pub(super) struct Coord {
     asked: Vec<u32>,
     /// Trees offered and not given out.
     queue: VecDeque<Vec<u8>>,
+    phase: Phase,
     /// `Finish` was sent.
     finished: bool,
 }
@@ -30,7 +43,13 @@ impl Coord {
     pub(super) fn new(size: usize) -> Coord {
         let mut busy = vec![false; size];
         busy[0] = true;
-        Coord { busy, asked: vec![0; size], queue: VecDeque::new(), finished: false }
+        Coord {
+            busy,
+            asked: vec![0; size],
+            queue: VecDeque::new(),
+            phase: Phase::Trees,
+            finished: false,
+        }
     }
 
     /// `rank` offered a tree.
@@ -61,8 +80,8 @@ impl Coord {
     }
 
     /// What to tell whom now: waiting trees to idle ranks, requests for trees to busy ranks
-    /// (one per idle rank left without a tree), or, when every rank is idle and no tree
-    /// waits, `Finish` to all.
+    /// (one per idle rank left without a tree); when every rank is idle and no tree waits,
+    /// the next phase to all (`Links`, then `Dirs`), then `Finish`.
     pub(super) fn orders(&mut self) -> Vec<(usize, Order)> {
         let mut orders = Vec::new();
         if self.finished {
@@ -77,8 +96,19 @@ impl Coord {
             orders.push((rank, Order::Tree(tree)));
         }
         if self.busy.iter().all(|&b| !b) {
-            self.finished = true;
-            return (0..self.busy.len()).map(|rank| (rank, Order::Finish)).collect();
+            let order = match self.phase {
+                Phase::Trees => Order::Links,
+                Phase::Links => Order::Dirs,
+                Phase::Dirs => Order::Finish,
+            };
+            (self.phase, self.finished) = match order {
+                Order::Links => (Phase::Links, false),
+                Order::Dirs => (Phase::Dirs, false),
+                _ => (Phase::Dirs, true),
+            };
+            self.busy.fill(!self.finished);
+            let all = 0..self.busy.len();
+            return all.map(|rank| (rank, order.clone())).collect();
         }
         let idle = self.busy.iter().filter(|&&b| !b).count() as u32;
         let mut asked: u32 = self.asked.iter().sum();
@@ -116,6 +146,15 @@ mod tests {
         coord.done(1);
         coord.done(0);
         assert!(coord.others_idle());
+        // Then the deferred files, the late directories, and the end: each once every
+        // rank is done with the one before.
+        for phase in [Order::Links, Order::Dirs] {
+            let all: Vec<_> = (0..3).map(|r| (r, phase.clone())).collect();
+            assert_eq!(coord.orders(), all);
+            assert!(!coord.others_idle());
+            (0..3).for_each(|r| coord.done(r));
+            assert!(!coord.finished());
+        }
         let orders = coord.orders();
         assert_eq!(orders, vec![(0, Order::Finish), (1, Order::Finish), (2, Order::Finish)]);
         assert!(coord.finished());

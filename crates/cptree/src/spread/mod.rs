@@ -22,13 +22,15 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
+use std::path::PathBuf;
+
+use crate::cp::Deferred;
 use crate::options::{Options, ReportFormat};
 use crate::plan::Plan;
 use crate::report::format::{json_record, text_record};
 use crate::report::{End, Output, Reporter, Sink};
-use crate::sched::{Spill, Tree};
-use crate::walk::{Rank, Watch, copy_on_rank};
+use crate::sched::{LateDir, Spill, Tree};
+use crate::walk::{Given, Rank, Watch, copy_on_rank};
 use coord::{Coord, Order};
 use wire::{Frame, Writer, frames};
 
@@ -56,7 +58,18 @@ pub struct Spread {
     post: Arc<Post>,
     /// Taken by `copy`.
     received: Option<Receiver<(u32, Vec<u8>)>>,
-    trees: Option<Sender<Option<Vec<u8>>>>,
+    trees: Option<Sender<Work>>,
+}
+
+/// What the mailbox hands this rank's walk.
+enum Work {
+    Tree(Vec<u8>),
+    /// The files deferred to this rank by every rank, in the order to copy them.
+    Files(Vec<Vec<u8>>),
+    /// Finish the late directories.
+    Dirs,
+    /// The copy is over.
+    Finish,
 }
 
 impl Spread {
@@ -70,6 +83,8 @@ impl Spread {
             outbox: Mutex::new(Writer::default()),
             wanted: AtomicU32::new(0),
             trees: Mutex::new(trees_rx),
+            deferred: (0..ranks.size).map(|_| Mutex::default()).collect(),
+            late: Mutex::default(),
             coord: Mutex::new(Coord::new(ranks.size as usize)),
             settled: Condvar::new(),
             report: opts.report,
@@ -149,8 +164,12 @@ struct Post {
     outbox: Mutex<Writer>,
     /// Trees rank 0 asked this rank for.
     wanted: AtomicU32,
-    /// Trees given to this rank (`None`: the copy is over), from the mailbox to the walk.
-    trees: Mutex<Receiver<Option<Vec<u8>>>>,
+    /// Work given to this rank, from the mailbox to the walk.
+    trees: Mutex<Receiver<Work>>,
+    /// Files deferred to each rank, not sent yet.
+    deferred: Vec<Mutex<Writer>>,
+    /// This rank's directories that wait for deferred files.
+    late: Mutex<Vec<LateDir>>,
     /// Rank 0: the work across ranks, and the walk waiting for other ranks to be idle.
     coord: Mutex<Coord>,
     settled: Condvar,
@@ -186,6 +205,8 @@ impl Post {
         let frame = match order {
             Order::Tree(tree) => Frame::Tree(tree),
             Order::Want => Frame::Want,
+            Order::Links => Frame::Links,
+            Order::Dirs => Frame::Dirs,
             Order::Finish => Frame::Finish,
         };
         let mut message = Writer::default();
@@ -196,13 +217,11 @@ impl Post {
     /// Reads what the other ranks send until this rank is done: orders for this rank (trees
     /// to its walk), and on rank 0 the others' output, offers, progress and totals. Sends
     /// this rank's output on at least every `TICK`.
-    fn mailbox(
-        &self,
-        received: Receiver<(u32, Vec<u8>)>,
-        trees: Sender<Option<Vec<u8>>>,
-        out: &Reporter,
-    ) {
+    fn mailbox(&self, received: Receiver<(u32, Vec<u8>)>, trees: Sender<Work>, out: &Reporter) {
         let mut totals_due = self.size - 1;
+        // Files deferred to this rank, the ranks that sent all theirs, and whether this
+        // rank sent its own (`Links`).
+        let (mut owned, mut ends, mut sent_links) = (Vec::new(), 0, false);
         let mut progress = vec![[0u64; 3]; self.size];
         let mut sent = [0u64; 3];
         let mut last_tick = Instant::now();
@@ -216,7 +235,7 @@ impl Post {
                 Err(RecvTimeoutError::Timeout) => None,
                 // The transport is gone: nothing more can come.
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = trees.send(None);
+                    let _ = trees.send(Work::Finish);
                     return;
                 }
             };
@@ -227,13 +246,22 @@ impl Post {
             {
                 match frame {
                     Frame::Tree(tree) => {
-                        let _ = trees.send(Some(tree));
+                        let _ = trees.send(Work::Tree(tree));
+                    }
+                    Frame::Links => {
+                        self.send_links();
+                        sent_links = true;
+                    }
+                    Frame::Link(file) => owned.push(file),
+                    Frame::LinksEnd => ends += 1,
+                    Frame::Dirs => {
+                        let _ = trees.send(Work::Dirs);
                     }
                     Frame::Want => {
                         self.wanted.fetch_add(1, Ordering::Relaxed);
                     }
                     Frame::Finish => {
-                        let _ = trees.send(None);
+                        let _ = trees.send(Work::Finish);
                         over = self.rank != 0;
                     }
                     Frame::Line(line) => out.relay(vec![line]),
@@ -249,6 +277,13 @@ impl Post {
                         totals_due -= 1;
                     }
                 }
+            }
+            if sent_links && ends == self.size {
+                (sent_links, ends) = (false, 0);
+                owned.sort_by_cached_key(|file| {
+                    ship::file_id(file).map(|(id, dst)| (id, dst.to_path_buf()))
+                });
+                let _ = trees.send(Work::Files(std::mem::take(&mut owned)));
             }
             if self.rank == 0 && self.give_orders(out) && totals_due == 0 {
                 return;
@@ -287,7 +322,31 @@ impl Post {
     }
 }
 
+impl Post {
+    /// Sends every rank the files deferred to it, then says so to every rank (itself too).
+    fn send_links(&self) {
+        for (rank, files) in self.deferred.iter().enumerate() {
+            let mut files = lock(files);
+            Frame::LinksEnd.put(&mut files);
+            let _ = self.send.send((rank as u32, std::mem::take(&mut files.0)));
+        }
+    }
+}
+
 impl Spill for Post {
+    fn defer(&self, root: &(PathBuf, PathBuf), file: Deferred) {
+        let owner = ship::owner(file.id, self.size);
+        let mut files = lock(&self.deferred[owner]);
+        Frame::Link(ship::ship_file(root, &file)).put(&mut files);
+        if files.0.len() >= OUTBOX {
+            let _ = self.send.send((owner as u32, std::mem::take(&mut files.0)));
+        }
+    }
+
+    fn late(&self, dir: LateDir) {
+        lock(&self.late).push(dir);
+    }
+
     fn spill(&self, tree: Box<Tree>) -> Result<(), Box<Tree>> {
         let wanted =
             self.wanted.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
@@ -307,9 +366,19 @@ impl Spill for Post {
 }
 
 impl Rank for Post {
-    fn next_tree(&self) -> Option<Result<Tree, Error>> {
-        let tree = lock(&self.trees).recv().ok()??;
-        Some(ship::land(&tree))
+    fn next(&self) -> Option<Given> {
+        let work = lock(&self.trees).recv().ok()?;
+        Some(match work {
+            Work::Tree(tree) => Given::Tree(ship::land(&tree).map(Box::new)),
+            Work::Files(files) => Given::Files(files.iter().map(|f| ship::land_file(f)).collect()),
+            Work::Dirs => {
+                let mut dirs = std::mem::take(&mut *lock(&self.late));
+                // Deepest first.
+                dirs.sort_by_key(|dir| std::cmp::Reverse(dir.names.1.components().count()));
+                Given::Dirs(dirs)
+            }
+            Work::Finish => return None,
+        })
     }
 
     fn done(&self) {

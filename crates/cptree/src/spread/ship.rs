@@ -1,21 +1,25 @@
-//! A directory tree one rank made and another walks: written out as names and identities
-//! (`ship`), opened again on the other rank (`land`) below the operand one component at a
-//! time, never through a symlink, and checked to be the very directories that were made
-//! and read — what a worker of one process gets as open fds, another process finds again.
+//! What travels between ranks of a spread copy besides lines: a directory tree one rank
+//! made and another walks (`ship`, `land`), and a file with other hard links that one rank
+//! met and the rank owning its inode copies (`ship_file`, `land_file`). Both are written
+//! out as names below their operand and identities, and opened again on the other rank
+//! below the operand one component at a time, never through a symlink — a tree checked to
+//! be the very directory that was made and read: what a worker of one process gets as open
+//! fds, another process finds again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, Stat, statat};
+use rustix::fs::Stat;
 use rustix::io::Errno;
 
 use super::wire::{Reader, Writer};
 use crate::cp::file::DstDir;
-use crate::cp::{Contents, DirNext, Finish, FinishFlags};
+use crate::cp::{Contents, Deferred, DirNext, Finish, FinishFlags};
 use crate::error::{Error, Op};
 use crate::options::Deref;
 use crate::sched::Tree;
-use crate::sys::at::{At, DirFd, open_beneath};
+use crate::sys::at::{At, DirFd, find_below, open_beneath};
 use crate::sys::{Ino, ino};
+use crate::walk::Owned;
 
 /// The tree as bytes; `None` for one that cannot travel (not made and opened by this run).
 pub(super) fn ship(tree: &Tree) -> Option<Vec<u8>> {
@@ -121,19 +125,10 @@ impl Shipped<'_> {
 /// The directory `name` (a path below `root`, as the walk showed it) as an entry of its
 /// parent opened here, and its status, checked to be the directory `id`.
 fn find(root: &Path, name: &Path, id: Ino) -> Result<(At, Stat), Error> {
-    let not_found = || Error::refusal(Op::Replaced, name);
-    let rel = name.strip_prefix(root).map_err(|_| not_found())?;
-    let (Some(parent_rel), Some(leaf)) = (rel.parent(), rel.file_name()) else {
-        return Err(not_found());
-    };
-    let parent = open_beneath(root, parent_rel).map_err(|e| opening(name, e))?;
-    let shown_parent = name.parent().ok_or_else(not_found)?;
-    let at = At::child(&parent, shown_parent, leaf);
-    let st = statat(&parent, leaf, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| opening(name, e))?;
-    if ino(&st) != id || FileType::from_raw_mode(st.st_mode) != FileType::Directory {
-        return Err(not_found());
-    }
-    Ok((at, st))
+    find_below(root, name, id).map_err(|e| match e {
+        None => Error::refusal(Op::Replaced, name),
+        Some(e) => opening(name, e),
+    })
 }
 
 /// A directory on the way that is no longer one, or could not be opened.
@@ -170,4 +165,60 @@ fn deref_of(n: u64) -> Option<Deref> {
         2 => Deref::Always,
         _ => return None,
     })
+}
+
+/// A deferred file of the operand `root` as bytes, for the rank that owns its inode.
+pub(super) fn ship_file(root: &(PathBuf, PathBuf), file: &Deferred) -> Vec<u8> {
+    let mut out = Writer::default();
+    out.path(&root.0).path(&root.1).path(&file.src).path(&file.dst);
+    out.numbers(&[file.id.0, file.id.1]);
+    out.bool(file.new_dst).u64(deref_number(file.deref));
+    out.0
+}
+
+/// The rank that owns the inode `id` of `size` ranks' copy.
+pub(super) fn owner((dev, ino): Ino, size: usize) -> usize {
+    const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+    let hash = (dev.wrapping_mul(MIX) ^ ino).wrapping_mul(MIX);
+    ((hash >> 32) % size as u64) as usize
+}
+
+/// A deferred file as bytes, and its identity (the owner sorts by it).
+pub(super) fn file_id(bytes: &[u8]) -> Option<(Ino, &Path)> {
+    let mut from = Reader(bytes);
+    let (_, _, _, dst) = (from.path()?, from.path()?, from.path()?, from.path()?);
+    let id = pairs(&from.numbers()?);
+    Some((*id.first()?, dst))
+}
+
+/// A deferred file found again here: both parents opened below their operand one component
+/// at a time, never through a symlink.
+pub(super) fn land_file(bytes: &[u8]) -> Result<Owned, Error> {
+    let mut from = Reader(bytes);
+    let damaged = || Error::refusal(Op::Replaced, Path::new("?"));
+    let read = |from: &mut Reader<'_>| {
+        let root = (from.path()?.to_path_buf(), from.path()?.to_path_buf());
+        let (src, dst) = (from.path()?.to_path_buf(), from.path()?.to_path_buf());
+        let _id = from.numbers()?;
+        let (new_dst, deref) = (from.bool()?, deref_of(from.u64()?)?);
+        Some((root, src, dst, new_dst, deref))
+    };
+    let (root, src, dst, new_dst, deref) = read(&mut from).ok_or_else(damaged)?;
+    let (src_at, parent_fd) = entry_below(&root.0, &src)?;
+    let parent = rustix::fs::fstat(&parent_fd).map_err(|e| opening(&src, e))?;
+    let (dst_at, _) = entry_below(&root.1, &dst)?;
+    Ok(Owned { root, src: src_at, dst: dst_at, parent, new_dst, deref })
+}
+
+/// The entry `shown` (a path below `root`) as a name in its parent, opened here.
+fn entry_below(root: &Path, shown: &Path) -> Result<(At, DirFd), Error> {
+    let not_found = || Error::refusal(Op::Replaced, shown);
+    let rel = shown.strip_prefix(root).map_err(|_| not_found())?;
+    let (Some(parent_rel), Some(name), Some(parent_shown)) =
+        (rel.parent(), rel.file_name(), shown.parent())
+    else {
+        return Err(not_found());
+    };
+    let parent = open_beneath(root, parent_rel).map_err(|e| opening(shown, e))?;
+    Ok((At::child(&parent, parent_shown, name), parent))
 }

@@ -26,8 +26,17 @@ pub(super) enum Frame {
     Tree(Vec<u8>),
     /// Another rank is idle: offer a tree if one comes up.
     Want,
-    /// Every rank is idle and no tree is left: send the totals and stop.
+    /// Every rank is idle and no tree is left: send the files deferred to their owners.
+    Links,
+    /// Every rank has copied the files it owns: finish the directories that waited.
+    Dirs,
+    /// Every rank is done: send the totals and stop.
     Finish,
+    // Between any two ranks.
+    /// A file deferred to the rank that owns its inode (`ship::ship_file`).
+    Link(Vec<u8>),
+    /// The sender has sent every file it deferred to this rank.
+    LinksEnd,
 }
 
 const OUT: u8 = 1;
@@ -41,6 +50,10 @@ const TOTALS: u8 = 8;
 const TREE: u8 = 9;
 const WANT: u8 = 10;
 const FINISH: u8 = 11;
+const LINKS: u8 = 12;
+const DIRS: u8 = 13;
+const LINK: u8 = 14;
+const LINKS_END: u8 = 15;
 
 impl Frame {
     /// Appends the frame to `out`.
@@ -59,6 +72,10 @@ impl Frame {
             Frame::Tree(tree) => out.tag(TREE).bytes(tree),
             Frame::Want => out.tag(WANT),
             Frame::Finish => out.tag(FINISH),
+            Frame::Links => out.tag(LINKS),
+            Frame::Dirs => out.tag(DIRS),
+            Frame::Link(file) => out.tag(LINK).bytes(file),
+            Frame::LinksEnd => out.tag(LINKS_END),
         };
     }
 
@@ -81,6 +98,10 @@ impl Frame {
             TREE => Frame::Tree(from.bytes()?.to_vec()),
             WANT => Frame::Want,
             FINISH => Frame::Finish,
+            LINKS => Frame::Links,
+            DIRS => Frame::Dirs,
+            LINK => Frame::Link(from.bytes()?.to_vec()),
+            LINKS_END => Frame::LinksEnd,
             _ => return None,
         })
     }

@@ -235,6 +235,28 @@ pub(crate) fn open_beneath(root: &Path, rel: &Path) -> Result<DirFd, Errno> {
     Ok(Arc::new(fd))
 }
 
+/// The directory an earlier walk showed as `shown` (a path below the operand `root`),
+/// found again: as the entry of its parent opened by `open_beneath`, with its status, which
+/// must be a directory with the identity `id` (`Err(None)` if it is not).
+pub(crate) fn find_below(
+    root: &Path,
+    shown: &Path,
+    id: (u64, u64),
+) -> Result<(At, Stat), Option<Errno>> {
+    let rel = shown.strip_prefix(root).map_err(|_| None)?;
+    let (Some(parent_rel), Some(name), Some(parent_shown)) =
+        (rel.parent(), rel.file_name(), shown.parent())
+    else {
+        return Err(None);
+    };
+    let parent = open_beneath(root, parent_rel).map_err(Some)?;
+    let st = statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(Some)?;
+    if (st.st_dev, st.st_ino) != id || FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        return Err(None);
+    }
+    Ok((At::child(&parent, parent_shown, name), st))
+}
+
 /// The opened directory, if it is the one `expected` describes (`Err(None)` if not).
 fn checked(fd: OwnedFd, expected: &Stat) -> Result<(DirFd, Stat), Option<Errno>> {
     let st = fstat(&fd).map_err(Some)?;

@@ -20,9 +20,9 @@ use crate::error::{Error, Op};
 use crate::options::{Deref, Interactive, Options};
 use crate::plan::{Nonexistent, Pair, Plan};
 use crate::report::Reporter;
-use crate::sched::{Job, Lanes, Sched, Spill, Tree};
+use crate::sched::{Job, Lanes, LateDir, Sched, Spill, Tree};
 use crate::select;
-use crate::sys::at::{At, DirFd, Entries, read_entries};
+use crate::sys::at::{At, DirFd, Entries, find_below, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, ino};
 use copychain::Scratch;
@@ -77,12 +77,17 @@ pub(crate) struct Walk<'a, 'scope, 'env> {
 /// (Whether it failed is the reporter's to count.)
 struct Visited {
     into_self: bool,
+    /// A file was left to the rank owning its inode (`Next::Defer`): its directory's
+    /// attributes wait for it.
+    deferred: bool,
 }
 
 impl Visited {
     fn of(status: Status) -> Visited {
-        Visited { into_self: status == Status::IntoItself }
+        Visited { into_self: status == Status::IntoItself, deferred: false }
     }
+
+    const DONE: Visited = Visited { into_self: false, deferred: false };
 }
 
 /// What visiting an entry left to do.
@@ -141,7 +146,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         }
         self.cp.begin_operand(src, dst);
         self.root = (src.to_path_buf(), dst.to_path_buf());
-        self.trees = trees_allowed(self.cp.opts) && !dst_inside_src(src, dst);
+        self.trees = trees_allowed(self.cp.opts, self.spread()) && !dst_inside_src(src, dst);
         if self.cp.opts.atomic {
             let parent = dir_of(dst);
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -192,12 +197,18 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 match kept {
                     Ok(()) => {
                         self.spilled = true;
-                        Step::Done(Visited { into_self: false })
+                        Step::Done(Visited::DONE)
                     }
                     Err(tree) => self.hand_over_tree(tree),
                 }
             }
             Next::Dir(dir) => self.enter(*dir, command_line),
+            Next::Defer(file) => {
+                if let Some(spill) = self.sched.spill() {
+                    spill.defer(&self.root, *file);
+                }
+                Step::Done(Visited { deferred: true, ..Visited::DONE })
+            }
         }
     }
 
@@ -213,7 +224,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         match self.sched.submit_tree(tree, lanes) {
             Ok(()) => {
                 self.handed_trees = true;
-                Step::Done(Visited { into_self: false })
+                Step::Done(Visited::DONE)
             }
             Err(tree) => self.enter(tree.dir, false),
         }
@@ -252,7 +263,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             self.dst_dirs.insert(ino(made));
         }
         let Some(contents) = contents else {
-            let visited = Visited { into_self: false };
+            let visited = Visited::DONE;
             return Step::Done(self.leave_dir(finish, command_line, visited, None));
         };
         if self.dst_dirs.contains(&ino(&contents.src_st)) {
@@ -267,7 +278,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             Ok(read) => read,
             Err(error) => {
                 self.cp.fail(&error);
-                let visited = Visited { into_self: false };
+                let visited = Visited::DONE;
                 return Step::Done(self.leave_dir(finish, command_line, visited, Some(error)));
             }
         };
@@ -288,6 +299,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             lanes,
             batch: Vec::new(),
             into_self: false,
+            deferred: false,
             lost: None,
             src_end: 0,
             dst_end: 0,
@@ -305,8 +317,11 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         unread: Option<Error>,
     ) -> Visited {
         self.cp.dir_filled(finish.dst(), command_line);
-        self.finish_dir(finish, unread);
-        visited
+        match self.sched.spill().filter(|_| visited.deferred) {
+            Some(spill) => spill.late(late_dir(finish, self.root.clone(), unread)),
+            None => self.finish_dir(finish, unread),
+        }
+        Visited { deferred: false, ..visited }
     }
 
     /// Sets a directory's attributes and writes its record now, or once the files handed
@@ -419,6 +434,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             match self.visit(visit, frame.dirs_left > 0) {
                 Step::Done(entry) => {
                     frame.into_self |= entry.into_self;
+                    frame.deferred |= entry.deferred;
                 }
                 Step::Enter(child) => return Some(child),
             }
@@ -451,14 +467,14 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             frame.lost = frame.lost.take().or_else(|| parent.lost.clone());
         }
         self.lanes = stack.frames.last().map_or_else(Lanes::default, |parent| parent.lanes);
-        let Frame { mut finish, command_line, into_self, lost, .. } = frame;
+        let Frame { mut finish, command_line, into_self, deferred, lost, .. } = frame;
         if let Some((src, dst)) = names {
             finish.set_names(src, dst);
         }
         if lost.is_some() {
             finish.lose();
         }
-        let visited = Visited { into_self };
+        let visited = Visited { into_self, deferred };
         self.leave_dir(finish, command_line, visited, lost)
     }
 
@@ -556,6 +572,11 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 }
 
 impl Walk<'_, '_, '_> {
+    /// Whether this walk is one rank's of a spread copy.
+    fn spread(&self) -> bool {
+        self.sched.spill().is_some()
+    }
+
     /// Whether `--exclude` leaves out the entry at `src` (of type `kind`, as d_type says),
     /// and then its type: a directory only by its own type, or its target's under `-L`.
     fn excluded(&self, src: &At, kind: FileType, deref: Deref) -> Option<FileType> {
@@ -648,14 +669,32 @@ fn open_regular(path: &At) -> Option<Opened> {
 /// does may depend on another's. Not with `-i` (questions in order), `-l`/`-s` or
 /// `--preserve=links` (links to copies made elsewhere in the tree), `-L` (a symlink may
 /// lead into another subtree, or into what is being made), or a dry run (no workers).
-fn trees_allowed(opts: &Options) -> bool {
+///
+/// In a copy spread over ranks (`spread`), `--preserve=links` does not stop them: a file
+/// with other links goes to the rank owning its inode (`links_deferred`).
+fn trees_allowed(opts: &Options, spread: bool) -> bool {
     opts.recursive
         && opts.interactive != Interactive::Ask
         && !opts.hard_link
         && !opts.symbolic_link
-        && !opts.preserve.links
+        && (!opts.preserve.links || spread && links_deferred(opts))
         && opts.deref != Deref::Always
         && !opts.dry_run
+}
+
+/// Whether a spread copy leaves files with other hard links to the rank owning their
+/// inode: `--preserve=links`, and the copy makes files (not links; not a dry run, which
+/// keeps everything on rank 0).
+fn links_deferred(opts: &Options) -> bool {
+    opts.preserve.links && !opts.hard_link && !opts.symbolic_link && !opts.dry_run
+}
+
+/// A directory to finish later, its fds let go.
+fn late_dir(mut finish: Finish, root: (PathBuf, PathBuf), unread: Option<Error>) -> LateDir {
+    let names = (finish.src().path().to_path_buf(), finish.dst().path().to_path_buf());
+    finish.forget_names();
+    finish.set_dst_fd(None);
+    LateDir { finish, names, root, unread }
 }
 
 /// Whether the destination `dst` is (or would be made) inside the source directory `src`:
@@ -669,7 +708,8 @@ fn dst_inside_src(src: &Path, dst: &Path) -> bool {
 fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> Scratch {
     let mut walk = Walk::new(cp, sched, None);
     // Its directories may go to other ranks (not to other workers: they have enough).
-    walk.trees = walk.sched.spill().is_some() && trees_allowed(walk.cp.opts);
+    walk.trees = walk.spread() && trees_allowed(walk.cp.opts, true);
+    walk.cp.defer_links = walk.spread() && links_deferred(walk.cp.opts);
     walk.root = tree.root;
     let step = walk.enter(tree.dir, false);
     walk.walk(step, tree.ancestors);
@@ -708,14 +748,38 @@ pub fn copy_all<'a>(
     })
 }
 
+/// What a rank of a spread copy is given to do, after its plan (rank 0's).
+pub(crate) enum Given {
+    /// A tree another rank made, landed here (or why it could not be).
+    Tree(Result<Box<Tree>, Error>),
+    /// The files deferred by every rank whose inodes this rank owns, found again here (or
+    /// why one could not be), in the order to copy them: the first name of an inode is
+    /// copied, the others linked to it.
+    Files(Vec<Result<Owned, Error>>),
+    /// This rank's directories whose attributes waited for the files, deepest first.
+    Dirs(Vec<LateDir>),
+}
+
+/// A deferred file, found again on the rank that owns its inode.
+pub(crate) struct Owned {
+    /// Its operand (source, destination).
+    pub(crate) root: (PathBuf, PathBuf),
+    pub(crate) src: At,
+    pub(crate) dst: At,
+    /// Its source directory's status.
+    pub(crate) parent: rustix::fs::Stat,
+    /// Its destination directory is new.
+    pub(crate) new_dst: bool,
+    pub(crate) deref: Deref,
+}
+
 /// One rank of a copy spread over several processes: the work it is given and where it says
 /// it is done (`spread` implements it over the ranks' messages).
 pub(crate) trait Rank: Spill {
-    /// The next tree another rank made and sent here, landed (or why it could not be);
-    /// `None` when the whole copy is done.
-    fn next_tree(&self) -> Option<Result<Tree, Error>>;
+    /// The next work, or `None` when the whole copy is done.
+    fn next(&self) -> Option<Given>;
 
-    /// The work given last (the plan, on rank 0; a tree) is done, its output said.
+    /// The work given last (the plan, on rank 0) is done, its output said.
     fn done(&self);
 
     /// Waits until no other rank has a tree of this one's (before an operand that may
@@ -724,8 +788,9 @@ pub(crate) trait Rank: Spill {
 }
 
 /// Copies on one rank of a spread copy: every pair of `plan` (rank 0's, which has it), then
-/// each tree `rank` is given, until the copy is done; like `copy_all` otherwise, with trees
-/// spilling to other ranks that want one.
+/// what `rank` is given, until the copy is done; like `copy_all` otherwise, with trees
+/// spilling to other ranks that want one and files with other links left to the rank that
+/// owns their inode.
 pub(crate) fn copy_on_rank<'a>(
     opts: &'a Options,
     plan: Option<&Plan>,
@@ -739,6 +804,7 @@ pub(crate) fn copy_on_rank<'a>(
         let cp = Cp::new(opts, out.printer(), env, track);
         let sched = Sched::new(scope, (opts, out), env, (walk_tree, Some(rank as &dyn Spill)));
         let mut walk = Walk::new(cp, sched, watch);
+        walk.cp.defer_links = links_deferred(opts);
         if let Some(plan) = plan {
             for pair in &plan.pairs {
                 if out.stop().requested() {
@@ -752,11 +818,8 @@ pub(crate) fn copy_on_rank<'a>(
             walk.drain();
             rank.done();
         }
-        while let Some(tree) = rank.next_tree() {
-            match tree {
-                Ok(tree) => walk.copy_landed(tree),
-                Err(error) => walk.cp.fail(&error),
-            }
+        while let Some(given) = rank.next() {
+            walk.take(given);
             walk.drain();
             rank.done();
         }
@@ -765,12 +828,91 @@ pub(crate) fn copy_on_rank<'a>(
 }
 
 impl Walk<'_, '_, '_> {
+    /// Does what this rank was given.
+    fn take(&mut self, given: Given) {
+        match given {
+            Given::Tree(Ok(tree)) => self.copy_landed(*tree),
+            Given::Files(files) => {
+                // This rank owns these inodes: their names are decided here.
+                self.cp.defer_links = false;
+                for file in files {
+                    match file {
+                        Ok(file) => self.copy_owned(file),
+                        Err(error) => self.cp.fail(&error),
+                    }
+                }
+            }
+            Given::Dirs(dirs) => dirs.into_iter().for_each(|dir| self.finish_late(dir)),
+            Given::Tree(Err(error)) => self.cp.fail(&error),
+        }
+    }
+
     /// A tree another rank sent: walked here as a worker walks one handed over.
     fn copy_landed(&mut self, tree: Tree) {
         self.cp.begin_operand(&tree.root.0, &tree.root.1);
-        self.trees = trees_allowed(self.cp.opts);
+        self.trees = trees_allowed(self.cp.opts, true);
         self.root = tree.root;
         let step = self.enter(tree.dir, false);
         self.walk(step, tree.ancestors);
     }
+
+    /// A file whose inode this rank owns: GNU's decisions for it here, where the names of
+    /// its inode copied before are remembered (the first is copied, the others linked).
+    fn copy_owned(&mut self, file: Owned) {
+        self.cp.begin_operand(&file.root.0, &file.root.1);
+        self.root = file.root;
+        let place = Place {
+            parent: Some(&file.parent),
+            ancestors: &[],
+            deref: file.deref,
+            command_line: false,
+            dst_dir: None,
+        };
+        let nonexistent = if file.new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
+        let (src, dst) = (&file.src, &file.dst);
+        let visit = Visit { src, dst, nonexistent, place: &place, opened: None, first_dir: false };
+        // Not a directory when deferred; one now (replaced meanwhile) is walked as one.
+        let step = self.visit(visit, false);
+        self.walk(step, Vec::new());
+    }
+
+    /// A directory of this rank's whose attributes waited: found again below its operand,
+    /// checked to be the one it was, and finished; one that is not is lost (its record
+    /// fails, its attributes are left alone).
+    fn finish_late(&mut self, dir: LateDir) {
+        let LateDir { mut finish, names, root, unread } = dir;
+        let found = find_late(&root, &names, finish.ids());
+        match found {
+            Ok((src, dst, fd)) => {
+                finish.set_names(src, dst);
+                finish.set_dst_fd(Some(fd));
+                self.cp.finish_dir(&finish, unread, None);
+            }
+            Err(error) => {
+                self.cp.fail(&error);
+                finish.set_names(At::cwd(&names.0), At::cwd(&names.1));
+                finish.lose();
+                self.cp.finish_dir(&finish, Some(error), None);
+            }
+        }
+    }
+}
+
+/// A late directory's source and destination found again, and its destination opened.
+fn find_late(
+    root: &(PathBuf, PathBuf),
+    names: &(PathBuf, PathBuf),
+    (src_id, dst_id): (Ino, Option<Ino>),
+) -> Result<(At, At, DirFd), Error> {
+    let not_it = |path: &Path, e: Option<rustix::io::Errno>| match e {
+        None | Some(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
+            Error::refusal(Op::Replaced, path)
+        }
+        Some(e) => Error::new(Op::OpenDir, path, e),
+    };
+    let (src, _) = find_below(&root.0, &names.0, src_id).map_err(|e| not_it(&names.0, e))?;
+    let dst_id = dst_id.ok_or_else(|| not_it(&names.1, None))?;
+    let (dst, st) = find_below(&root.1, &names.1, dst_id).map_err(|e| not_it(&names.1, e))?;
+    let (fd, _) = dst.open_dest_dir(false, &st).map_err(|e| not_it(&names.1, e))?;
+    Ok((src, dst, fd))
 }

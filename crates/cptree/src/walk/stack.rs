@@ -40,6 +40,8 @@ pub(super) struct Frame {
     pub(super) batch: Vec<(At, At)>,
     /// An entry ran into itself: the operand's walk stops.
     pub(super) into_self: bool,
+    /// A file was left to the rank owning its inode: its attributes wait (`LateDir`).
+    pub(super) deferred: bool,
     /// It could not be opened again: the message printed.
     pub(super) lost: Option<Error>,
     /// Where its paths end in the stack's, and its name's length there.
