@@ -174,6 +174,17 @@ when the copy ends. With \fB\-\-progress\fR and standard error not a terminal, r
 plain status line every 5 seconds and one at the end, for logs. By default the bar is
 drawn only when standard error is a terminal and no \fB\-v\fR, \fB\-\-debug\fR or report
 lines go to a standard output that is not that same terminal.
+.SH "MANY MACHINES"
+Built with MPI (\fBcargo install \-\-path . \-\-features mpi\fR, with Open MPI's or MPICH's
+development packages and libclang), rcp started as the ranks of one job by \fBmpirun\fR or
+\fBsrun\fR (\fBsrun \-n 64 rcp \-a \-\-resume \-T src dst\fR) copies the operands
+together: rank 0 checks the operands and prints all output, every rank walks, and a rank
+that runs dry is sent a directory tree another rank made. \fB\-j\fR is threads per rank.
+Files with several hard links go to the rank owning their inode, which keeps them linked;
+the directories they go into are finished after them, deepest first. The summary,
+\fB\-\-stats\fR and the exit status are the whole job's. A killed rank ends the job; the
+same command with \fB\-\-resume\fR completes it. \fB\-i\fR and \fB\-\-atomic\fR are
+refused across ranks. A build without MPI started as one of several ranks refuses to copy.
 .SH "DIFFERENCES FROM GNU CP"
 .IP \(bu 2
 A destination rcp created is removed when its copy fails; GNU cp 9.1 leaves it partial.

@@ -22,6 +22,9 @@ pub(crate) fn run<F>(copy: F) -> Option<i32>
 where
     F: FnOnce(Ranks) -> i32 + Send,
 {
+    // SIGINT/SIGTERM/SIGHUP go to the walking thread, where the blocking calls are: not to
+    // this one, nor to the threads MPI starts (which inherit this mask).
+    cptree::signals::leave_to_the_walk();
     let (universe, _) = mpi::initialize_with_threading(Threading::Funneled)?;
     let world = universe.world();
     let (send, outgoing) = channel();
@@ -33,7 +36,10 @@ where
         received,
     };
     let status = std::thread::scope(|scope| {
-        let copying = scope.spawn(move || copy(ranks));
+        let copying = scope.spawn(move || {
+            cptree::signals::walk_here();
+            copy(ranks)
+        });
         pump(&world, &outgoing, &incoming);
         copying.join()
     });

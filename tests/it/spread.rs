@@ -341,3 +341,152 @@ fn what_cannot_be_spread_is_refused_and_a_failed_plan_ends_every_rank() {
     assert!(out.status.success());
     assert_eq!(fs::read(root.join("new/f")).unwrap(), b"f");
 }
+
+/// A rank killed mid-copy (`kill -9`, as a failed node) ends the job with a non-zero status
+/// and leaves no file looking complete; the same command again with `--resume` completes
+/// the tree, copying only what is missing or cut short. SIGINT to `mpirun` stops every rank
+/// as it stops one rcp: the files being written are removed.
+#[test]
+fn a_killed_rank_fails_the_job_and_resume_completes_the_tree() {
+    let test = "spread killed rank";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-kill") else { return };
+    let root = dir.path();
+    if !have("mpirun") || !have("strace") {
+        return skip(test, "mpirun or strace is not installed");
+    }
+    fs::create_dir(root.join("src")).unwrap();
+    for d in 0..6 {
+        fs::create_dir(root.join(format!("src/d{d}"))).unwrap();
+        for f in 0..20 {
+            let data = vec![(d * 20 + f) as u8; 30_000];
+            fs::write(root.join(format!("src/d{d}/f{f}")), data).unwrap();
+        }
+    }
+    fs::hard_link(root.join("src/d0/f0"), root.join("src/d5/link")).unwrap();
+    // Every rank copies slowly (each copy_file_range waits 0.2 s); rank 1's strace writes
+    // its PID to a file.
+    let script = root.join("rank.sh");
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let slowed =
+        format!("strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=200000 {rcp}");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
+             echo $! > {root}/tracer\n  wait $!\n  exit $?\nfi\nexec {slowed} \"$@\"\n",
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    let one = Command::new(rcp).args(["-a", "src", "one"]).current_dir(root).status().unwrap();
+    assert!(one.success());
+    let launch_slow = |dst: &str| {
+        Command::new("mpirun")
+            .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
+            .arg(&script)
+            .args(["-a", "src", dst])
+            .current_dir(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let job = launch_slow("dst");
+    let pid = slow_rank(root, "dst");
+    Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap();
+    let out = job.wait_with_output().unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the job went on: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Whatever was cut short does not look complete: its size or time differs.
+    let expected = describe(&root.join("one"), true);
+    let left = describe(&root.join("dst"), true);
+    assert!(left != expected, "{test}: the killed job finished the copy");
+    let Some(again) =
+        mpirun(test, 3, root, &["-a", "--resume", "-T", "--report=json", "src", "dst"])
+    else {
+        return;
+    };
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(describe(&root.join("dst"), true), expected, "{test}: resumed copy differs");
+    let records = parse_report(&String::from_utf8_lossy(&again.stdout));
+    let skipped = records.iter().filter(|r| r["reason"] == "unchanged").count();
+    assert!(skipped > 0, "{test}: --resume copied everything again");
+}
+
+/// SIGINT to `mpirun` reaches every rank (as SIGTERM) and each stops as one rcp does: the
+/// file being written — here from a fifo (`--copy-contents`) whose writer holds it open —
+/// is removed, rank 0 says so once, and the job fails.
+#[test]
+fn sigint_to_mpirun_stops_every_rank_and_leaves_nothing_cut_short() {
+    let test = "spread sigint";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-int") else { return };
+    let root = dir.path();
+    if !have("mpirun") {
+        return skip(test, "mpirun is not installed");
+    }
+    for d in 0..4 {
+        fs::create_dir_all(root.join(format!("src/d{d}"))).unwrap();
+        for f in 0..10 {
+            fs::write(root.join(format!("src/d{d}/f{f}")), vec![b'x'; 10_000]).unwrap();
+        }
+    }
+    let fifo = root.join("src/d2/fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // The fifo's writer: 1000 bytes, then open until the job is over.
+    let writer = std::thread::spawn(move || {
+        let mut w = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        std::io::Write::write_all(&mut w, &[b'y'; 1000]).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(8));
+    });
+    let job = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
+        .arg(env!("CARGO_BIN_EXE_rcp"))
+        .args(["-r", "--copy-contents", "src", "dst"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let copied = root.join("dst/d2/fifo");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    while fs::metadata(&copied).map_or(true, |m| m.len() < 1000) {
+        assert!(std::time::Instant::now() < deadline, "{test}: the fifo's data never came");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Command::new("kill").arg("-INT").arg(job.id().to_string()).status().unwrap();
+    let out = job.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(rcp_lines(&out), ["rcp: interrupted by SIGTERM"], "{test}");
+    assert!(!copied.exists(), "{test}: the file cut short is left");
+    for (path, what) in describe(&root.join("dst"), false) {
+        assert!(
+            !what.contains(" size ") || what.contains(" size 10000 "),
+            "{}: {what}",
+            path.display()
+        );
+    }
+}
+
+/// Rank 1's rcp (the child of the strace whose PID the script wrote to `tracer`), once the
+/// copy into `dst` has begun and a little more.
+fn slow_rank(root: &Path, dst: &str) -> i32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "rank 1 never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let Ok(tracer) = fs::read_to_string(root.join("tracer")) else { continue };
+        let tracer = tracer.trim();
+        let children = fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"));
+        let pid = children.ok().and_then(|c| c.split_whitespace().next()?.parse::<i32>().ok());
+        if let (Some(pid), true) = (pid, root.join(dst).join("d0").exists()) {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            return pid;
+        }
+    }
+}

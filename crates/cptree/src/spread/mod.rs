@@ -120,7 +120,10 @@ impl Spread {
         let empty = Plan::default();
         let plan = (post.rank == 0).then(|| plan.unwrap_or(&empty));
         std::thread::scope(|scope| {
-            let mailbox = scope.spawn(|| post.mailbox(received, trees, out));
+            let mailbox = scope.spawn(|| {
+                crate::sys::interrupt::leave_to_the_walk();
+                post.mailbox(received, trees, out)
+            });
             copy_on_rank(opts, plan, out, watch, post);
             if post.rank != 0 {
                 post.to_zero(&Frame::Progress(counts(out)));

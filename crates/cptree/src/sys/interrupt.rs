@@ -124,9 +124,20 @@ fn interrupt_blocking_calls(signal: i32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Keeps the stopping signals away from the calling thread (workers, the progress bar), so
-/// the kernel delivers them to the walking thread and interrupts what it is blocked in.
+/// Keeps the stopping signals away from the calling thread (workers, the progress bar, a
+/// transport and the threads it starts), so the kernel delivers them to the walking thread
+/// and interrupts what it is blocked in.
 pub fn leave_to_the_walk() {
+    mask_stopping(libc::SIG_BLOCK);
+}
+
+/// Lets the stopping signals reach the calling thread: the walking thread, when the thread
+/// that started it keeps them out (`leave_to_the_walk`).
+pub fn walk_here() {
+    mask_stopping(libc::SIG_UNBLOCK);
+}
+
+fn mask_stopping(how: libc::c_int) {
     // SAFETY: a sigset built with sigemptyset/sigaddset, passed to pthread_sigmask.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -134,7 +145,7 @@ pub fn leave_to_the_walk() {
         for signal in STOPPING {
             libc::sigaddset(&mut set, signal);
         }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
     }
 }
 
