@@ -559,3 +559,57 @@ pub fn shell_status(status: std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.code().or_else(|| status.signal().map(|signal| 128 + signal))
 }
+
+/// A FUSE filesystem written in Python (fusepy) over `root/back`, mounted at `root/mnt`;
+/// unmounted on drop.
+pub struct Fuse {
+    pub mnt: PathBuf,
+    child: std::process::Child,
+}
+
+impl Fuse {
+    /// Mounts `script BACK MNT ARGS...`, or says why not (`skip`) and gives `None`.
+    pub fn mount(test: &str, script: &Path, root: &Path, args: &[&str]) -> Option<Fuse> {
+        use std::time::{Duration, Instant};
+        let usable = have("python3")
+            && Path::new("/dev/fuse").exists()
+            && Command::new("python3")
+                .args(["-c", "import fuse"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !usable || !rustix::process::geteuid().is_root() {
+            skip(test, "needs root, /dev/fuse, python3 and fusepy (pip install fusepy; libfuse2)");
+            return None;
+        }
+        let (back, mnt) = (root.join("back"), root.join("mnt"));
+        fs::create_dir_all(&back).unwrap();
+        fs::create_dir_all(&mnt).unwrap();
+        let child = Command::new("python3")
+            .arg(script)
+            .args([&back, &mnt])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let fuse = Fuse { mnt: mnt.clone(), child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mounted = || {
+            fs::read_to_string("/proc/self/mounts")
+                .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(1) == mnt.to_str()))
+        };
+        while !mounted() {
+            assert!(Instant::now() < deadline, "the FUSE filesystem did not mount");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(fuse)
+    }
+}
+
+impl Drop for Fuse {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mnt).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

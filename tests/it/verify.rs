@@ -5,10 +5,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::common::{have, parse_report, rcp_in, skip, write_pattern};
+use crate::common::{parse_report, rcp_in, write_pattern};
 
 #[test]
 fn verified_copies_say_so() {
@@ -32,55 +30,10 @@ fn verified_copies_say_so() {
     assert_eq!(records[0]["verified"], false);
 }
 
-/// The FUSE filesystem of `fuse/flip.py` over `back`, mounted at `mnt`; unmounted on drop.
-struct Flip {
-    mnt: std::path::PathBuf,
-    child: Child,
-}
-
-impl Flip {
-    fn mount(test: &str, root: &Path) -> Option<Flip> {
-        let usable = have("python3")
-            && Path::new("/dev/fuse").exists()
-            && Command::new("python3")
-                .args(["-c", "import fuse"])
-                .status()
-                .is_ok_and(|s| s.success());
-        if !usable || !rustix::process::geteuid().is_root() {
-            skip(test, "needs root, /dev/fuse, python3 and fusepy (pip install fusepy; libfuse2)");
-            return None;
-        }
-        let (back, mnt) = (root.join("back"), root.join("mnt"));
-        fs::create_dir_all(&back).unwrap();
-        fs::create_dir_all(&mnt).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fuse/flip.py");
-        let child = Command::new("python3")
-            .arg(script)
-            .args([&back, &mnt])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let flip = Flip { mnt: mnt.clone(), child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mounted = || {
-            fs::read_to_string("/proc/self/mounts")
-                .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(1) == mnt.to_str()))
-        };
-        while !mounted() {
-            assert!(Instant::now() < deadline, "the FUSE filesystem did not mount");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(flip)
-    }
-}
-
-impl Drop for Flip {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mnt).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The FUSE filesystem of `fuse/flip.py` over `root/back`, mounted at `root/mnt`.
+fn mount_flip(test: &str, root: &Path) -> Option<crate::common::Fuse> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fuse/flip.py");
+    crate::common::Fuse::mount(test, &script, root, &[])
 }
 
 #[test]
@@ -111,7 +64,7 @@ fn verify_catches_a_filesystem_that_returns_wrong_bytes() {
     let test = "--verify on a byte-flipping FUSE filesystem";
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let Some(_flip) = Flip::mount(test, root) else { return };
+    let Some(_flip) = mount_flip(test, root) else { return };
     write_pattern(&root.join("src.bin"), 20_000, 3);
     // Without --verify the copy "succeeds": what reads back is wrong at byte 4096.
     let blind = rcp_in(root, &["src.bin", "mnt/blind.bin"]);

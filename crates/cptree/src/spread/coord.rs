@@ -80,7 +80,7 @@ impl Coord {
     }
 
     /// What to tell whom now: waiting trees to idle ranks, requests for trees to busy ranks
-    /// (one per idle rank left without a tree); when every rank is idle and no tree waits,
+    /// (one per idle rank left without a tree, and a spare per rank); when every rank is idle and no tree waits,
     /// the next phase to all (`Links`, then `Dirs`), then `Finish`.
     pub(super) fn orders(&mut self) -> Vec<(usize, Order)> {
         let mut orders = Vec::new();
@@ -110,9 +110,13 @@ impl Coord {
             let all = 0..self.busy.len();
             return all.map(|rank| (rank, order.clone())).collect();
         }
+        // A tree for every idle rank, and one waiting for each other rank: a rank that
+        // finishes gets its next tree without a round trip to a busy one.
         let idle = self.busy.iter().filter(|&&b| !b).count() as u32;
+        let spare = self.busy.len() as u32 - 1;
+        let short = (idle + spare).saturating_sub(self.queue.len() as u32);
         let mut asked: u32 = self.asked.iter().sum();
-        while asked < idle {
+        while self.phase == Phase::Trees && asked < short {
             let Some(rank) =
                 (0..self.busy.len()).filter(|&r| self.busy[r]).min_by_key(|&r| self.asked[r])
             else {
@@ -133,13 +137,14 @@ mod tests {
     #[test]
     fn trees_go_to_idle_ranks_and_the_end_comes_when_all_are_idle() {
         let mut coord = Coord::new(3);
-        // Rank 0 walks the plan; ranks 1 and 2 are idle: rank 0 is asked for two trees.
-        assert_eq!(coord.orders(), vec![(0, Order::Want), (0, Order::Want)]);
+        // Rank 0 walks the plan; ranks 1 and 2 are idle: rank 0 is asked for a tree for
+        // each, and a spare for each other rank.
+        assert_eq!(coord.orders(), vec![(0, Order::Want); 4]);
         coord.offer(0, vec![1]);
         assert_eq!(coord.orders(), vec![(1, Order::Tree(vec![1]))]);
-        // Rank 0 is done before offering a second: rank 1 is asked for one.
+        // Rank 0 is done before offering more: rank 1 is asked.
         coord.done(0);
-        assert_eq!(coord.orders(), vec![(1, Order::Want), (1, Order::Want)]);
+        assert_eq!(coord.orders(), vec![(1, Order::Want); 4]);
         assert!(!coord.others_idle());
         coord.offer(1, vec![2]);
         assert_eq!(coord.orders(), vec![(0, Order::Tree(vec![2]))]);

@@ -285,7 +285,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let lanes = opened.as_ref().map_or_else(Lanes::default, |(fd, st)| {
             self.sched.lanes((&contents.src_st, Some(src_fd.as_fd())), (st, Some(fd.as_fd())))
         });
-        let dirs_left = entries.iter().filter(|(_, kind)| *kind == FileType::Directory).count();
+        let dirs_left = entries.iter().filter(|&(_, kind)| may_be_dir(kind)).count();
         Step::Enter(Box::new(Frame {
             finish,
             command_line,
@@ -404,7 +404,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             let (name, kind) = frame.entries.get(frame.next);
             frame.next += 1;
             let regular = kind == FileType::RegularFile;
-            frame.dirs_left -= usize::from(kind == FileType::Directory);
+            frame.dirs_left -= usize::from(may_be_dir(kind));
             let s = At::child(&src_fd, src, name);
             let d = match &dst_fd {
                 Some(fd) => At::child(fd, dst, name),
@@ -647,6 +647,13 @@ impl Walk<'_, '_, '_> {
             self.cp.out.debug(&format!("removed stale temporary {name} (process {pid} is over)"));
         }
     }
+}
+
+/// Whether an entry of this type (as `d_type` says) may be a directory: one, or unknown (a
+/// filesystem without `d_type`: many FUSE ones, XFS without ftype) — counted as one, so a
+/// directory met before it may still go to a worker or another rank.
+fn may_be_dir(kind: FileType) -> bool {
+    matches!(kind, FileType::Directory | FileType::Unknown)
 }
 
 /// Opens a source directory (checking it is the one stat'ed) and reads its entries.
