@@ -8,21 +8,24 @@
 //! others trees — a directory this run made, with everything below it — that a busy rank
 //! offered when rank 0 told it another was idle (`coord`). A tree travels as names and
 //! identities (`ship`) and is opened again where it lands, one component at a time and
-//! never through a symlink. Each rank's walk keeps its own `-j` threads. When every rank is
-//! idle and no tree waits, rank 0 says `Finish`; each other rank answers with its totals
-//! (outcomes, files and bytes per strategy, errors), which rank 0 adds to its own, so the
-//! summary, `--stats` and the exit status are the whole job's.
+//! never through a symlink. Each rank's walk keeps its own `-j` threads. Under
+//! `--preserve=links` a file with other links is not copied where it is met: it goes to the
+//! rank owning its inode. When every rank is idle and no tree waits, rank 0 moves every rank
+//! on, each time all are idle again: `Links` (deferred files to their owners, which copy one
+//! name and link the others), `Dirs` (the directories those went into get their attributes,
+//! deepest first), `Finish`; each other rank answers with its totals (outcomes, files and
+//! bytes per strategy, errors), which rank 0 adds to its own, so the summary, `--stats` and
+//! the exit status are the whole job's.
 
 mod coord;
 mod ship;
 mod wire;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-
-use std::path::PathBuf;
 
 use crate::cp::Deferred;
 use crate::options::{Options, ReportFormat};
@@ -221,89 +224,132 @@ impl Post {
     /// to its walk), and on rank 0 the others' output, offers, progress and totals. Sends
     /// this rank's output on at least every `TICK`.
     fn mailbox(&self, received: Receiver<(u32, Vec<u8>)>, trees: Sender<Work>, out: &Reporter) {
-        let mut totals_due = self.size - 1;
-        // Files deferred to this rank, the ranks that sent all theirs, and whether this
-        // rank sent its own (`Links`).
-        let (mut owned, mut ends, mut sent_links) = (Vec::new(), 0, false);
-        let mut progress = vec![[0u64; 3]; self.size];
-        let mut sent = [0u64; 3];
-        let mut last_tick = Instant::now();
+        let mut mail = Mailbox {
+            post: self,
+            trees,
+            out,
+            totals_due: self.size - 1,
+            owned: Vec::new(),
+            links_ended: 0,
+            sent_links: false,
+            progress: vec![[0; 3]; self.size],
+            sent: [0; 3],
+            last_tick: Instant::now(),
+        };
         if self.rank == 0 {
             // Rank 0 walks the plan; the others wait: ask it for trees before anything.
             self.give_orders(out);
         }
         loop {
-            let message = match received.recv_timeout(TICK) {
-                Ok(message) => Some(message),
-                Err(RecvTimeoutError::Timeout) => None,
+            let (from, message) = match received.recv_timeout(TICK) {
+                Ok((from, message)) => (from as usize, message),
+                Err(RecvTimeoutError::Timeout) => (0, Vec::new()),
                 // The transport is gone: nothing more can come.
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = trees.send(Work::Finish);
+                    let _ = mail.trees.send(Work::Finish);
                     return;
                 }
             };
             let mut over = false;
-            for (from, frame) in message
-                .iter()
-                .flat_map(|(from, m)| frames(m).into_iter().map(move |f| (*from as usize, f)))
-            {
-                match frame {
-                    Frame::Tree(tree) => {
-                        let _ = trees.send(Work::Tree(tree));
-                    }
-                    Frame::Links => {
-                        self.send_links();
-                        sent_links = true;
-                    }
-                    Frame::Link(file) => owned.push(file),
-                    Frame::LinksEnd => ends += 1,
-                    Frame::Dirs => {
-                        let _ = trees.send(Work::Dirs);
-                    }
-                    Frame::Want => {
-                        self.wanted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Frame::Finish => {
-                        let _ = trees.send(Work::Finish);
-                        over = self.rank != 0;
-                    }
-                    Frame::Line(line) => out.relay(vec![line]),
-                    Frame::Offer(tree) => lock(&self.coord).offer(from, tree),
-                    Frame::Done => lock(&self.coord).done(from),
-                    Frame::Progress(now) => {
-                        let before = std::mem::replace(&mut progress[from], now);
-                        let delta = [0, 1, 2].map(|i| now[i].saturating_sub(before[i]));
-                        out.progress().add(delta[0], delta[1], delta[2]);
-                    }
-                    Frame::Totals(words) => {
-                        out.absorb(&words);
-                        totals_due -= 1;
-                    }
-                }
+            for frame in frames(&message) {
+                over |= mail.take(from, frame);
             }
-            if sent_links && ends == self.size {
-                (sent_links, ends) = (false, 0);
-                owned.sort_by_cached_key(|file| {
-                    ship::file_id(file).map(|(id, dst)| (id, dst.to_path_buf()))
-                });
-                let _ = trees.send(Work::Files(std::mem::take(&mut owned)));
-            }
-            if self.rank == 0 && self.give_orders(out) && totals_due == 0 {
+            mail.pass_owned_files();
+            let finished = self.rank == 0 && self.give_orders(out) && mail.totals_due == 0;
+            if over || finished {
                 return;
             }
-            if over {
-                return;
+            mail.tick();
+        }
+    }
+}
+
+/// What a rank's mailbox keeps between messages.
+struct Mailbox<'p> {
+    post: &'p Post,
+    /// To this rank's walk.
+    trees: Sender<Work>,
+    out: &'p Reporter,
+    /// Rank 0: the ranks whose totals have not come.
+    totals_due: usize,
+    /// Files deferred to this rank, the ranks that have sent all theirs (`LinksEnd`), and
+    /// whether this rank has sent its own (`Links`).
+    owned: Vec<Vec<u8>>,
+    links_ended: usize,
+    sent_links: bool,
+    /// Rank 0: each rank's progress counters as last told.
+    progress: Vec<[u64; 3]>,
+    /// This rank's counters as last sent to rank 0, and when.
+    sent: [u64; 3],
+    last_tick: Instant,
+}
+
+impl Mailbox<'_> {
+    /// Does what `frame` from `from` says; returns whether this rank (not 0) is done.
+    fn take(&mut self, from: usize, frame: Frame) -> bool {
+        let post = self.post;
+        match frame {
+            Frame::Tree(tree) => {
+                let _ = self.trees.send(Work::Tree(tree));
             }
-            if last_tick.elapsed() >= TICK {
-                last_tick = Instant::now();
-                let now = counts(out);
-                if self.rank != 0 && now != sent {
-                    sent = now;
-                    self.to_zero(&Frame::Progress(now));
-                }
-                self.flush();
+            Frame::Want => {
+                post.wanted.fetch_add(1, Ordering::Relaxed);
+            }
+            Frame::Links => {
+                post.send_links();
+                self.sent_links = true;
+            }
+            Frame::Link(file) => self.owned.push(file),
+            Frame::LinksEnd => self.links_ended += 1,
+            Frame::Dirs => {
+                let _ = self.trees.send(Work::Dirs);
+            }
+            Frame::Finish => {
+                let _ = self.trees.send(Work::Finish);
+                return post.rank != 0;
+            }
+            Frame::Line(line) => self.out.relay(vec![line]),
+            Frame::Offer(tree) => lock(&post.coord).offer(from, tree),
+            Frame::Done => lock(&post.coord).done(from),
+            Frame::Progress(now) => {
+                let before = std::mem::replace(&mut self.progress[from], now);
+                let delta = [0, 1, 2].map(|i| now[i].saturating_sub(before[i]));
+                self.out.progress().add(delta[0], delta[1], delta[2]);
+            }
+            Frame::Totals(words) => {
+                self.out.absorb(&words);
+                self.totals_due -= 1;
             }
         }
+        false
+    }
+
+    /// Once this rank has sent its deferred files and every rank has sent its own here, the
+    /// walk gets them, by inode and then destination name (the first name of an inode is
+    /// copied, the others linked to it).
+    fn pass_owned_files(&mut self) {
+        if !self.sent_links || self.links_ended < self.post.size {
+            return;
+        }
+        (self.sent_links, self.links_ended) = (false, 0);
+        self.owned.sort_by_cached_key(|file| {
+            ship::file_id(file).map(|(id, dst)| (id, dst.to_path_buf()))
+        });
+        let _ = self.trees.send(Work::Files(std::mem::take(&mut self.owned)));
+    }
+
+    /// Every `TICK`: this rank's progress and output on to rank 0.
+    fn tick(&mut self) {
+        if self.last_tick.elapsed() < TICK {
+            return;
+        }
+        self.last_tick = Instant::now();
+        let now = counts(self.out);
+        if self.post.rank != 0 && now != self.sent {
+            self.sent = now;
+            self.post.to_zero(&Frame::Progress(now));
+        }
+        self.post.flush();
     }
 }
 
