@@ -51,17 +51,16 @@ pub(crate) fn refusal(ranks: &Ranks) -> String {
 }
 
 /// Why the copy `opts` asks for cannot be spread over ranks, in cp's words (without the
-/// program name): `-i` asks questions one process must ask; `--atomic` tells its stale
-/// temporaries by a process ID, which names a process on one host only.
+/// program name): `-i` asks questions, which one process must ask. (`--atomic` can: a
+/// temporary's name says which host, boot, PID namespace and process made it, and a rank
+/// removes only those of its own place whose process is over.)
 #[cfg(feature = "mpi")]
 pub(crate) fn refusal_of(opts: &cptree::options::Options) -> Option<String> {
     use cptree::options::Interactive;
-    let option = match () {
-        () if opts.interactive == Interactive::Ask => "--interactive (-i)",
-        () if opts.atomic => "--atomic",
-        () => return None,
-    };
-    Some(format!("{option} cannot be used across the ranks of a parallel launcher; run it once"))
+    (opts.interactive == Interactive::Ask).then(|| {
+        "--interactive (-i) cannot be used across the ranks of a parallel launcher; run it once"
+            .to_string()
+    })
 }
 
 #[cfg(test)]

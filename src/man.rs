@@ -183,8 +183,8 @@ that runs dry is sent a directory tree another rank made. \fB\-j\fR is threads p
 Files with several hard links go to the rank owning their inode, which keeps them linked;
 the directories they go into are finished after them, deepest first. The summary,
 \fB\-\-stats\fR and the exit status are the whole job's. A killed rank ends the job; the
-same command with \fB\-\-resume\fR completes it. \fB\-i\fR and \fB\-\-atomic\fR are
-refused across ranks. A build without MPI started as one of several ranks refuses to copy.
+same command with \fB\-\-resume\fR completes it. \fB\-i\fR is refused across ranks;
+\fB\-\-atomic\fR removes only stale temporaries of its own host. A build without MPI started as one of several ranks refuses to copy.
 .SH "DIFFERENCES FROM GNU CP"
 .IP \(bu 2
 A destination rcp created is removed when its copy fails; GNU cp 9.1 leaves it partial.

@@ -318,7 +318,7 @@ fn one_report_adds_up_and_a_failure_anywhere_fails_the_job() {
     assert_eq!(summary["files"].as_u64().unwrap(), files as u64);
 }
 
-/// `-i` and `--atomic` cannot be spread; a plan that fails on rank 0 ends every rank.
+/// `-i` cannot be spread; a plan that fails on rank 0 ends every rank.
 #[test]
 fn what_cannot_be_spread_is_refused_and_a_failed_plan_ends_every_rank() {
     let test = "spread refusals";
@@ -326,7 +326,7 @@ fn what_cannot_be_spread_is_refused_and_a_failed_plan_ends_every_rank() {
     let root = dir.path();
     fs::create_dir(root.join("src")).unwrap();
     fs::write(root.join("src/f"), "f").unwrap();
-    for option in ["-i", "--atomic"] {
+    for option in ["-i", "--interactive"] {
         let Some(out) = mpirun(test, 2, root, &[option, "-r", "src", "dst"]) else { return };
         assert_ne!(out.status.code(), Some(0));
         let lines = rcp_lines(&out);
@@ -488,5 +488,46 @@ fn slow_rank(root: &Path, dst: &str) -> i32 {
             std::thread::sleep(std::time::Duration::from_millis(1500));
             return pid;
         }
+    }
+}
+
+/// `--atomic -a` onto an existing copy, after the source changed: 1, 2 and 4 ranks leave
+/// what one process leaves (each file replaced by a rename, none left under a temporary
+/// name); a rank never takes another rank's live temporary for a stale one (a temporary
+/// names its host, boot, PID namespace and process).
+#[test]
+fn atomic_onto_an_existing_copy_as_one_process_does() {
+    let test = "spread atomic";
+    let Some(dir) = dir_on(Fs::Xfs, "spread-atomic") else { return };
+    let root = dir.path();
+    make_tree(&root.join("src"));
+    for name in ["one", "ranks1", "ranks2", "ranks4"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rcp"))
+            .args(["-a", "src", name])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for (d, s, f) in [(0, 0, 2), (1, 2, 3), (3, 1, 7), (5, 2, 0), (2, 0, 5)] {
+        fs::write(root.join(format!("src/d{d}/s{s}/f{f}")), format!("changed {d}{s}{f}")).unwrap();
+    }
+    let one = Command::new(env!("CARGO_BIN_EXE_rcp"))
+        .args(["-a", "--atomic", "-T", "--exclude=skip.*", "src", "one"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let expected = describe(&root.join("one"), true);
+    for n in [1, 2, 4] {
+        let dst = format!("ranks{n}");
+        let args = ["-a", "--atomic", "-T", "--exclude=skip.*", "src", &dst];
+        let Some(out) = mpirun(test, n, root, &args) else { return };
+        assert!(out.status.success(), "{test} -n {n}: {}", String::from_utf8_lossy(&out.stderr));
+        let got = describe(&root.join(&dst), true);
+        let temporaries: Vec<_> =
+            got.keys().filter(|p| p.to_string_lossy().contains(".rcp-")).collect();
+        assert!(temporaries.is_empty(), "{test} -n {n}: left {temporaries:?}");
+        assert!(got == expected, "{test} -n {n}: differs from one process");
     }
 }
