@@ -164,7 +164,11 @@ fn copy_watched(
     (bar, spread): (BarSlot, Option<Spread>),
 ) {
     std::thread::scope(|scope| {
-        let sources = Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect());
+        // A tree spread over ranks may be too big to walk twice: no count of what is to come.
+        let sources = match spread {
+            Some(_) => Sources::uncounted(opts),
+            None => Sources::new(opts, plan.pairs.iter().map(|p| p.src.clone()).collect()),
+        };
         let show = Show::choose(opts.progress);
         // Links and attributes move no data: SIGUSR1 has no bytes to tell of, and no
         // thread (its stack counts against `ulimit -v`) waits to be asked.

@@ -184,7 +184,8 @@ Files with several hard links go to the rank owning their inode, which keeps the
 the directories they go into are finished after them, deepest first. The summary,
 \fB\-\-stats\fR and the exit status are the whole job's. A killed rank ends the job; the
 same command with \fB\-\-resume\fR completes it. \fB\-i\fR is refused across ranks;
-\fB\-\-atomic\fR removes only stale temporaries of its own host. A build without MPI started as one of several ranks refuses to copy.
+\fB\-\-atomic\fR removes only stale temporaries of its own host. \fB\-\-progress\fR shows the whole
+job's files and bytes done, without a total (the tree is not walked twice to count it). A build without MPI started as one of several ranks refuses to copy.
 .SH "DIFFERENCES FROM GNU CP"
 .IP \(bu 2
 A destination rcp created is removed when its copy fails; GNU cp 9.1 leaves it partial.

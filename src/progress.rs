@@ -163,7 +163,7 @@ enum Woke {
 impl View {
     /// Starts counting the totals on a thread of its own.
     fn count<'scope>(&mut self, scope: &'scope Scope<'scope, '_>, sources: &Sources) {
-        if std::mem::replace(&mut self.counting, true) {
+        if !sources.counted || std::mem::replace(&mut self.counting, true) {
             return;
         }
         let totals = Arc::clone(&self.totals);
@@ -285,7 +285,7 @@ impl View {
             parts.push(format!("ETA {}", clock(eta)));
         }
         parts.push(format!("{} elapsed", clock(p.elapsed)));
-        if p.totals.is_none() {
+        if p.totals.is_none() && self.counting {
             parts.push("counting".into());
         }
         parts.join(", ")

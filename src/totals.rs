@@ -31,11 +31,19 @@ pub(crate) struct Totals {
 pub(crate) struct Sources {
     pub(crate) paths: Vec<PathBuf>,
     pub(crate) opts: Options,
+    /// Whether to count at all: not in a copy spread over ranks, whose tree may be too big
+    /// to walk twice (progress then says what is done, of no total).
+    pub(crate) counted: bool,
 }
 
 impl Sources {
     pub(crate) fn new(opts: &Options, paths: Vec<PathBuf>) -> Sources {
-        Sources { paths, opts: opts.clone() }
+        Sources { paths, opts: opts.clone(), counted: true }
+    }
+
+    /// Sources not counted.
+    pub(crate) fn uncounted(opts: &Options) -> Sources {
+        Sources { paths: Vec::new(), opts: opts.clone(), counted: false }
     }
 }
 

@@ -531,3 +531,35 @@ fn atomic_onto_an_existing_copy_as_one_process_does() {
         assert!(got == expected, "{test} -n {n}: differs from one process");
     }
 }
+
+/// `--progress` (stderr not a terminal: a last status line) on rank 0 counts every rank's
+/// files and bytes, and no rank walks the tree a second time to count a total (the
+/// tree may be tens of millions of files): rank 0 opens no source directory by path below
+/// the operand, as the count would.
+#[test]
+fn progress_adds_every_rank_and_nothing_walks_the_tree_twice() {
+    let test = "spread progress";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-progress") else { return };
+    let root = dir.path();
+    make_tree(&root.join("src"));
+    if !have("mpirun") || !have("strace") {
+        return skip(test, "mpirun or strace is not installed");
+    }
+    let script = format!(
+        "exec strace -f -qq -e trace=openat -o {}/trace.$OMPI_COMM_WORLD_RANK {} -r --progress \
+         --exclude=skip.* src dst",
+        root.display(),
+        env!("CARGO_BIN_EXE_rcp")
+    );
+    let Some(out) = launch(test, 3, root, &["sh", "-c", &script]) else { return };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().rfind(|l| l.contains(" files, ")).unwrap_or_default();
+    let files =
+        describe(&root.join("dst"), false).values().filter(|w| w.contains(" size ")).count();
+    assert!(last.starts_with(&format!("{files} files, ")), "{test}: {last:?} ({files} files)");
+    assert!(!last.contains("counting"), "{last}");
+    let trace = fs::read_to_string(root.join("trace.0")).unwrap();
+    let by_path = trace.lines().filter(|l| l.contains("AT_FDCWD, \"src/")).count();
+    assert_eq!(by_path, 0, "{test}: rank 0 walked the source by path:\n{trace}");
+}
