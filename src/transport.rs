@@ -56,7 +56,9 @@ fn pump(
 ) {
     let me = u32::try_from(world.rank()).unwrap_or(0);
     let mut wait = Duration::from_micros(50);
+    let mut launcher = Launcher::watch();
     loop {
+        launcher.check();
         let mut batch = Vec::new();
         let mut closed = false;
         loop {
@@ -130,4 +132,36 @@ fn receive_waiting(world: &impl Communicator, incoming: &Sender<(u32, Vec<u8>)>)
         any = true;
     }
     any
+}
+
+/// The process that started this rank (mpirun, or its daemon on this node). If it goes
+/// away — killed, or gone after passing on a signal the ranks never got — this rank stops
+/// as if it had been sent SIGTERM (the walking thread gets it, and stops as on a real one),
+/// rather than copy on with nobody to report to.
+struct Launcher {
+    parent: rustix::process::Pid,
+    last_look: std::time::Instant,
+    gone: bool,
+}
+
+impl Launcher {
+    fn watch() -> Launcher {
+        let parent = rustix::process::getppid().unwrap_or(rustix::process::Pid::INIT);
+        Launcher { parent, last_look: std::time::Instant::now(), gone: false }
+    }
+
+    /// Looks (at most every 50 ms) whether the parent is still there.
+    fn check(&mut self) {
+        if self.gone || self.last_look.elapsed() < Duration::from_millis(50) {
+            return;
+        }
+        self.last_look = std::time::Instant::now();
+        if rustix::process::getppid() != Some(self.parent) {
+            self.gone = true;
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::TERM,
+            );
+        }
+    }
 }

@@ -91,9 +91,11 @@ fn make_tree(root: &Path) {
     std::os::unix::fs::FileExt::write_at(&sparse, b"middle", 4 << 20).unwrap();
     fs::create_dir_all(root.join("d0/skip.me/deep")).unwrap();
     fs::write(root.join("d0/skip.me/deep/f"), "excluded").unwrap();
-    // Hard links: three names in three directories, two in one, and one in a directory
-    // made read-only with an old time afterwards (its attributes must wait for the link).
+    // Hard links: two names in the operand itself (its own attributes wait for them),
+    // three names in three directories, two in one, and one in a directory made read-only
+    // with an old time afterwards (its attributes must wait for the link).
     for (from, to) in [
+        ("top", "top-link"),
         ("d0/s0/f1", "d3/s2/h1"),
         ("d0/s0/f1", "d5/s1/h2"),
         ("d1/s1/f2", "d1/s1/h3"),
@@ -103,6 +105,7 @@ fn make_tree(root: &Path) {
     }
     run(Command::new("chmod").args(["0555", "d4/s0"]).current_dir(root));
     run(Command::new("touch").args(["-d", "2002-03-04 05:06:07", "d4/s0"]).current_dir(root));
+    run(Command::new("touch").args(["-d", "2003-04-05 06:07:08.9", "."]).current_dir(root));
 }
 
 /// What a tree is, entry by entry: type, mode, owner, size, contents, symlink target,
@@ -111,6 +114,13 @@ fn make_tree(root: &Path) {
 fn describe(root: &Path, times: bool) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let mut inodes: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
+    // The top directory itself: its mode, owner, time and xattrs are copied too.
+    let st = fs::metadata(root).unwrap();
+    let mut top = format!("dir mode {:o} owner {}:{}", st.mode(), st.uid(), st.gid());
+    if times {
+        top += &format!(" mtime {}.{:09}", st.mtime(), st.mtime_nsec());
+    }
+    out.insert(PathBuf::from("."), top + &format!(" xattrs {:?}", xattrs(root)));
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).unwrap() {
@@ -308,7 +318,8 @@ fn one_report_adds_up_and_a_failure_anywhere_fails_the_job() {
     sources.sort_unstable();
     sources.dedup();
     assert_eq!(sources.len(), total, "an entry reported twice");
-    let expected = describe(&root.join("src"), false).len() + 1;
+    // Every entry below the operand, and the operand (`.` in the description).
+    let expected = describe(&root.join("src"), false).len();
     assert_eq!(total, expected, "one record per entry");
     let outcomes = &summary["outcomes"];
     assert_eq!(outcomes["failed"], 1);
@@ -418,16 +429,50 @@ fn a_killed_rank_fails_the_job_and_resume_completes_the_tree() {
     assert!(skipped > 0, "{test}: --resume copied everything again");
 }
 
-/// SIGINT to `mpirun` reaches every rank (as SIGTERM) and each stops as one rcp does: the
-/// file being written — here from a fifo (`--copy-contents`) whose writer holds it open —
-/// is removed, rank 0 says so once, and the job fails.
+/// SIGINT to `mpirun` reaches every rank (Open MPI sends SIGCONT, then SIGTERM a second
+/// later, then SIGKILL) and each stops as one rcp does: the file being written — here from
+/// a fifo (`--copy-contents`) whose writer holds it open — is removed, rank 0 says so once,
+/// and the job fails.
 #[test]
 fn sigint_to_mpirun_stops_every_rank_and_leaves_nothing_cut_short() {
-    let test = "spread sigint";
-    let Some(dir) = dir_on(Fs::Ext4, "spread-int") else { return };
+    let Some((dir, out)) = stop_mpirun("spread sigint", "-INT") else { return };
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(rcp_lines(&out), ["rcp: interrupted by SIGTERM"], "spread sigint");
+    drop(dir);
+}
+
+/// `mpirun` killed outright (`kill -9`: nothing passes a signal on): each rank sees its
+/// launcher gone and stops as on SIGTERM — what it was writing removed, no rank left
+/// copying on.
+#[test]
+fn ranks_whose_launcher_dies_stop_and_leave_nothing_cut_short() {
+    let Some((dir, _)) = stop_mpirun("spread launcher killed", "-KILL") else { return };
+    let dst = dir.path().join("dst");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let running = || {
+        fs::read_dir("/proc").unwrap().flatten().any(|p| {
+            let cmdline = fs::read(p.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains(env!("CARGO_BIN_EXE_rcp")) && cmdline.contains("--copy-contents")
+        })
+    };
+    while running() {
+        assert!(std::time::Instant::now() < deadline, "a rank went on without its launcher");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!dst.join("d2/fifo").exists(), "the file cut short is left");
+}
+
+/// Starts 3 ranks copying a tree with a fifo whose writer holds it open, sends `signal` to
+/// mpirun once the fifo's first bytes are copied, and checks that every file in the copy is
+/// whole or absent once mpirun is gone (and, for a signal mpirun passes on, that the
+/// fifo's copy is removed). Returns the directory and mpirun's output.
+fn stop_mpirun(test: &str, signal: &str) -> Option<(tempfile::TempDir, Output)> {
+    let dir = dir_on(Fs::Ext4, "spread-stop")?;
     let root = dir.path();
     if !have("mpirun") {
-        return skip(test, "mpirun is not installed");
+        skip(test, "mpirun is not installed");
+        return None;
     }
     for d in 0..4 {
         fs::create_dir_all(root.join(format!("src/d{d}"))).unwrap();
@@ -458,19 +503,17 @@ fn sigint_to_mpirun_stops_every_rank_and_leaves_nothing_cut_short() {
         assert!(std::time::Instant::now() < deadline, "{test}: the fifo's data never came");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Command::new("kill").arg("-INT").arg(job.id().to_string()).status().unwrap();
+    Command::new("kill").arg(signal).arg(job.id().to_string()).status().unwrap();
     let out = job.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    assert_eq!(rcp_lines(&out), ["rcp: interrupted by SIGTERM"], "{test}");
-    assert!(!copied.exists(), "{test}: the file cut short is left");
-    for (path, what) in describe(&root.join("dst"), false) {
-        assert!(
-            !what.contains(" size ") || what.contains(" size 10000 "),
-            "{}: {what}",
-            path.display()
-        );
+    if signal != "-KILL" {
+        assert!(!copied.exists(), "{test}: the file cut short is left");
     }
+    writer.join().unwrap();
+    for (path, what) in describe(&root.join("dst"), false) {
+        let whole = !what.contains(" size ") || what.contains(" size 10000 ");
+        assert!(whole || path.ends_with("fifo"), "{test}: {}: {what}", path.display());
+    }
+    Some((dir, out))
 }
 
 /// Rank 1's rcp (the child of the strace whose PID the script wrote to `tracer`), once the

@@ -120,6 +120,9 @@ impl Spread {
             return;
         };
         let post = &*self.post;
+        // Copies in chunks of 64 MiB, not 1 GiB: a launcher gives a rank a second between
+        // SIGTERM and SIGKILL, and a rank stops between chunks.
+        out.progress().watch();
         let empty = Plan::default();
         let plan = (post.rank == 0).then(|| plan.unwrap_or(&empty));
         std::thread::scope(|scope| {

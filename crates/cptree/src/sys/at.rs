@@ -235,15 +235,24 @@ pub(crate) fn open_beneath(root: &Path, rel: &Path) -> Result<DirFd, Errno> {
     Ok(Arc::new(fd))
 }
 
-/// The directory an earlier walk showed as `shown` (a path below the operand `root`),
-/// found again: as the entry of its parent opened by `open_beneath`, with its status, which
-/// must be a directory with the identity `id` (`Err(None)` if it is not).
+/// The directory an earlier walk showed as `shown` (a path below the operand `root`, or
+/// the operand itself), found again: as the entry of its parent opened by `open_beneath`
+/// (the operand as the command line names it), with its status, which must be a directory
+/// with the identity `id` (`Err(None)` if it is not).
 pub(crate) fn find_below(
     root: &Path,
     shown: &Path,
     id: (u64, u64),
 ) -> Result<(At, Stat), Option<Errno>> {
     let rel = shown.strip_prefix(root).map_err(|_| None)?;
+    let is_it = |st: &Stat| {
+        (st.st_dev, st.st_ino) == id && FileType::from_raw_mode(st.st_mode) == FileType::Directory
+    };
+    if rel.as_os_str().is_empty() {
+        // The operand itself: resolved as the command line's was.
+        let st = rustix::fs::stat(root).map_err(Some)?;
+        return if is_it(&st) { Ok((At::cwd(root), st)) } else { Err(None) };
+    }
     let (Some(parent_rel), Some(name), Some(parent_shown)) =
         (rel.parent(), rel.file_name(), shown.parent())
     else {
@@ -251,7 +260,7 @@ pub(crate) fn find_below(
     };
     let parent = open_beneath(root, parent_rel).map_err(Some)?;
     let st = statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(Some)?;
-    if (st.st_dev, st.st_ino) != id || FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+    if !is_it(&st) {
         return Err(None);
     }
     Ok((At::child(&parent, parent_shown, name), st))
