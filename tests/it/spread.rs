@@ -606,3 +606,27 @@ fn progress_adds_every_rank_and_nothing_walks_the_tree_twice() {
     let by_path = trace.lines().filter(|l| l.contains("AT_FDCWD, \"src/")).count();
     assert_eq!(by_path, 0, "{test}: rank 0 walked the source by path:\n{trace}");
 }
+
+/// A file named on the command line that is a hard link of a file inside another operand's
+/// tree stays linked to it under ranks, whichever comes first: the command-line copy is
+/// told to the rank owning the inode, which links the tree's names to it.
+#[test]
+fn a_command_line_file_stays_linked_to_its_names_in_trees() {
+    let test = "spread command-line link";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("t/d")).unwrap();
+    fs::write(root.join("t/d/f"), "x").unwrap();
+    fs::hard_link(root.join("t/d/f"), root.join("g")).unwrap();
+    fs::hard_link(root.join("t/d/f"), root.join("t/h")).unwrap();
+    for (n, operands) in [(2, ["g", "t"]), (3, ["t", "g"])] {
+        let dst = format!("dst{n}");
+        fs::create_dir(root.join(&dst)).unwrap();
+        let args = ["-a", operands[0], operands[1], &dst];
+        let Some(out) = mpirun(test, n, root, &args) else { return };
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ino = |p: &str| fs::metadata(root.join(&dst).join(p)).unwrap().ino();
+        assert_eq!(ino("g"), ino("t/d/f"), "{test} {operands:?}");
+        assert_eq!(ino("g"), ino("t/h"), "{test} {operands:?}");
+    }
+}

@@ -58,6 +58,9 @@ pub(crate) struct Cp<'a> {
     /// operand) is left to the rank that owns its inode (`Next::Defer`), which copies one
     /// name and links the others, wherever the walk met them.
     pub(crate) defer_links: bool,
+    /// With `defer_links`: command-line files with other links copied here (inode, copy),
+    /// for the ranks owning their inodes to link the other names to.
+    pub(crate) announced: Vec<(Ino, PathBuf)>,
 }
 
 /// Where in the walk an entry is.
@@ -370,7 +373,14 @@ impl<'a> Cp<'a> {
             dry: dry_run::Planned::default(),
             top: Default::default(),
             defer_links: false,
+            announced: Vec::new(),
         }
+    }
+
+    /// Another rank copied inode `id` to `copy` (a command-line file): names of it met
+    /// later are linked to that copy.
+    pub(crate) fn remember_copy(&mut self, id: Ino, copy: &Path) {
+        self.memory.remember_copied(&At::cwd(copy), id);
     }
 
     /// The operand `src` → `dst` starts (messages about a whole operand name it).
@@ -630,7 +640,13 @@ impl<'a> Cp<'a> {
             && !opts.hard_link
             && (w.st.st_nlink > 1 || select::follows(place.deref, place.command_line))
         {
-            self.memory.remember_copied(w.dst, id)
+            let earlier = self.memory.remember_copied(w.dst, id);
+            if earlier.is_none() && self.defer_links && w.st.st_nlink > 1 {
+                // A command-line file (others were deferred): its names met in trees go to
+                // the rank owning its inode, which must know where this copy is.
+                self.announced.push((id, w.dst.path().to_path_buf()));
+            }
+            earlier
         } else {
             None
         };

@@ -67,8 +67,9 @@ pub struct Spread {
 /// What the mailbox hands this rank's walk.
 enum Work {
     Tree(Vec<u8>),
-    /// The files deferred to this rank by every rank, in the order to copy them.
-    Files(Vec<Vec<u8>>),
+    /// The files deferred to this rank by every rank, in the order to copy them, and the
+    /// copies command-line files of its inodes made.
+    Files(Vec<Vec<u8>>, Vec<Vec<u8>>),
     /// Finish the late directories.
     Dirs,
     /// The copy is over.
@@ -233,6 +234,7 @@ impl Post {
             out,
             totals_due: self.size - 1,
             owned: Vec::new(),
+            known: Vec::new(),
             links_ended: 0,
             sent_links: false,
             progress: vec![[0; 3]; self.size],
@@ -278,6 +280,8 @@ struct Mailbox<'p> {
     /// Files deferred to this rank, the ranks that have sent all theirs (`LinksEnd`), and
     /// whether this rank has sent its own (`Links`).
     owned: Vec<Vec<u8>>,
+    /// Copies of command-line files of inodes this rank owns.
+    known: Vec<Vec<u8>>,
     links_ended: usize,
     sent_links: bool,
     /// Rank 0: each rank's progress counters as last told.
@@ -304,6 +308,7 @@ impl Mailbox<'_> {
             }
             Frame::Link(file) => self.owned.push(file),
             Frame::LinksEnd => self.links_ended += 1,
+            Frame::Known(copy) => self.known.push(copy),
             Frame::Dirs => {
                 let _ = self.trees.send(Work::Dirs);
             }
@@ -338,7 +343,8 @@ impl Mailbox<'_> {
         self.owned.sort_by_cached_key(|file| {
             ship::file_id(file).map(|(id, dst)| (id, dst.to_path_buf()))
         });
-        let _ = self.trees.send(Work::Files(std::mem::take(&mut self.owned)));
+        let files = std::mem::take(&mut self.owned);
+        let _ = self.trees.send(Work::Files(files, std::mem::take(&mut self.known)));
     }
 
     /// Every `TICK`: this rank's progress and output on to rank 0.
@@ -422,7 +428,10 @@ impl Rank for Post {
         let work = lock(&self.trees).recv().ok()?;
         Some(match work {
             Work::Tree(tree) => Given::Tree(ship::land(&tree).map(Box::new)),
-            Work::Files(files) => Given::Files(files.iter().map(|f| ship::land_file(f)).collect()),
+            Work::Files(files, known) => Given::Files {
+                known: known.iter().filter_map(|k| ship::known_of(k)).collect(),
+                files: files.iter().map(|f| ship::land_file(f)).collect(),
+            },
             Work::Dirs => {
                 let mut dirs = std::mem::take(&mut *lock(&self.late));
                 // Deepest first.
@@ -431,6 +440,11 @@ impl Rank for Post {
             }
             Work::Finish => return None,
         })
+    }
+
+    fn announce(&self, id: crate::sys::Ino, copy: PathBuf) {
+        let owner = ship::owner(id, self.size);
+        Frame::Known(ship::ship_known(id, &copy)).put(&mut lock(&self.deferred[owner]));
     }
 
     fn done(&self) {

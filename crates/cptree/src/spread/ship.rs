@@ -222,3 +222,17 @@ fn entry_below(root: &Path, shown: &Path) -> Result<(At, DirFd), Error> {
     let parent = open_beneath(root, parent_rel).map_err(|e| opening(shown, e))?;
     Ok((At::child(&parent, parent_shown, name), parent))
 }
+
+/// A copy of inode `id` made from a command-line file, as bytes for the rank owning it.
+pub(super) fn ship_known(id: Ino, copy: &Path) -> Vec<u8> {
+    let mut out = Writer::default();
+    out.numbers(&[id.0, id.1]).path(copy);
+    out.0
+}
+
+/// The inode and copy `ship_known` wrote.
+pub(super) fn known_of(bytes: &[u8]) -> Option<(Ino, PathBuf)> {
+    let mut from = Reader(bytes);
+    let id = *pairs(&from.numbers()?).first()?;
+    Some((id, from.path()?.to_path_buf()))
+}

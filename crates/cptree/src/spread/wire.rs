@@ -37,6 +37,8 @@ pub(super) enum Frame {
     Link(Vec<u8>),
     /// The sender has sent every file it deferred to this rank.
     LinksEnd,
+    /// A command-line file of an inode this rank owns was copied (`ship::ship_known`).
+    Known(Vec<u8>),
 }
 
 const OUT: u8 = 1;
@@ -54,6 +56,7 @@ const LINKS: u8 = 12;
 const DIRS: u8 = 13;
 const LINK: u8 = 14;
 const LINKS_END: u8 = 15;
+const KNOWN: u8 = 16;
 
 impl Frame {
     /// Appends the frame to `out`.
@@ -76,6 +79,7 @@ impl Frame {
             Frame::Dirs => out.tag(DIRS),
             Frame::Link(file) => out.tag(LINK).bytes(file),
             Frame::LinksEnd => out.tag(LINKS_END),
+            Frame::Known(copy) => out.tag(KNOWN).bytes(copy),
         };
     }
 
@@ -102,6 +106,7 @@ impl Frame {
             DIRS => Frame::Dirs,
             LINK => Frame::Link(from.bytes()?.to_vec()),
             LINKS_END => Frame::LinksEnd,
+            KNOWN => Frame::Known(from.bytes()?.to_vec()),
             _ => return None,
         })
     }

@@ -761,8 +761,9 @@ pub(crate) enum Given {
     Tree(Result<Box<Tree>, Error>),
     /// The files deferred by every rank whose inodes this rank owns, found again here (or
     /// why one could not be), in the order to copy them: the first name of an inode is
-    /// copied, the others linked to it.
-    Files(Vec<Result<Owned, Error>>),
+    /// copied, the others linked to it — or, for an inode a command-line file of it was
+    /// copied from (`known`: inode, copy), all linked to that copy.
+    Files { known: Vec<(Ino, PathBuf)>, files: Vec<Result<Owned, Error>> },
     /// This rank's directories whose attributes waited for the files, deepest first.
     Dirs(Vec<LateDir>),
 }
@@ -788,6 +789,10 @@ pub(crate) trait Rank: Spill {
 
     /// The work given last (the plan, on rank 0) is done, its output said.
     fn done(&self);
+
+    /// A command-line file with other links was copied to `copy` here: the rank owning
+    /// inode `id` links the names of it met in trees to that copy.
+    fn announce(&self, id: Ino, copy: PathBuf);
 
     /// Waits until no other rank has a tree of this one's (before an operand that may
     /// merge into the same destination).
@@ -823,6 +828,9 @@ pub(crate) fn copy_on_rank<'a>(
                 }
             }
             walk.drain();
+            for (id, copy) in std::mem::take(&mut walk.cp.announced) {
+                rank.announce(id, copy);
+            }
             rank.done();
         }
         while let Some(given) = rank.next() {
@@ -839,9 +847,12 @@ impl Walk<'_, '_, '_> {
     fn take(&mut self, given: Given) {
         match given {
             Given::Tree(Ok(tree)) => self.copy_landed(*tree),
-            Given::Files(files) => {
+            Given::Files { known, files } => {
                 // This rank owns these inodes: their names are decided here.
                 self.cp.defer_links = false;
+                for (id, copy) in known {
+                    self.cp.remember_copy(id, &copy);
+                }
                 for file in files {
                     match file {
                         Ok(file) => self.copy_owned(file),
