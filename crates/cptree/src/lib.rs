@@ -4,12 +4,14 @@
 //! entry — with every regular file's data copied by the `copychain` engine. The `rcp`
 //! command is one user of it; it has no command line and prints only through a `Sink`.
 //!
-//! Two ways in:
+//! Three ways in:
 //! - [`Copier`]: a whole copy (files, trees) set up field by field, returning or streaming
 //!   one [`Record`] per entry;
 //! - the run itself, as the `rcp` command drives it: [`options::Options`] (what a command
 //!   line resolves to), [`plan::plan`] (operands to pairs), a [`report::Reporter`] in front
-//!   of a [`report::Sink`], and [`copy_all`].
+//!   of a [`report::Sink`], and [`copy_all`];
+//! - one rank of a run spread over processes a launcher started ([`spread::Spread`]: the
+//!   same run, its walk shared with the other ranks over a transport the caller provides).
 //!
 //! ```no_run
 //! let summary = cptree::Copier::new(["src"], "dst").recursive(true).run()?;
