@@ -53,16 +53,17 @@ fn run_ranks(program: String, opts: Options, ranks: &launcher::Ranks, stdout_clo
         }
         return 1;
     }
-    let spread = |ranks| {
+    let name = program.clone();
+    let spread = move |ranks| {
         let spread = cptree::spread::Spread::new(ranks, &opts);
         match spread.rank() {
-            0 => run_copy(program.clone(), opts.clone(), stdout_closed, Some(spread)),
-            _ => copy_as_rank(program.clone(), &opts, spread),
+            0 => run_copy(program, opts, stdout_closed, Some(spread)),
+            _ => copy_as_rank(program, &opts, spread),
         }
     };
     crate::transport::run(spread).unwrap_or_else(|| {
         if ranks.rank == 0 {
-            report::message(&program, "cannot initialise MPI");
+            report::message(&name, "cannot initialise MPI");
         }
         1
     })
@@ -193,27 +194,31 @@ fn copy_watched(
 /// (`--help`, `--version`, `--generate`, a usage error).
 /// Only a process that `speaks` prints (of several ranks, rank 0).
 fn parse(program: &str, args: &[OsString], speaks: bool) -> Result<Options, i32> {
-    if !speaks {
-        return quiet_parse(args);
-    }
     let parsed = match cli::parse(args) {
         Ok(parsed) => parsed,
         Err(ParseError::Exit(e)) => {
-            let _ = e.print();
+            if speaks {
+                let _ = e.print();
+            }
             return Err(0);
         }
         Err(ParseError::Usage(message)) => {
-            report::usage(program, &UsageError::new(message));
+            if speaks {
+                report::usage(program, &UsageError::new(message));
+            }
             return Err(1);
         }
     };
     // GNU's option loop: its warnings as it meets them, then what it asks for.
     let decided = decide::decide(parsed);
-    for warning in &decided.warnings {
+    for warning in decided.warnings.iter().filter(|_| speaks) {
         report::message(program, warning);
     }
     match decided.request {
         Ok(Request::Copy(opts)) => Ok(*opts),
+        // Rank 0 prints it, for every rank.
+        Ok(_) if !speaks => Err(0),
+        Err(_) if !speaks => Err(1),
         Ok(Request::Help) => Err(report::print_stdout(program, cli::help_text(program).as_bytes())),
         Ok(Request::Version) => Err(report::print_stdout(program, cli::version_text().as_bytes())),
         Ok(Request::Generate(what)) => Err(match generate::generate(&what) {
@@ -227,20 +232,6 @@ fn parse(program: &str, args: &[OsString], speaks: bool) -> Result<Options, i32>
             report::usage(program, &usage);
             Err(1)
         }
-    }
-}
-
-/// What `parse` decides, printing nothing (a rank other than 0).
-fn quiet_parse(args: &[OsString]) -> Result<Options, i32> {
-    let parsed = match cli::parse(args) {
-        Ok(parsed) => parsed,
-        Err(ParseError::Exit(_)) => return Err(0),
-        Err(ParseError::Usage(_)) => return Err(1),
-    };
-    match decide::decide(parsed).request {
-        Ok(Request::Copy(opts)) => Ok(*opts),
-        Ok(Request::Help | Request::Version | Request::Generate(_)) => Err(0),
-        Err(_) => Err(1),
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use rustix::io::Errno;
 
 use cptree::options::{Options, ReportFormat};
-use cptree::report::format::{json_record, json_summary, stats_summary, text_record, text_summary};
+use cptree::report::format::{json_summary, report_line, stats_summary, text_summary};
 use cptree::report::message;
 use cptree::report::place::{self, Placed};
 use cptree::report::sink::{End, Output, Sink};
@@ -107,10 +107,7 @@ impl Console {
             }
             Output::Record(record) => {
                 let Some(report) = &self.report else { return };
-                let text = match report.format {
-                    ReportFormat::Text => text_record(&record),
-                    ReportFormat::Json => json_record(&record).to_string(),
-                };
+                let text = report_line(&record, report.format);
                 self.record_line(&text);
             }
             Output::Report(text) => self.record_line(&text),

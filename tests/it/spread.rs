@@ -12,7 +12,7 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{Fs, dir_on, have, parse_report, skip};
+use crate::common::{Fs, dir_on, have, parse_report, rcp_in, skip};
 
 /// `mpirun` running `n` ranks of rcp with `args` in `cwd`; `None` (after `skip`) if there
 /// is no mpirun.
@@ -181,12 +181,7 @@ fn xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
 /// `args` then `src dst`: a single rcp into `one`, then 1, 2 and 4 ranks, each into its
 /// own destination; every copy must describe as the single process's.
 fn same_as_one_process(test: &str, root: &Path, args: &[&str], times: bool) {
-    let one = Command::new(env!("CARGO_BIN_EXE_rcp"))
-        .args(args)
-        .args(["src", "one"])
-        .current_dir(root)
-        .output()
-        .unwrap();
+    let one = rcp_in(root, &[args, &["src", "one"]].concat());
     assert!(one.status.success(), "{test}: {}", String::from_utf8_lossy(&one.stderr));
     let expected = describe(&root.join("one"), times);
     assert!(expected.len() > 150, "{test}: the tree is there: {}", expected.len());
@@ -390,8 +385,7 @@ fn a_killed_rank_fails_the_job_and_resume_completes_the_tree() {
     )
     .unwrap();
     Command::new("chmod").arg("755").arg(&script).status().unwrap();
-    let one = Command::new(rcp).args(["-a", "src", "one"]).current_dir(root).status().unwrap();
-    assert!(one.success());
+    assert!(rcp_in(root, &["-a", "src", "one"]).status.success());
     let launch_slow = |dst: &str| {
         Command::new("mpirun")
             .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
@@ -545,21 +539,13 @@ fn atomic_onto_an_existing_copy_as_one_process_does() {
     let root = dir.path();
     make_tree(&root.join("src"));
     for name in ["one", "ranks1", "ranks2", "ranks4"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_rcp"))
-            .args(["-a", "src", name])
-            .current_dir(root)
-            .output()
-            .unwrap();
+        let out = rcp_in(root, &["-a", "src", name]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     for (d, s, f) in [(0, 0, 2), (1, 2, 3), (3, 1, 7), (5, 2, 0), (2, 0, 5)] {
         fs::write(root.join(format!("src/d{d}/s{s}/f{f}")), format!("changed {d}{s}{f}")).unwrap();
     }
-    let one = Command::new(env!("CARGO_BIN_EXE_rcp"))
-        .args(["-a", "--atomic", "-T", "--exclude=skip.*", "src", "one"])
-        .current_dir(root)
-        .output()
-        .unwrap();
+    let one = rcp_in(root, &["-a", "--atomic", "-T", "--exclude=skip.*", "src", "one"]);
     assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
     let expected = describe(&root.join("one"), true);
     for n in [1, 2, 4] {

@@ -198,6 +198,16 @@ impl Error {
     pub(crate) fn refusal(op: Op, path: impl AsRef<Path>) -> Self {
         Self { op, path: path.as_ref().to_path_buf(), errno: None }
     }
+
+    /// A directory opened again by name that is not the one it was: another one there
+    /// (`None`), a symlink or non-directory on the way (ELOOP, ENOTDIR) — replaced — or one
+    /// that could not be opened (any other errno).
+    pub(crate) fn reopening(path: impl AsRef<Path>, e: Option<Errno>) -> Self {
+        match e {
+            None | Some(Errno::LOOP | Errno::NOTDIR) => Self::refusal(Op::Replaced, path),
+            Some(e) => Self::new(Op::OpenDir, path, e),
+        }
+    }
 }
 
 impl fmt::Display for Error {

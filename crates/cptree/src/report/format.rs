@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::record::{Entry, Happened, Outcome, Record};
 use crate::error::errno_name;
+use crate::options::ReportFormat;
 use crate::quote::quote;
 use copychain::{Copied, Strategy};
 
@@ -209,6 +210,14 @@ pub fn text_record(record: &Record) -> String {
         (Outcome::Copied, None) => format!("{kind} {names}"),
     };
     format!("{dry}{line}")
+}
+
+/// A record as the report writes it, in `format`.
+pub fn report_line(record: &Record, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Text => text_record(record),
+        ReportFormat::Json => json_record(record).to_string(),
+    }
 }
 
 /// `--report=json`: one JSON object per record.

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use crate::cp::Deferred;
 use crate::options::{Options, ReportFormat};
 use crate::plan::Plan;
-use crate::report::format::{json_record, text_record};
+use crate::report::format::report_line;
 use crate::report::{End, Output, Reporter, Sink};
 use crate::sched::{LateDir, Spill, Tree};
 use crate::walk::{Given, Rank, Watch, copy_on_rank};
@@ -233,6 +233,7 @@ impl Post {
             trees,
             out,
             totals_due: self.size - 1,
+            lines: Vec::new(),
             owned: Vec::new(),
             known: Vec::new(),
             links_ended: 0,
@@ -259,6 +260,10 @@ impl Post {
             for frame in frames(&message) {
                 over |= mail.take(from, frame);
             }
+            // A message's lines under one lock.
+            if !mail.lines.is_empty() {
+                out.relay(std::mem::take(&mut mail.lines));
+            }
             mail.pass_owned_files();
             let finished = self.rank == 0 && self.give_orders(out) && mail.totals_due == 0;
             if over || finished {
@@ -277,6 +282,8 @@ struct Mailbox<'p> {
     out: &'p Reporter,
     /// Rank 0: the ranks whose totals have not come.
     totals_due: usize,
+    /// Rank 0: the lines of the message being read, relayed together.
+    lines: Vec<Output>,
     /// Files deferred to this rank, the ranks that have sent all theirs (`LinksEnd`), and
     /// whether this rank has sent its own (`Links`).
     owned: Vec<Vec<u8>>,
@@ -316,7 +323,7 @@ impl Mailbox<'_> {
                 let _ = self.trees.send(Work::Finish);
                 return post.rank != 0;
             }
-            Frame::Line(line) => self.out.relay(vec![line]),
+            Frame::Line(line) => self.lines.push(line),
             Frame::Offer(tree) => lock(&post.coord).offer(from, tree),
             Frame::Done => lock(&post.coord).done(from),
             Frame::Progress(now) => {
@@ -473,12 +480,7 @@ impl Sink for Relay {
 
     fn put(&mut self, output: Output) {
         let output = match (output, self.0.report) {
-            (Output::Record(record), Some(ReportFormat::Text)) => {
-                Output::Report(text_record(&record))
-            }
-            (Output::Record(record), Some(ReportFormat::Json)) => {
-                Output::Report(json_record(&record).to_string())
-            }
+            (Output::Record(record), Some(format)) => Output::Report(report_line(&record, format)),
             (Output::Record(_), None) => return,
             (output, _) => output,
         };

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use rustix::fs::Stat;
-use rustix::io::Errno;
 
 use super::wire::{Reader, Writer};
 use crate::cp::file::DstDir;
@@ -17,7 +16,7 @@ use crate::cp::{Contents, Deferred, DirNext, Finish, FinishFlags};
 use crate::error::{Error, Op};
 use crate::options::Deref;
 use crate::sched::Tree;
-use crate::sys::at::{At, DirFd, find_below, open_beneath};
+use crate::sys::at::{At, DirFd, entry_below, find_below};
 use crate::sys::{Ino, ino};
 use crate::walk::Owned;
 
@@ -101,7 +100,8 @@ impl Shipped<'_> {
     fn open(self) -> Result<Tree, Error> {
         let (src, src_st) = find(self.root.0, self.names.0, self.ids.0)?;
         let (dst, dst_st) = find(self.root.1, self.names.1, self.ids.1)?;
-        let (dst_fd, dst_st) = dst.open_dest_dir(false, &dst_st).map_err(|e| replaced(&dst, e))?;
+        let (dst_fd, dst_st) =
+            dst.open_dest_dir(false, &dst_st).map_err(|e| Error::reopening(dst.path(), e))?;
         let contents = Contents {
             new_dst: self.new_dst,
             src_st,
@@ -125,25 +125,7 @@ impl Shipped<'_> {
 /// The directory `name` (a path below `root`, as the walk showed it) as an entry of its
 /// parent opened here, and its status, checked to be the directory `id`.
 fn find(root: &Path, name: &Path, id: Ino) -> Result<(At, Stat), Error> {
-    find_below(root, name, id).map_err(|e| match e {
-        None => Error::refusal(Op::Replaced, name),
-        Some(e) => opening(name, e),
-    })
-}
-
-/// A directory on the way that is no longer one, or could not be opened.
-fn opening(path: &Path, e: Errno) -> Error {
-    match e {
-        Errno::LOOP | Errno::NOTDIR => Error::refusal(Op::Replaced, path),
-        e => Error::new(Op::OpenDir, path, e),
-    }
-}
-
-fn replaced(at: &At, e: Option<Errno>) -> Error {
-    match e {
-        None => Error::refusal(Op::Replaced, at.path()),
-        Some(e) => opening(at.path(), e),
-    }
+    find_below(root, name, id).map_err(|e| Error::reopening(name, e))
 }
 
 fn pairs(numbers: &[u64]) -> Vec<Ino> {
@@ -204,23 +186,13 @@ pub(super) fn land_file(bytes: &[u8]) -> Result<Owned, Error> {
         Some((root, src, dst, new_dst, deref))
     };
     let (root, src, dst, new_dst, deref) = read(&mut from).ok_or_else(damaged)?;
-    let (src_at, parent_fd) = entry_below(&root.0, &src)?;
-    let parent = rustix::fs::fstat(&parent_fd).map_err(|e| opening(&src, e))?;
-    let (dst_at, _) = entry_below(&root.1, &dst)?;
-    Ok(Owned { root, src: src_at, dst: dst_at, parent, new_dst, deref })
-}
-
-/// The entry `shown` (a path below `root`) as a name in its parent, opened here.
-fn entry_below(root: &Path, shown: &Path) -> Result<(At, DirFd), Error> {
-    let not_found = || Error::refusal(Op::Replaced, shown);
-    let rel = shown.strip_prefix(root).map_err(|_| not_found())?;
-    let (Some(parent_rel), Some(name), Some(parent_shown)) =
-        (rel.parent(), rel.file_name(), shown.parent())
-    else {
-        return Err(not_found());
+    let below = |root: &Path, shown: &Path| {
+        entry_below(root, shown).map_err(|e| Error::reopening(shown, e))
     };
-    let parent = open_beneath(root, parent_rel).map_err(|e| opening(shown, e))?;
-    Ok((At::child(&parent, parent_shown, name), parent))
+    let src_at = below(&root.0, &src)?;
+    let parent = rustix::fs::fstat(src_at.fd()).map_err(|e| Error::reopening(&src, Some(e)))?;
+    let dst_at = below(&root.1, &dst)?;
+    Ok(Owned { root, src: src_at, dst: dst_at, parent, new_dst, deref })
 }
 
 /// A copy of inode `id` made from a command-line file, as bytes for the rank owning it.

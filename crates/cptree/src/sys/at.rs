@@ -253,17 +253,25 @@ pub(crate) fn find_below(
         let st = rustix::fs::stat(root).map_err(Some)?;
         return if is_it(&st) { Ok((At::cwd(root), st)) } else { Err(None) };
     }
+    let at = entry_below(root, shown)?;
+    let st = at.lstat().map_err(Some)?;
+    if !is_it(&st) {
+        return Err(None);
+    }
+    Ok((at, st))
+}
+
+/// The entry an earlier walk showed as `shown` (a path strictly below the operand `root`),
+/// as a name in its parent directory opened by `open_beneath` (`Err(None)`: not below it).
+pub(crate) fn entry_below(root: &Path, shown: &Path) -> Result<At, Option<Errno>> {
+    let rel = shown.strip_prefix(root).map_err(|_| None)?;
     let (Some(parent_rel), Some(name), Some(parent_shown)) =
         (rel.parent(), rel.file_name(), shown.parent())
     else {
         return Err(None);
     };
     let parent = open_beneath(root, parent_rel).map_err(Some)?;
-    let st = statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(Some)?;
-    if !is_it(&st) {
-        return Err(None);
-    }
-    Ok((At::child(&parent, parent_shown, name), st))
+    Ok(At::child(&parent, parent_shown, name))
 }
 
 /// The opened directory, if it is the one `expected` describes (`Err(None)` if not).

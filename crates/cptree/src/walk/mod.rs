@@ -922,12 +922,7 @@ fn find_late(
     names: &(PathBuf, PathBuf),
     (src_id, dst_id): (Ino, Option<Ino>),
 ) -> Result<(At, At, DirFd), Error> {
-    let not_it = |path: &Path, e: Option<rustix::io::Errno>| match e {
-        None | Some(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
-            Error::refusal(Op::Replaced, path)
-        }
-        Some(e) => Error::new(Op::OpenDir, path, e),
-    };
+    let not_it = |path: &Path, e| Error::reopening(path, e);
     let (src, _) = find_below(&root.0, &names.0, src_id).map_err(|e| not_it(&names.0, e))?;
     let dst_id = dst_id.ok_or_else(|| not_it(&names.1, None))?;
     let (dst, st) = find_below(&root.1, &names.1, dst_id).map_err(|e| not_it(&names.1, e))?;

@@ -8,7 +8,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::cp::{Contents, Finish};
-use crate::error::{Error, Op};
+use crate::error::Error;
 use crate::sched::Lanes;
 use crate::sys::at::{At, DirFd, Entries};
 use crate::sys::{Ino, ino};
@@ -200,10 +200,7 @@ pub(super) fn open_again(
     (src, dst): (&At, &At),
     follow_dst: bool,
 ) -> Result<(DirFd, Option<DirFd>), Error> {
-    let replaced = |at: &At, e: Option<Errno>| match e {
-        None | Some(Errno::LOOP | Errno::NOTDIR) => Error::refusal(Op::Replaced, at.path()),
-        Some(e) => Error::new(Op::OpenDir, at.path(), e),
-    };
+    let replaced = |at: &At, e: Option<Errno>| Error::reopening(at.path(), e);
     let (src_fd, _) = src
         .open_dir(frame.contents.follow, &frame.contents.src_st)
         .map_err(|e| replaced(src, e))?;
