@@ -214,6 +214,12 @@ pub(crate) struct Cli {
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<String>,
 
+    /// under several MPI ranks, copy a regular file bigger than SIZE in pieces of SIZE
+    /// bytes that several ranks copy at once (default 64M; K, M, G, T are powers of 1024;
+    /// at least 1M, a whole number of MiB)
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) chunk_size: Option<String>,
+
     /// show progress on standard error: a bar on a terminal (the default there, unless -v
     /// lines go to another place), else a status line every 5 seconds
     #[arg(long, overrides_with = "no_progress")]
@@ -416,6 +422,7 @@ pub(crate) enum Ordered {
     /// `--report[=FORMAT]`: `None` is `text`.
     Report(Option<String>),
     Jobs(String),
+    ChunkSize(String),
 }
 
 /// Where getopt's loop ended before the operands: an option that acts at once (`--help`,
@@ -497,6 +504,7 @@ fn ordered_event(id: &str, value: Option<&OsStr>) -> Option<Ordered> {
         "context" => Ordered::Context(text()),
         "report" => Ordered::Report(text()),
         "jobs" => Ordered::Jobs(given()),
+        "chunk_size" => Ordered::ChunkSize(given()),
         _ => return None,
     })
 }

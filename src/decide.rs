@@ -189,6 +189,7 @@ fn request(parsed: Parsed, warnings: &mut Vec<String>) -> Result<Request, UsageE
     opts.atomic = cli.atomic;
     opts.fsync = cli.fsync;
     opts.jobs = c.jobs;
+    opts.chunk_size = c.chunk_size;
     opts.exclude = c.exclude.build()?;
     opts.resume = cli.resume;
     opts.verify = cli.verify;
@@ -219,6 +220,7 @@ struct Choices {
     backup_control: Option<String>,
     report: Option<ReportFormat>,
     jobs: Option<usize>,
+    chunk_size: u64,
     exclude: Patterns,
 }
 
@@ -235,6 +237,7 @@ impl Choices {
             backup_control: None,
             report: None,
             jobs: None,
+            chunk_size: cptree::options::DEFAULT_CHUNK,
             exclude: Patterns::new(),
         };
         let mut target_directory = false;
@@ -312,6 +315,7 @@ impl Choices {
                     });
                 }
                 Ordered::Jobs(n) => c.jobs = Some(jobs(n)?),
+                Ordered::ChunkSize(size) => c.chunk_size = chunk_size(size)?,
             }
         }
         Ok(c)
@@ -324,6 +328,27 @@ fn jobs(text: &str) -> Result<usize, UsageError> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(UsageError::bare(format!("invalid number of jobs: {}", cptree::quote(text)))),
+    }
+}
+
+/// `--chunk-size=SIZE`: a whole number of MiB, at least one, written in bytes or with a
+/// suffix K, M, G or T (powers of 1024, as GNU's sizes; `KiB`, `MiB`... too).
+fn chunk_size(text: &str) -> Result<u64, UsageError> {
+    let bad = || UsageError::bare(format!("invalid chunk size: {}", cptree::quote(text)));
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits);
+    let shift = match suffix.trim_end_matches("iB") {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(bad()),
+    };
+    let bytes = number.parse::<u64>().ok().and_then(|n| n.checked_mul(1 << shift));
+    match bytes {
+        Some(bytes) if bytes >= 1 << 20 && bytes % (1 << 20) == 0 => Ok(bytes),
+        _ => Err(bad()),
     }
 }
 
@@ -556,6 +581,15 @@ mod tests {
         for bad in ["x", "0", "-1", "2x", ""] {
             let message = format!("invalid number of jobs: {}", cptree::quote(bad));
             assert_eq!(for_args(&[&format!("--jobs={bad}")]).err(), Some(message), "{bad}");
+        }
+        assert_eq!(resolved(&[]).chunk_size, 64 << 20);
+        for (given, bytes) in [("1M", 1 << 20), ("2048K", 2 << 20), ("1GiB", 1 << 30)] {
+            assert_eq!(resolved(&[&format!("--chunk-size={given}")]).chunk_size, bytes);
+        }
+        assert_eq!(resolved(&["--chunk-size", "1048576"]).chunk_size, 1 << 20);
+        for bad in ["x", "0", "512K", "1.5M", "1MB", "", "99999999999T"] {
+            let message = format!("invalid chunk size: {}", cptree::quote(bad));
+            assert_eq!(for_args(&[&format!("--chunk-size={bad}")]).err(), Some(message), "{bad}");
         }
         assert_eq!(
             resolved(&["--report=text", "--report-file=x"]).report,

@@ -74,6 +74,7 @@ pub(crate) fn described() -> Command {
         .mut_arg("report_file", |a| a.value_hint(ValueHint::FilePath))
         .mut_arg("suffix", |a| a.value_hint(ValueHint::Other))
         .mut_arg("jobs", |a| a.value_hint(ValueHint::Other))
+        .mut_arg("chunk_size", |a| a.value_hint(ValueHint::Other))
         .mut_arg("context", |a| a.value_hint(ValueHint::Other))
         .mut_arg("exclude", |a| a.value_hint(ValueHint::Other))
         .mut_arg("exclude_from", |a| a.value_hint(ValueHint::FilePath))

@@ -185,7 +185,13 @@ the directories they go into are finished after them, deepest first. The summary
 \fB\-\-stats\fR and the exit status are the whole job's. A killed rank ends the job; the
 same command with \fB\-\-resume\fR completes it. \fB\-i\fR is refused across ranks;
 \fB\-\-atomic\fR removes only stale temporaries of its own host. \fB\-\-progress\fR shows the whole
-job's files and bytes done, without a total (the tree is not walked twice to count it). A build without MPI started as one of several ranks refuses to copy.
+job's files and bytes done, without a total (the tree is not walked twice to count it).
+A regular file bigger than \fB\-\-chunk\-size\fR (64M) that cannot be cloned whole is cut
+into pieces of that size: its rank copies them from the front while idle ranks take them
+from the back, the last piece goes last (a copy cut short is shorter than its source), a
+piece that fails elsewhere is copied again by the file's rank, and the file has one record
+(with \fBpieces\fR: how many, and how many other ranks copied). A build without MPI started
+as one of several ranks refuses to copy.
 .SH "DIFFERENCES FROM GNU CP"
 .IP \(bu 2
 A destination rcp created is removed when its copy fails; GNU cp 9.1 leaves it partial.
@@ -208,7 +214,7 @@ A directory swapped for a symlink during the copy is not followed; trees deeper 
 PATH_MAX are copied.
 .IP \(bu 2
 \fB\-\-debug\fR (GNU 9.2's format plus a \fBstrategy:\fR line), \fB\-\-report\fR,
-\fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR,
+\fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR, \fB\-\-chunk\-size\fR,
 \fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-verify\fR, \fB\-\-dry\-run\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
 cp are ambiguous here: spell options out in scripts.
 .IP \(bu 2

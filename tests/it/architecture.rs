@@ -42,8 +42,10 @@ const BINARY_LAYERS: &[&[&str]] = &[
 /// The engine crate's modules, from the bottom up.
 const ENGINE_LAYERS: &[&[&str]] = &[
     &["types", "shared", "fs", "extents"],
-    &["support", "chain", "ranges"],
-    &["predict"],
+    &["support", "chain", "ranges", "share"],
+    &["worker"],
+    &["filling"],
+    &["pieces", "predict"],
     &["crate"],
 ];
 

@@ -398,7 +398,7 @@ fn a_killed_rank_fails_the_job_and_resume_completes_the_tree() {
             .unwrap()
     };
     let job = launch_slow("dst");
-    let pid = slow_rank(root, "dst");
+    let pid = slow_rank(root, "dst/d0");
     Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap();
     let out = job.wait_with_output().unwrap();
     assert_ne!(
@@ -510,9 +510,9 @@ fn stop_mpirun(test: &str, signal: &str) -> Option<(tempfile::TempDir, Output)> 
     Some((dir, out))
 }
 
-/// Rank 1's rcp (the child of the strace whose PID the script wrote to `tracer`), once the
-/// copy into `dst` has begun and a little more.
-fn slow_rank(root: &Path, dst: &str) -> i32 {
+/// Rank 1's rcp (the child of the strace whose PID the script wrote to `tracer`), once
+/// `started` (below `root`) is there, and a little more.
+fn slow_rank(root: &Path, started: &str) -> i32 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         assert!(std::time::Instant::now() < deadline, "rank 1 never started");
@@ -521,7 +521,7 @@ fn slow_rank(root: &Path, dst: &str) -> i32 {
         let tracer = tracer.trim();
         let children = fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"));
         let pid = children.ok().and_then(|c| c.split_whitespace().next()?.parse::<i32>().ok());
-        if let (Some(pid), true) = (pid, root.join(dst).join("d0").exists()) {
+        if let (Some(pid), true) = (pid, root.join(started).exists()) {
             std::thread::sleep(std::time::Duration::from_millis(1500));
             return pid;
         }
@@ -615,4 +615,203 @@ fn a_command_line_file_stays_linked_to_its_names_in_trees() {
         assert_eq!(ino("g"), ino("t/d/f"), "{test} {operands:?}");
         assert_eq!(ino("g"), ino("t/h"), "{test} {operands:?}");
     }
+}
+
+/// Big files cut into pieces (`--chunk-size=1M`) several ranks copy: a dense one, a sparse
+/// one and one just over a piece, on ext4 (copy_file_range), and on btrfs and XFS both with
+/// clones allowed (one FICLONE of the whole file: nothing to cut) and without
+/// (`--reflink=never`: pieces by splice). Each copy is the single process's, its one record
+/// counts the pieces, and other ranks copied some.
+#[test]
+fn big_files_are_copied_in_pieces_by_several_ranks() {
+    for fs_kind in Fs::ALL {
+        let test = &format!("spread pieces {fs_kind:?}");
+        let Some(dir) = dir_on(fs_kind, "spread-pieces") else { return };
+        let root = dir.path();
+        fs::create_dir(root.join("src")).unwrap();
+        crate::common::write_pattern(&root.join("src/dense"), 24 << 20, 7);
+        crate::common::write_pattern(&root.join("src/over"), (1 << 20) + 5, 8);
+        let sparse = fs::File::create(root.join("src/sparse")).unwrap();
+        sparse.set_len(20 << 20).unwrap();
+        for at in [0u64, 3 << 20, (9 << 20) + 4095, (19 << 20) + 77] {
+            std::os::unix::fs::FileExt::write_at(&sparse, &[0xa5; 9000], at).unwrap();
+        }
+        let clones = fs_kind != Fs::Ext4;
+        let policies: &[&[&str]] = if clones { &[&[], &["--reflink=never"]] } else { &[&[]] };
+        for policy in policies {
+            let args = [*policy, &["-a", "--chunk-size=1M", "--report=json"]].concat();
+            same_as_one_process_with(test, root, &args, |n, out| {
+                let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+                let file = |name: &str| {
+                    records
+                        .iter()
+                        .find(|r| r["source"]["text"] == format!("src/{name}"))
+                        .unwrap_or_else(|| panic!("{test} -n {n}: no record of {name}"))
+                };
+                let pieces = |name: &str| file(name).get("pieces").cloned();
+                if clones && policy.is_empty() {
+                    // A clone is one call for the whole file: nothing is cut.
+                    assert_eq!(file("dense")["strategy"], "clone", "{test} -n {n}");
+                    assert_eq!(pieces("dense"), None, "{test} -n {n}");
+                    return;
+                }
+                if n == 1 {
+                    // One rank is the single process: nothing is cut.
+                    assert_eq!(pieces("dense"), None, "{test} -n {n}");
+                    return;
+                }
+                for (name, count) in [("dense", 24), ("over", 2), ("sparse", 20)] {
+                    let got = pieces(name).unwrap_or_else(|| panic!("{test} -n {n}: {name}"));
+                    assert_eq!(got["count"], count, "{test} -n {n}: {name}");
+                }
+                assert_eq!(file("sparse")["holes"], true, "{test} -n {n}");
+                let elsewhere = pieces("dense").unwrap()["elsewhere"].as_u64().unwrap();
+                assert!(elsewhere > 0, "{test} -n {n}: no other rank took a piece");
+            });
+            clean(root);
+        }
+    }
+}
+
+/// `same_as_one_process`, with `check` run on each launch's output too.
+fn same_as_one_process_with(
+    test: &str,
+    root: &Path,
+    args: &[&str],
+    check: impl Fn(usize, &Output),
+) {
+    let one = rcp_in(root, &[args, &["src", "one"]].concat());
+    assert!(one.status.success(), "{test}: {}", String::from_utf8_lossy(&one.stderr));
+    let expected = describe(&root.join("one"), true);
+    for n in [1, 2, 4] {
+        let dst = format!("ranks{n}");
+        let Some(out) = mpirun(test, n, root, &[args, &["src", &dst]].concat()) else { return };
+        assert!(out.status.success(), "{test} -n {n}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(describe(&root.join(&dst), true), expected, "{test} -n {n}");
+        check(n, &out);
+    }
+}
+
+/// Rank `rank` of `n` runs under `strace` with `inject` (its copy_file_range calls traced
+/// into `root/trace`), the others as they are; returns the launch's output for `args`.
+fn with_one_rank_traced(
+    test: &str,
+    root: &Path,
+    (n, rank): (usize, usize),
+    inject: &str,
+    args: &[&str],
+) -> Option<Output> {
+    if !have("strace") {
+        skip(test, "strace is not installed");
+        return None;
+    }
+    let script = root.join(format!("rank{rank}.sh"));
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = {rank} ]; then\n  exec strace -f -qq -o \
+             {trace} -e trace=copy_file_range -e inject={inject} {rcp} \"$@\"\nfi\nexec {rcp} \
+             \"$@\"\n",
+            trace = root.join("trace").display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    launch(test, n, root, &[&[script.to_str().unwrap()], args].concat())
+}
+
+/// A piece another rank could not copy (its copy_file_range fails with EIO) goes back to
+/// the file's owner, which copies it: the file is whole, its record says no other rank
+/// copied a piece, and the job succeeds.
+#[test]
+fn a_piece_that_fails_elsewhere_is_copied_by_the_owner() {
+    let test = "spread piece fails elsewhere";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-piece-elsewhere") else { return };
+    let root = dir.path();
+    crate::common::write_pattern(&root.join("big"), 16 << 20, 3);
+    let args = ["--chunk-size=1M", "--report=json", "big", "copy"];
+    let inject = "copy_file_range:error=EIO";
+    let Some(out) = with_one_rank_traced(test, root, (2, 1), inject, &args) else { return };
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    crate::common::assert_same_bytes(&root.join("big"), &root.join("copy"));
+    let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    let record = records.iter().find(|r| r["type"] == "entry").unwrap();
+    assert_eq!(record["pieces"]["count"], 16, "{test}: {record}");
+    assert_eq!(record["pieces"]["elsewhere"], 0, "{test}: {record}");
+    let trace = fs::read_to_string(root.join("trace")).unwrap();
+    assert!(trace.contains("EIO (Input/output error) (INJECTED)"), "{test}: rank 1 took none");
+}
+
+/// A piece the owner cannot copy fails the file as one process's copy fails: cp's
+/// message once, exit status 1, and the file it created removed — after the pieces other
+/// ranks took are in, so nothing writes into it later.
+#[test]
+fn a_piece_that_fails_on_the_owner_fails_the_file() {
+    let test = "spread piece fails on owner";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-piece-owner") else { return };
+    let root = dir.path();
+    crate::common::write_pattern(&root.join("big"), 16 << 20, 4);
+    let args = ["--chunk-size=1M", "big", "copy"];
+    let inject = "copy_file_range:error=EIO:when=4+";
+    let Some(out) = with_one_rank_traced(test, root, (3, 0), inject, &args) else { return };
+    assert_ne!(out.status.code(), Some(0), "{test}");
+    assert_eq!(
+        rcp_lines(&out),
+        ["rcp: error copying 'big' to 'copy': Input/output error"],
+        "{test}"
+    );
+    assert!(!root.join("copy").exists(), "{test}: the torn copy is left");
+}
+
+/// A rank killed while a big file is copied in pieces: the job fails, the file under its
+/// name is not whole-looking (its last piece goes last), and `--resume` completes it.
+#[test]
+fn a_rank_killed_during_a_cut_file_leaves_it_short_and_resume_completes_it() {
+    let test = "spread pieces killed";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-pieces-kill") else { return };
+    let root = dir.path();
+    if !have("mpirun") || !have("strace") {
+        return skip(test, "mpirun or strace is not installed");
+    }
+    fs::create_dir(root.join("src")).unwrap();
+    crate::common::write_pattern(&root.join("src/big"), 32 << 20, 5);
+    // Every rank copies slowly (each copy_file_range waits 0.3 s: 32 pieces take three
+    // ranks over 3 s); rank 1's strace writes its PID to a file.
+    let script = root.join("rank.sh");
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let slowed =
+        format!("strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=300000 {rcp}");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
+             echo $! > {root}/tracer\n  wait $!\n  exit $?\nfi\nexec {slowed} \"$@\"\n",
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    let job = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
+        .arg(&script)
+        .args(["-a", "--chunk-size=1M", "src", "dst"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = slow_rank(root, "dst/big");
+    // Pieces from the back are in by now, but not the last: the file is short.
+    let during = fs::metadata(root.join("dst/big")).unwrap().len();
+    assert!(during > 0 && during < 32 << 20, "{test}: {during} bytes while copied");
+    Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap();
+    let out = job.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let left = fs::metadata(root.join("dst/big")).map_or(0, |m| m.len());
+    assert!(left < 32 << 20, "{test}: the cut file looks whole");
+    let args = ["-a", "--resume", "-T", "--chunk-size=1M", "src", "dst"];
+    let Some(again) = mpirun(test, 3, root, &args) else { return };
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    crate::common::assert_same_bytes(&root.join("src/big"), &root.join("dst/big"));
 }

@@ -14,6 +14,8 @@ pub(super) fn nothing_yet() -> Copied {
         verified: false,
         predicted: false,
         resumed_from: 0,
+        pieces: 0,
+        pieces_elsewhere: 0,
     }
 }
 

@@ -16,6 +16,8 @@ pub(crate) struct Extents<'a> {
     /// to read until EOF (sizes of 0 are unknown: procfs, sysfs).
     dense_end: Option<u64>,
     pos: u64,
+    /// Where a piece of the file ends (`copy_piece`): no extent goes past it.
+    until: Option<u64>,
     done: bool,
     started: bool,
 }
@@ -23,7 +25,14 @@ pub(crate) struct Extents<'a> {
 impl<'a> Extents<'a> {
     /// The extents from byte `from` on (0: the whole file).
     pub(crate) fn new(fd: BorrowedFd<'a>, walk: bool, dense_end: Option<u64>, from: u64) -> Self {
-        Self { fd, walk, dense_end, pos: from, done: false, started: false }
+        Self { fd, walk, dense_end, pos: from, until: None, done: false, started: false }
+    }
+
+    /// Only the extents before `end`, cut there: one piece of a file.
+    pub(crate) fn until(mut self, end: u64) -> Self {
+        self.until = Some(end);
+        self.dense_end = Some(self.dense_end.map_or(end, |e| e.min(end)));
+        self
     }
 
     /// Whether the holes were really walked (a filesystem without SEEK_DATA gives one range).
@@ -64,7 +73,13 @@ impl Iterator for Extents<'_> {
             self.done = true;
             return Some(Ok((self.pos, self.dense_end)));
         }
-        let item = self.next_data();
+        let item = match (self.next_data(), self.until) {
+            (Some(Ok((start, _))), Some(until)) if start >= until => None,
+            (Some(Ok((start, end))), Some(until)) => {
+                Some(Ok((start, Some(end.map_or(until, |e| e.min(until))))))
+            }
+            (item, _) => item,
+        };
         if item.is_none() {
             self.done = true;
         }

@@ -12,69 +12,30 @@
 
 mod chain;
 mod extents;
+mod filling;
 pub mod fs;
+mod pieces;
 mod predict;
 mod ranges;
+mod share;
 mod shared;
 mod support;
 mod types;
+mod worker;
 
 use std::os::fd::BorrowedFd;
-use std::sync::Arc;
 
-use chain::{as_found, data_chain, makes_holes, nothing_yet, walks_holes, wants_clone};
+use chain::{as_found, nothing_yet, walks_holes, wants_clone};
 use extents::Extents;
+use filling::Filling;
 pub use predict::{Landing, predict};
-use ranges::{Buffers, Range, RangeError, Watch};
 pub use rustix::io::Errno;
+pub use share::{Pieces, Share};
 pub use shared::{Progress, Stop};
-use support::{Memo, Support};
 pub use types::{
     Copied, Dest, Failure, Fallback, Fallbacks, Policy, Reflink, Source, Sparse, Stage, Strategy,
 };
-
-/// What one copying thread keeps between files: its pipe (splice), its buffer
-/// (read/write), and what it shares with its siblings — what was learnt about device
-/// pairs (so a tree on a filesystem without reflinks pays for one failed FICLONE, not one
-/// per file), the progress counters, the stop request.
-#[derive(Default)]
-pub struct Scratch {
-    buffers: Buffers,
-    support: Arc<Support>,
-    memo: Memo,
-    progress: Arc<Progress>,
-    stop: Stop,
-}
-
-impl Scratch {
-    /// A first worker that counts into `progress` and gives up a file (ECANCELED) once
-    /// `stop` is requested. (`Scratch::default()`: counters of its own, never stopped.)
-    pub fn new(progress: Arc<Progress>, stop: Stop) -> Scratch {
-        Scratch { progress, stop, ..Scratch::default() }
-    }
-
-    /// Another worker (its own pipe and buffer) that shares this one's device knowledge,
-    /// counters and stop request.
-    pub fn sibling(&self) -> Scratch {
-        Scratch {
-            buffers: Buffers::default(),
-            support: Arc::clone(&self.support),
-            memo: Memo::default(),
-            progress: Arc::clone(&self.progress),
-            stop: self.stop.clone(),
-        }
-    }
-
-    /// The counters this worker adds to.
-    pub fn progress(&self) -> &Arc<Progress> {
-        &self.progress
-    }
-
-    /// The errno with which `strategy` already failed on this device pair, if known.
-    fn known(&mut self, pair: (u64, u64), strategy: Strategy) -> Option<Errno> {
-        self.support.known(&mut self.memo, pair, strategy)
-    }
-}
+pub use worker::Scratch;
 
 /// Copies all of `src`'s data into `dst` (empty, just created or truncated) by the first
 /// strategy that works, and says which it was and why the ones before it gave up.
@@ -284,99 +245,56 @@ fn copy_data(
     policy: Policy,
     pair: (u64, u64),
     w: &mut Scratch,
-    (mut record, from): (Copied, u64),
+    (record, from): (Copied, u64),
 ) -> Result<Copied, Failure> {
-    let mut chain = data_chain(src, dst.regular, policy);
-    let mut current = next_supported(&mut chain, pair, w, &mut record);
-    record.strategy = current;
     // Holes can be skipped only where the destination can have them (not a pipe or device).
     let walk = walks_holes(src, dst.regular, policy);
-    let make_holes = makes_holes(dst.regular, policy);
-    record.zeros = make_holes;
-    let extend = |length, record: &Copied| {
-        rustix::fs::ftruncate(dst.fd, length).map_err(|e| Failure::at(Stage::Extend, e, record))
-    };
+    let mut filling = Filling::start((src, dst), policy, pair, w, record);
     // Where holes matter, give the destination its length first: writes then never land at
     // EOF, where XFS would preallocate blocks past each extent that the holes would keep.
-    let presized = (walk || make_holes) && src.size > 0;
+    let presized = (walk || filling.make_holes) && src.size > 0;
     if presized {
-        extend(src.size, &record)?;
+        filling.extend(dst, src.size)?;
+    }
+    if from == 0
+        && let Some((piece, share)) = pieces::worth_sharing(src, dst, w)
+    {
+        return pieces::copy_in_pieces((src, dst), filling, (piece, &*share), (walk, presized), w);
     }
     // A regular file is copied as it was at open: its size ends the copy, with no extra
     // call to find EOF. Size 0 means unknown (procfs): read until EOF.
     let dense_end = (src.regular && src.size > 0).then_some(src.size);
     let mut extents = Extents::new(src.fd, walk, dense_end, from);
-    let mut moved = 0u64;
-    let mut logical_end = 0u64;
-    let mut written_end = if presized { src.size } else { from };
-    for extent in extents.by_ref() {
-        let (start, end) = extent.map_err(|e| Failure::at(Stage::Seek, e, &record))?;
-        let progress = loop {
-            let expect_data = end.map_or(src.size > start, |e| e > start);
-            let range = Range { start, end, expect_data, make_holes };
-            let watch = Watch { progress: &w.progress, stop: &w.stop };
-            match ranges::copy_range(current, src, dst, range, &mut w.buffers, watch) {
-                Ok(p) => break p,
-                Err(e) if moved + e.moved == 0 && may_fall_back(current, &e) => {
-                    if let Some(errno) = e.errno {
-                        w.support.remember(pair, current, errno);
-                    }
-                    record.fell_back.push(Fallback {
-                        strategy: current,
-                        errno: e.errno,
-                        cached: false,
-                    });
-                    current = next_supported(&mut chain, pair, w, &mut record);
-                    record.strategy = current;
-                }
-                Err(e) => {
-                    return Err(Failure {
-                        stage: e.stage,
-                        errno: e.errno.unwrap_or(Errno::IO),
-                        record,
-                    });
-                }
-            }
-        };
-        moved += progress.end - start;
-        logical_end = progress.end;
-        written_end = written_end.max(progress.written_end);
-        if end.is_some_and(|end| progress.end < end) {
-            // EOF before the size seen at open: what was copied is not the file.
-            return Err(Failure::at(Stage::Shrank, Errno::NODATA, &record));
-        }
-    }
+    let reached = filling.extents((src, dst), &mut extents, w)?;
+    let written_end = reached.written_end.max(if presized { src.size } else { from });
+    let mut record = filling.record;
     record.holes = extents.walked();
-    let length = if record.holes { src.size.max(logical_end) } else { logical_end };
+    let length = if record.holes { src.size.max(reached.end) } else { reached.end };
     // The source may have grown or shrunk since its stat: the copy ends where reading did.
     if written_end != length {
-        extend(length, &record)?;
+        rustix::fs::ftruncate(dst.fd, length)
+            .map_err(|e| Failure::at(Stage::Extend, e, &record))?;
     }
     record.bytes = length;
     // Holes and a kept prefix are done too, though nothing moved them.
-    w.progress.count_passed(length.saturating_sub(moved));
+    w.progress.count_passed(length.saturating_sub(filling.moved));
     Ok(record)
 }
 
-/// The next strategy of the chain this device pair is not known to refuse; cached refusals
-/// are recorded as fallbacks so the report still says why.
-fn next_supported(
-    chain: &mut chain::Chain,
-    pair: (u64, u64),
+/// Copies bytes `start..end` of `src` into the same place in `dst`, by the data strategies
+/// (no clone: that is of whole files), keeping the source's holes in that range: one piece
+/// of a big file whose other pieces other processes copy (`Share`). `dst` already has
+/// the file's length where holes matter. Returns what the piece took.
+pub fn copy_piece(
+    (src, dst): (&Source, &Dest),
+    (start, end): (u64, u64),
+    policy: Policy,
     w: &mut Scratch,
-    record: &mut Copied,
-) -> Strategy {
-    for strategy in chain.by_ref() {
-        match w.known(pair, strategy) {
-            Some(errno) => {
-                record.fell_back.push(Fallback { strategy, errno: Some(errno), cached: true })
-            }
-            None => return strategy,
-        }
-    }
-    Strategy::ReadWrite
-}
-
-fn may_fall_back(current: Strategy, e: &RangeError) -> bool {
-    current != Strategy::ReadWrite && e.errno.is_none_or(support::is_unsupported)
+) -> Result<Copied, Failure> {
+    let src = &as_found(src);
+    let filling = Filling::start((src, dst), policy, (src.dev, dst.dev), w, nothing_yet());
+    let walk = walks_holes(src, dst.regular, policy);
+    let mut filling = filling;
+    pieces::fill_piece((src, dst), &mut filling, walk, (start, end), w)?;
+    Ok(filling.record)
 }

@@ -98,6 +98,11 @@ pub struct Copied {
     /// The copy went on from this byte of an earlier one (`--resume`): the bytes before it
     /// were checked and kept, not moved. 0 for a whole copy.
     pub resumed_from: u64,
+    /// The file was cut into this many pieces, copied by several processes at once (a
+    /// spread copy's ranks, `Share`); 0 when it was copied whole.
+    pub pieces: u32,
+    /// How many of those pieces other processes copied.
+    pub pieces_elsewhere: u32,
 }
 
 impl Copied {

@@ -161,7 +161,13 @@ pub struct Options {
     pub atomic: bool,
     /// `--fsync`: make each file (and, with `--atomic`, its rename) durable before going on.
     pub fsync: bool,
+    /// `--chunk-size`: under several ranks (`spread`), a regular file bigger than this is
+    /// cut into pieces of this many bytes that several ranks copy at once.
+    pub chunk_size: u64,
 }
+
+/// `--chunk-size`'s default: 64 MiB.
+pub const DEFAULT_CHUNK: u64 = 64 << 20;
 
 impl Default for Options {
     fn default() -> Options {
@@ -201,6 +207,7 @@ impl Default for Options {
             progress: false,
             atomic: false,
             fsync: false,
+            chunk_size: DEFAULT_CHUNK,
         }
     }
 }

@@ -23,9 +23,17 @@ use copychain::{self as engine, Copied, Dest, Failure, Reflink, Scratch, Source,
 #[derive(Debug)]
 pub(crate) struct FileError {
     pub(crate) error: Error,
-    pub(crate) record: Option<Copied>,
+    /// Boxed: an error travels up through every caller, a record is big.
+    pub(crate) record: Option<Box<Copied>>,
     /// The existing destination it names was truncated and its data did not all arrive.
     pub(crate) incomplete: bool,
+}
+
+impl FileError {
+    /// `error`, after the engine did what `record` says (whole data, or a failure there).
+    pub(crate) fn after(error: Error, record: Option<Copied>) -> FileError {
+        FileError { error, record: record.map(Box::new), incomplete: false }
+    }
 }
 
 impl From<Error> for FileError {
@@ -287,7 +295,7 @@ pub(crate) fn fill_and_close(
         && let Err(e) = rustix::fs::fsync(&dst_fd)
     {
         let error = Error::new(Op::Write, dst_path, e);
-        result = Err(FileError { error, record: record.clone(), incomplete: false });
+        result = Err(FileError::after(error, record.clone()));
     }
     // GNU's order: the destination, then the source; a failure of either fails the file.
     let closed = close(dst_fd).map_err(|e| Error::new(Op::Close, dst_path, e));
@@ -299,12 +307,12 @@ pub(crate) fn fill_and_close(
             None | Some(Ok(())) => {
                 return match src_closed {
                     Ok(()) => Ok(record),
-                    Err(error) => Err(FileError { error, record, incomplete: false }),
+                    Err(error) => Err(FileError::after(error, record)),
                 };
             }
-            Some(Err(error)) => FileError { error, record, incomplete: false },
+            Some(Err(error)) => FileError::after(error, record),
         },
-        (Ok(record), Err(error)) => FileError { error, record, incomplete: false },
+        (Ok(record), Err(error)) => FileError::after(error, record),
         (Err(e), _) => name_the_damage(e, created, dst_path),
     };
     if created && !whole {
@@ -334,11 +342,7 @@ fn empty_once_clonable(ends: &Ends, dst: &At, src: &Path) -> Result<(), FileErro
     if let Err(errno) = engine::clone_would_work(&source, &dest, dir.as_fd()) {
         let op = Op::CloneFrom(src.to_path_buf());
         let record = Some(engine::clone_refused(errno));
-        return Err(FileError {
-            error: Error::new(op, dst.path(), errno),
-            record,
-            incomplete: false,
-        });
+        return Err(FileError::after(Error::new(op, dst.path(), errno), record));
     }
     rustix::fs::ftruncate(&ends.dst_fd, 0).map_err(|e| Error::new(Op::Extend, dst.path(), e))?;
     Ok(())
@@ -529,7 +533,7 @@ fn fill(
         Ok(()) => Ok(record),
         Err(Stopped(error)) => {
             let error = error.unwrap_or_else(|| Error::silent(dst));
-            Err(FileError { error, record, incomplete: false })
+            Err(FileError::after(error, record))
         }
     }
 }
@@ -549,7 +553,7 @@ fn verify(
     (src, dst): (&Path, &Path),
     copied: &mut Copied,
 ) -> Result<(), FileError> {
-    let fail = |error| FileError { error, record: Some(copied.clone()), incomplete: false };
+    let fail = |error| FileError::after(error, Some(copied.clone()));
     // A sparse source's holes were kept: only where either file has data is read.
     let compare = if copied.holes { engine::same_data } else { engine::same_bytes };
     match compare(source.fd, dst_fd.as_fd(), copied.bytes) {
@@ -612,7 +616,7 @@ pub(super) fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileErr
         op => Error::new(op, path, failure.errno),
     };
     // The destination was empty (created, or truncated when opened): its data is short.
-    FileError { error, record: Some(failure.record), incomplete: true }
+    FileError { error, record: Some(Box::new(failure.record)), incomplete: true }
 }
 
 /// Reports a regular file as finished through `out`: what the attribute rules said of it
@@ -624,7 +628,7 @@ pub(crate) fn report_file(
     result: &Result<Option<Copied>, FileError>,
     (said, failed): (&[Error], bool),
 ) {
-    let record = result.as_ref().map_or_else(|e| e.record.as_ref(), Option::as_ref);
+    let record = result.as_ref().map_or_else(|e| e.record.as_deref(), Option::as_ref);
     let happened = happened(result, said);
     let entry =
         Entry { src: src.path(), dst: dst.path(), kind: Some(Kind::File), record, happened };

@@ -203,6 +203,9 @@ pub fn text_record(record: &Record) -> String {
                 (copied.resumed_from > 0)
                     .then(|| format!(", resumed from {}", copied.resumed_from)),
             )
+            .chain((copied.pieces > 0).then(|| {
+                format!(", {} pieces, {} by other ranks", copied.pieces, copied.pieces_elsewhere)
+            }))
             .collect();
             let strategy = copied.strategy.name();
             format!("{strategy} {names} ({} bytes{notes}){}", copied.bytes, fallback_suffix(copied))
@@ -241,7 +244,7 @@ pub fn json_record(record: &Record) -> Value {
         Outcome::Skipped(skip) => Some(skip.name()),
         _ => None,
     };
-    json!({
+    let mut entry = json!({
         "type": "entry",
         "outcome": record.outcome.name(),
         "reason": reason,
@@ -258,7 +261,12 @@ pub fn json_record(record: &Record) -> Value {
         "dry_run": record.dry_run,
         "error": record.error().map(ToString::to_string),
         "errno": record.error().and_then(|e| e.errno()).map(errno_name),
-    })
+    });
+    // Only for a file cut into pieces several ranks copied (`--chunk-size`).
+    if let Some(c) = copied.filter(|c| c.pieces > 0) {
+        entry["pieces"] = json!({ "count": c.pieces, "elsewhere": c.pieces_elsewhere });
+    }
+    entry
 }
 
 /// A path: always `{"text": "..."}` (lossily decoded where it must be), and for a name that

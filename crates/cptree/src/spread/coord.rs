@@ -1,21 +1,46 @@
-//! Rank 0's bookkeeping of the work: which ranks are busy, the trees offered and not yet
-//! given out, and how many trees it has asked busy ranks for. Every tree passes through
-//! rank 0, and a rank offers a tree before it says the work it came from is done (one
-//! sender's messages keep their order), so "every rank idle and no tree waiting" means the
-//! copy is over — no list of files is kept anywhere.
+//! Rank 0's bookkeeping of the work: which ranks are busy, the work offered and not yet
+//! given out (trees, and pieces of big files), and how much it has asked busy ranks for.
+//! All of it passes through rank 0, and a rank offers work before it says the work it
+//! came from is done (one sender's messages keep their order), so "every rank idle and
+//! nothing waiting" means the copy is over — no list of files is kept anywhere.
 
 use std::collections::VecDeque;
 
 /// What rank 0 tells one rank.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Order {
-    Tree(Vec<u8>),
+    Work(Offered),
     Want,
     /// The walk is over: send the files deferred to their owners, copy those owned.
     Links,
     /// Every owned file is in: finish the directories that waited for them.
     Dirs,
     Finish,
+}
+
+/// Work one rank offered for another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Offered {
+    Tree(Vec<u8>),
+    /// A piece of a file of `owner`'s (`pieces::piece_of` names it).
+    Piece {
+        owner: usize,
+        file: u64,
+        index: u64,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Offered {
+    /// The piece of `owner`'s `file` this is.
+    fn piece_of(&self, (owner, file): (usize, u64)) -> Option<u64> {
+        match self {
+            Offered::Piece { owner: o, file: f, index, .. } if (*o, *f) == (owner, file) => {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Where the copy is: walking trees, copying deferred files, finishing late directories.
@@ -32,8 +57,8 @@ pub(super) struct Coord {
     busy: Vec<bool>,
     /// Trees each busy rank was asked for and has not offered yet.
     asked: Vec<u32>,
-    /// Trees offered and not given out.
-    queue: VecDeque<Vec<u8>>,
+    /// Work offered and not given out.
+    queue: VecDeque<Offered>,
     phase: Phase,
     /// `Finish` was sent.
     finished: bool,
@@ -52,10 +77,23 @@ impl Coord {
         }
     }
 
-    /// `rank` offered a tree.
-    pub(super) fn offer(&mut self, rank: usize, tree: Vec<u8>) {
+    /// `rank` offered work.
+    pub(super) fn offer(&mut self, rank: usize, work: Offered) {
         self.asked[rank] = self.asked[rank].saturating_sub(1);
-        self.queue.push_back(tree);
+        self.queue.push_back(work);
+    }
+
+    /// `owner` waits for the pieces of its `file`: those still queued go back to it.
+    pub(super) fn reclaim(&mut self, owner: usize, file: u64) -> Vec<u64> {
+        let mut back = Vec::new();
+        self.queue.retain(|work| match work.piece_of((owner, file)) {
+            Some(index) => {
+                back.push(index);
+                false
+            }
+            None => true,
+        });
+        back
     }
 
     /// `rank` is done with its work.
@@ -64,9 +102,18 @@ impl Coord {
         self.asked[rank] = 0;
     }
 
-    /// The run was told to stop: trees not given out are not walked.
-    pub(super) fn drop_queue(&mut self) {
-        self.queue.clear();
+    /// The run was told to stop: trees not given out are not walked, and pieces go back
+    /// to their owners (returned: owner, file, pieces).
+    pub(super) fn drop_queue(&mut self) -> Vec<(usize, u64, Vec<u64>)> {
+        let mut back: Vec<(usize, u64, Vec<u64>)> = Vec::new();
+        for work in self.queue.drain(..) {
+            let Offered::Piece { owner, file, index, .. } = work else { continue };
+            match back.iter_mut().find(|(o, f, _)| (*o, *f) == (owner, file)) {
+                Some((_, _, pieces)) => pieces.push(index),
+                None => back.push((owner, file, vec![index])),
+            }
+        }
+        back
     }
 
     /// Whether no rank but 0 has work (rank 0 waits for this between operands).
@@ -91,9 +138,9 @@ impl Coord {
             if self.busy[rank] {
                 continue;
             }
-            let Some(tree) = self.queue.pop_front() else { break };
+            let Some(work) = self.queue.pop_front() else { break };
             self.busy[rank] = true;
-            orders.push((rank, Order::Tree(tree)));
+            orders.push((rank, Order::Work(work)));
         }
         if self.busy.iter().all(|&b| !b) {
             let order = match self.phase {
@@ -140,14 +187,14 @@ mod tests {
         // Rank 0 walks the plan; ranks 1 and 2 are idle: rank 0 is asked for a tree for
         // each, and a spare for each other rank.
         assert_eq!(coord.orders(), vec![(0, Order::Want); 4]);
-        coord.offer(0, vec![1]);
-        assert_eq!(coord.orders(), vec![(1, Order::Tree(vec![1]))]);
+        coord.offer(0, Offered::Tree(vec![1]));
+        assert_eq!(coord.orders(), vec![(1, Order::Work(Offered::Tree(vec![1])))]);
         // Rank 0 is done before offering more: rank 1 is asked.
         coord.done(0);
         assert_eq!(coord.orders(), vec![(1, Order::Want); 4]);
         assert!(!coord.others_idle());
-        coord.offer(1, vec![2]);
-        assert_eq!(coord.orders(), vec![(0, Order::Tree(vec![2]))]);
+        coord.offer(1, Offered::Tree(vec![2]));
+        assert_eq!(coord.orders(), vec![(0, Order::Work(Offered::Tree(vec![2])))]);
         coord.done(1);
         coord.done(0);
         assert!(coord.others_idle());
@@ -164,5 +211,22 @@ mod tests {
         assert_eq!(orders, vec![(0, Order::Finish), (1, Order::Finish), (2, Order::Finish)]);
         assert!(coord.finished());
         assert!(coord.orders().is_empty());
+    }
+
+    #[test]
+    fn pieces_not_given_out_go_back_to_their_owner() {
+        let mut coord = Coord::new(2);
+        let piece = |index| Offered::Piece { owner: 0, file: 1, index, bytes: vec![] };
+        // Rank 1 is busy: pieces offered wait in the queue.
+        coord.offer(0, Offered::Tree(vec![9]));
+        let _ = coord.orders();
+        coord.offer(0, piece(3));
+        coord.offer(0, piece(2));
+        coord.offer(0, Offered::Piece { owner: 0, file: 2, index: 5, bytes: vec![] });
+        assert_eq!(coord.reclaim(0, 1), vec![3, 2]);
+        assert_eq!(coord.reclaim(0, 1), Vec::<u64>::new());
+        // On a stop, what is left goes back too.
+        assert_eq!(coord.drop_queue(), vec![(0, 2, vec![5])]);
+        assert!(coord.queue.is_empty());
     }
 }

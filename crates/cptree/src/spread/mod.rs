@@ -18,6 +18,7 @@
 //! the exit status are the whole job's.
 
 mod coord;
+mod pieces;
 mod ship;
 mod wire;
 
@@ -34,7 +35,8 @@ use crate::report::format::report_line;
 use crate::report::{End, Output, Reporter, Sink};
 use crate::sched::{LateDir, Spill, Tree};
 use crate::walk::{Given, Rank, Watch, copy_on_rank};
-use coord::{Coord, Order};
+use coord::{Coord, Offered, Order};
+use copychain::{Dest, Pieces, Scratch, Share, Source};
 use wire::{Frame, Writer, frames};
 
 /// Output a rank keeps before sending it on to rank 0 (sooner every `TICK`).
@@ -70,6 +72,8 @@ enum Work {
     /// The files deferred to this rank by every rank, in the order to copy them, and the
     /// copies command-line files of its inodes made.
     Files(Vec<Vec<u8>>, Vec<Vec<u8>>),
+    /// Copy a piece of another rank's big file (`pieces`).
+    Piece(Vec<u8>),
     /// Finish the late directories.
     Dirs,
     /// The copy is over.
@@ -92,6 +96,7 @@ impl Spread {
             coord: Mutex::new(Coord::new(ranks.size as usize)),
             settled: Condvar::new(),
             report: opts.report,
+            board: pieces::Board::new(ranks.rank, ranks.size as usize, opts.chunk_size),
         };
         Spread { post: Arc::new(post), received: Some(ranks.received), trees: Some(trees) }
     }
@@ -126,12 +131,15 @@ impl Spread {
         out.progress().watch();
         let empty = Plan::default();
         let plan = (post.rank == 0).then(|| plan.unwrap_or(&empty));
+        let scratch = Scratch::new(Arc::clone(out.progress()), out.stop().clone());
+        post.board.copy_with(scratch, opts.policy);
+        let share: Arc<dyn copychain::Share> = Arc::clone(&self.post) as _;
         std::thread::scope(|scope| {
             let mailbox = scope.spawn(|| {
                 crate::sys::interrupt::leave_to_the_walk();
                 post.mailbox(received, trees, out)
             });
-            copy_on_rank(opts, plan, out, watch, post);
+            copy_on_rank(opts, plan, out, watch, (post, share));
             if post.rank != 0 {
                 post.to_zero(&Frame::Progress(counts(out)));
                 post.to_zero(&Frame::Totals(out.totals()));
@@ -185,6 +193,8 @@ struct Post {
     settled: Condvar,
     /// `--report`: a relayed record is written out here, in this format.
     report: Option<ReportFormat>,
+    /// Big files' pieces: this rank's, and others' it copies.
+    board: pieces::Board,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -210,18 +220,24 @@ impl Post {
         }
     }
 
+    /// Sends `rank` one frame now.
+    fn tell(&self, rank: usize, frame: &Frame) {
+        let mut message = Writer::default();
+        frame.put(&mut message);
+        let _ = self.send.send((rank as u32, message.0));
+    }
+
     /// Rank 0 tells `rank` what to do.
     fn order(&self, rank: usize, order: Order) {
         let frame = match order {
-            Order::Tree(tree) => Frame::Tree(tree),
+            Order::Work(Offered::Tree(tree)) => Frame::Tree(tree),
+            Order::Work(Offered::Piece { bytes, .. }) => Frame::Piece(bytes),
             Order::Want => Frame::Want,
             Order::Links => Frame::Links,
             Order::Dirs => Frame::Dirs,
             Order::Finish => Frame::Finish,
         };
-        let mut message = Writer::default();
-        frame.put(&mut message);
-        let _ = self.send.send((rank as u32, message.0));
+        self.tell(rank, &frame);
     }
 
     /// Reads what the other ranks send until this rank is done: orders for this rank (trees
@@ -308,7 +324,26 @@ impl Mailbox<'_> {
             }
             Frame::Want => {
                 post.wanted.fetch_add(1, Ordering::Relaxed);
+                post.board.offer(&post.wanted, post);
             }
+            Frame::Piece(piece) => {
+                let _ = self.trees.send(Work::Piece(piece));
+            }
+            Frame::OfferPiece(bytes) => {
+                if let Some((owner, file, index)) = pieces::piece_of(&bytes) {
+                    lock(&post.coord).offer(from, Offered::Piece { owner, file, index, bytes });
+                }
+            }
+            Frame::Reclaim(file) => {
+                let pieces = lock(&post.coord).reclaim(from, file);
+                post.tell(from, &Frame::Reclaimed { file, pieces });
+            }
+            Frame::Reclaimed { file, pieces } => {
+                for index in pieces {
+                    post.board.back(file, index, false);
+                }
+            }
+            Frame::PieceDone { file, index, ok } => post.board.back(file, index, ok),
             Frame::Links => {
                 post.send_links();
                 self.sent_links = true;
@@ -324,7 +359,7 @@ impl Mailbox<'_> {
                 return post.rank != 0;
             }
             Frame::Line(line) => self.lines.push(line),
-            Frame::Offer(tree) => lock(&post.coord).offer(from, tree),
+            Frame::Offer(tree) => lock(&post.coord).offer(from, Offered::Tree(tree)),
             Frame::Done => lock(&post.coord).done(from),
             Frame::Progress(now) => {
                 let before = std::mem::replace(&mut self.progress[from], now);
@@ -375,7 +410,9 @@ impl Post {
     fn give_orders(&self, out: &Reporter) -> bool {
         let mut coord = lock(&self.coord);
         if out.stop().requested() {
-            coord.drop_queue();
+            for (owner, file, pieces) in coord.drop_queue() {
+                self.tell(owner, &Frame::Reclaimed { file, pieces });
+            }
         }
         for (rank, order) in coord.orders() {
             self.order(rank, order);
@@ -395,6 +432,31 @@ impl Post {
             Frame::LinksEnd.put(&mut files);
             let _ = self.send.send((rank as u32, std::mem::take(&mut files.0)));
         }
+    }
+}
+
+impl pieces::ToZero for Post {
+    fn to_zero(&self, frame: &Frame) {
+        Post::to_zero(self, frame);
+    }
+
+    fn flush(&self) {
+        Post::flush(self);
+    }
+}
+
+impl Share for Post {
+    fn piece_size(&self, size: u64) -> Option<u64> {
+        self.board.piece_size(size)
+    }
+
+    fn share<'s>(
+        &'s self,
+        ends: (&Source, &Dest),
+        piece: u64,
+        shared: u64,
+    ) -> Option<Box<dyn Pieces + 's>> {
+        self.board.share(ends, (piece, shared), (&self.wanted, self))
     }
 }
 
@@ -432,7 +494,15 @@ impl Spill for Post {
 
 impl Rank for Post {
     fn next(&self) -> Option<Given> {
-        let work = lock(&self.trees).recv().ok()?;
+        let mut work = lock(&self.trees).recv().ok()?;
+        // Pieces of other ranks' files are copied here, out of the walk's sight.
+        while let Work::Piece(piece) = work {
+            if let Some((owner, said)) = self.board.copy(&piece) {
+                self.tell(owner as usize, &said);
+            }
+            self.done();
+            work = lock(&self.trees).recv().ok()?;
+        }
         Some(match work {
             Work::Tree(tree) => Given::Tree(ship::land(&tree).map(Box::new)),
             Work::Files(files, known) => Given::Files {
@@ -445,7 +515,7 @@ impl Rank for Post {
                 dirs.sort_by_key(|dir| std::cmp::Reverse(dir.names.1.components().count()));
                 Given::Dirs(dirs)
             }
-            Work::Finish => return None,
+            Work::Piece(_) | Work::Finish => return None,
         })
     }
 

@@ -39,6 +39,17 @@ pub(super) enum Frame {
     LinksEnd,
     /// A command-line file of an inode this rank owns was copied (`ship::ship_known`).
     Known(Vec<u8>),
+    // Pieces of big files (`pieces`).
+    /// To rank 0: a piece of a file of the sender's, for another rank.
+    OfferPiece(Vec<u8>),
+    /// From rank 0: a piece to copy.
+    Piece(Vec<u8>),
+    /// To rank 0: the sender's file `.0` waits for its pieces: give back those queued.
+    Reclaim(u64),
+    /// From rank 0: pieces of the receiver's file given back before anyone took them.
+    Reclaimed { file: u64, pieces: Vec<u64> },
+    /// To a file's owner: a piece of it was copied (`ok`), or could not be here.
+    PieceDone { file: u64, index: u64, ok: bool },
 }
 
 const OUT: u8 = 1;
@@ -57,6 +68,11 @@ const DIRS: u8 = 13;
 const LINK: u8 = 14;
 const LINKS_END: u8 = 15;
 const KNOWN: u8 = 16;
+const OFFER_PIECE: u8 = 17;
+const PIECE: u8 = 18;
+const RECLAIM: u8 = 19;
+const RECLAIMED: u8 = 20;
+const PIECE_DONE: u8 = 21;
 
 impl Frame {
     /// Appends the frame to `out`.
@@ -80,6 +96,13 @@ impl Frame {
             Frame::Link(file) => out.tag(LINK).bytes(file),
             Frame::LinksEnd => out.tag(LINKS_END),
             Frame::Known(copy) => out.tag(KNOWN).bytes(copy),
+            Frame::OfferPiece(piece) => out.tag(OFFER_PIECE).bytes(piece),
+            Frame::Piece(piece) => out.tag(PIECE).bytes(piece),
+            Frame::Reclaim(file) => out.tag(RECLAIM).u64(*file),
+            Frame::Reclaimed { file, pieces } => out.tag(RECLAIMED).u64(*file).numbers(pieces),
+            Frame::PieceDone { file, index, ok } => {
+                out.tag(PIECE_DONE).u64(*file).u64(*index).bool(*ok)
+            }
         };
     }
 
@@ -107,6 +130,13 @@ impl Frame {
             LINK => Frame::Link(from.bytes()?.to_vec()),
             LINKS_END => Frame::LinksEnd,
             KNOWN => Frame::Known(from.bytes()?.to_vec()),
+            OFFER_PIECE => Frame::OfferPiece(from.bytes()?.to_vec()),
+            PIECE => Frame::Piece(from.bytes()?.to_vec()),
+            RECLAIM => Frame::Reclaim(from.u64()?),
+            RECLAIMED => Frame::Reclaimed { file: from.u64()?, pieces: from.numbers()? },
+            PIECE_DONE => {
+                Frame::PieceDone { file: from.u64()?, index: from.u64()?, ok: from.bool()? }
+            }
             _ => return None,
         })
     }
@@ -214,14 +244,18 @@ mod tests {
         Frame::Progress([1, 2, 3]).put(&mut out);
         Frame::Totals(vec![4, 5]).put(&mut out);
         Frame::Finish.put(&mut out);
+        Frame::PieceDone { file: 7, index: 3, ok: true }.put(&mut out);
+        Frame::Reclaimed { file: 7, pieces: vec![4, 5] }.put(&mut out);
         let got = frames(&out.0);
         assert!(matches!(&got[0], Frame::Line(Output::Out(t)) if t == "'a' -> 'b'"));
         assert!(matches!(&got[1], Frame::Offer(b) if b == &[1, 2, 3]));
         assert!(matches!(&got[2], Frame::Progress([1, 2, 3])));
         assert!(matches!(&got[3], Frame::Totals(w) if w == &[4, 5]));
         assert!(matches!(&got[4], Frame::Finish));
-        assert_eq!(got.len(), 5);
+        assert!(matches!(&got[5], Frame::PieceDone { file: 7, index: 3, ok: true }));
+        assert!(matches!(&got[6], Frame::Reclaimed { file: 7, pieces } if pieces == &[4, 5]));
+        assert_eq!(got.len(), 7);
         // A cut message yields what is whole.
-        assert_eq!(frames(&out.0[..out.0.len() - 1]).len(), 4);
+        assert_eq!(frames(&out.0[..out.0.len() - 1]).len(), 6);
     }
 }

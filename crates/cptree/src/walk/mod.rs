@@ -801,20 +801,22 @@ pub(crate) trait Rank: Spill {
 
 /// Copies on one rank of a spread copy: every pair of `plan` (rank 0's, which has it), then
 /// what `rank` is given, until the copy is done; like `copy_all` otherwise, with trees
-/// spilling to other ranks that want one and files with other links left to the rank that
-/// owns their inode.
+/// spilling to other ranks that want one, files with other links left to the rank that
+/// owns their inode, and big files copied in pieces `share` hands out.
 pub(crate) fn copy_on_rank<'a>(
     opts: &'a Options,
     plan: Option<&Plan>,
     out: &'a Reporter,
     watch: Option<&'a mut (dyn Watch + 'a)>,
-    rank: &'a dyn Rank,
+    (rank, share): (&'a dyn Rank, Arc<dyn copychain::Share>),
 ) {
     let env = Env::current();
     std::thread::scope(|scope| {
         let track = plan.is_some_and(|plan| plan.track_operands);
         let cp = Cp::new(opts, out.printer(), env, track);
-        let sched = Sched::new(scope, (opts, out), env, (walk_tree, Some(rank as &dyn Spill)));
+        let mut sched = Sched::new(scope, (opts, out), env, (walk_tree, Some(rank as &dyn Spill)));
+        // Big files are cut into pieces other ranks help with, on every thread.
+        sched.scratch().share_with(share);
         let mut walk = Walk::new(cp, sched, watch);
         walk.cp.defer_links = links_deferred(opts);
         if let Some(plan) = plan {
