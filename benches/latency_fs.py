@@ -120,5 +120,7 @@ class Latency(Operations):
 if __name__ == "__main__":
     backing, mount = sys.argv[1], sys.argv[2]
     delay = float(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.001
+    # use_ino: the backing files' inode numbers, as a network filesystem gives the server's
+    # (hard links stay recognisable; only the device number is this mount's own).
     FUSE(Latency(backing, delay), mount, foreground=True, nothreads=False,
-         allow_other=True, default_permissions=True)
+         allow_other=True, default_permissions=True, use_ino=True)

@@ -214,9 +214,9 @@ pub(crate) struct Cli {
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<String>,
 
-    /// under several MPI ranks, copy a regular file bigger than SIZE in pieces of SIZE
-    /// bytes that several ranks copy at once (default 64M; K, M, G, T are powers of 1024;
-    /// at least 1M, a whole number of MiB)
+    /// under MPI ranks on several hosts, copy a regular file bigger than SIZE in pieces of
+    /// SIZE bytes that several ranks copy at once (default 64M; K, M, G, T are powers of
+    /// 1024; at least 1M, a whole number of MiB)
     #[arg(long, value_name = "SIZE")]
     pub(crate) chunk_size: Option<String>,
 

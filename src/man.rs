@@ -186,8 +186,8 @@ the directories they go into are finished after them, deepest first. The summary
 same command with \fB\-\-resume\fR completes it. \fB\-i\fR is refused across ranks;
 \fB\-\-atomic\fR removes only stale temporaries of its own host. \fB\-\-progress\fR shows the whole
 job's files and bytes done, without a total (the tree is not walked twice to count it).
-A regular file bigger than \fB\-\-chunk\-size\fR (64M) that cannot be cloned whole is cut
-into pieces of that size: its rank copies them from the front while idle ranks take them
+When the ranks run on more than one host, a regular file bigger than
+\fB\-\-chunk\-size\fR (64M) that cannot be cloned whole is cut into pieces of that size: its rank copies them from the front while idle ranks take them
 from the back, the last piece goes last (a copy cut short is shorter than its source), a
 piece that fails elsewhere is copied again by the file's rank, and the file has one record
 (with \fBpieces\fR: how many, and how many other ranks copied). A build without MPI started

@@ -190,23 +190,30 @@ fn same_as_one_process(test: &str, root: &Path, args: &[&str], times: bool) {
         let Some(out) = mpirun(test, n, root, &[args, &["src", &dst]].concat()) else { return };
         assert!(out.status.success(), "{test} -n {n}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(rcp_lines(&out).is_empty(), "{test} -n {n}: {:?}", rcp_lines(&out));
-        let got = describe(&root.join(&dst), times);
-        let differ: Vec<_> = expected
-            .iter()
-            .filter(|(path, what)| got.get(*path) != Some(what))
-            .map(|(path, what)| format!("{}: {what} / {:?}", path.display(), got.get(path)))
-            .chain(
-                got.keys()
-                    .filter(|p| !expected.contains_key(*p))
-                    .map(|p| format!("extra {}", p.display())),
-            )
-            .collect();
+        let differ = differences(&expected, &describe(&root.join(&dst), times));
         assert!(
             differ.is_empty(),
             "{test} -n {n} differs from one process:\n{}",
             differ.join("\n")
         );
     }
+}
+
+/// The entries where `got` is not `expected`: what each is in both, or that it is extra.
+fn differences(
+    expected: &BTreeMap<PathBuf, String>,
+    got: &BTreeMap<PathBuf, String>,
+) -> Vec<String> {
+    expected
+        .iter()
+        .filter(|(path, what)| got.get(*path) != Some(what))
+        .map(|(path, what)| format!("{}: {what} / {:?}", path.display(), got.get(path)))
+        .chain(
+            got.keys()
+                .filter(|p| !expected.contains_key(*p))
+                .map(|p| format!("extra {}", p.display())),
+        )
+        .collect()
 }
 
 /// Removes the copies `same_as_one_process` made.
@@ -617,11 +624,11 @@ fn a_command_line_file_stays_linked_to_its_names_in_trees() {
     }
 }
 
-/// Big files cut into pieces (`--chunk-size=1M`) several ranks copy: a dense one, a sparse
-/// one and one just over a piece, on ext4 (copy_file_range), and on btrfs and XFS both with
-/// clones allowed (one FICLONE of the whole file: nothing to cut) and without
+/// Big files cut into pieces (`--chunk-size=1M`) that ranks on several hosts copy: a dense
+/// one, a sparse one and one just over a piece, on ext4 (copy_file_range), and on btrfs and
+/// XFS both with clones allowed (one FICLONE of the whole file: nothing to cut) and without
 /// (`--reflink=never`: pieces by splice). Each copy is the single process's, its one record
-/// counts the pieces, and other ranks copied some.
+/// counts the pieces, and other ranks copied some. Ranks all on one host cut nothing.
 #[test]
 fn big_files_are_copied_in_pieces_by_several_ranks() {
     for fs_kind in Fs::ALL {
@@ -670,10 +677,39 @@ fn big_files_are_copied_in_pieces_by_several_ranks() {
             });
             clean(root);
         }
+        let Some(out) =
+            mpirun(test, 2, root, &["-r", "--chunk-size=1M", "--report=json", "src", "d"])
+        else {
+            return;
+        };
+        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+        let cut: Vec<_> = records.iter().filter(|r| r.get("pieces").is_some()).collect();
+        assert!(cut.is_empty(), "{test}: cut on one host: {cut:?}");
     }
 }
 
-/// `same_as_one_process`, with `check` run on each launch's output too.
+/// The shell words that run what follows as a rank on a host of its own: a UTS namespace
+/// named `rankN`, which is all rcp looks at to tell hosts apart (its place is the host
+/// name, the boot and the PID namespace). Big files are cut only across hosts.
+const OWN_HOST: &str =
+    "unshare -u sh -c 'hostname rank$OMPI_COMM_WORLD_RANK && exec \"$0\" \"$@\"'";
+
+/// `mpirun` running `n` ranks of rcp with `args`, each on a host of its own (`OWN_HOST`).
+fn mpirun_hosts(test: &str, n: usize, cwd: &Path, args: &[&str]) -> Option<Output> {
+    if !have("unshare") {
+        skip(test, "unshare is not installed (util-linux)");
+        return None;
+    }
+    let script = cwd.join("own-host.sh");
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    fs::write(&script, format!("#!/bin/sh\nexec {OWN_HOST} {rcp} \"$@\"\n")).unwrap();
+    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    launch(test, n, cwd, &[&[script.to_str().unwrap()], args].concat())
+}
+
+/// `same_as_one_process`, each rank on a host of its own, with `check` run on each
+/// launch's output too.
 fn same_as_one_process_with(
     test: &str,
     root: &Path,
@@ -685,15 +721,19 @@ fn same_as_one_process_with(
     let expected = describe(&root.join("one"), true);
     for n in [1, 2, 4] {
         let dst = format!("ranks{n}");
-        let Some(out) = mpirun(test, n, root, &[args, &["src", &dst]].concat()) else { return };
+        let Some(out) = mpirun_hosts(test, n, root, &[args, &["src", &dst]].concat()) else {
+            return;
+        };
         assert!(out.status.success(), "{test} -n {n}: {}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(describe(&root.join(&dst), true), expected, "{test} -n {n}");
+        let differ = differences(&expected, &describe(&root.join(&dst), true));
+        assert!(differ.is_empty(), "{test} -n {n}:\n{}", differ.join("\n"));
         check(n, &out);
     }
 }
 
 /// Rank `rank` of `n` runs under `strace` with `inject` (its copy_file_range calls traced
-/// into `root/trace`), the others as they are; returns the launch's output for `args`.
+/// into `root/trace`), the others as they are, each on a host of its own; returns the
+/// launch's output for `args`.
 fn with_one_rank_traced(
     test: &str,
     root: &Path,
@@ -701,8 +741,8 @@ fn with_one_rank_traced(
     inject: &str,
     args: &[&str],
 ) -> Option<Output> {
-    if !have("strace") {
-        skip(test, "strace is not installed");
+    if !have("strace") || !have("unshare") {
+        skip(test, "strace or unshare is not installed");
         return None;
     }
     let script = root.join(format!("rank{rank}.sh"));
@@ -710,9 +750,9 @@ fn with_one_rank_traced(
     fs::write(
         &script,
         format!(
-            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = {rank} ]; then\n  exec strace -f -qq -o \
-             {trace} -e trace=copy_file_range -e inject={inject} {rcp} \"$@\"\nfi\nexec {rcp} \
-             \"$@\"\n",
+            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = {rank} ]; then\n  exec {OWN_HOST} strace \
+             -f -qq -o {trace} -e trace=copy_file_range -e inject={inject} {rcp} \"$@\"\nfi\n\
+             exec {OWN_HOST} {rcp} \"$@\"\n",
             trace = root.join("trace").display()
         ),
     )
@@ -771,17 +811,18 @@ fn a_rank_killed_during_a_cut_file_leaves_it_short_and_resume_completes_it() {
     let test = "spread pieces killed";
     let Some(dir) = dir_on(Fs::Ext4, "spread-pieces-kill") else { return };
     let root = dir.path();
-    if !have("mpirun") || !have("strace") {
-        return skip(test, "mpirun or strace is not installed");
+    if !have("mpirun") || !have("strace") || !have("unshare") {
+        return skip(test, "mpirun, strace or unshare is not installed");
     }
     fs::create_dir(root.join("src")).unwrap();
     crate::common::write_pattern(&root.join("src/big"), 32 << 20, 5);
     // Every rank copies slowly (each copy_file_range waits 0.3 s: 32 pieces take three
-    // ranks over 3 s); rank 1's strace writes its PID to a file.
+    // ranks over 3 s), each on a host of its own; rank 1's strace writes its PID to a file.
     let script = root.join("rank.sh");
     let rcp = env!("CARGO_BIN_EXE_rcp");
-    let slowed =
-        format!("strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=300000 {rcp}");
+    let slowed = format!(
+        "{OWN_HOST} strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=300000 {rcp}"
+    );
     fs::write(
         &script,
         format!(
@@ -811,7 +852,98 @@ fn a_rank_killed_during_a_cut_file_leaves_it_short_and_resume_completes_it() {
     let left = fs::metadata(root.join("dst/big")).map_or(0, |m| m.len());
     assert!(left < 32 << 20, "{test}: the cut file looks whole");
     let args = ["-a", "--resume", "-T", "--chunk-size=1M", "src", "dst"];
-    let Some(again) = mpirun(test, 3, root, &args) else { return };
+    let Some(again) = mpirun_hosts(test, 3, root, &args) else { return };
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     crate::common::assert_same_bytes(&root.join("src/big"), &root.join("dst/big"));
+}
+
+/// Ranks on hosts that number devices differently, as clients of one network filesystem do
+/// (NFS, CephFS: the device number is each client's own, the inode numbers the server's):
+/// rank 0 sees the tree directly, ranks 1 and 2 each through a FUSE passthrough of their
+/// own (`benches/latency_fs.py`, inode numbers passed through) mounted over the same path
+/// in a mount namespace, with a host name of their own. Trees sent to them land, hard
+/// links stay linked (also to a command-line file), a big file's pieces are copied by
+/// them, and the copy is one process's.
+#[test]
+fn ranks_whose_hosts_number_devices_differently_copy_as_one_process() {
+    let test = "spread devices differ";
+    let Some(dir) = dir_on(Fs::Ext4, "spread-devices") else { return };
+    let root = dir.path();
+    let usable = have("python3")
+        && have("unshare")
+        && have("strace")
+        && Path::new("/dev/fuse").exists()
+        && Command::new("python3").args(["-c", "import fuse"]).status().is_ok_and(|s| s.success());
+    if !usable || !have("mpirun") {
+        return skip(test, "needs mpirun, unshare, strace, /dev/fuse, python3 and fusepy");
+    }
+    let (back, mnt) = (root.join("back"), root.join("mnt"));
+    for d in 0..8 {
+        for e in 0..3 {
+            let dir = back.join(format!("src/d{d}/e{e}"));
+            fs::create_dir_all(&dir).unwrap();
+            for f in 0..6 {
+                fs::write(dir.join(format!("f{f}")), format!("{d} {e} {f}\n")).unwrap();
+            }
+        }
+    }
+    for (from, to) in [("src/d0/e0/f0", "src/d7/e2/h0"), ("src/d1/e1/f1", "src/d6/h1")] {
+        fs::hard_link(back.join(from), back.join(to)).unwrap();
+    }
+    fs::hard_link(back.join("src/d2/e0/f3"), back.join("cmdline")).unwrap();
+    crate::common::write_pattern(&back.join("src/d3/big"), 8 << 20, 9);
+    fs::create_dir(&mnt).unwrap();
+    let bound = Command::new("mount").arg("--bind").arg(&back).arg(&mnt).status().unwrap();
+    assert!(bound.success(), "{test}: mount --bind");
+    let _unmount = Unmount(mnt.clone());
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let fuse = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/latency_fs.py");
+    let (back, mnt, root) = (back.display(), mnt.display(), root.display());
+    let script = format!(
+        "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 0 ]; then exec \"$@\"; fi\n\
+         exec unshare -m -u --propagation private sh -c '\n\
+         hostname rank$OMPI_COMM_WORLD_RANK; here=$PWD; cd /; umount -l {mnt}\n\
+         python3 {fuse} {back} {mnt} 0 2>/dev/null & fuse=$!\n\
+         while ! grep -q \" {mnt} fuse\" /proc/self/mounts; do sleep 0.05; done\n\
+         cd \"$here\"; strace -f -qq -e trace=openat,mkdir -o {root}/trace.$OMPI_COMM_WORLD_RANK \
+         \"$@\"; status=$?\n\
+         cd /; umount {mnt}; kill $fuse; exit $status' sh \"$@\"\n"
+    );
+    let script_path = dir.path().join("elsewhere.sh");
+    fs::write(&script_path, script).unwrap();
+    Command::new("chmod").arg("755").arg(&script_path).status().unwrap();
+    let mnt = dir.path().join("mnt");
+    for made in ["one", "dst"] {
+        fs::create_dir(mnt.join(made)).unwrap();
+    }
+    assert!(rcp_in(&mnt, &["-a", "src", "cmdline", "one"]).status.success());
+    let args = [script_path.to_str().unwrap(), rcp, "-a", "--chunk-size=1M", "--report=json"];
+    let Some(out) = launch(test, 3, &mnt, &[&args[..], &["src", "cmdline", "dst"]].concat()) else {
+        return;
+    };
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(rcp_lines(&out).is_empty(), "{test}: {:?}", rcp_lines(&out));
+    // Without times: the passthrough sets them through a float, to a microsecond or so.
+    let differ =
+        differences(&describe(&mnt.join("one"), false), &describe(&mnt.join("dst"), false));
+    assert!(differ.is_empty(), "{test}:\n{}", differ.join("\n"));
+    let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    let big = records.iter().find(|r| r["source"]["text"] == "src/d3/big").unwrap();
+    assert!(big["pieces"]["elsewhere"].as_u64() > Some(0), "{test}: {big}");
+    let made_elsewhere = (1..3)
+        .map(|rank| fs::read_to_string(dir.path().join(format!("trace.{rank}"))).unwrap())
+        .map(|trace| {
+            trace.lines().filter(|l| l.contains("O_CREAT") || l.contains("mkdir(")).count()
+        })
+        .sum::<usize>();
+    assert!(made_elsewhere > 0, "{test}: no tree went to another host");
+}
+
+/// Unmounts (lazily) when dropped, a test's bind mount even when it fails.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
 }

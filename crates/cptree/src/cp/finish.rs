@@ -97,6 +97,17 @@ impl<'a> Cp<'a> {
         self.out.error(error);
     }
 
+    /// An entry another rank sent that is not what it was here (`src` → `dst`, of `kind`):
+    /// its record fails.
+    pub(crate) fn lost(
+        &mut self,
+        (src, dst): &(PathBuf, PathBuf),
+        kind: Option<Kind>,
+        error: &Error,
+    ) {
+        self.fail_entry(Names { src, dst, kind }, error);
+    }
+
     /// An operand that could not be started (`--parents` could not make its directories).
     pub(crate) fn operand_failed(&mut self, src: &Path, dst: &Path, error: &Error) {
         self.fail_entry(Names { src, dst, kind: None }, error);

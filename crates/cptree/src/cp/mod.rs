@@ -58,9 +58,16 @@ pub(crate) struct Cp<'a> {
     /// operand) is left to the rank that owns its inode (`Next::Defer`), which copies one
     /// name and links the others, wherever the walk met them.
     pub(crate) defer_links: bool,
-    /// With `defer_links`: command-line files with other links copied here (inode, copy),
-    /// for the ranks owning their inodes to link the other names to.
-    pub(crate) announced: Vec<(Ino, PathBuf)>,
+    /// With `defer_links`: command-line files with other links copied here, for the ranks
+    /// owning their inodes to link the other names to.
+    pub(crate) announced: Vec<Announced>,
+}
+
+/// A command-line file with other links, copied: its inode, its name, and its copy.
+pub(crate) struct Announced {
+    pub(crate) id: Ino,
+    pub(crate) src: PathBuf,
+    pub(crate) copy: PathBuf,
 }
 
 /// Where in the walk an entry is.
@@ -644,7 +651,8 @@ impl<'a> Cp<'a> {
             if earlier.is_none() && self.defer_links && w.st.st_nlink > 1 {
                 // A command-line file (others were deferred): its names met in trees go to
                 // the rank owning its inode, which must know where this copy is.
-                self.announced.push((id, w.dst.path().to_path_buf()));
+                let (src, copy) = (w.src.path().to_path_buf(), w.dst.path().to_path_buf());
+                self.announced.push(Announced { id, src, copy });
             }
             earlier
         } else {

@@ -28,7 +28,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::cp::Deferred;
+use crate::cp::{Announced, Deferred};
 use crate::options::{Options, ReportFormat};
 use crate::plan::Plan;
 use crate::report::format::report_line;
@@ -83,6 +83,11 @@ enum Work {
 impl Spread {
     /// This rank of the copy `opts` asks for.
     pub fn new(ranks: Ranks, opts: &Options) -> Spread {
+        let places = exchange_places(&ranks);
+        let here = places.get(ranks.rank as usize).copied();
+        // On one host, writers of one file take turns on its lock: a file is cut into
+        // pieces only when some rank is elsewhere.
+        let chunk = places.iter().any(|&p| Some(p) != here).then_some(opts.chunk_size);
         let (trees, trees_rx) = channel();
         let post = Post {
             rank: ranks.rank,
@@ -96,7 +101,7 @@ impl Spread {
             coord: Mutex::new(Coord::new(ranks.size as usize)),
             settled: Condvar::new(),
             report: opts.report,
-            board: pieces::Board::new(ranks.rank, ranks.size as usize, opts.chunk_size),
+            board: pieces::Board::new(ranks.rank, chunk),
         };
         Spread { post: Arc::new(post), received: Some(ranks.received), trees: Some(trees) }
     }
@@ -164,6 +169,41 @@ impl Spread {
             due -= frames(&message).iter().filter(|f| matches!(f, Frame::Totals(_))).count();
         }
     }
+}
+
+/// Where every rank runs (`Run::place`: host, boot, PID namespace), by rank: each rank
+/// tells rank 0, which tells every rank all of them — before anything else is sent.
+fn exchange_places(ranks: &Ranks) -> Vec<u64> {
+    let here = ship::place();
+    let tell = |rank: u32, frame: &Frame| {
+        let mut message = Writer::default();
+        frame.put(&mut message);
+        let _ = ranks.send.send((rank, message.0));
+    };
+    let mut places = vec![here; ranks.size as usize];
+    if ranks.rank != 0 {
+        tell(0, &Frame::Place(here));
+        while let Ok((_, message)) = ranks.received.recv() {
+            if let Some(Frame::Places(all)) = frames(&message).into_iter().next() {
+                return all;
+            }
+        }
+        return places;
+    }
+    let mut due = ranks.size - 1;
+    while due > 0 {
+        let Ok((from, message)) = ranks.received.recv() else { break };
+        if let (Some(Frame::Place(place)), Some(slot)) =
+            (frames(&message).into_iter().next(), places.get_mut(from as usize))
+        {
+            *slot = place;
+            due -= 1;
+        }
+    }
+    for rank in 1..ranks.size {
+        tell(rank, &Frame::Places(places.clone()));
+    }
+    places
 }
 
 /// This rank's progress counters.
@@ -344,6 +384,8 @@ impl Mailbox<'_> {
                 }
             }
             Frame::PieceDone { file, index, ok } => post.board.back(file, index, ok),
+            // Only before the copy (`exchange_places`).
+            Frame::Place(_) | Frame::Places(_) => {}
             Frame::Links => {
                 post.send_links();
                 self.sent_links = true;
@@ -383,7 +425,7 @@ impl Mailbox<'_> {
         }
         (self.sent_links, self.links_ended) = (false, 0);
         self.owned.sort_by_cached_key(|file| {
-            ship::file_id(file).map(|(id, dst)| (id, dst.to_path_buf()))
+            ship::file_id(file).map(|(ino, dst)| (ino, dst.to_path_buf()))
         });
         let files = std::mem::take(&mut self.owned);
         let _ = self.trees.send(Work::Files(files, std::mem::take(&mut self.known)));
@@ -519,9 +561,10 @@ impl Rank for Post {
         })
     }
 
-    fn announce(&self, id: crate::sys::Ino, copy: PathBuf) {
-        let owner = ship::owner(id, self.size);
-        Frame::Known(ship::ship_known(id, &copy)).put(&mut lock(&self.deferred[owner]));
+    fn announce(&self, copied: Announced) {
+        let owner = ship::owner(copied.id, self.size);
+        let known = ship::ship_known(copied.id, &copied.src, &copied.copy);
+        Frame::Known(known).put(&mut lock(&self.deferred[owner]));
     }
 
     fn done(&self) {

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use rustix::fs::{FileType, Mode, OFlags, fstat};
 
+use super::ship::{place, seen_from};
 use super::wire::{Frame, Reader, Writer};
+use crate::sys::Seen;
 use crate::sys::at::{entry_below, fd_path};
-use crate::sys::process::Run;
 use copychain::{self as engine, Dest, Pieces, Policy, Scratch, Source, Stop};
 
 /// How often a waiting owner looks whether it was told to stop.
@@ -56,10 +57,8 @@ pub(super) trait ToZero: Sync {
 /// One rank's pieces: of the files it owns, and what it copies others' pieces with.
 pub(super) struct Board {
     rank: u32,
-    /// Ranks in the copy.
-    size: usize,
-    /// `--chunk-size`.
-    chunk: u64,
+    /// `--chunk-size`, where files are cut (some rank runs on another host).
+    chunk: Option<u64>,
     shares: Mutex<Shares>,
     /// An owner waits here for its pieces to come back.
     back: Condvar,
@@ -107,10 +106,9 @@ pub(super) fn piece_of(bytes: &[u8]) -> Option<(usize, u64, u64)> {
 }
 
 impl Board {
-    pub(super) fn new(rank: u32, size: usize, chunk: u64) -> Board {
+    pub(super) fn new(rank: u32, chunk: Option<u64>) -> Board {
         Board {
             rank,
-            size,
             chunk,
             shares: Mutex::default(),
             back: Condvar::new(),
@@ -183,7 +181,7 @@ impl Board {
 
     /// `copychain::Share::piece_size`.
     pub(super) fn piece_size(&self, size: u64) -> Option<u64> {
-        (self.size > 1 && size > self.chunk).then_some(self.chunk)
+        self.chunk.filter(|&chunk| size > chunk)
     }
 
     /// `copychain::Share::share`, offering what `wanted` allows through `zero`.
@@ -196,8 +194,7 @@ impl Board {
         let (src_st, dst_st) = (fstat(src.fd).ok()?, fstat(dst.fd).ok()?);
         let (src_name, dst_name) = (real_name(src.fd)?, real_name(dst.fd)?);
         let mut spec = Writer::default();
-        let place = Run::this().map_or(0, |run| run.place);
-        spec.u64(piece).u64(src.size).u64(place).path(&src_name).path(&dst_name);
+        spec.u64(piece).u64(src.size).u64(place()).path(&src_name).path(&dst_name);
         spec.numbers(&[src_st.st_dev, src_st.st_ino, dst_st.st_dev, dst_st.st_ino, src.blocks]);
         let file = Shared {
             spec: spec.0,
@@ -222,12 +219,11 @@ impl Board {
 
 /// Opens both files of `piece` here and copies its bytes; `None` if anything failed.
 fn copy_here(piece: &Piece, policy: Policy, scratch: &mut Scratch) -> Option<()> {
-    let here = Run::this().map(|run| run.place);
-    let same_place = here == Some(piece.place);
     let [src_dev, src_ino, dst_dev, dst_ino, blocks] = piece.ids;
+    let seen = |id| seen_from(piece.place, id);
     let read = OFlags::RDONLY | OFlags::NOCTTY;
-    let (src_fd, src_st) = open_same(piece.src, read, (src_dev, src_ino), same_place)?;
-    let (dst_fd, dst_st) = open_same(piece.dst, OFlags::WRONLY, (dst_dev, dst_ino), same_place)?;
+    let (src_fd, src_st) = open_same(piece.src, read, seen((src_dev, src_ino)))?;
+    let (dst_fd, dst_st) = open_same(piece.dst, OFlags::WRONLY, seen((dst_dev, dst_ino)))?;
     let source =
         Source { fd: src_fd.as_fd(), dev: src_st.st_dev, size: piece.size, blocks, regular: true };
     let dest = Dest { fd: dst_fd.as_fd(), dev: dst_st.st_dev, regular: true };
@@ -236,18 +232,13 @@ fn copy_here(piece: &Piece, policy: Policy, scratch: &mut Scratch) -> Option<()>
 }
 
 /// Opens the regular file at `path` (absolute, with no symlink in it: none is followed)
-/// if it is the file `(dev, ino)` — its device compared only within one place.
-fn open_same(
-    path: &Path,
-    flags: OFlags,
-    (dev, ino): (u64, u64),
-    same_place: bool,
-) -> Option<(OwnedFd, rustix::fs::Stat)> {
+/// if it is the file `seen`.
+fn open_same(path: &Path, flags: OFlags, seen: Seen) -> Option<(OwnedFd, rustix::fs::Stat)> {
     let at = entry_below(Path::new("/"), path).ok()?;
     let fd = at.open(flags | OFlags::NOFOLLOW, Mode::empty()).ok()?;
     let st = fstat(&fd).ok()?;
-    let same = st.st_ino == ino && (!same_place || st.st_dev == dev);
-    (same && FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then_some((fd, st))
+    let regular = FileType::from_raw_mode(st.st_mode) == FileType::RegularFile;
+    (seen.is(&st) && regular).then_some((fd, st))
 }
 
 /// The name `fd` is open under: absolute, every symlink resolved (`None` without /proc,

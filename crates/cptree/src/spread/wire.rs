@@ -50,6 +50,11 @@ pub(super) enum Frame {
     Reclaimed { file: u64, pieces: Vec<u64> },
     /// To a file's owner: a piece of it was copied (`ok`), or could not be here.
     PieceDone { file: u64, index: u64, ok: bool },
+    // Before anything else.
+    /// To rank 0: where the sender runs (`Run::place`).
+    Place(u64),
+    /// From rank 0: where every rank runs, by rank.
+    Places(Vec<u64>),
 }
 
 const OUT: u8 = 1;
@@ -73,6 +78,8 @@ const PIECE: u8 = 18;
 const RECLAIM: u8 = 19;
 const RECLAIMED: u8 = 20;
 const PIECE_DONE: u8 = 21;
+const PLACE: u8 = 22;
+const PLACES: u8 = 23;
 
 impl Frame {
     /// Appends the frame to `out`.
@@ -103,6 +110,8 @@ impl Frame {
             Frame::PieceDone { file, index, ok } => {
                 out.tag(PIECE_DONE).u64(*file).u64(*index).bool(*ok)
             }
+            Frame::Place(place) => out.tag(PLACE).u64(*place),
+            Frame::Places(places) => out.tag(PLACES).numbers(places),
         };
     }
 
@@ -137,6 +146,8 @@ impl Frame {
             PIECE_DONE => {
                 Frame::PieceDone { file: from.u64()?, index: from.u64()?, ok: from.bool()? }
             }
+            PLACE => Frame::Place(from.u64()?),
+            PLACES => Frame::Places(from.numbers()?),
             _ => return None,
         })
     }

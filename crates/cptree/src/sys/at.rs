@@ -242,12 +242,10 @@ pub(crate) fn open_beneath(root: &Path, rel: &Path) -> Result<DirFd, Errno> {
 pub(crate) fn find_below(
     root: &Path,
     shown: &Path,
-    id: (u64, u64),
+    id: super::Seen,
 ) -> Result<(At, Stat), Option<Errno>> {
     let rel = shown.strip_prefix(root).map_err(|_| None)?;
-    let is_it = |st: &Stat| {
-        (st.st_dev, st.st_ino) == id && FileType::from_raw_mode(st.st_mode) == FileType::Directory
-    };
+    let is_it = |st: &Stat| id.is(st) && FileType::from_raw_mode(st.st_mode) == FileType::Directory;
     if rel.as_os_str().is_empty() {
         // The operand itself: resolved as the command line's was.
         let st = rustix::fs::stat(root).map_err(Some)?;

@@ -21,6 +21,27 @@ pub(crate) fn ino(st: &Stat) -> Ino {
     (st.st_dev, st.st_ino)
 }
 
+/// A file's identity as another process saw it: its inode, and its device where device
+/// numbers mean the same to both (one host: a network filesystem's device number is each
+/// client's own, its inode numbers the server's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) dev: Option<u64>,
+    pub(crate) ino: u64,
+}
+
+impl Seen {
+    /// An identity this host saw.
+    pub(crate) fn here((dev, ino): Ino) -> Seen {
+        Seen { dev: Some(dev), ino }
+    }
+
+    /// Whether `st` is of the file seen.
+    pub(crate) fn is(self, st: &Stat) -> bool {
+        st.st_ino == self.ino && self.dev.is_none_or(|dev| dev == st.st_dev)
+    }
+}
+
 /// Whether `mode` is of type `ft`.
 pub(crate) fn is(mode: u32, ft: FileType) -> bool {
     FileType::from_raw_mode(mode) == ft

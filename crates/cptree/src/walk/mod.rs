@@ -14,17 +14,18 @@ use std::path::Path;
 use crate::cp::file::DstDir;
 use crate::cp::preserve::Env;
 use crate::cp::{
-    self, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status, Visit,
+    self, Announced, Contents, Cp, DirNext, FileNext, Finish, HeldDir, Next, Opened, Place, Status,
+    Visit,
 };
 use crate::error::{Error, Op};
 use crate::options::{Deref, Interactive, Options};
 use crate::plan::{Nonexistent, Pair, Plan};
-use crate::report::Reporter;
+use crate::report::{Kind, Reporter};
 use crate::sched::{Job, Lanes, LateDir, Sched, Spill, Tree};
 use crate::select;
 use crate::sys::at::{At, DirFd, Entries, find_below, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
-use crate::sys::{Ino, ino};
+use crate::sys::{Ino, Seen, ino};
 use copychain::Scratch;
 use rustix::fs::{FileType, Mode, OFlags};
 use stack::{Frame, Stack, open_again};
@@ -758,14 +759,22 @@ pub fn copy_all<'a>(
 /// What a rank of a spread copy is given to do, after its plan (rank 0's).
 pub(crate) enum Given {
     /// A tree another rank made, landed here (or why it could not be).
-    Tree(Result<Box<Tree>, Error>),
+    Tree(Result<Box<Tree>, Lost>),
     /// The files deferred by every rank whose inodes this rank owns, found again here (or
     /// why one could not be), in the order to copy them: the first name of an inode is
     /// copied, the others linked to it — or, for an inode a command-line file of it was
     /// copied from (`known`: inode, copy), all linked to that copy.
-    Files { known: Vec<(Ino, PathBuf)>, files: Vec<Result<Owned, Error>> },
+    Files { known: Vec<(Ino, PathBuf)>, files: Vec<Result<Owned, Lost>> },
     /// This rank's directories whose attributes waited for the files, deepest first.
     Dirs(Vec<LateDir>),
+}
+
+/// Work sent to this rank that could not be found again here: its names (source and
+/// destination, as the walk showed them), its kind if known, and why.
+pub(crate) struct Lost {
+    pub(crate) names: (PathBuf, PathBuf),
+    pub(crate) kind: Option<Kind>,
+    pub(crate) error: Error,
 }
 
 /// A deferred file, found again on the rank that owns its inode.
@@ -790,9 +799,9 @@ pub(crate) trait Rank: Spill {
     /// The work given last (the plan, on rank 0) is done, its output said.
     fn done(&self);
 
-    /// A command-line file with other links was copied to `copy` here: the rank owning
-    /// inode `id` links the names of it met in trees to that copy.
-    fn announce(&self, id: Ino, copy: PathBuf);
+    /// A command-line file with other links was copied here: the rank owning its inode
+    /// links the names of it met in trees to that copy.
+    fn announce(&self, copied: Announced);
 
     /// Waits until no other rank has a tree of this one's (before an operand that may
     /// merge into the same destination).
@@ -830,8 +839,8 @@ pub(crate) fn copy_on_rank<'a>(
                 }
             }
             walk.drain();
-            for (id, copy) in std::mem::take(&mut walk.cp.announced) {
-                rank.announce(id, copy);
+            for copied in std::mem::take(&mut walk.cp.announced) {
+                rank.announce(copied);
             }
             rank.done();
         }
@@ -858,12 +867,12 @@ impl Walk<'_, '_, '_> {
                 for file in files {
                     match file {
                         Ok(file) => self.copy_owned(file),
-                        Err(error) => self.cp.fail(&error),
+                        Err(lost) => self.cp.lost(&lost.names, lost.kind, &lost.error),
                     }
                 }
             }
             Given::Dirs(dirs) => dirs.into_iter().for_each(|dir| self.finish_late(dir)),
-            Given::Tree(Err(error)) => self.cp.fail(&error),
+            Given::Tree(Err(lost)) => self.cp.lost(&lost.names, lost.kind, &lost.error),
         }
     }
 
@@ -925,9 +934,10 @@ fn find_late(
     (src_id, dst_id): (Ino, Option<Ino>),
 ) -> Result<(At, At, DirFd), Error> {
     let not_it = |path: &Path, e| Error::reopening(path, e);
-    let (src, _) = find_below(&root.0, &names.0, src_id).map_err(|e| not_it(&names.0, e))?;
+    let found = |root, name, id| find_below(root, name, Seen::here(id));
+    let (src, _) = found(&root.0, &names.0, src_id).map_err(|e| not_it(&names.0, e))?;
     let dst_id = dst_id.ok_or_else(|| not_it(&names.1, None))?;
-    let (dst, st) = find_below(&root.1, &names.1, dst_id).map_err(|e| not_it(&names.1, e))?;
+    let (dst, st) = found(&root.1, &names.1, dst_id).map_err(|e| not_it(&names.1, e))?;
     let (fd, _) = dst.open_dest_dir(false, &st).map_err(|e| not_it(&names.1, e))?;
     Ok((src, dst, fd))
 }
