@@ -92,12 +92,27 @@ pub fn set_mtime(path: &Path, secs: i64) {
     assert_eq!(rc, 0, "utimensat {path:?}");
 }
 
-/// A description of every entry under `root`, by relative path.
+/// The most entries a snapshot describes: a run that makes more (GNU's `cp -R -l` following
+/// a symlink to `..` makes a tree as deep as paths go) is told by that alone, and the
+/// descriptions of such a tree (paths thousands of names long, each in a group of
+/// thousands of links) would take gigabytes.
+const SNAPSHOT_ENTRIES: usize = 10_000;
+/// The most of a run's standard output or error kept.
+const OUTPUT_BYTES: usize = 1 << 20;
+/// The most names a hard-link group is described with, in each entry of it.
+const GROUP_NAMES: usize = 8;
+
+/// A description of every entry under `root`, by relative path (up to `SNAPSHOT_ENTRIES`).
 pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     let mut metas = Vec::new();
     let mut unreadable = Vec::new();
     let mut stack = vec![root.to_path_buf()];
+    let mut cut = false;
     while let Some(dir) = stack.pop() {
+        if metas.len() + unreadable.len() >= SNAPSHOT_ENTRIES {
+            cut = true;
+            break;
+        }
         let Ok(entries) = fs::read_dir(&dir) else { continue };
         for entry in entries {
             let path = entry.expect("entry").path();
@@ -155,10 +170,13 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
             };
             what += &format!(" mtime {t}");
         }
-        if let Some(group) = by_inode.get(&meta.ino()).filter(|g| g.len() > 1) {
-            let mut group = group.clone();
+        if let Some(group) = by_inode.get_mut(&meta.ino()).filter(|g| g.len() > 1) {
             group.sort();
-            what += &format!(" links {group:?}");
+            let (shown, more) = (&group[..group.len().min(GROUP_NAMES)], group.len());
+            what += &format!(" links {shown:?}");
+            if more > GROUP_NAMES {
+                what += &format!(" and {} more", more - GROUP_NAMES);
+            }
         }
         let xattrs = xattrs(path);
         if !xattrs.is_empty() {
@@ -168,6 +186,9 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     }
     for (path, e) in unreadable {
         out.insert(rel(&path), format!("lstat failed: {}", e.kind()));
+    }
+    if cut {
+        out.insert("…".into(), format!("more than {SNAPSHOT_ENTRIES} entries"));
     }
     out
 }
@@ -296,7 +317,11 @@ pub fn exec(program: &Path, root: &Path, how: &Invocation) -> Run {
     drop(stdin);
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("wait for {program:?}: {e}"));
     let name = program.to_string_lossy();
-    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(name.as_ref(), "PROG");
+    // Output beyond a megabyte (a verbose run over a tree as deep as paths go) is cut.
+    let clean = |b: &[u8]| {
+        let b = &b[..b.len().min(OUTPUT_BYTES)];
+        String::from_utf8_lossy(b).replace(name.as_ref(), "PROG")
+    };
     Run {
         code: out.status.code(),
         stdout: clean(&out.stdout),
