@@ -947,3 +947,52 @@ impl Drop for Unmount {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
+
+/// rcp builds against MPICH too (`MPICC=mpicc.mpich`, into `target/mpich`), and that build,
+/// run as three ranks by MPICH's own launcher, copies the tree as one process does (hard
+/// links kept) and refuses `-i`.
+#[test]
+fn built_against_mpich_it_copies_as_one_process() {
+    let test = "spread mpich";
+    if !have("mpicc.mpich") || !have("mpirun.mpich") {
+        return skip(test, "MPICH is not installed (Debian: libmpich-dev mpich)");
+    }
+    let Some(dir) = dir_on(Fs::Ext4, "spread-mpich") else { return };
+    let root = dir.path();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = repo.join("target/mpich");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build = Command::new(cargo)
+        .args(["build", "--offline", "--locked", "--features", "mpi", "--bin", "rcp"])
+        .arg("--target-dir")
+        .arg(&target)
+        .env("MPICC", "mpicc.mpich")
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{test}: {}", String::from_utf8_lossy(&build.stderr));
+    let rcp = target.join("debug/rcp");
+    let libraries = Command::new("ldd").arg(&rcp).output().unwrap();
+    let libraries = String::from_utf8_lossy(&libraries.stdout);
+    assert!(libraries.contains("libmpich"), "{test}: not linked with MPICH:\n{libraries}");
+    make_tree(&root.join("src"));
+    assert!(rcp_in(root, &["-a", "--exclude=skip.*", "src", "one"]).status.success());
+    let run = |args: &[&str]| {
+        Command::new("timeout")
+            .args(["120", "mpirun.mpich", "-n", "3"])
+            .arg(&rcp)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["-a", "--exclude=skip.*", "src", "ranks"]);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let differ =
+        differences(&describe(&root.join("one"), true), &describe(&root.join("ranks"), true));
+    assert!(differ.is_empty(), "{test}:\n{}", differ.join("\n"));
+    let out = run(&["-i", "-r", "src", "asked"]);
+    assert_ne!(out.status.code(), Some(0), "{test}: -i ran");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used across the ranks"));
+    assert!(!root.join("asked").exists(), "{test}: -i copied");
+}
