@@ -376,35 +376,9 @@ fn a_killed_rank_fails_the_job_and_resume_completes_the_tree() {
         }
     }
     fs::hard_link(root.join("src/d0/f0"), root.join("src/d5/link")).unwrap();
-    // Every rank copies slowly (each copy_file_range waits 0.2 s); rank 1's strace writes
-    // its PID to a file.
-    let script = root.join("rank.sh");
-    let rcp = env!("CARGO_BIN_EXE_rcp");
-    let slowed =
-        format!("strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=200000 {rcp}");
-    fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
-             echo $! > {root}/tracer\n  wait $!\n  exit $?\nfi\nexec {slowed} \"$@\"\n",
-            root = root.display()
-        ),
-    )
-    .unwrap();
-    Command::new("chmod").arg("755").arg(&script).status().unwrap();
     assert!(rcp_in(root, &["-a", "src", "one"]).status.success());
-    let launch_slow = |dst: &str| {
-        Command::new("mpirun")
-            .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
-            .arg(&script)
-            .args(["-a", "src", dst])
-            .current_dir(root)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let job = launch_slow("dst");
+    // Every rank copies slowly (each copy_file_range waits 0.2 s).
+    let job = spawn_slowed(root, "", 200_000, &["-a", "src", "dst"]);
     let pid = slow_rank(root, "dst/d0");
     Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap();
     let out = job.wait_with_output().unwrap();
@@ -515,6 +489,35 @@ fn stop_mpirun(test: &str, signal: &str) -> Option<(tempfile::TempDir, Output)> 
         assert!(whole || path.ends_with("fifo"), "{test}: {}: {what}", path.display());
     }
     Some((dir, out))
+}
+
+/// Starts three ranks of rcp with `args` in `root`, each run through `wrap` (shell words
+/// before the program) and an strace that makes every copy_file_range wait `delay` µs;
+/// rank 1's strace writes its PID to `root/tracer` (`slow_rank` finds its rcp there).
+fn spawn_slowed(root: &Path, wrap: &str, delay: u32, args: &[&str]) -> std::process::Child {
+    let script = root.join("rank.sh");
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let inject = format!("inject=copy_file_range:delay_exit={delay}");
+    let slowed = format!("{wrap} strace -f -qq -o /dev/null -e {inject} {rcp}");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
+             echo $! > {root}/tracer\n  wait $!\n  exit $?\nfi\nexec {slowed} \"$@\"\n",
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
+        .arg(&script)
+        .args(args)
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Rank 1's rcp (the child of the strace whose PID the script wrote to `tracer`), once
@@ -817,31 +820,8 @@ fn a_rank_killed_during_a_cut_file_leaves_it_short_and_resume_completes_it() {
     fs::create_dir(root.join("src")).unwrap();
     crate::common::write_pattern(&root.join("src/big"), 32 << 20, 5);
     // Every rank copies slowly (each copy_file_range waits 0.3 s: 32 pieces take three
-    // ranks over 3 s), each on a host of its own; rank 1's strace writes its PID to a file.
-    let script = root.join("rank.sh");
-    let rcp = env!("CARGO_BIN_EXE_rcp");
-    let slowed = format!(
-        "{OWN_HOST} strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=300000 {rcp}"
-    );
-    fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
-             echo $! > {root}/tracer\n  wait $!\n  exit $?\nfi\nexec {slowed} \"$@\"\n",
-            root = root.display()
-        ),
-    )
-    .unwrap();
-    Command::new("chmod").arg("755").arg(&script).status().unwrap();
-    let job = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
-        .arg(&script)
-        .args(["-a", "--chunk-size=1M", "src", "dst"])
-        .current_dir(root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // ranks over 3 s), each on a host of its own.
+    let job = spawn_slowed(root, OWN_HOST, 300_000, &["-a", "--chunk-size=1M", "src", "dst"]);
     let pid = slow_rank(root, "dst/big");
     // Pieces from the back are in by now, but not the last: the file is short.
     let during = fs::metadata(root.join("dst/big")).unwrap().len();
