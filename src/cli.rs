@@ -220,6 +220,22 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "SIZE")]
     pub(crate) chunk_size: Option<String>,
 
+    /// hard-link a regular file to DIR's copy of it where that is unchanged (same size and
+    /// modification time; with -p or -a also mode and owner), as rsync's option: DIR is an
+    /// earlier snapshot, relative to the destination directory; up to 20, tried in order
+    #[arg(long, value_name = "DIR")]
+    pub(crate) link_dest: Vec<String>,
+
+    /// like --link-dest, but copy the file from DIR's copy (a clone where the filesystem
+    /// can: a new file sharing the earlier one's data)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) copy_dest: Vec<String>,
+
+    /// like --link-dest, but leave the file out of the copy (an incremental that holds
+    /// only what changed)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) compare_dest: Vec<String>,
+
     /// show progress on standard error: a bar on a terminal (the default there, unless -v
     /// lines go to another place), else a status line every 5 seconds
     #[arg(long, overrides_with = "no_progress")]
@@ -423,6 +439,8 @@ pub(crate) enum Ordered {
     Report(Option<String>),
     Jobs(String),
     ChunkSize(String),
+    /// `--link-dest`, `--copy-dest`, `--compare-dest`, in order.
+    Basis(cptree::options::BasisHow, String),
 }
 
 /// Where getopt's loop ended before the operands: an option that acts at once (`--help`,
@@ -505,6 +523,9 @@ fn ordered_event(id: &str, value: Option<&OsStr>) -> Option<Ordered> {
         "report" => Ordered::Report(text()),
         "jobs" => Ordered::Jobs(given()),
         "chunk_size" => Ordered::ChunkSize(given()),
+        "link_dest" => Ordered::Basis(cptree::options::BasisHow::Link, given()),
+        "copy_dest" => Ordered::Basis(cptree::options::BasisHow::Copy, given()),
+        "compare_dest" => Ordered::Basis(cptree::options::BasisHow::Compare, given()),
         _ => return None,
     })
 }
@@ -543,6 +564,12 @@ const GETOPT_ORDER: &[&str] = &[
     "help",
     "version",
 ];
+
+/// Whether `name` is an option of GNU cp 9.1, the reference: its table, less `--debug`
+/// (9.2's, which rcp has too).
+fn gnu_9_1(name: &str) -> bool {
+    name != "debug" && GETOPT_ORDER.contains(&name)
+}
 
 /// How an option takes a value, as getopt knows it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -626,13 +653,17 @@ impl OptionTable {
     }
 
     /// getopt_long's matching: an exact name, else the one option all matching prefixes
-    /// name; `shown` is the word as given, for the messages.
+    /// name; `shown` is the word as given, for the messages. rcp's own options never make
+    /// an abbreviation GNU cp takes ambiguous: where a prefix matches one of GNU's options,
+    /// only GNU's count (`--li` is `--link`, not also `--link-dest`).
     fn long(&self, name: &str, shown: &str) -> Result<&Long, String> {
         if let Some(exact) = self.longs.iter().find(|l| l.name == name) {
             return Ok(exact);
         }
         let matches: Vec<&Long> =
             self.longs.iter().filter(|l| !name.is_empty() && l.name.starts_with(name)).collect();
+        let gnu: Vec<&Long> = matches.iter().copied().filter(|l| gnu_9_1(&l.name)).collect();
+        let matches = if gnu.is_empty() { matches } else { gnu };
         match matches.as_slice() {
             [] => Err(format!("unrecognized option '{shown}'")),
             [first, rest @ ..] if rest.iter().all(|l| l.id == first.id) => Ok(first),
@@ -641,12 +672,15 @@ impl OptionTable {
                 all.sort_by_key(|l| {
                     GETOPT_ORDER.iter().position(|g| *g == l.name).unwrap_or(usize::MAX)
                 });
+                // Names of one option (`--parents`, `--path`) are one possibility, as in glibc.
+                let mut seen = Vec::new();
+                all.retain(|l| {
+                    let first = !seen.contains(&&l.id);
+                    seen.push(&l.id);
+                    first
+                });
                 let listed: Vec<String> = all.iter().map(|l| format!("'--{}'", l.name)).collect();
-                let before_eq = shown.split('=').next().unwrap_or(shown);
-                Err(format!(
-                    "option '{before_eq}' is ambiguous; possibilities: {}",
-                    listed.join(" ")
-                ))
+                Err(format!("option '{shown}' is ambiguous; possibilities: {}", listed.join(" ")))
             }
         }
     }

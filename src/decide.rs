@@ -11,7 +11,9 @@ use crate::cli::{Ordered, Parsed, Stop};
 use copychain::{Policy, Reflink, Sparse};
 use cptree::UsageError;
 use cptree::exclude::{Given, Patterns};
-use cptree::options::{Attributes, Backup, Deref, Interactive, Options, ReportFormat};
+use cptree::options::{
+    Attributes, Backup, Basis, BasisHow, Deref, Interactive, MAX_BASIS_DIRS, Options, ReportFormat,
+};
 
 pub(crate) const REFLINK: &[(&str, Reflink)] =
     &[("auto", Reflink::Auto), ("always", Reflink::Always), ("never", Reflink::Never)];
@@ -190,6 +192,7 @@ fn request(parsed: Parsed, warnings: &mut Vec<String>) -> Result<Request, UsageE
     opts.fsync = cli.fsync;
     opts.jobs = c.jobs;
     opts.chunk_size = c.chunk_size;
+    opts.basis = c.basis;
     opts.exclude = c.exclude.build()?;
     opts.resume = cli.resume;
     opts.verify = cli.verify;
@@ -221,6 +224,7 @@ struct Choices {
     report: Option<ReportFormat>,
     jobs: Option<usize>,
     chunk_size: u64,
+    basis: Option<Basis>,
     exclude: Patterns,
 }
 
@@ -238,6 +242,7 @@ impl Choices {
             report: None,
             jobs: None,
             chunk_size: cptree::options::DEFAULT_CHUNK,
+            basis: None,
             exclude: Patterns::new(),
         };
         let mut target_directory = false;
@@ -316,6 +321,7 @@ impl Choices {
                 }
                 Ordered::Jobs(n) => c.jobs = Some(jobs(n)?),
                 Ordered::ChunkSize(size) => c.chunk_size = chunk_size(size)?,
+                Ordered::Basis(how, dir) => add_basis(&mut c.basis, *how, dir)?,
             }
         }
         Ok(c)
@@ -329,6 +335,25 @@ fn jobs(text: &str) -> Result<usize, UsageError> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(UsageError::bare(format!("invalid number of jobs: {}", cptree::quote(text)))),
     }
+}
+
+/// `--link-dest=DIR` (or `--copy-dest`, `--compare-dest`): one more earlier copy; the three
+/// do not mix (rsync refuses that too), and at most 20 are given.
+fn add_basis(basis: &mut Option<Basis>, how: BasisHow, dir: &str) -> Result<(), UsageError> {
+    if dir.is_empty() {
+        return Err(UsageError::bare(format!("invalid {} directory ''", how.option())));
+    }
+    let basis = basis.get_or_insert_with(|| Basis { how, dirs: Vec::new() });
+    if basis.how != how {
+        let (a, b) = (basis.how.option(), how.option());
+        return Err(UsageError::new(format!("options {a} and {b} are mutually exclusive")));
+    }
+    if basis.dirs.len() == MAX_BASIS_DIRS {
+        let option = how.option();
+        return Err(UsageError::new(format!("at most {MAX_BASIS_DIRS} {option} directories")));
+    }
+    basis.dirs.push(PathBuf::from(dir));
+    Ok(())
 }
 
 /// `--chunk-size=SIZE`: a whole number of MiB, at least one, written in bytes or with a

@@ -57,10 +57,16 @@ pub(crate) fn refusal(ranks: &Ranks) -> String {
 #[cfg(feature = "mpi")]
 pub(crate) fn refusal_of(opts: &cptree::options::Options) -> Option<String> {
     use cptree::options::Interactive;
-    (opts.interactive == Interactive::Ask).then(|| {
-        "--interactive (-i) cannot be used across the ranks of a parallel launcher; run it once"
-            .to_string()
-    })
+    if opts.interactive == Interactive::Ask {
+        let text = "--interactive (-i) cannot be used across the ranks of a parallel launcher";
+        return Some(format!("{text}; run it once"));
+    }
+    // Not spread yet: the earlier copies are looked up on the rank that walks the plan.
+    let basis = opts.basis.as_ref()?;
+    let option = basis.how.option();
+    Some(format!(
+        "{option} cannot be used across the ranks of a parallel launcher yet; run it once"
+    ))
 }
 
 #[cfg(test)]

@@ -215,8 +215,7 @@ PATH_MAX are copied.
 .IP \(bu 2
 \fB\-\-debug\fR (GNU 9.2's format plus a \fBstrategy:\fR line), \fB\-\-report\fR,
 \fB\-\-report\-file\fR, \fB\-\-stats\fR, \fB\-\-atomic\fR, \fB\-\-fsync\fR, \fB\-j\fR, \fB\-\-chunk\-size\fR,
-\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-verify\fR, \fB\-\-dry\-run\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR and \fB\-\-generate\fR are rcp's own, so some abbreviations unique in GNU
-cp are ambiguous here: spell options out in scripts.
+\fB\-\-progress\fR, \fB\-\-resume\fR, \fB\-\-verify\fR, \fB\-\-dry\-run\fR, \fB\-\-exclude\fR, \fB\-\-exclude\-from\fR, \fB\-\-link\-dest\fR, \fB\-\-copy\-dest\fR, \fB\-\-compare\-dest\fR and \fB\-\-generate\fR are rcp's own; where a prefix matches one of GNU cp's options, only GNU's count, so every abbreviation GNU cp takes means the same here.
 .IP \(bu 2
 With \fB\-j\fR, files are filled by several threads; names in the destination are still
 made in GNU's order on one thread, and every line comes out in that order.

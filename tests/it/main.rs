@@ -26,6 +26,7 @@ mod property;
 mod races;
 mod report;
 mod resume;
+mod snapshot;
 mod sparse;
 #[cfg(feature = "mpi")]
 mod spread;

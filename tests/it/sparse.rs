@@ -104,3 +104,30 @@ fn sparse_source_into_a_fifo_arrives_whole() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_same_bytes(&src, &got);
 }
+
+/// A sparse source cut short while it is copied fails as one that shrank — not a copy at the
+/// old size, zeros after what is left, that looks whole (a walk of a sparse file ends at its
+/// last data, so the walk alone cannot tell; the size is looked at again).
+#[test]
+fn a_sparse_source_cut_short_while_copied_fails_as_shrank() {
+    let test = "sparse shrinks";
+    let Some(dir) = dir_on(Fs::Ext4, "sparse-shrinks") else { return };
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let root = dir.path();
+    let src = root.join("sp");
+    let file = OpenOptions::new().create(true).write(true).truncate(true).open(&src).unwrap();
+    for mib in (0..40u64).step_by(2) {
+        file.write_all_at(&[0x5a; 64 << 10], mib << 20).unwrap();
+    }
+    file.set_len((40 << 20) + 123).unwrap();
+    let child = rcp_slowed("copy_file_range:delay_exit=150000", None, root, &["sp", "copy"]);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    file.set_len(5 << 20).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("'sp' shrank while it was being copied"), "{test}: {stderr}");
+    assert!(!root.join("copy").exists(), "{test}: the copy is left");
+}

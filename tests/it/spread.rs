@@ -698,15 +698,27 @@ fn big_files_are_copied_in_pieces_by_several_ranks() {
 const OWN_HOST: &str =
     "unshare -u sh -c 'hostname rank$OMPI_COMM_WORLD_RANK && exec \"$0\" \"$@\"'";
 
-/// `mpirun` running `n` ranks of rcp with `args`, each on a host of its own (`OWN_HOST`).
-fn mpirun_hosts(test: &str, n: usize, cwd: &Path, args: &[&str]) -> Option<Output> {
-    if !have("unshare") {
-        skip(test, "unshare is not installed (util-linux)");
+/// Shell words that run what follows with each copy_file_range and splice call taking
+/// `delay` µs longer (strace, stopping on those calls only): a big file's owner then leaves
+/// pieces for the other ranks to take, whatever the machine's speed.
+fn slowed(delay: u32) -> String {
+    let calls = "copy_file_range,splice";
+    format!(
+        "strace -f -qq --seccomp-bpf -o /dev/null -e trace={calls} -e inject={calls}:delay_exit={delay}"
+    )
+}
+
+/// `mpirun` running `n` ranks of rcp with `args`, each on a host of its own (`OWN_HOST`),
+/// with copies slowed (`slowed`) by `delay` µs (none for 0).
+fn mpirun_hosts(test: &str, (n, delay): (usize, u32), cwd: &Path, args: &[&str]) -> Option<Output> {
+    if !have("unshare") || !have("strace") {
+        skip(test, "unshare or strace is not installed");
         return None;
     }
     let script = cwd.join("own-host.sh");
     let rcp = env!("CARGO_BIN_EXE_rcp");
-    fs::write(&script, format!("#!/bin/sh\nexec {OWN_HOST} {rcp} \"$@\"\n")).unwrap();
+    let slow = if delay > 0 { slowed(delay) } else { String::new() };
+    fs::write(&script, format!("#!/bin/sh\nexec {OWN_HOST} {slow} {rcp} \"$@\"\n")).unwrap();
     Command::new("chmod").arg("755").arg(&script).status().unwrap();
     launch(test, n, cwd, &[&[script.to_str().unwrap()], args].concat())
 }
@@ -724,7 +736,8 @@ fn same_as_one_process_with(
     let expected = describe(&root.join("one"), true);
     for n in [1, 2, 4] {
         let dst = format!("ranks{n}");
-        let Some(out) = mpirun_hosts(test, n, root, &[args, &["src", &dst]].concat()) else {
+        let Some(out) = mpirun_hosts(test, (n, 20_000), root, &[args, &["src", &dst]].concat())
+        else {
             return;
         };
         assert!(out.status.success(), "{test} -n {n}: {}", String::from_utf8_lossy(&out.stderr));
@@ -735,8 +748,8 @@ fn same_as_one_process_with(
 }
 
 /// Rank `rank` of `n` runs under `strace` with `inject` (its copy_file_range calls traced
-/// into `root/trace`), the others as they are, each on a host of its own; returns the
-/// launch's output for `args`.
+/// into `root/trace`), the others slowed (`slowed`, 50 ms a call), each on a host of its
+/// own; returns the launch's output for `args`.
 fn with_one_rank_traced(
     test: &str,
     root: &Path,
@@ -755,7 +768,8 @@ fn with_one_rank_traced(
         format!(
             "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = {rank} ]; then\n  exec {OWN_HOST} strace \
              -f -qq -o {trace} -e trace=copy_file_range -e inject={inject} {rcp} \"$@\"\nfi\n\
-             exec {OWN_HOST} {rcp} \"$@\"\n",
+             exec {OWN_HOST} {others} {rcp} \"$@\"\n",
+            others = slowed(50_000),
             trace = root.join("trace").display()
         ),
     )
@@ -832,7 +846,7 @@ fn a_rank_killed_during_a_cut_file_leaves_it_short_and_resume_completes_it() {
     let left = fs::metadata(root.join("dst/big")).map_or(0, |m| m.len());
     assert!(left < 32 << 20, "{test}: the cut file looks whole");
     let args = ["-a", "--resume", "-T", "--chunk-size=1M", "src", "dst"];
-    let Some(again) = mpirun_hosts(test, 3, root, &args) else { return };
+    let Some(again) = mpirun_hosts(test, (3, 0), root, &args) else { return };
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     crate::common::assert_same_bytes(&root.join("src/big"), &root.join("dst/big"));
 }
@@ -842,8 +856,8 @@ fn a_rank_killed_during_a_cut_file_leaves_it_short_and_resume_completes_it() {
 /// rank 0 sees the tree directly, ranks 1 and 2 each through a FUSE passthrough of their
 /// own (`benches/latency_fs.py`, inode numbers passed through) mounted over the same path
 /// in a mount namespace, with a host name of their own. Trees sent to them land, hard
-/// links stay linked (also to a command-line file), a big file's pieces are copied by
-/// them, and the copy is one process's.
+/// links stay linked (also to a command-line file), a big file is cut into pieces, and the
+/// copy is one process's.
 #[test]
 fn ranks_whose_hosts_number_devices_differently_copy_as_one_process() {
     let test = "spread devices differ";
@@ -879,8 +893,10 @@ fn ranks_whose_hosts_number_devices_differently_copy_as_one_process() {
     let rcp = env!("CARGO_BIN_EXE_rcp");
     let fuse = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/latency_fs.py");
     let (back, mnt, root) = (back.display(), mnt.display(), root.display());
+    // Rank 0 owns the big file; slowed, it leaves pieces for the others.
+    let slow = slowed(100_000);
     let script = format!(
-        "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 0 ]; then exec \"$@\"; fi\n\
+        "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 0 ]; then exec {slow} \"$@\"; fi\n\
          exec unshare -m -u --propagation private sh -c '\n\
          hostname rank$OMPI_COMM_WORLD_RANK; here=$PWD; cd /; umount -l {mnt}\n\
          python3 {fuse} {back} {mnt} 0 2>/dev/null & fuse=$!\n\
@@ -908,8 +924,11 @@ fn ranks_whose_hosts_number_devices_differently_copy_as_one_process() {
         differences(&describe(&mnt.join("one"), false), &describe(&mnt.join("dst"), false));
     assert!(differ.is_empty(), "{test}:\n{}", differ.join("\n"));
     let records = parse_report(&String::from_utf8_lossy(&out.stdout));
+    // Cut; whether other ranks took pieces depends on who owns it: FUSE daemons number
+    // their files each their own way, so their handles differ and a piece from one to
+    // another goes back to its owner (an NFS server gives every client the same handles).
     let big = records.iter().find(|r| r["source"]["text"] == "src/d3/big").unwrap();
-    assert!(big["pieces"]["elsewhere"].as_u64() > Some(0), "{test}: {big}");
+    assert_eq!(big["pieces"]["count"], 8, "{test}: {big}");
     let made_elsewhere = (1..3)
         .map(|rank| fs::read_to_string(dir.path().join(format!("trace.{rank}"))).unwrap())
         .map(|trace| {
@@ -975,4 +994,63 @@ fn built_against_mpich_it_copies_as_one_process() {
     assert_ne!(out.status.code(), Some(0), "{test}: -i ran");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used across the ranks"));
     assert!(!root.join("asked").exists(), "{test}: -i copied");
+}
+
+/// From another host, a piece's file is checked by its filesystem handle as well as its
+/// inode number: a btrfs subvolume renamed into the destination's path, holding a file of
+/// the same inode number, gets no piece (each goes back to the owner, which writes through
+/// its own open file), so the copy is whole and the other file untouched.
+#[test]
+fn a_piece_never_lands_in_a_file_of_the_same_number_on_another_device() {
+    let test = "spread pieces subvolume";
+    let Some(dir) = dir_on(Fs::Btrfs, "spread-subvolume") else { return };
+    let root = dir.path();
+    if !have("btrfs") || !have("strace") || !have("unshare") {
+        return skip(test, "btrfs-progs, strace or unshare is not installed");
+    }
+    let run = |args: &[&str]| {
+        let ok = Command::new(args[0]).args(&args[1..]).current_dir(root).status().unwrap();
+        assert!(ok.success(), "{test}: {args:?}");
+    };
+    run(&["btrfs", "subvolume", "create", "A"]);
+    run(&["btrfs", "subvolume", "create", "V"]);
+    // The copy's file will be A's third inode; V's third is the other file.
+    fs::create_dir(root.join("A/P")).unwrap();
+    fs::write(root.join("A/P/probe"), "").unwrap();
+    fs::remove_file(root.join("A/P/probe")).unwrap();
+    for name in ["pad", "pad2"] {
+        fs::write(root.join("V").join(name), "pad").unwrap();
+    }
+    fs::write(root.join("V/big"), "VICTIM\n").unwrap();
+    crate::common::write_pattern(&root.join("src"), 24 << 20, 13);
+    let wrap = format!(
+        "{OWN_HOST} strace -f -qq -o /dev/null -e inject=copy_file_range:delay_exit=300000"
+    );
+    let script = root.join("slow.sh");
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    fs::write(&script, format!("#!/bin/sh\nexec {wrap} {rcp} \"$@\"\n")).unwrap();
+    run(&["chmod", "755", script.to_str().unwrap()]);
+    let job = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
+        .arg(&script)
+        .args(["--chunk-size=1M", "--report=json", "src", "A/P/big"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !root.join("A/P/big").exists() {
+        assert!(std::time::Instant::now() < deadline, "{test}: the copy never began");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let ino = |p: &str| fs::metadata(root.join(p)).unwrap().ino();
+    assert_eq!(ino("A/P/big"), ino("V/big"), "{test}: the numbers do not meet; nothing tested");
+    fs::rename(root.join("A/P"), root.join("A/P.old")).unwrap();
+    fs::rename(root.join("V"), root.join("A/P")).unwrap();
+    let out = job.wait_with_output().unwrap();
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read(root.join("A/P/big")).unwrap(), b"VICTIM\n", "{test}: written into");
+    crate::common::assert_same_bytes(&root.join("src"), &root.join("A/P.old/big"));
 }

@@ -62,6 +62,7 @@ impl Filling {
         w: &mut Scratch,
     ) -> Result<Reached, Failure> {
         let mut reached = Reached { end: 0, written_end: 0 };
+        let walked = extents.walked();
         for extent in extents.by_ref() {
             let (start, end) = extent.map_err(|e| Failure::at(Stage::Seek, e, &self.record))?;
             let progress = self.range((src, dst), (start, end), w)?;
@@ -70,6 +71,15 @@ impl Filling {
             reached.written_end = reached.written_end.max(progress.written_end);
             if end.is_some_and(|end| progress.end < end) {
                 // EOF before the size seen at open: what was copied is not the file.
+                return Err(Failure::at(Stage::Shrank, Errno::NODATA, &self.record));
+            }
+        }
+        // A walk of a sparse file ends at its last data: a file cut shorter than its size at
+        // open ends there too, and would be copied at the old size, zeros after what is left.
+        if walked && extents.walked() {
+            let now =
+                rustix::fs::fstat(src.fd).map_err(|e| Failure::at(Stage::Seek, e, &self.record))?;
+            if (now.st_size as u64) < src.size {
                 return Err(Failure::at(Stage::Shrank, Errno::NODATA, &self.record));
             }
         }
@@ -101,12 +111,12 @@ impl Filling {
                     self.current = next_supported(&mut self.chain, self.pair, w, &mut self.record);
                     self.record.strategy = self.current;
                 }
-                Err(e) => {
-                    return Err(Failure {
-                        stage: e.stage,
-                        errno: e.errno.unwrap_or(Errno::IO),
-                        record: self.record.clone(),
-                    });
+                // No data where the size at open promised some: the source shrank.
+                Err(RangeError { errno: None, .. }) => {
+                    return Err(Failure::at(Stage::Shrank, Errno::NODATA, &self.record));
+                }
+                Err(RangeError { stage, errno: Some(errno), .. }) => {
+                    return Err(Failure { stage, errno, record: self.record.clone() });
                 }
             }
         }

@@ -123,6 +123,8 @@ pub enum Op {
     Shrank,
     /// `--atomic`: `cannot create temporary file in DIR`; the path is the directory.
     CreateTemp,
+    /// `cannot use --link-dest directory DIR` (the option named).
+    BasisDir(&'static str),
     /// `failed to preserve ownership for DST` of a symlink, its name unquoted (as GNU).
     PreserveSymlinkOwnership,
     /// `listing attributes of SRC` (xattrs).
@@ -285,6 +287,7 @@ impl fmt::Display for Error {
                 crate::quote::quote_if_needed(&self.path)
             ),
             Op::CreateTemp => write!(f, "cannot create temporary file in {p}"),
+            Op::BasisDir(option) => write!(f, "cannot use {option} directory {p}"),
             Op::Verify(src) => {
                 write!(f, "verification failed: {p} differs from {}", crate::quote::quote(src))
             }

@@ -41,7 +41,7 @@ pub use copychain::{Copied, Errno, Reflink, Sparse, Stop, Strategy};
 pub use cp::backup::backup_name;
 pub use error::{Error, Op, UsageError, strerror};
 pub use quote::{quote, quote_str};
-pub use report::{Kind, Outcome, Record, Skip};
+pub use report::{Earlier, Kind, Outcome, Record, Skip};
 pub use sys::interrupt as signals;
 pub use sys::process::{raise_open_file_limit, run_began, terminals};
 pub use walk::{Watch, copy_all};

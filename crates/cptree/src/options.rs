@@ -164,7 +164,48 @@ pub struct Options {
     /// `--chunk-size`: under several ranks (`spread`), a regular file bigger than this is
     /// cut into pieces of this many bytes that several ranks copy at once.
     pub chunk_size: u64,
+    /// `--link-dest`, `--copy-dest`, `--compare-dest` (rsync's): earlier copies an
+    /// unchanged regular file is taken from.
+    pub basis: Option<Basis>,
 }
+
+/// Earlier copies of the tree (the last snapshot, say), each a directory that stands where
+/// the destination directory does: a regular file whose copy at the same relative path in
+/// one of them is unchanged (rsync's quick check) is linked to it, copied from it, or left
+/// out, as `how` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Basis {
+    /// What an unchanged file gets.
+    pub how: BasisHow,
+    /// The directories as given (a relative one is relative to the destination directory),
+    /// tried in order.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// What a file unchanged in a `Basis` directory gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BasisHow {
+    /// `--compare-dest`: nothing: it is left out of the copy.
+    Compare,
+    /// `--copy-dest`: it is copied from there (a clone where the filesystem can).
+    Copy,
+    /// `--link-dest`: a hard link to it.
+    Link,
+}
+
+impl BasisHow {
+    /// The option that asks for it.
+    pub fn option(self) -> &'static str {
+        match self {
+            BasisHow::Compare => "--compare-dest",
+            BasisHow::Copy => "--copy-dest",
+            BasisHow::Link => "--link-dest",
+        }
+    }
+}
+
+/// The most `Basis` directories (rsync's limit).
+pub const MAX_BASIS_DIRS: usize = 20;
 
 /// `--chunk-size`'s default: 64 MiB.
 pub const DEFAULT_CHUNK: u64 = 64 << 20;
@@ -208,6 +249,7 @@ impl Default for Options {
             atomic: false,
             fsync: false,
             chunk_size: DEFAULT_CHUNK,
+            basis: None,
         }
     }
 }

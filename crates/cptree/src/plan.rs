@@ -2,13 +2,14 @@
 //! `--parents`, `--strip-trailing-slashes`, with GNU's usage errors and target checks.
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use rustix::fs::{FileType, stat};
 use rustix::io::Errno;
 
 use crate::error::{Error, Op, UsageError};
-use crate::options::{Backup, Options};
+use crate::options::{Backup, BasisHow, Options};
 use crate::quote::quote;
 use crate::sys::path::{concat, last_component, strip_slashes};
 
@@ -48,6 +49,22 @@ pub struct Plan {
     pub pairs: Vec<Pair>,
     /// Command-line sources and destinations are remembered.
     pub track_operands: bool,
+    /// `--link-dest` and its kin: the earlier copies, found from the destination directory.
+    pub bases: Option<Arc<Bases>>,
+}
+
+/// The earlier copies `Options::basis` names, as this plan's destination directory finds
+/// them: an entry's path below the destination directory (the target directory, or the
+/// destination itself when one source is copied as it) is looked for below each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bases {
+    /// What an unchanged file gets.
+    pub how: BasisHow,
+    /// The destination directory.
+    pub dest_dir: PathBuf,
+    /// Each directory: where it is (a relative one joined to the destination directory),
+    /// and as it was given (records name files by it).
+    pub dirs: Vec<(PathBuf, PathBuf)>,
 }
 
 /// Why no copy can start: a usage error, or a target that is not usable.
@@ -62,6 +79,41 @@ pub enum PlanError {
 /// The copies `opts.operands` ask for: `a b`, `a... dir`, `-t dir a...`, `-T a b`,
 /// `--parents`.
 pub fn plan(opts: &Options) -> Result<Plan, PlanError> {
+    let (mut plan, dest_dir) = pairs(opts)?;
+    if let Some(basis) = &opts.basis {
+        let mut dirs = Vec::new();
+        for given in &basis.dirs {
+            let at = found_from(&dest_dir, given);
+            let refused =
+                |e| PlanError::Target(Error::new(Op::BasisDir(basis.how.option()), &at, e));
+            match stat(&at) {
+                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {}
+                Ok(_) => return Err(refused(Errno::NOTDIR)),
+                Err(e) => return Err(refused(e)),
+            }
+            dirs.push((at, given.clone()));
+        }
+        plan.bases = Some(Arc::new(Bases { how: basis.how, dest_dir, dirs }));
+    }
+    Ok(plan)
+}
+
+/// Where `dir` (an earlier copy, as given) is from the destination directory `dest_dir`:
+/// joined to it, or — where `dest_dir` is yet to be made — a leading `..` taken to its
+/// parent (`today` and `../yesterday` give `./yesterday`).
+fn found_from(dest_dir: &Path, dir: &Path) -> PathBuf {
+    if dir.is_absolute() || stat(dest_dir).is_ok() {
+        return dest_dir.join(dir);
+    }
+    let mut parts = dir.components();
+    match parts.next() {
+        Some(Component::ParentDir) => crate::sys::path::dir_of(dest_dir).join(parts.as_path()),
+        _ => dest_dir.join(dir),
+    }
+}
+
+/// The pairs, and the destination directory they are made in.
+fn pairs(opts: &Options) -> Result<(Plan, PathBuf), PlanError> {
     let operands = &opts.operands;
     let needed = if opts.target_directory.is_some() { 1 } else { 2 };
     if operands.len() < needed {
@@ -79,23 +131,23 @@ pub fn plan(opts: &Options) -> Result<Plan, PlanError> {
         if let Some(extra) = operands.get(2) {
             return Err(usage(format!("extra operand {}", quote(extra))));
         }
-        return two_operands(opts, &operands[0], &operands[1], false);
+        return Ok((two_operands(opts, &operands[0], &operands[1], false)?, operands[1].clone()));
     }
     if let Some(dir) = &opts.target_directory {
         check_target(dir, Op::TargetDirectory)?;
-        return Ok(into_directory(opts, operands, dir));
+        return Ok((into_directory(opts, operands, dir), dir.clone()));
     }
     let (last, sources) = operands.split_last().expect("two or more operands");
     match stat(last) {
         Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
-            Ok(into_directory(opts, sources, last))
+            Ok((into_directory(opts, sources, last), last.clone()))
         }
         Ok(_) if sources.len() > 1 => {
             Err(PlanError::Target(Error::new(Op::Target, last, Errno::NOTDIR)))
         }
         Err(e) if sources.len() > 1 => Err(PlanError::Target(Error::new(Op::Target, last, e))),
-        Ok(_) => two_operands(opts, &sources[0], last, false),
-        Err(e) => two_operands(opts, &sources[0], last, e == Errno::NOENT),
+        Ok(_) => Ok((two_operands(opts, &sources[0], last, false)?, last.clone())),
+        Err(e) => Ok((two_operands(opts, &sources[0], last, e == Errno::NOENT)?, last.clone())),
     }
 }
 
@@ -120,7 +172,7 @@ fn two_operands(opts: &Options, src: &Path, dst: &Path, missing: bool) -> Result
     {
         pair.onto_own_backup = true;
     }
-    Ok(Plan { pairs: vec![pair], track_operands: false })
+    Ok(Plan { pairs: vec![pair], track_operands: false, bases: None })
 }
 
 fn usage(message: impl Into<String>) -> PlanError {
@@ -158,5 +210,5 @@ fn into_directory(opts: &Options, sources: &[PathBuf], dir: &Path) -> Plan {
             }
         })
         .collect();
-    Plan { pairs, track_operands: sources.len() >= 2 }
+    Plan { pairs, track_operands: sources.len() >= 2, bases: None }
 }

@@ -30,7 +30,8 @@ use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, Deferred, DirNext, Finish, HeldDir};
 use crate::error::Error;
 use crate::options::Options;
-use crate::report::{Printer, Reporter};
+use crate::plan::Bases;
+use crate::report::{Earlier, Printer, Reporter};
 use crate::sys::at::At;
 use crate::sys::process::{Usage, usage};
 use crate::sys::{Ino, interrupt};
@@ -341,6 +342,8 @@ struct Rules<'env> {
     fds: Fds,
     /// Other ranks that may take a tree.
     spill: Option<&'env dyn Spill>,
+    /// `--link-dest` and its kin, for a tree's walk.
+    bases: Option<&'env Bases>,
 }
 
 /// The scheduler. Jobs are numbered in walk order; each holds its place in the output
@@ -387,7 +390,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     ) -> Self {
         // A dry run fills no file: nothing to hand over.
         let asked = if opts.dry_run { Some(1) } else { opts.jobs };
-        let rules = Rules { opts, env, out, walk_tree, fds: Fds::default(), spill };
+        let rules = Rules { opts, env, out, walk_tree, fds: Fds::default(), spill, bases: None };
         let scratch = Scratch::new(Arc::clone(out.progress()), out.stop().clone());
         Sched::with(Some(scope), asked, rules, scratch)
     }
@@ -437,6 +440,11 @@ impl<'scope, 'env> Sched<'scope, 'env> {
     /// The engine state, back from a tree's walk.
     pub(crate) fn into_scratch(self) -> Scratch {
         self.scratch
+    }
+
+    /// `--link-dest` and its kin: the earlier copies trees handed over look files up in.
+    pub(crate) fn look_in(&mut self, bases: Option<&'env Bases>) {
+        self.rules.bases = bases;
     }
 
     /// Other ranks that may take a tree, in a copy spread over several processes.
@@ -722,13 +730,16 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     let out = rules.out.job_printer(seq, &tally);
     match job {
         Job::Fill { src, dst, ends } => {
-            fill_one(out, (&src, &dst), rules, |s, d, a| fill_and_close(s, d, *ends, scratch, a));
+            let earlier = ends.earlier.clone();
+            fill_one(out, (&src, &dst, earlier.as_ref()), rules, |s, d, a| {
+                fill_and_close(s, d, *ends, scratch, a)
+            });
         }
         Job::Batch { files, dst_dir } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
             for (src, dst) in files.iter().take_while(|_| !rules.out.stop().requested()) {
                 out.starting(src.path(), dst.path(), None);
-                fill_one(out, (src, dst), rules, |s, d, a| {
+                fill_one(out, (src, dst, None), rules, |s, d, a| {
                     copy_new_file(s, d, dst_dir, scratch, a)
                 });
             }
@@ -736,6 +747,7 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
         Job::Tree(tree) => {
             let mut cp = Cp::new(rules.opts, out.waiting_at_cap(), rules.env, false);
             cp.begin_operand(&tree.root.0, &tree.root.1);
+            cp.bases = rules.bases;
             let sched = Sched::in_line(rules, std::mem::take(scratch));
             *scratch = (rules.walk_tree)(*tree, cp, sched);
         }
@@ -748,13 +760,13 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
 /// attribute rules had to say.
 fn fill_one(
     out: Printer,
-    (src, dst): (&At, &At),
+    (src, dst, earlier): (&At, &At, Option<&Earlier>),
     rules: Rules,
     fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
 ) {
     let mut attrs = Attrs::new(rules.opts, rules.env);
     let result = fill(src, dst, &mut attrs);
-    report_file(&out, (src, dst), &result, (&attrs.messages, attrs.failed));
+    report_file(&out, (src, dst), (&result, earlier), (&attrs.messages, attrs.failed));
 }
 
 #[cfg(test)]

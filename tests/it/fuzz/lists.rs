@@ -222,6 +222,10 @@ fn rewrite(args: &[Arg], name: &str, word: &[&[u8]]) -> Vec<Arg> {
 /// rcp's long options that GNU cp 9.1 does not have.
 pub const RCP_ONLY: &[&str] = &[
     "atomic",
+    "chunk-size",
+    "compare-dest",
+    "copy-dest",
+    "link-dest",
     "debug",
     "dry-run",
     "exclude",
@@ -245,7 +249,7 @@ fn own_abbreviation(word: &[u8]) -> bool {
     let name = rest.split(|&b| b == b'=').next().unwrap_or_default();
     let name = String::from_utf8_lossy(name);
     !name.is_empty()
-        && !GNU_LONG.contains(&name.as_ref())
+        && !GNU_LONG.iter().any(|g| g.starts_with(name.as_ref()))
         && RCP_ONLY.iter().any(|o| o.starts_with(name.as_ref()))
 }
 

@@ -13,7 +13,7 @@ use rustix::io::Errno;
 use crate::cp::preserve::{Attrs, Made, Stopped, Target};
 use crate::error::{Error, Op};
 use crate::options::Options;
-use crate::report::{Entry, Happened, Kind, Printer};
+use crate::report::{Earlier, Entry, Happened, Kind, Printer};
 use crate::sys::at::{At, DirFd};
 use crate::sys::attr::{self, Node};
 use crate::sys::ino;
@@ -108,6 +108,10 @@ pub(crate) struct Ends {
     /// An existing destination opened without truncating it: it is emptied once a clone
     /// is known to work (`--reflink=always`), and left as it was if none can.
     empty_if_clonable: bool,
+    /// `--copy-dest`: the unchanged earlier copy the data is read from (the attributes
+    /// are still the source's), and what the record says of it.
+    data: Option<(OwnedFd, Stat)>,
+    pub(crate) earlier: Option<Earlier>,
 }
 
 impl Ends {
@@ -119,6 +123,21 @@ impl Ends {
     /// The source's identity.
     pub(crate) fn source(&self) -> crate::sys::Ino {
         ino(&self.open_st)
+    }
+
+    /// `--copy-dest`: the data comes from `found`, the source's unchanged earlier copy,
+    /// if it opens (never through a symlink) as the file that was looked at; else from the
+    /// source.
+    pub(crate) fn read_from_earlier(&mut self, found: &super::basis::Found) {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
+        let Ok(fd) = found.at.open(flags, Mode::empty()) else { return };
+        match fstat(&fd) {
+            Ok(st) if ino(&st) == ino(&found.st) && st.st_size == self.src_st.st_size => {
+                self.data = Some((fd, st));
+                self.earlier = Some(found.earlier.clone());
+            }
+            _ => {}
+        }
     }
 }
 
@@ -148,6 +167,8 @@ pub(crate) fn open_pair(
             created: true,
             temp,
             empty_if_clonable,
+            data: None,
+            earlier: None,
         });
     }
     let (dst_fd, created, temp) = match atomic_temp(opts, dst, &plan)? {
@@ -158,7 +179,18 @@ pub(crate) fn open_pair(
         }
     };
     let empty_if_clonable = !created && truncates_after_clone(opts, &plan);
-    Ok(Ends { src_fd, dst_fd, open_st, src_st: *src_st, plan, created, temp, empty_if_clonable })
+    Ok(Ends {
+        src_fd,
+        dst_fd,
+        open_st,
+        src_st: *src_st,
+        plan,
+        created,
+        temp,
+        empty_if_clonable,
+        data: None,
+        earlier: None,
+    })
 }
 
 /// `--resume`: the data an interrupted copy to `dst` kept (`.NAME.rcp-partial`), to go on
@@ -266,6 +298,8 @@ pub(crate) fn copy_new_file(
         created: true,
         temp,
         empty_if_clonable: false,
+        data: None,
+        earlier: None,
     };
     fill_and_close(src, dst, ends, worker, attrs)
 }
@@ -484,7 +518,7 @@ fn fill(
     worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, .. } = ends;
+    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, data, .. } = ends;
     let (created, p) = (*created, attrs.opts.preserve);
     // A file rcp just created is a regular file on the directory's device, owned by rcp:
     // no need to ask, unless its owner matters (-p) or its mode is being adjusted.
@@ -505,8 +539,16 @@ fn fill(
             0 => 0,
             n => kept_prefix(&source, dst_fd, n).map_err(|e| Error::new(Op::Read, dst, e))?,
         };
-        let mut copied = engine::copy_from(&source, &dest, from, attrs.opts.policy, worker)
-            .map_err(|failure| failure_error(src, dst, failure))?;
+        // `--copy-dest`: the data from the earlier copy; `--verify` still reads the source.
+        let data = data.as_ref().map(|(fd, st)| crate::cp::file::source(fd, st));
+        let mut copied = engine::copy_from(
+            data.as_ref().unwrap_or(&source),
+            &dest,
+            from,
+            attrs.opts.policy,
+            worker,
+        )
+        .map_err(|failure| failure_error(src, dst, failure))?;
         if attrs.opts.verify {
             verify(&source, dst_fd, (src, dst), &mut copied)?;
         }
@@ -625,13 +667,19 @@ pub(super) fn failure_error(src: &Path, dst: &Path, failure: Failure) -> FileErr
 pub(crate) fn report_file(
     out: &Printer,
     (src, dst): (&At, &At),
-    result: &Result<Option<Copied>, FileError>,
+    (result, earlier): (&Result<Option<Copied>, FileError>, Option<&Earlier>),
     (said, failed): (&[Error], bool),
 ) {
     let record = result.as_ref().map_or_else(|e| e.record.as_deref(), Option::as_ref);
     let happened = happened(result, said);
-    let entry =
-        Entry { src: src.path(), dst: dst.path(), kind: Some(Kind::File), record, happened };
+    let entry = Entry {
+        src: src.path(),
+        dst: dst.path(),
+        kind: Some(Kind::File),
+        record,
+        happened,
+        earlier,
+    };
     out.finished_after(said, failed, entry);
 }
 

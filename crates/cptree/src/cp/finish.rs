@@ -31,8 +31,10 @@ impl<'a> Cp<'a> {
     pub(crate) fn fill_here(&mut self, src: &At, dst: &At, f: FileNext, w: &mut Scratch) -> Status {
         let FileNext { ends, undo, command_line, .. } = f;
         let mut attrs = self.attrs();
+        let earlier = ends.earlier.clone();
         let result = file::fill_and_close(src, dst, ends, w, &mut attrs);
-        file::report_file(&self.out, (src, dst), &result, (&attrs.messages, attrs.failed));
+        let said = (&attrs.messages[..], attrs.failed);
+        file::report_file(&self.out, (src, dst), (&result, earlier.as_ref()), said);
         if result.is_err() {
             self.undo(dst, undo);
             return Status::Failed;

@@ -294,7 +294,12 @@ impl<'a> Cp<'a> {
         };
         let open = file::open_pair((opts, self.out), w.src, w.dst, &w.st, plan, opened);
         let ends = match open {
-            Ok(ends) => ends,
+            Ok(mut ends) => {
+                if let Some(found) = &w.earlier {
+                    ends.read_from_earlier(found);
+                }
+                ends
+            }
             Err(FileError { error, .. }) => {
                 self.fail_entry(Names { kind: Some(Kind::File), ..w.names() }, &error);
                 return self.undo(w.dst, undo);
@@ -312,10 +317,15 @@ impl<'a> Cp<'a> {
 
     /// A regular file under `--dry-run`: its copy predicted and its record written.
     pub(super) fn predict_file(&mut self, w: Work, undo: Undo, opened: Option<OwnedFd>) -> Next {
+        // `--copy-dest`: the data would come from the earlier copy.
+        let (src, src_st, opened) = match &w.earlier {
+            Some(found) => (&found.at, &found.st, None),
+            None => (w.src, &w.st, opened),
+        };
         let forecast = dry_run::Forecast {
-            src: w.src,
-            src_st: &w.st,
-            follow: w.place.deref != Deref::Never,
+            src,
+            src_st,
+            follow: w.place.deref != Deref::Never && w.earlier.is_none(),
             opened,
             dst: w.dst,
             existing: w.dst_st.as_ref().filter(|_| !w.new_dst),
@@ -323,7 +333,8 @@ impl<'a> Cp<'a> {
             resume_from: self.resume_from(&w),
         };
         let result = self.dry.predict(forecast, self.opts);
-        file::report_file(&self.out, (w.src, w.dst), &result, (&[], false));
+        let earlier = w.earlier.as_ref().map(|found| &found.earlier);
+        file::report_file(&self.out, (w.src, w.dst), (&result, earlier), (&[], false));
         if result.is_err() {
             return self.undo(w.dst, undo);
         }
@@ -385,5 +396,60 @@ fn in_current_dir(dst: &Path) -> bool {
     match (stat(Path::new(".")), stat(parent)) {
         (Ok(a), Ok(b)) => ino(&a) == ino(&b),
         _ => true,
+    }
+}
+
+impl Cp<'_> {
+    /// The first earlier copy in which `w`'s regular file is unchanged.
+    pub(super) fn unchanged_earlier(&mut self, w: &Work) -> Option<basis::Found> {
+        let bases = self.bases?;
+        if w.dir || !is(w.st.st_mode, FileType::RegularFile) {
+            return None;
+        }
+        basis::find(bases, &mut self.looked, (w.dst.path(), &w.st), self.opts.preserve)
+    }
+
+    /// `--compare-dest`: the file is unchanged in an earlier copy: left out.
+    pub(super) fn left_out(&mut self, w: &Work, found: &basis::Found) -> Next {
+        let names = w.names();
+        let happened = Happened::Skipped(Skip::Unchanged);
+        let (src, dst, kind, earlier) = (names.src, names.dst, names.kind, Some(&found.earlier));
+        self.out.finished(Entry { src, dst, kind, record: None, happened, earlier });
+        Next::Done(Status::Ok)
+    }
+
+    /// `--link-dest`: the destination becomes a hard link to the unchanged earlier copy.
+    /// `None` where the filesystem will not link it (too many links, another filesystem,
+    /// not allowed) or it was replaced meanwhile: then the file is copied.
+    pub(super) fn link_earlier(&mut self, w: &Work, found: &basis::Found) -> Option<Next> {
+        let made = if self.opts.dry_run {
+            dry_run::would_make(still_there(w), true)
+        } else {
+            create::force_link(&found.at, w.dst, true, false)
+        };
+        match made {
+            Ok(made) if self.opts.dry_run || basis::linked_to(w.dst, &found.st) => {
+                self.note_link(w.dst.path(), made);
+                self.record_dest(w.dst, w.place.command_line);
+                let names = w.names();
+                let (src, dst, kind) = (names.src, names.dst, names.kind);
+                let earlier = Some(&found.earlier);
+                let happened = Happened::Copied;
+                self.out.finished(Entry { src, dst, kind, record: None, happened, earlier });
+                Some(Next::Done(Status::Ok))
+            }
+            // Another file took the earlier copy's name between the look and the link.
+            Ok(_) => {
+                let _ = w.dst.unlink();
+                None
+            }
+            Err(Errno::MLINK | Errno::XDEV | Errno::PERM | Errno::ACCESS | Errno::NOENT) => None,
+            Err(e) => {
+                let error =
+                    Error::new(Op::HardLink(found.at.path().to_path_buf()), w.dst.path(), e);
+                self.fail_entry(w.names(), &error);
+                Some(Next::Done(Status::Failed))
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! reports (records, lines, failures), `file.rs` fills one regular file.
 
 pub(crate) mod backup;
+mod basis;
 mod dry_run;
 pub(crate) mod file;
 mod finish;
@@ -26,8 +27,8 @@ use rustix::fs::{AtFlags, CWD, FileType, Stat, statat};
 use rustix::io::Errno;
 
 use crate::error::{Error, Op};
-use crate::options::{Backup, Deref, Interactive, Options};
-use crate::plan::Nonexistent;
+use crate::options::{Backup, BasisHow, Deref, Interactive, Options};
+use crate::plan::{Bases, Nonexistent};
 use crate::report::{Entry, Happened, Kind, Printer, Skip};
 use crate::select;
 use crate::sys::at::{At, DirFd};
@@ -61,6 +62,9 @@ pub(crate) struct Cp<'a> {
     /// With `defer_links`: command-line files with other links copied here, for the ranks
     /// owning their inodes to link the other names to.
     pub(crate) announced: Vec<Announced>,
+    /// `--link-dest` and its kin: the earlier copies an unchanged file is taken from.
+    pub(crate) bases: Option<&'a Bases>,
+    looked: basis::Looked,
 }
 
 /// A command-line file with other links, copied: its inode, its name, and its copy.
@@ -345,7 +349,14 @@ fn kind_of(mode: u32) -> Kind {
 
 /// The record of an entry.
 fn entry<'e>(names: Names<'e>, happened: Happened<'e>) -> Entry<'e> {
-    Entry { src: names.src, dst: names.dst, kind: names.kind, record: None, happened }
+    Entry {
+        src: names.src,
+        dst: names.dst,
+        kind: names.kind,
+        record: None,
+        happened,
+        earlier: None,
+    }
 }
 
 /// An entry as `copy_internal` works through it.
@@ -362,6 +373,8 @@ struct Work<'w> {
     /// `dst_st` is an lstat.
     dst_lstat: bool,
     backup: Option<At>,
+    /// `--copy-dest`: the unchanged earlier copy the data comes from.
+    earlier: Option<basis::Found>,
 }
 
 impl Work<'_> {
@@ -381,6 +394,8 @@ impl<'a> Cp<'a> {
             top: Default::default(),
             defer_links: false,
             announced: Vec::new(),
+            bases: None,
+            looked: basis::Looked::default(),
         }
     }
 
@@ -419,10 +434,22 @@ impl<'a> Cp<'a> {
             self.make_room(&mut w, &d)?;
         }
         self.refuse_just_created_symlink(&w)?;
+        let earlier = self.unchanged_earlier(&w);
+        if let Some(found) = earlier.as_ref().filter(|f| f.earlier.how == BasisHow::Compare) {
+            return Break(self.left_out(&w, found));
+        }
         if !w.dir {
             self.starting(w.src.path(), w.dst.path(), w.backup.as_ref().map(At::path));
         }
         let remembered = self.remember_links(&mut w)?;
+        match earlier {
+            Some(found) if found.earlier.how == BasisHow::Link => {
+                if let Some(next) = self.link_earlier(&w, &found) {
+                    return Break(next);
+                }
+            }
+            found => w.earlier = found,
+        }
         let undo = Undo { backup: w.backup.take(), remembered };
         Continue(self.create(w, undo, opened, v.first_dir))
     }
@@ -472,6 +499,7 @@ impl<'a> Cp<'a> {
             dst_st: None,
             dst_lstat: false,
             backup: None,
+            earlier: None,
         };
         Continue((w, fd))
     }

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use std::time::Instant;
 
-use super::record::{Entry, Happened, Outcome, Record};
+use super::record::{Earlier, Entry, Happened, Outcome, Record};
 use crate::error::errno_name;
-use crate::options::ReportFormat;
+use crate::options::{BasisHow, ReportFormat};
 use crate::quote::quote;
 use copychain::{Copied, Strategy};
 
@@ -26,11 +26,21 @@ pub struct Tally {
     pub(super) outcomes: [u64; 3],
     /// Files copied and their bytes, per strategy (in `Strategy::ALL` order).
     pub(super) strategies: [(u64, u64); 4],
+    /// Unchanged files taken from an earlier copy: linked, copied from it, left out (by
+    /// `BasisHow`), and their bytes.
+    pub(super) earlier: [u64; 3],
+    pub(super) earlier_bytes: u64,
 }
 
 impl Tally {
     pub(super) fn new() -> Tally {
-        Tally { start: Instant::now(), outcomes: [0; 3], strategies: [(0, 0); 4] }
+        Tally {
+            start: Instant::now(),
+            outcomes: [0; 3],
+            strategies: [(0, 0); 4],
+            earlier: [0; 3],
+            earlier_bytes: 0,
+        }
     }
 
     /// Counts an entry as its record will say (no record is built for it).
@@ -46,6 +56,10 @@ impl Tally {
             s.0 += 1;
             s.1 += copied.bytes;
         }
+        if let Some(earlier) = entry.earlier.filter(|_| slot < 2) {
+            self.earlier[earlier_index(earlier.how)] += 1;
+            self.earlier_bytes += earlier.bytes;
+        }
     }
 
     /// Adds `other`'s counts (a job's) to these.
@@ -57,13 +71,18 @@ impl Tally {
             mine.0 += theirs.0;
             mine.1 += theirs.1;
         }
+        for (mine, theirs) in self.earlier.iter_mut().zip(other.earlier) {
+            *mine += theirs;
+        }
+        self.earlier_bytes += other.earlier_bytes;
     }
 
     /// The counts as numbers (outcomes, then each strategy's files and bytes), to travel
     /// between ranks.
     pub(super) fn words(&self) -> Vec<u64> {
         let strategies = self.strategies.iter().flat_map(|&(files, bytes)| [files, bytes]);
-        self.outcomes.iter().copied().chain(strategies).collect()
+        let earlier = self.earlier.iter().copied().chain([self.earlier_bytes]);
+        self.outcomes.iter().copied().chain(strategies).chain(earlier).collect()
     }
 
     /// The counts `words` gives (missing numbers count 0).
@@ -74,6 +93,8 @@ impl Tally {
         for (i, s) in tally.strategies.iter_mut().enumerate() {
             *s = (at(3 + 2 * i), at(4 + 2 * i));
         }
+        tally.earlier = [at(11), at(12), at(13)];
+        tally.earlier_bytes = at(14);
         tally
     }
 
@@ -91,7 +112,7 @@ pub fn json_summary(tally: &Tally, exit_status: i32, dry_run: bool) -> Value {
         .map(|(s, (files, bytes))| (s.name().to_string(), json!({"files": files, "bytes": bytes})))
         .collect();
     let [copied, skipped, failed] = tally.outcomes;
-    json!({
+    let mut summary = json!({
         "type": "summary",
         "schema_version": SCHEMA_VERSION,
         "outcomes": {"copied": copied, "skipped": skipped, "failed": failed},
@@ -102,15 +123,47 @@ pub fn json_summary(tally: &Tally, exit_status: i32, dry_run: bool) -> Value {
         "interrupted": crate::sys::interrupt::stopped_by().map(|(name, _)| name),
         "exit_status": exit_status,
         "dry_run": dry_run,
-    })
+    });
+    // Only where files were taken from earlier copies (`--link-dest` and its kin).
+    if tally.earlier.iter().any(|&n| n > 0) {
+        let [linked, copied_from, left_out] = tally.earlier;
+        summary["earlier"] = json!({
+            "linked": linked,
+            "copied": copied_from,
+            "left_out": left_out,
+            "bytes": tally.earlier_bytes,
+        });
+    }
+    summary
+}
+
+/// `; earlier copies: 3 linked, 0 copied from, 1 left out`, or nothing.
+fn earlier_summary(tally: &Tally) -> String {
+    let [linked, copied, left_out] = tally.earlier;
+    if linked + copied + left_out == 0 {
+        return String::new();
+    }
+    format!("; earlier copies: {linked} linked, {copied} copied from, {left_out} left out")
+}
+
+/// Where a file taken from an earlier copy is counted (`BasisHow` order: compare, copy,
+/// link → left out, copied, linked).
+fn earlier_index(how: BasisHow) -> usize {
+    match how {
+        BasisHow::Link => 0,
+        BasisHow::Copy => 1,
+        BasisHow::Compare => 2,
+    }
 }
 
 /// The last `--report=text` line.
 pub fn text_summary(tally: &Tally, exit_status: i32, dry_run: bool) -> String {
     let [copied, skipped, failed] = tally.outcomes;
     let dry = if dry_run { "dry run, nothing written: " } else { "" };
+    let earlier = earlier_summary(tally);
     format!(
-        "summary: {dry}{copied} copied, {skipped} skipped, {failed} failed; exit status {exit_status}"
+        "summary: {dry}{copied} copied, {skipped} skipped, {failed} failed{earlier}; exit status \
+         {exit_status}"
     )
 }
 
@@ -188,9 +241,15 @@ pub fn text_record(record: &Record) -> String {
     let names = format!("{} -> {}", quote(&record.source), quote(&record.destination));
     let kind = record.kind.map_or("entry", |k| k.name());
     let dry = if record.dry_run { "dry run: " } else { "" };
+    let earlier = record.earlier.as_ref();
+    let from = earlier.map(|e| format!(", from {}", quote(&e.path))).unwrap_or_default();
     let line = match (&record.outcome, &record.copied) {
         (Outcome::Failed(error), _) => format!("failed {names}: {error}"),
-        (Outcome::Skipped(skip), _) => format!("skipped {kind} {names} ({})", skip.name()),
+        (Outcome::Skipped(skip), _) => match earlier {
+            Some(e) => format!("skipped {kind} {names} ({}, in {})", skip.name(), quote(&e.path)),
+            None => format!("skipped {kind} {names} ({})", skip.name()),
+        },
+        (Outcome::Copied, None) if earlier.is_some() => format!("link {names} ({})", &from[2..]),
         (Outcome::Copied, Some(copied)) => {
             let notes: String = [
                 (copied.holes, ", holes kept"),
@@ -208,7 +267,8 @@ pub fn text_record(record: &Record) -> String {
             }))
             .collect();
             let strategy = copied.strategy.name();
-            format!("{strategy} {names} ({} bytes{notes}){}", copied.bytes, fallback_suffix(copied))
+            let bytes = copied.bytes;
+            format!("{strategy} {names} ({bytes} bytes{notes}{from}){}", fallback_suffix(copied))
         }
         (Outcome::Copied, None) => format!("{kind} {names}"),
     };
@@ -251,7 +311,10 @@ pub fn json_record(record: &Record) -> Value {
         "source": path_json(record.source.as_os_str()),
         "destination": path_json(record.destination.as_os_str()),
         "kind": record.kind.map(|k| k.name()),
-        "strategy": copied.filter(|c| !c.none_worked()).map(|c| c.strategy.name()),
+        "strategy": match (copied, &record.earlier) {
+            (None, Some(Earlier { how: BasisHow::Link, .. })) => Some("link"),
+            _ => copied.filter(|c| !c.none_worked()).map(|c| c.strategy.name()),
+        },
         "bytes": copied.map(|c| c.bytes),
         "fell_back": fell_back,
         "holes": copied.is_some_and(|c| c.holes),
@@ -262,6 +325,10 @@ pub fn json_record(record: &Record) -> Value {
         "error": record.error().map(ToString::to_string),
         "errno": record.error().and_then(|e| e.errno()).map(errno_name),
     });
+    // Only for a file taken from an earlier copy, or left out for one (`--link-dest`...).
+    if let Some(earlier) = &record.earlier {
+        entry["from"] = path_json(earlier.path.as_os_str());
+    }
     // Only for a file cut into pieces several ranks copied (`--chunk-size`).
     if let Some(c) = copied.filter(|c| c.pieces > 0) {
         entry["pieces"] = json!({ "count": c.pieces, "elsewhere": c.pieces_elsewhere });
@@ -303,6 +370,14 @@ pub fn stats_summary(tally: &Tally, moved: u64, dry_run: bool) -> String {
             plural(n, "file"),
             human(b as f64)
         ));
+    }
+    let [linked, copied_from, left_out] = tally.earlier;
+    if linked + copied_from + left_out > 0 {
+        out += &format!(
+            "from earlier copies: {linked} linked, {copied_from} copied from, {left_out} left out \
+             ({} not read from the sources)\n",
+            human((tally.earlier_bytes) as f64)
+        );
     }
     out
 }

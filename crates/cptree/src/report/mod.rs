@@ -20,8 +20,8 @@ pub mod place;
 mod record;
 pub mod sink;
 
+pub use record::{Earlier, Kind, Outcome, Record, Skip};
 pub(crate) use record::{Entry, Happened};
-pub use record::{Kind, Outcome, Record, Skip};
 
 use crate::error::{Error, UsageError};
 use crate::options::Options;
@@ -222,6 +222,14 @@ impl Reporter {
         if let (true, Some(record)) = (self.debug, entry.record) {
             lines.push(Output::Out(debug_line(record, self.no_reflink)));
             lines.push(Output::Out(format!("strategy: {}", strategy_line(record))));
+        }
+        if let (true, Some(earlier)) = (self.debug, entry.earlier) {
+            let what = match earlier.how {
+                crate::options::BasisHow::Link => "linked to",
+                crate::options::BasisHow::Copy => "copied from",
+                crate::options::BasisHow::Compare => "unchanged in",
+            };
+            lines.push(Output::Out(format!("earlier copy: {what} {}", quote(&earlier.path))));
         }
         if self.wants.records {
             let record = Record { dry_run: self.dry_run, ..Record::of(entry) };

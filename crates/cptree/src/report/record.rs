@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Op};
+use crate::options::BasisHow;
 use copychain::Copied;
 
 /// What kind of entry a record is about.
@@ -107,6 +108,18 @@ impl Outcome {
     }
 }
 
+/// The earlier copy an unchanged file was taken from instead of its source
+/// (`--link-dest`, `--copy-dest`) or left out for (`--compare-dest`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Earlier {
+    /// The earlier copy, named by its directory as given (`../2026-12-04/a/b`).
+    pub path: PathBuf,
+    /// Linked to, copied from, or compared with.
+    pub how: BasisHow,
+    /// Its size: bytes not read from the source (linked, left out) or read from it instead.
+    pub bytes: u64,
+}
+
 /// What happened to one entry, as the walk tells the printer.
 pub(crate) enum Happened<'a> {
     Copied,
@@ -128,6 +141,8 @@ pub(crate) struct Entry<'a> {
     pub(crate) kind: Option<Kind>,
     pub(crate) record: Option<&'a Copied>,
     pub(crate) happened: Happened<'a>,
+    /// An unchanged file's earlier copy (`--link-dest` and its kin).
+    pub(crate) earlier: Option<&'a Earlier>,
 }
 
 impl<'a> Entry<'a> {
@@ -159,6 +174,9 @@ pub struct Record {
     pub copied: Option<Copied>,
     /// `--dry-run`: nothing was written; the outcome is what a real run would have.
     pub dry_run: bool,
+    /// `--link-dest`, `--copy-dest`, `--compare-dest`: the earlier copy of an unchanged
+    /// file that it was linked to, copied from, or left out for.
+    pub earlier: Option<Earlier>,
 }
 
 impl Record {
@@ -176,6 +194,7 @@ impl Record {
             outcome,
             copied: entry.record.cloned(),
             dry_run: false,
+            earlier: entry.earlier.cloned(),
         }
     }
 

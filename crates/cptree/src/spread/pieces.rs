@@ -19,8 +19,8 @@ use rustix::fs::{FileType, Mode, OFlags, fstat};
 
 use super::ship::{place, seen_from};
 use super::wire::{Frame, Reader, Writer};
-use crate::sys::Seen;
 use crate::sys::at::{entry_below, fd_path};
+use crate::sys::{Seen, handle_of};
 use copychain::{self as engine, Dest, Pieces, Policy, Scratch, Source, Stop};
 
 /// How often a waiting owner looks whether it was told to stop.
@@ -79,6 +79,8 @@ struct Piece<'b> {
     dst: &'b Path,
     /// (dev, ino) of both, and the source's blocks.
     ids: [u64; 5],
+    /// Both files' handles (`handle_of`; empty where their filesystem has none).
+    handles: [&'b [u8]; 2],
 }
 
 impl Piece<'_> {
@@ -87,9 +89,10 @@ impl Piece<'_> {
         let head = [from.u64()?, from.u64()?, from.u64()?, from.u64()?, from.u64()?, from.u64()?];
         let (src, dst) = (from.path()?, from.path()?);
         let ids = from.numbers()?;
+        let handles = [from.bytes()?, from.bytes()?];
         let [owner, file, index, piece, size, place] = head;
         let ids = [ids.first()?, ids.get(1)?, ids.get(2)?, ids.get(3)?, ids.get(4)?].map(|n| *n);
-        Some(Piece { owner, file, index, piece, size, place, src, dst, ids })
+        Some(Piece { owner, file, index, piece, size, place, src, dst, ids, handles })
     }
 
     /// Bytes `start..end` of the file.
@@ -196,6 +199,8 @@ impl Board {
         let mut spec = Writer::default();
         spec.u64(piece).u64(src.size).u64(place()).path(&src_name).path(&dst_name);
         spec.numbers(&[src_st.st_dev, src_st.st_ino, dst_st.st_dev, dst_st.st_ino, src.blocks]);
+        let handle = |fd| handle_of(fd).unwrap_or_default();
+        spec.bytes(&handle(src.fd)).bytes(&handle(dst.fd));
         let file = Shared {
             spec: spec.0,
             front: 0,
@@ -222,8 +227,10 @@ fn copy_here(piece: &Piece, policy: Policy, scratch: &mut Scratch) -> Option<()>
     let [src_dev, src_ino, dst_dev, dst_ino, blocks] = piece.ids;
     let seen = |id| seen_from(piece.place, id);
     let read = OFlags::RDONLY | OFlags::NOCTTY;
-    let (src_fd, src_st) = open_same(piece.src, read, seen((src_dev, src_ino)))?;
-    let (dst_fd, dst_st) = open_same(piece.dst, OFlags::WRONLY, seen((dst_dev, dst_ino)))?;
+    let [src_handle, dst_handle] = piece.handles;
+    let (src_fd, src_st) = open_same(piece.src, read, (seen((src_dev, src_ino)), src_handle))?;
+    let dst_seen = (seen((dst_dev, dst_ino)), dst_handle);
+    let (dst_fd, dst_st) = open_same(piece.dst, OFlags::WRONLY, dst_seen)?;
     let source =
         Source { fd: src_fd.as_fd(), dev: src_st.st_dev, size: piece.size, blocks, regular: true };
     let dest = Dest { fd: dst_fd.as_fd(), dev: dst_st.st_dev, regular: true };
@@ -232,13 +239,25 @@ fn copy_here(piece: &Piece, policy: Policy, scratch: &mut Scratch) -> Option<()>
 }
 
 /// Opens the regular file at `path` (absolute, with no symlink in it: none is followed)
-/// if it is the file `seen`.
-fn open_same(path: &Path, flags: OFlags, seen: Seen) -> Option<(OwnedFd, rustix::fs::Stat)> {
+/// if it is the file `seen`, with the filesystem's `handle` for it where both ends have
+/// one: from another host, inode numbers alone do not tell files on two devices apart (a
+/// btrfs subvolume renamed into the path holds others of the same numbers).
+fn open_same(
+    path: &Path,
+    flags: OFlags,
+    (seen, handle): (Seen, &[u8]),
+) -> Option<(OwnedFd, rustix::fs::Stat)> {
     let at = entry_below(Path::new("/"), path).ok()?;
     let fd = at.open(flags | OFlags::NOFOLLOW, Mode::empty()).ok()?;
     let st = fstat(&fd).ok()?;
     let regular = FileType::from_raw_mode(st.st_mode) == FileType::RegularFile;
-    (seen.is(&st) && regular).then_some((fd, st))
+    // Handles of two kinds (one filesystem seen through another: FUSE, an NFS server's own
+    // disk) do not compare; then the inode number alone says.
+    let same_handle = match handle_of(fd.as_fd()) {
+        Some(here) if here.get(..4) == handle.get(..4) => here == handle,
+        _ => true,
+    };
+    (seen.is(&st) && regular && same_handle).then_some((fd, st))
 }
 
 /// The name `fd` is open under: absolute, every symlink resolved (`None` without /proc,

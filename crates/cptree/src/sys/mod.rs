@@ -42,6 +42,35 @@ impl Seen {
     }
 }
 
+/// The filesystem's handle for the file open as `fd` (`name_to_handle_at`): its identity
+/// as the filesystem itself gives it — on a network filesystem the server's, alike on every
+/// client; on btrfs it names the subvolume too. `None` where the filesystem has none.
+pub(crate) fn handle_of(fd: std::os::fd::BorrowedFd) -> Option<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    const MAX_HANDLE_SZ: usize = 128;
+    #[repr(C)]
+    struct Handle {
+        bytes: u32,
+        kind: i32,
+        data: [u8; MAX_HANDLE_SZ],
+    }
+    let mut handle = Handle { bytes: MAX_HANDLE_SZ as u32, kind: 0, data: [0; MAX_HANDLE_SZ] };
+    let mut mount_id = 0;
+    // SAFETY: `handle` is a `struct file_handle` with room for MAX_HANDLE_SZ bytes, as its
+    // `handle_bytes` says; the path is an empty C string and AT_EMPTY_PATH names the fd.
+    let rc = unsafe {
+        libc::name_to_handle_at(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (&raw mut handle).cast::<libc::file_handle>(),
+            &mut mount_id,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    let len = (handle.bytes as usize).min(MAX_HANDLE_SZ);
+    (rc == 0).then(|| [&handle.kind.to_le_bytes()[..], &handle.data[..len]].concat())
+}
+
 /// Whether `mode` is of type `ft`.
 pub(crate) fn is(mode: u32, ft: FileType) -> bool {
     FileType::from_raw_mode(mode) == ft

@@ -397,7 +397,10 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let new_dst = frame.contents.new_dst;
         let nonexistent = if new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
         let open_early = new_dst && !opts.hard_link && !opts.symbolic_link;
-        let hand_over = open_early && !opts.preserve.links && self.sched.parallel();
+        // Batches are filled with no look at each file: none where files are looked up in
+        // earlier copies.
+        let hand_over =
+            open_early && !opts.preserve.links && self.cp.bases.is_none() && self.sched.parallel();
         while frame.next < frame.entries.len() && !frame.into_self {
             if self.cp.out.stopping() {
                 break;
@@ -737,14 +740,16 @@ pub trait Watch {
 /// failed is the reporter's to say (`Reporter::failed`).
 pub fn copy_all<'a>(
     opts: &'a Options,
-    plan: &Plan,
+    plan: &'a Plan,
     out: &'a Reporter,
     watch: Option<&'a mut (dyn Watch + 'a)>,
 ) {
     let env = Env::current();
     std::thread::scope(|scope| {
-        let cp = Cp::new(opts, out.printer(), env, plan.track_operands);
-        let sched = Sched::new(scope, (opts, out), env, (walk_tree, None));
+        let mut cp = Cp::new(opts, out.printer(), env, plan.track_operands);
+        let mut sched = Sched::new(scope, (opts, out), env, (walk_tree, None));
+        cp.bases = plan.bases.as_deref();
+        sched.look_in(plan.bases.as_deref());
         let mut walk = Walk::new(cp, sched, watch);
         for pair in &plan.pairs {
             if out.stop().requested() {
