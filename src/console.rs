@@ -98,7 +98,7 @@ impl Console {
     fn write_now(&mut self, output: Output) {
         match output {
             Output::Out(text) if self.lines_to_stderr => {
-                let _ = writeln!(io::stderr().lock(), "{text}");
+                let _ = cptree::report::line_to(&mut io::stderr().lock(), &text);
             }
             Output::Out(text) => self.line(&text),
             Output::Message(text) | Output::Failed(text) => {

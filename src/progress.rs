@@ -5,7 +5,6 @@
 //! per write; the totals come from a count on a thread of its own (`totals`).
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::thread::Scope;
@@ -242,7 +241,7 @@ impl View {
     /// A status line on stderr, above the bar if there is one.
     fn print(&self, line: &str) {
         let write = || {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let _ = cptree::report::line_to(&mut std::io::stderr().lock(), line);
         };
         match &self.bar {
             Some(bar) => bar.suspend(write),

@@ -110,3 +110,20 @@ fn unwritable_stdout_is_an_error() {
     }
     assert!(dir.path().join("c").exists(), "the copy itself still happened");
 }
+
+/// Each line rcp writes to standard error is one `write` (stderr is unbuffered): a line in
+/// pieces is cut by whatever else writes there — an MPI launcher's banner between rank 0's
+/// program name and its message (seen in CI), `make -j`'s other jobs.
+#[test]
+fn each_line_on_stderr_is_one_write() {
+    let test = "one write a line";
+    let dir = tempfile::tempdir().unwrap();
+    let (missing, target) = (dir.path().join("nosuch"), dir.path().join("x"));
+    let args = [missing.as_os_str(), target.as_os_str(), "--bogus".as_ref()];
+    for args in [&args[..2], &args[2..]] {
+        let Some((out, trace)) = crate::common::rcp_traced(test, "write", args) else { return };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let writes = trace.lines().filter(|l| l.contains("write(2,")).count();
+        assert_eq!(writes, stderr.lines().count(), "{test}: {stderr}\n{trace}");
+    }
+}

@@ -337,3 +337,57 @@ fn a_bad_earlier_copy_is_refused_before_copying() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 20"), "{test}");
 }
+
+/// Each of the three with a dry run (records as a real run's, nothing written), `--exclude`
+/// (an excluded file is neither taken from the earlier copy nor left out for it: it is not
+/// there), `--resume` over a night cut short (what is whole is kept, a missing file taken from
+/// the earlier copy again) and `--verify` (a file copied from the earlier copy is read back
+/// against the source).
+#[test]
+fn each_option_with_dry_run_exclude_resume_and_verify() {
+    let test = "earlier copies with options";
+    let Some(dir) = dir_on(Fs::Btrfs, "earlier-options") else { return };
+    let root = dir.path();
+    night_one(&root.join("src"));
+    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    for (option, strategy) in [
+        ("--link-dest=../n1", "link"),
+        ("--copy-dest=../n1", "clone"),
+        ("--compare-dest=../n1", ""),
+    ] {
+        let night = format!("n2{}", &option[2..5]);
+        let test = &format!("{test} {option}");
+        let dry = ["-a", option, "--dry-run", "--report=json", "src/.", &night];
+        let out = rcp_in(root, &dry);
+        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!root.join(&night).exists(), "{test}: the dry run wrote");
+        let predicted = by_source(&out);
+        let real = ["-a", option, "--verify", "--exclude=big", "--report=json", "src/.", &night];
+        let out = rcp_in(root, &real);
+        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let records = by_source(&out);
+        assert!(!root.join(&night).join("b/big").exists(), "{test}: excluded, yet there");
+        assert_eq!(records["b/big"]["reason"], "excluded", "{test}");
+        let same = &records["a/same"];
+        assert_eq!(same["from"]["text"], "../n1/a/same", "{test}");
+        assert_eq!(predicted["a/same"]["from"], same["from"], "{test}: the dry run said otherwise");
+        if strategy.is_empty() {
+            assert_eq!(same["reason"], "unchanged", "{test}");
+            assert!(!root.join(&night).join("a/same").exists(), "{test}");
+            continue;
+        }
+        assert_eq!(same["strategy"], strategy, "{test}");
+        assert_eq!(predicted["a/same"]["strategy"], strategy, "{test}: predicted");
+        assert_eq!(same["verified"], strategy == "clone", "{test}");
+        // Night 2 cut short: a file gone; --resume keeps the rest and takes it again.
+        fs::remove_file(root.join(&night).join("b/c/same")).unwrap();
+        let resume = ["-a", option, "--resume", "--report=json", "src/.", &night];
+        let out = rcp_in(root, &resume);
+        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let records = by_source(&out);
+        assert_eq!(records["b/c/same"]["strategy"], strategy, "{test}: {}", records["b/c/same"]);
+        assert_eq!(records["a/same"]["reason"], "unchanged", "{test}: kept");
+        let (a, b) = (root.join(&night).join("b/c/same"), root.join("src/b/c/same"));
+        assert_eq!(fs::read(a).unwrap(), fs::read(b).unwrap(), "{test}");
+    }
+}

@@ -526,16 +526,26 @@ pub fn print_stdout(program: &str, text: &[u8]) -> i32 {
 
 /// `PROGRAM: TEXT` on stderr, for errors before a `Reporter` exists.
 pub fn message(program: &str, text: &str) {
-    let _ = writeln!(io::stderr().lock(), "{program}: {text}");
+    let _ = line_to(&mut io::stderr().lock(), &format!("{program}: {text}"));
 }
 
 /// A usage error on stderr: the message, then `Try 'PROGRAM --help'` when `hint` is set.
 pub fn usage(program: &str, error: &UsageError) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{program}: {}", error.message);
+    let _ = line_to(&mut err, &format!("{program}: {}", error.message));
     if error.hint {
-        let _ = writeln!(err, "Try '{program} --help' for more information.");
+        let _ = line_to(&mut err, &format!("Try '{program} --help' for more information."));
     }
+}
+
+/// Writes `text` and a newline in one `write` where the stream allows: standard error is
+/// unbuffered, and a line written in pieces can be cut by another process's output to the
+/// same place (the other ranks of an MPI job, `make -j`, a `-j` worker's line).
+pub fn line_to(out: &mut impl Write, text: &str) -> io::Result<()> {
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(text);
+    line.push('\n');
+    out.write_all(line.as_bytes())
 }
 
 #[cfg(test)]
