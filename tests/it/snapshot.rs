@@ -391,3 +391,104 @@ fn each_option_with_dry_run_exclude_resume_and_verify() {
         assert_eq!(fs::read(a).unwrap(), fs::read(b).unwrap(), "{test}");
     }
 }
+
+/// An earlier snapshot is never written into: night 2 run again after the source changed,
+/// with `-p -r` (no `--preserve=links`), finds night 2's file a hard link of night 1's and
+/// makes it anew rather than rewriting the shared inode; so does `--copy-dest` over a
+/// destination that is a hard-linked copy of the earlier one (`cp -al`).
+#[test]
+fn a_rerun_never_writes_into_the_earlier_snapshot() {
+    let test = "earlier snapshot untouched";
+    let Some(dir) = dir_on(Fs::Ext4, "earlier-untouched") else { return };
+    let root = dir.path();
+    night_one(&root.join("src"));
+    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    let before = fs::metadata(root.join("n1/a/same")).unwrap();
+    let run = |args: &[&str]| {
+        let out = rcp_in(root, args);
+        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["-p", "-r", "--link-dest=../n1", "src/.", "n2"]);
+    assert_eq!(ino(&root.join("n2/a/same")), before.ino(), "{test}: not linked");
+    fs::write(root.join("src/a/same"), "changed since\n").unwrap();
+    fs::set_permissions(root.join("src/a/same"), fs::Permissions::from_mode(0o600)).unwrap();
+    run(&["-p", "-r", "--link-dest=../n1", "src/.", "n2"]);
+    run(&["-r", "--copy-dest=../n1", "src/.", "n2"]);
+    assert!(
+        Command::new("cp").args(["-al", "n1", "n3"]).current_dir(root).status().unwrap().success()
+    );
+    run(&["-r", "--copy-dest=../n1", "src/.", "n3"]);
+    let after = fs::metadata(root.join("n1/a/same")).unwrap();
+    assert_eq!(fs::read(root.join("n1/a/same")).unwrap(), b"unchanged\n", "{test}");
+    assert_eq!((after.mode(), after.mtime_nsec()), (before.mode(), before.mtime_nsec()), "{test}");
+    for night in ["n2", "n3"] {
+        assert_eq!(fs::read(root.join(night).join("a/same")).unwrap(), b"changed since\n");
+    }
+}
+
+/// `--compare-dest` over an old file in the incremental removes it (rsync does too): a file
+/// unchanged since the full backup must not come back from the incremental stale. With `-n`
+/// it stays, as `-n` says.
+#[test]
+fn compare_dest_removes_a_stale_file_from_the_incremental() {
+    let test = "compare-dest stale";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    night_one(&root.join("src"));
+    assert!(rcp_in(root, &["-a", "src/.", "full"]).status.success());
+    for incr in ["incr", "kept"] {
+        fs::create_dir_all(root.join(incr).join("a")).unwrap();
+        fs::write(root.join(incr).join("a/same"), "stale\n").unwrap();
+    }
+    let out = rcp_in(root, &["-a", "--compare-dest=../full", "src/.", "incr"]);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!root.join("incr/a/same").exists(), "{test}: the stale file is left");
+    let out = rcp_in(root, &["-a", "-n", "--compare-dest=../full", "src/.", "kept"]);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read(root.join("kept/a/same")).unwrap(), b"stale\n", "{test}: -n");
+}
+
+/// `--verify` with `--link-dest`: an earlier copy with the source's size and time but other
+/// bytes is not linked (the quick check is fooled; --verify reads both): the file is copied.
+/// A dry run predicts no link to another filesystem (EXDEV), and a file copied as a file
+/// (`rcp f n`) is looked up beside it, as rsync does.
+#[test]
+fn verify_dry_run_across_filesystems_and_a_single_file() {
+    let test = "link-dest verify";
+    let Some(dir) = dir_on(Fs::Ext4, "link-dest-verify") else { return };
+    let root = dir.path();
+    night_one(&root.join("src"));
+    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    fs::write(root.join("n1/a/same"), "unchangeD\n").unwrap();
+    let t = root.join("src/a/same");
+    Command::new("touch").arg("-r").arg(&t).arg(root.join("n1/a/same")).status().unwrap();
+    let out = rcp_in(root, &["-a", "--verify", "--link-dest=../n1", "src/.", "n2"]);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(ino(&root.join("n2/a/same")), ino(&root.join("n1/a/same")), "{test}: linked");
+    assert_eq!(fs::read(root.join("n2/a/same")).unwrap(), b"unchanged\n", "{test}");
+    // Another filesystem: the dry run says what the run does (no link: a copy).
+    let Some(other) = dir_on(Fs::Btrfs, "link-dest-exdev") else { return };
+    let n1 = root.join("n1").display().to_string();
+    let dst = other.path().join("n2").display().to_string();
+    let src = root.join("src/.").display().to_string();
+    for dry in [true, false] {
+        let mut args = vec!["-a", "--report=json", "--link-dest", n1.as_str(), &src, &dst];
+        if dry {
+            args.insert(0, "--dry-run");
+        }
+        let out = rcp_in(root, &args);
+        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let record = &by_source(&out)["b/c/same"];
+        assert_ne!(record["strategy"], "link", "{test} dry run {dry}: {record}");
+    }
+    // One file copied as another: its earlier copy is the one beside the destination.
+    fs::create_dir(root.join("files")).unwrap();
+    assert!(rcp_in(root, &["-a", "src/b/c/same", "files/f"]).status.success());
+    let out = rcp_in(root, &["-a", "--link-dest=files", "src/b/c/same", "f"]);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ino(&root.join("f")), ino(&root.join("files/f")), "{test}: beside it");
+    fs::create_dir(root.join("n4")).unwrap();
+    let out = rcp_in(root, &["-a", "--link-dest=../files", "src/b/c/same", "n4/f"]);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ino(&root.join("n4/f")), ino(&root.join("files/f")), "{test}: a single file");
+}

@@ -256,8 +256,8 @@ impl Default for Options {
 
 impl Options {
     /// The combinations GNU refuses after its option loop, in its order: `-l` with `-s`,
-    /// backups with `-n`, `--reflink=always` with a `--sparse` other than `auto`; and
-    /// `-j 0`.
+    /// backups with `-n`, `--reflink=always` with a `--sparse` other than `auto`; `-j 0`;
+    /// and `--attributes-only` with an earlier copy (`--link-dest`...: it copies no data).
     pub fn check(&self) -> Result<(), UsageError> {
         if self.hard_link && self.symbolic_link {
             return Err(UsageError::new("cannot make both hard and symbolic links"));
@@ -273,6 +273,12 @@ impl Options {
         }
         if self.jobs == Some(0) {
             return Err(UsageError::bare("invalid number of jobs: '0'"));
+        }
+        if let (false, Some(basis)) = (self.data, &self.basis) {
+            let option = basis.how.option();
+            return Err(UsageError::new(format!(
+                "options --attributes-only and {option} are mutually exclusive"
+            )));
         }
         Ok(())
     }

@@ -98,6 +98,15 @@ pub fn plan(opts: &Options) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
+/// The destination directory of `src` copied as `dst`: `dst` itself for a directory (its
+/// entries are made in it), else the directory `dst` is made in (rsync's, for a file).
+fn made_in(src: &Path, dst: &Path) -> PathBuf {
+    match stat(src) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => dst.to_path_buf(),
+        _ => crate::sys::path::dir_of(dst).to_path_buf(),
+    }
+}
+
 /// Where `dir` (an earlier copy, as given) is from the destination directory `dest_dir`:
 /// joined to it, or — where `dest_dir` is yet to be made — a leading `..` taken to its
 /// parent (`today` and `../yesterday` give `./yesterday`).
@@ -106,6 +115,10 @@ fn found_from(dest_dir: &Path, dir: &Path) -> PathBuf {
         return dest_dir.join(dir);
     }
     let mut parts = dir.components();
+    // `./../x` is `../x`.
+    while parts.clone().next() == Some(Component::CurDir) {
+        parts.next();
+    }
     match parts.next() {
         Some(Component::ParentDir) => crate::sys::path::dir_of(dest_dir).join(parts.as_path()),
         _ => dest_dir.join(dir),
@@ -131,7 +144,8 @@ fn pairs(opts: &Options) -> Result<(Plan, PathBuf), PlanError> {
         if let Some(extra) = operands.get(2) {
             return Err(usage(format!("extra operand {}", quote(extra))));
         }
-        return Ok((two_operands(opts, &operands[0], &operands[1], false)?, operands[1].clone()));
+        let dest_dir = made_in(&operands[0], &operands[1]);
+        return Ok((two_operands(opts, &operands[0], &operands[1], false)?, dest_dir));
     }
     if let Some(dir) = &opts.target_directory {
         check_target(dir, Op::TargetDirectory)?;
@@ -146,8 +160,11 @@ fn pairs(opts: &Options) -> Result<(Plan, PathBuf), PlanError> {
             Err(PlanError::Target(Error::new(Op::Target, last, Errno::NOTDIR)))
         }
         Err(e) if sources.len() > 1 => Err(PlanError::Target(Error::new(Op::Target, last, e))),
-        Ok(_) => Ok((two_operands(opts, &sources[0], last, false)?, last.clone())),
-        Err(e) => Ok((two_operands(opts, &sources[0], last, e == Errno::NOENT)?, last.clone())),
+        Ok(_) => Ok((two_operands(opts, &sources[0], last, false)?, made_in(&sources[0], last))),
+        Err(e) => {
+            let pair = two_operands(opts, &sources[0], last, e == Errno::NOENT)?;
+            Ok((pair, made_in(&sources[0], last)))
+        }
     }
 }
 

@@ -5,9 +5,11 @@
 //! snapshot's directory, never through a symlink: a symlink the source held on an earlier
 //! night (and the snapshot copied) must not lead the copy to a file elsewhere.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, Stat, statat};
+use std::os::fd::AsFd;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat, statat};
 
 use crate::options::Attributes;
 use crate::plan::Bases;
@@ -61,7 +63,7 @@ pub(crate) fn find(
     (dst, src_st): (&Path, &Stat),
     preserve: Attributes,
 ) -> Option<Found> {
-    let rel = dst.strip_prefix(&bases.dest_dir).ok()?;
+    let rel = below(&bases.dest_dir, dst)?;
     let (below, name) = (rel.parent()?, rel.file_name()?);
     for (i, (dir, given)) in bases.dirs.iter().enumerate() {
         let Some(fd) = looked.dir(i, dir, below) else { continue };
@@ -74,6 +76,34 @@ pub(crate) fn find(
         }
     }
     None
+}
+
+/// `dst`'s path below the destination directory `dest_dir` (`.` and `./x` alike).
+fn below<'p>(dest_dir: &Path, dst: &'p Path) -> Option<&'p Path> {
+    let here = |p: &Path| p.components().skip_while(|c| *c == Component::CurDir).count() == 0;
+    let trimmed = |p: &'p Path| -> &'p Path {
+        let mut parts = p.components();
+        while parts.clone().next() == Some(Component::CurDir) {
+            parts.next();
+        }
+        parts.as_path()
+    };
+    if here(dest_dir) {
+        return Some(trimmed(dst));
+    }
+    dst.strip_prefix(dest_dir).ok()
+}
+
+/// `--verify`: whether the earlier copy has the source's bytes (both read; a source that
+/// cannot be read compares unequal, and is then copied, failing there as it should).
+pub(crate) fn same_bytes(src: &At, found: &Found) -> bool {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
+    let (Ok(a), Ok(b)) = (src.open(flags, Mode::empty()), found.at.open(flags, Mode::empty()))
+    else {
+        return false;
+    };
+    let len = found.st.st_size as u64;
+    copychain::same_data(a.as_fd(), b.as_fd(), len).unwrap_or(false)
 }
 
 /// Whether `dst` is now the file `earlier` describes.

@@ -130,7 +130,9 @@ impl Ends {
     /// source.
     pub(crate) fn read_from_earlier(&mut self, found: &super::basis::Found) {
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
-        let Ok(fd) = found.at.open(flags, Mode::empty()) else { return };
+        // Reading an earlier snapshot leaves its access time as it was, where allowed.
+        let opened = found.at.open(flags | OFlags::NOATIME, Mode::empty());
+        let Ok(fd) = opened.or_else(|_| found.at.open(flags, Mode::empty())) else { return };
         match fstat(&fd) {
             Ok(st) if ino(&st) == ino(&found.st) && st.st_size == self.src_st.st_size => {
                 self.data = Some((fd, st));

@@ -401,16 +401,35 @@ fn in_current_dir(dst: &Path) -> bool {
 
 impl Cp<'_> {
     /// The first earlier copy in which `w`'s regular file is unchanged.
+    /// With `--verify`, a file linked to or left out for its earlier copy must have the
+    /// source's bytes there (read both); one copied from it is read back afterwards.
     pub(super) fn unchanged_earlier(&mut self, w: &Work) -> Option<basis::Found> {
         let bases = self.bases?;
         if w.dir || !is(w.st.st_mode, FileType::RegularFile) {
             return None;
         }
-        basis::find(bases, &mut self.looked, (w.dst.path(), &w.st), self.opts.preserve)
+        let found =
+            basis::find(bases, &mut self.looked, (w.dst.path(), &w.st), self.opts.preserve)?;
+        if self.opts.verify && bases.how != BasisHow::Copy && !basis::same_bytes(w.src, &found) {
+            return None;
+        }
+        Some(found)
     }
 
     /// `--compare-dest`: the file is unchanged in an earlier copy: left out.
     pub(super) fn left_out(&mut self, w: &Work, found: &basis::Found) -> Next {
+        // An old file there is not what the incremental should hold.
+        if w.dst_st.is_some_and(|d| !is(d.st_mode, FileType::Directory)) {
+            match self.unlink(w.dst) {
+                Ok(()) => self.removed(w.dst.path()),
+                Err(Errno::NOENT) => {}
+                Err(e) => {
+                    let error = Error::new(Op::Remove, w.dst.path(), e);
+                    self.fail_entry(w.names(), &error);
+                    return Next::Done(Status::Failed);
+                }
+            }
+        }
         let names = w.names();
         let happened = Happened::Skipped(Skip::Unchanged);
         let (src, dst, kind, earlier) = (names.src, names.dst, names.kind, Some(&found.earlier));
@@ -423,6 +442,13 @@ impl Cp<'_> {
     /// not allowed) or it was replaced meanwhile: then the file is copied.
     pub(super) fn link_earlier(&mut self, w: &Work, found: &basis::Found) -> Option<Next> {
         let made = if self.opts.dry_run {
+            // A link to another filesystem would fail (EXDEV): the file would be copied.
+            let dir = w.place.dst_dir.map(|d| d.dev).or_else(|| {
+                rustix::fs::stat(crate::sys::path::dir_of(w.dst.path())).ok().map(|st| st.st_dev)
+            });
+            if dir.is_some_and(|dev| dev != found.st.st_dev) {
+                return None;
+            }
             dry_run::would_make(still_there(w), true)
         } else {
             create::force_link(&found.at, w.dst, true, false)

@@ -429,15 +429,21 @@ impl<'a> Cp<'a> {
             })));
         }
         self.look_at_destination(&mut w, v.nonexistent)?;
+        let earlier = self.unchanged_earlier(&w);
+        // `--compare-dest`: left out — and an old file there removed, unless -n, -i or -u
+        // say it stays (then the usual rules decide).
+        let keeps = opts_keep_existing(self.opts) && w.dst_st.is_some();
+        if let Some(found) =
+            earlier.as_ref().filter(|f| f.earlier.how == BasisHow::Compare && !keeps)
+        {
+            return Break(self.left_out(&w, found));
+        }
         if let Some(d) = w.dst_st {
             self.refuse_or_skip(&w, &d)?;
             self.make_room(&mut w, &d)?;
         }
         self.refuse_just_created_symlink(&w)?;
-        let earlier = self.unchanged_earlier(&w);
-        if let Some(found) = earlier.as_ref().filter(|f| f.earlier.how == BasisHow::Compare) {
-            return Break(self.left_out(&w, found));
-        }
+        let earlier = earlier.filter(|f| f.earlier.how != BasisHow::Compare);
         if !w.dir {
             self.starting(w.src.path(), w.dst.path(), w.backup.as_ref().map(At::path));
         }
@@ -628,7 +634,7 @@ impl<'a> Cp<'a> {
         } else if !dst_dir
             && (opts.remove_destination
                 || (opts.data
-                    && ((opts.preserve.links && d.st_nlink > 1)
+                    && ((d.st_nlink > 1 && self.made_anew_if_linked())
                         || (w.place.deref == Deref::Never
                             && !is(w.st.st_mode, FileType::RegularFile)))))
         {
@@ -640,6 +646,13 @@ impl<'a> Cp<'a> {
             self.removed(dst);
         }
         Continue(())
+    }
+
+    /// Whether a destination with other links is removed and made anew rather than written
+    /// into: GNU's rule under `--preserve=links`, and rcp's with earlier copies (a file
+    /// with other links may be an earlier snapshot's, `--link-dest`).
+    fn made_anew_if_linked(&self) -> bool {
+        self.opts.preserve.links || self.bases.is_some()
     }
 
     /// GNU: never copy through a symlink this run made from another operand.
@@ -763,6 +776,12 @@ impl<'a> Cp<'a> {
 /// or renamed it away first (`new_dst`), or nothing was there.
 fn still_there(w: &Work) -> bool {
     !w.new_dst && (w.dst_st.is_some() || w.dst.lstat().is_ok())
+}
+
+/// Whether an existing destination is only replaced after asking or checking (`-n`, `-i`,
+/// `-u`): `--compare-dest` then does not remove it.
+fn opts_keep_existing(opts: &Options) -> bool {
+    opts.interactive != Interactive::Unset || opts.update_older
 }
 
 /// `-u`: whether the destination is older than the source (then it is replaced).
