@@ -339,7 +339,7 @@ fn what_cannot_be_spread_is_refused_and_a_failed_plan_ends_every_rank() {
     let root = dir.path();
     fs::create_dir(root.join("src")).unwrap();
     fs::write(root.join("src/f"), "f").unwrap();
-    for option in ["-i", "--interactive"] {
+    for option in ["-i", "--interactive", "--link-dest=old", "--compare-dest=old"] {
         let Some(out) = mpirun(test, 2, root, &[option, "-r", "src", "dst"]) else { return };
         assert_ne!(out.status.code(), Some(0));
         let lines = rcp_lines(&out);
