@@ -62,6 +62,13 @@ fn by_source(out: &std::process::Output) -> std::collections::BTreeMap<String, V
         .collect()
 }
 
+/// rcp run with `args` in `root`, which must succeed.
+fn copied(test: &str, root: &Path, args: &[&str]) -> std::process::Output {
+    let out = rcp_in(root, args);
+    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
 fn ino(path: &Path) -> u64 {
     fs::symlink_metadata(path).unwrap().ino()
 }
@@ -78,8 +85,7 @@ fn link_dest_links_unchanged_files_and_copies_the_rest() {
     night_one(&root.join("src"));
     assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
     day_two(&root.join("src"));
-    let out = rcp_in(root, &["-a", "--link-dest=../n1", "--report=json", "src/.", "n2"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = copied(test, root, &["-a", "--link-dest=../n1", "--report=json", "src/.", "n2"]);
     let records = by_source(&out);
     for name in ["a/same", "b/c/same", "b/big"] {
         assert_eq!(ino(&root.join("n2").join(name)), ino(&root.join("n1").join(name)), "{name}");
@@ -97,8 +103,7 @@ fn link_dest_links_unchanged_files_and_copies_the_rest() {
     let earlier = &summary(&out)["earlier"];
     assert_eq!((earlier["linked"].as_u64(), earlier["left_out"].as_u64()), (Some(3), Some(0)));
     // Without -p: a mode alone is no change.
-    let out = rcp_in(root, &["-r", "--link-dest=../n1", "src/.", "n3"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    copied(test, root, &["-r", "--link-dest=../n1", "src/.", "n3"]);
     assert_eq!(ino(&root.join("n3/a/moded")), ino(&root.join("n1/a/moded")), "{test}");
 }
 
@@ -160,8 +165,8 @@ fn compare_dest_leaves_unchanged_files_out() {
     night_one(&root.join("src"));
     assert!(rcp_in(root, &["-a", "src/.", "full"]).status.success());
     day_two(&root.join("src"));
-    let out = rcp_in(root, &["-a", "--compare-dest=../full", "--report=json", "src/.", "incr"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        copied(test, root, &["-a", "--compare-dest=../full", "--report=json", "src/.", "incr"]);
     let records = by_source(&out);
     for name in ["a/same", "b/c/same", "b/big"] {
         assert!(!root.join("incr").join(name).exists(), "{test}: {name} copied");
@@ -189,8 +194,7 @@ fn several_earlier_copies_are_tried_in_order() {
     // In n1, a/same differs (another time): n2's copy is the one linked.
     Command::new("touch").args(["-d", "2001-01-01"]).arg(root.join("n1/a/same")).status().unwrap();
     let args = ["-a", "--link-dest=../n1", "--link-dest=../n2", "--report=json", "src/.", "n3"];
-    let out = rcp_in(root, &args);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = copied(test, root, &args);
     let records = by_source(&out);
     assert_eq!(records["a/same"]["from"]["text"], "../n2/a/same", "{test}");
     assert_eq!(ino(&root.join("n3/a/same")), ino(&root.join("n2/a/same")));
@@ -270,8 +274,7 @@ fn dry_run_exclude_resume_and_workers_with_earlier_copies() {
     night_one(&root.join("src"));
     assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
     let args = ["-a", "--link-dest=../n1", "--dry-run", "--report=json", "src/.", "n2"];
-    let out = rcp_in(root, &args);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = copied(test, root, &args);
     assert!(!root.join("n2").exists(), "{test}: the dry run wrote");
     let records = by_source(&out);
     assert_eq!(records["a/same"]["strategy"], "link", "{test}");
@@ -283,8 +286,7 @@ fn dry_run_exclude_resume_and_workers_with_earlier_copies() {
     // --resume: night 2 cut short (a file missing, another removed) is completed.
     fs::remove_file(root.join("n2/a/same")).unwrap();
     let args = ["-a", "--resume", "--link-dest=../n1", "--report=json", "src/.", "n2"];
-    let out = rcp_in(root, &args);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = copied(test, root, &args);
     let records = by_source(&out);
     assert_eq!(records["a/same"]["strategy"], "link", "{test}: {}", records["a/same"]);
     assert_eq!(records["b/c/same"]["reason"], "unchanged", "{test}: resume keeps it");
@@ -358,13 +360,11 @@ fn each_option_with_dry_run_exclude_resume_and_verify() {
         let night = format!("n2{}", &option[2..5]);
         let test = &format!("{test} {option}");
         let dry = ["-a", option, "--dry-run", "--report=json", "src/.", &night];
-        let out = rcp_in(root, &dry);
-        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = copied(test, root, &dry);
         assert!(!root.join(&night).exists(), "{test}: the dry run wrote");
         let predicted = by_source(&out);
         let real = ["-a", option, "--verify", "--exclude=big", "--report=json", "src/.", &night];
-        let out = rcp_in(root, &real);
-        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = copied(test, root, &real);
         let records = by_source(&out);
         assert!(!root.join(&night).join("b/big").exists(), "{test}: excluded, yet there");
         assert_eq!(records["b/big"]["reason"], "excluded", "{test}");
@@ -382,8 +382,7 @@ fn each_option_with_dry_run_exclude_resume_and_verify() {
         // Night 2 cut short: a file gone; --resume keeps the rest and takes it again.
         fs::remove_file(root.join(&night).join("b/c/same")).unwrap();
         let resume = ["-a", option, "--resume", "--report=json", "src/.", &night];
-        let out = rcp_in(root, &resume);
-        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = copied(test, root, &resume);
         let records = by_source(&out);
         assert_eq!(records["b/c/same"]["strategy"], strategy, "{test}: {}", records["b/c/same"]);
         assert_eq!(records["a/same"]["reason"], "unchanged", "{test}: kept");
@@ -440,11 +439,9 @@ fn compare_dest_removes_a_stale_file_from_the_incremental() {
         fs::create_dir_all(root.join(incr).join("a")).unwrap();
         fs::write(root.join(incr).join("a/same"), "stale\n").unwrap();
     }
-    let out = rcp_in(root, &["-a", "--compare-dest=../full", "src/.", "incr"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    copied(test, root, &["-a", "--compare-dest=../full", "src/.", "incr"]);
     assert!(!root.join("incr/a/same").exists(), "{test}: the stale file is left");
-    let out = rcp_in(root, &["-a", "-n", "--compare-dest=../full", "src/.", "kept"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    copied(test, root, &["-a", "-n", "--compare-dest=../full", "src/.", "kept"]);
     assert_eq!(fs::read(root.join("kept/a/same")).unwrap(), b"stale\n", "{test}: -n");
 }
 
@@ -462,8 +459,7 @@ fn verify_dry_run_across_filesystems_and_a_single_file() {
     fs::write(root.join("n1/a/same"), "unchangeD\n").unwrap();
     let t = root.join("src/a/same");
     Command::new("touch").arg("-r").arg(&t).arg(root.join("n1/a/same")).status().unwrap();
-    let out = rcp_in(root, &["-a", "--verify", "--link-dest=../n1", "src/.", "n2"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    copied(test, root, &["-a", "--verify", "--link-dest=../n1", "src/.", "n2"]);
     assert_ne!(ino(&root.join("n2/a/same")), ino(&root.join("n1/a/same")), "{test}: linked");
     assert_eq!(fs::read(root.join("n2/a/same")).unwrap(), b"unchanged\n", "{test}");
     // Another filesystem: the dry run says what the run does (no link: a copy).
@@ -476,19 +472,16 @@ fn verify_dry_run_across_filesystems_and_a_single_file() {
         if dry {
             args.insert(0, "--dry-run");
         }
-        let out = rcp_in(root, &args);
-        assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = copied(test, root, &args);
         let record = &by_source(&out)["b/c/same"];
         assert_ne!(record["strategy"], "link", "{test} dry run {dry}: {record}");
     }
     // One file copied as another: its earlier copy is the one beside the destination.
     fs::create_dir(root.join("files")).unwrap();
     assert!(rcp_in(root, &["-a", "src/b/c/same", "files/f"]).status.success());
-    let out = rcp_in(root, &["-a", "--link-dest=files", "src/b/c/same", "f"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    copied(test, root, &["-a", "--link-dest=files", "src/b/c/same", "f"]);
     assert_eq!(ino(&root.join("f")), ino(&root.join("files/f")), "{test}: beside it");
     fs::create_dir(root.join("n4")).unwrap();
-    let out = rcp_in(root, &["-a", "--link-dest=../files", "src/b/c/same", "n4/f"]);
-    assert!(out.status.success(), "{test}: {}", String::from_utf8_lossy(&out.stderr));
+    copied(test, root, &["-a", "--link-dest=../files", "src/b/c/same", "n4/f"]);
     assert_eq!(ino(&root.join("n4/f")), ino(&root.join("files/f")), "{test}: a single file");
 }

@@ -491,6 +491,13 @@ fn stop_mpirun(test: &str, signal: &str) -> Option<(tempfile::TempDir, Output)> 
     Some((dir, out))
 }
 
+/// Writes a shell script (`#!/bin/sh` and `body`) at `path`, executable.
+fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// Starts three ranks of rcp with `args` in `root`, each run through `wrap` (shell words
 /// before the program) and an strace that makes every copy_file_range wait `delay` µs;
 /// rank 1's strace writes its PID to `root/tracer` (`slow_rank` finds its rcp there).
@@ -499,16 +506,14 @@ fn spawn_slowed(root: &Path, wrap: &str, delay: u32, args: &[&str]) -> std::proc
     let rcp = env!("CARGO_BIN_EXE_rcp");
     let inject = format!("inject=copy_file_range:delay_exit={delay}");
     let slowed = format!("{wrap} strace -f -qq -o /dev/null -e {inject} {rcp}");
-    fs::write(
+    write_script(
         &script,
-        format!(
-            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
+        &format!(
+            "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then\n  {slowed} \"$@\" &\n  \
              echo $! > {root}/tracer\n  wait $!\n  exit $?\nfi\nexec {slowed} \"$@\"\n",
             root = root.display()
         ),
-    )
-    .unwrap();
-    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    );
     Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
         .arg(&script)
@@ -718,8 +723,7 @@ fn mpirun_hosts(test: &str, (n, delay): (usize, u32), cwd: &Path, args: &[&str])
     let script = cwd.join("own-host.sh");
     let rcp = env!("CARGO_BIN_EXE_rcp");
     let slow = if delay > 0 { slowed(delay) } else { String::new() };
-    fs::write(&script, format!("#!/bin/sh\nexec {OWN_HOST} {slow} {rcp} \"$@\"\n")).unwrap();
-    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    write_script(&script, &format!("exec {OWN_HOST} {slow} {rcp} \"$@\"\n"));
     launch(test, n, cwd, &[&[script.to_str().unwrap()], args].concat())
 }
 
@@ -763,18 +767,16 @@ fn with_one_rank_traced(
     }
     let script = root.join(format!("rank{rank}.sh"));
     let rcp = env!("CARGO_BIN_EXE_rcp");
-    fs::write(
+    write_script(
         &script,
-        format!(
-            "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = {rank} ]; then\n  exec {OWN_HOST} strace \
+        &format!(
+            "if [ \"$OMPI_COMM_WORLD_RANK\" = {rank} ]; then\n  exec {OWN_HOST} strace \
              -f -qq -o {trace} -e trace=copy_file_range -e inject={inject} {rcp} \"$@\"\nfi\n\
              exec {OWN_HOST} {others} {rcp} \"$@\"\n",
             others = slowed(50_000),
             trace = root.join("trace").display()
         ),
-    )
-    .unwrap();
-    Command::new("chmod").arg("755").arg(&script).status().unwrap();
+    );
     launch(test, n, root, &[&[script.to_str().unwrap()], args].concat())
 }
 
@@ -896,7 +898,7 @@ fn ranks_whose_hosts_number_devices_differently_copy_as_one_process() {
     // Rank 0 owns the big file; slowed, it leaves pieces for the others.
     let slow = slowed(100_000);
     let script = format!(
-        "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 0 ]; then exec {slow} \"$@\"; fi\n\
+        "if [ \"$OMPI_COMM_WORLD_RANK\" = 0 ]; then exec {slow} \"$@\"; fi\n\
          exec unshare -m -u --propagation private sh -c '\n\
          hostname rank$OMPI_COMM_WORLD_RANK; here=$PWD; cd /; umount -l {mnt}\n\
          python3 {fuse} {back} {mnt} 0 2>/dev/null & fuse=$!\n\
@@ -906,8 +908,7 @@ fn ranks_whose_hosts_number_devices_differently_copy_as_one_process() {
          cd /; umount {mnt}; kill $fuse; exit $status' sh \"$@\"\n"
     );
     let script_path = dir.path().join("elsewhere.sh");
-    fs::write(&script_path, script).unwrap();
-    Command::new("chmod").arg("755").arg(&script_path).status().unwrap();
+    write_script(&script_path, &script);
     let mnt = dir.path().join("mnt");
     for made in ["one", "dst"] {
         fs::create_dir(mnt.join(made)).unwrap();
@@ -1028,8 +1029,7 @@ fn a_piece_never_lands_in_a_file_of_the_same_number_on_another_device() {
     );
     let script = root.join("slow.sh");
     let rcp = env!("CARGO_BIN_EXE_rcp");
-    fs::write(&script, format!("#!/bin/sh\nexec {wrap} {rcp} \"$@\"\n")).unwrap();
-    run(&["chmod", "755", script.to_str().unwrap()]);
+    write_script(&script, &format!("exec {wrap} {rcp} \"$@\"\n"));
     let job = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-n", "3"])
         .arg(&script)

@@ -267,14 +267,13 @@ fn copy_data(
     let mut extents = Extents::new(src.fd, walk, dense_end, from);
     let reached = filling.extents((src, dst), &mut extents, w)?;
     let written_end = reached.written_end.max(if presized { src.size } else { from });
-    let mut record = filling.record;
-    record.holes = extents.walked();
-    let length = if record.holes { src.size.max(reached.end) } else { reached.end };
+    filling.record.holes = extents.walked();
+    let length = if extents.walked() { src.size.max(reached.end) } else { reached.end };
     // The source may have grown or shrunk since its stat: the copy ends where reading did.
     if written_end != length {
-        rustix::fs::ftruncate(dst.fd, length)
-            .map_err(|e| Failure::at(Stage::Extend, e, &record))?;
+        filling.extend(dst, length)?;
     }
+    let mut record = filling.record;
     record.bytes = length;
     // Holes and a kept prefix are done too, though nothing moved them.
     w.progress.count_passed(length.saturating_sub(filling.moved));

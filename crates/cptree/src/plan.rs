@@ -84,13 +84,7 @@ pub fn plan(opts: &Options) -> Result<Plan, PlanError> {
         let mut dirs = Vec::new();
         for given in &basis.dirs {
             let at = found_from(&dest_dir, given);
-            let refused =
-                |e| PlanError::Target(Error::new(Op::BasisDir(basis.how.option()), &at, e));
-            match stat(&at) {
-                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {}
-                Ok(_) => return Err(refused(Errno::NOTDIR)),
-                Err(e) => return Err(refused(e)),
-            }
+            check_target(&at, Op::BasisDir(basis.how.option()))?;
             dirs.push((at, given.clone()));
         }
         plan.bases = Some(Arc::new(Bases { how: basis.how, dest_dir, dirs }));
@@ -114,11 +108,8 @@ fn found_from(dest_dir: &Path, dir: &Path) -> PathBuf {
     if dir.is_absolute() || stat(dest_dir).is_ok() {
         return dest_dir.join(dir);
     }
-    let mut parts = dir.components();
     // `./../x` is `../x`.
-    while parts.clone().next() == Some(Component::CurDir) {
-        parts.next();
-    }
+    let mut parts = crate::sys::path::without_dots(dir).components();
     match parts.next() {
         Some(Component::ParentDir) => crate::sys::path::dir_of(dest_dir).join(parts.as_path()),
         _ => dest_dir.join(dir),

@@ -5,7 +5,7 @@
 //! snapshot's directory, never through a symlink: a symlink the source held on an earlier
 //! night (and the snapshot copied) must not lead the copy to a file elsewhere.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use std::os::fd::AsFd;
 
@@ -15,6 +15,7 @@ use crate::options::Attributes;
 use crate::plan::Bases;
 use crate::report::Earlier;
 use crate::sys::at::{At, DirFd, open_beneath};
+use crate::sys::path::without_dots;
 use crate::sys::{ino, is};
 
 /// A regular file's unchanged earlier copy.
@@ -80,16 +81,8 @@ pub(crate) fn find(
 
 /// `dst`'s path below the destination directory `dest_dir` (`.` and `./x` alike).
 fn below<'p>(dest_dir: &Path, dst: &'p Path) -> Option<&'p Path> {
-    let here = |p: &Path| p.components().skip_while(|c| *c == Component::CurDir).count() == 0;
-    let trimmed = |p: &'p Path| -> &'p Path {
-        let mut parts = p.components();
-        while parts.clone().next() == Some(Component::CurDir) {
-            parts.next();
-        }
-        parts.as_path()
-    };
-    if here(dest_dir) {
-        return Some(trimmed(dst));
+    if without_dots(dest_dir).as_os_str().is_empty() {
+        return Some(without_dots(dst));
     }
     dst.strip_prefix(dest_dir).ok()
 }

@@ -249,7 +249,9 @@ pub fn text_record(record: &Record) -> String {
             Some(e) => format!("skipped {kind} {names} ({}, in {})", skip.name(), quote(&e.path)),
             None => format!("skipped {kind} {names} ({})", skip.name()),
         },
-        (Outcome::Copied, None) if earlier.is_some() => format!("link {names} ({})", &from[2..]),
+        (Outcome::Copied, None) if let Some(e) = earlier => {
+            format!("link {names} (from {})", quote(&e.path))
+        }
         (Outcome::Copied, Some(copied)) => {
             let notes: String = [
                 (copied.holes, ", holes kept"),

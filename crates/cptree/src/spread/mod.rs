@@ -176,9 +176,7 @@ impl Spread {
 fn exchange_places(ranks: &Ranks) -> Vec<u64> {
     let here = ship::place();
     let tell = |rank: u32, frame: &Frame| {
-        let mut message = Writer::default();
-        frame.put(&mut message);
-        let _ = ranks.send.send((rank, message.0));
+        let _ = ranks.send.send((rank, frame.message()));
     };
     let mut places = vec![here; ranks.size as usize];
     if ranks.rank != 0 {
@@ -262,9 +260,7 @@ impl Post {
 
     /// Sends `rank` one frame now.
     fn tell(&self, rank: usize, frame: &Frame) {
-        let mut message = Writer::default();
-        frame.put(&mut message);
-        let _ = self.send.send((rank as u32, message.0));
+        let _ = self.send.send((rank as u32, frame.message()));
     }
 
     /// Rank 0 tells `rank` what to do.

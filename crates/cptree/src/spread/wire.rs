@@ -115,6 +115,13 @@ impl Frame {
         };
     }
 
+    /// A message of this frame alone.
+    pub(super) fn message(&self) -> Vec<u8> {
+        let mut out = Writer::default();
+        self.put(&mut out);
+        out.0
+    }
+
     /// The frame at the front of `from`, if whole.
     pub(super) fn get(from: &mut Reader) -> Option<Frame> {
         let text =

@@ -45,6 +45,15 @@ pub(crate) fn strip_slashes(path: &Path) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(&bytes[..end]))
 }
 
+/// `path` without its leading `.` components (`./../x` → `../x`, `./` → ``).
+pub(crate) fn without_dots(path: &Path) -> &Path {
+    let mut parts = path.components();
+    while parts.clone().next() == Some(std::path::Component::CurDir) {
+        parts.next();
+    }
+    parts.as_path()
+}
+
 /// The directory `path` is in, for `*at` calls and names beside it (`f` → `.`).
 pub(crate) fn dir_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
