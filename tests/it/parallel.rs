@@ -265,6 +265,41 @@ fn threads_started(rcp: &str, root: &Path, to: &str) -> usize {
     trace.lines().filter(|l| l.contains("clone") && !l.contains("resumed")).count()
 }
 
+/// A tree copy sizes its file-descriptor table (1,024 entries, or the open-file limit if
+/// lower) before its first thread starts: a table shared by threads grows only after an
+/// RCU grace period, which stalled a 20,000-file copy 5-16 ms each time its open files
+/// passed 128, 256 and 512. Under `ulimit -n 40` the table is sized to the limit and the
+/// copy still goes through.
+#[test]
+fn the_fd_table_is_sized_before_threads_start() {
+    if !crate::common::have("strace") {
+        return crate::common::skip("fd_table_sized", "strace is not installed");
+    }
+    let Some(dir) = dir_on(Fs::Ext4, "fdtable") else { return };
+    let root = dir.path();
+    build(root);
+    let trace = |limit: u32, to: &str| {
+        let script = format!(
+            "ulimit -n {limit} && exec strace -f -qq -e trace=fcntl,clone3,clone -o trace.{to} {} -r src {to}",
+            env!("CARGO_BIN_EXE_rcp")
+        );
+        let out = run("sh", root, &["-c", &script]);
+        assert_eq!(out.0, Some(0), "{}", out.2);
+        let same = run("diff", root, &["-r", "-q", "src", to]);
+        assert_eq!(same.0, Some(0), "copied as it is: {}", same.1);
+        let trace = fs::read_to_string(root.join(format!("trace.{to}"))).unwrap();
+        let first_thread = trace.lines().position(|l| l.contains("clone")).expect("threads");
+        let sized = trace.lines().position(|l| l.contains("F_DUPFD_CLOEXEC"));
+        (sized.filter(|&at| at < first_thread), trace)
+    };
+    let (sized, calls) = trace(4096, "big");
+    let line = calls.lines().nth(sized.expect("the table sized before a thread")).unwrap();
+    assert!(line.contains("1023) ") && line.ends_with("= 1023"), "{line}");
+    let (sized, calls) = trace(40, "small");
+    let line = calls.lines().nth(sized.expect("the table sized before a thread")).unwrap();
+    assert!(line.contains(" 39) ") && line.ends_with("= 39"), "{line}");
+}
+
 /// Without `-j`, a copy whose reads come from the device (the page cache dropped: ext4's
 /// small files are read one seek at a time, the threads mostly wait) starts more workers
 /// than CPUs, so that more reads are in flight; the same copy from a warm cache starts

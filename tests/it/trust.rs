@@ -715,3 +715,50 @@ fn reflink_always_trial_clone_is_alike_and_a_clone_is_the_file_as_opened() {
     assert!(stderr(&out).contains("shrank while it was being copied"), "{}", stderr(&out));
     assert!(!d.join("g.copy").exists());
 }
+
+/// A clone is one call (FICLONERANGE of the size seen at open; no stat of the copy after
+/// it), on btrfs and XFS; a source that grew between its stat and the clone is copied as
+/// it was opened, whether the kernel shares that range (a size on a block boundary) or
+/// refuses it (a size off one: then the whole file is cloned and cut back).
+#[test]
+fn a_clone_is_one_call_and_a_file_that_grew_is_copied_as_opened() {
+    use std::io::Write;
+    if !have("strace") {
+        return skip("clone-grew", "strace is not installed");
+    }
+    for fs_kind in [Fs::Btrfs, Fs::Xfs] {
+        let Some(dir) = dir_on(fs_kind, "clone-grew") else { return };
+        let d = dir.path();
+        write_pattern(&d.join("one"), 100_000, 5);
+        let trace = d.join("trace");
+        let out = std::process::Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=ioctl,fstat,statx,newfstatat", "-P"])
+            .arg(d.join("one.copy"))
+            .arg("-o")
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_rcp"))
+            .arg(d.join("one"))
+            .arg(d.join("one.copy"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{fs_kind:?}: {}", stderr(&out));
+        let calls = fs::read_to_string(&trace).unwrap();
+        let calls: Vec<&str> = calls.lines().filter(|l| !l.contains("ENOENT")).collect();
+        let clones: Vec<usize> = (0..calls.len()).filter(|&i| calls[i].contains("ioctl")).collect();
+        assert_eq!(clones.len(), 1, "{fs_kind:?}: one clone: {calls:?}");
+        assert!(calls[clones[0]].contains("FICLONERANGE"), "{fs_kind:?}: {calls:?}");
+        assert_eq!(clones[0], calls.len() - 1, "{fs_kind:?}: nothing after the clone: {calls:?}");
+        assert_same_bytes(&d.join("one"), &d.join("one.copy"));
+        for (name, size) in [("aligned", 1usize << 20), ("unaligned", (1 << 20) + 100)] {
+            let (g, copy) = (d.join(name), d.join(format!("{name}.copy")));
+            write_pattern(&g, size, 6);
+            let before = fs::read(&g).unwrap();
+            let child = rcp_slowed("ioctl:delay_enter=600000", Some(&copy), d, &[&g, &copy]);
+            wait_until_open(child.id(), &g);
+            fs::OpenOptions::new().append(true).open(&g).unwrap().write_all(&[7; 8192]).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{fs_kind:?} {name}: {}", stderr(&out));
+            assert!(fs::read(&copy).unwrap() == before, "{fs_kind:?} {name}: not as opened");
+        }
+    }
+}

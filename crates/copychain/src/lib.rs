@@ -192,11 +192,14 @@ fn copy_file(src: &Source, dst: &Dest, policy: Policy, w: &mut Scratch) -> Resul
     let mut record = nothing_yet();
     if wants_clone(src, policy) {
         match try_clone(src, dst, pair, w) {
-            Ok(()) => {
+            Ok(cloned) => {
                 record.strategy = Strategy::Clone;
                 record.bytes = src.size;
                 w.progress.count_moved(src.size);
-                return cloned_as_opened(src, dst, record);
+                return match cloned {
+                    Cloned::AsOpened => Ok(record),
+                    Cloned::AsItIsNow => cloned_as_opened(src, dst, record),
+                };
             }
             Err(fallback) => {
                 let errno = fallback.errno.unwrap_or(Errno::OPNOTSUPP);
@@ -226,12 +229,35 @@ fn cloned_as_opened(src: &Source, dst: &Dest, record: Copied) -> Result<Copied, 
     Ok(record)
 }
 
-fn try_clone(src: &Source, dst: &Dest, pair: (u64, u64), w: &mut Scratch) -> Result<(), Fallback> {
+/// What a clone shared: the file as it was opened, or as it is now (to be checked).
+enum Cloned {
+    AsOpened,
+    AsItIsNow,
+}
+
+/// Shares the source's extents: exactly the size it had when opened, in one call; where
+/// the kernel refuses that range (EINVAL: the file changed size since), the whole file as
+/// it is now. Any other refusal is the filesystem's, answered once.
+fn try_clone(
+    src: &Source,
+    dst: &Dest,
+    pair: (u64, u64),
+    w: &mut Scratch,
+) -> Result<Cloned, Fallback> {
     if let Some(errno) = w.known(pair, Strategy::Clone) {
         return Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: true });
     }
-    match ranges::clone_file(src.fd, dst.fd) {
-        Ok(()) => Ok(()),
+    let exactly = match src.size {
+        0 => Err(Errno::INVAL),
+        size => ranges::clone_exactly(src.fd, dst.fd, size),
+    };
+    let whole = match exactly {
+        Ok(()) => return Ok(Cloned::AsOpened),
+        Err(Errno::INVAL) => ranges::clone_file(src.fd, dst.fd),
+        Err(errno) => Err(errno),
+    };
+    match whole {
+        Ok(()) => Ok(Cloned::AsItIsNow),
         Err(errno) => {
             w.support.remember(pair, Strategy::Clone, errno);
             Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: false })

@@ -2,7 +2,7 @@
 //! the worker's pipe, read/write through the worker's buffer. Each loops on short counts,
 //! retries EINTR, and reports how far it got.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{copy_file_range, ioctl_ficlone};
 use rustix::io::{Errno, pread, pwrite, read, write};
@@ -87,6 +87,35 @@ impl Pipe {
 pub(crate) fn clone_file(src: BorrowedFd, dst: BorrowedFd) -> Result<(), Errno> {
     loop {
         match ioctl_ficlone(dst, src) {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `struct file_clone_range`.
+#[repr(C)]
+struct CloneRange {
+    src_fd: i64,
+    src_offset: u64,
+    src_length: u64,
+    dest_offset: u64,
+}
+
+/// `ioctl(dst, FICLONERANGE, {src, 0, len, 0})`: share exactly src's first `len` bytes
+/// (`len` > 0), with no look at its size afterwards. The kernel refuses (EINVAL) a range
+/// it cannot share whole: one that now ends past EOF (the file shrank; what could be shared
+/// is shared, and the caller must not keep it) or ends short of EOF off a block boundary (it
+/// grew).
+pub(crate) fn clone_exactly(src: BorrowedFd, dst: BorrowedFd, len: u64) -> Result<(), Errno> {
+    const OPCODE: rustix::ioctl::Opcode = rustix::ioctl::opcode::write::<CloneRange>(0x94, 13);
+    let src_fd = i64::from(src.as_raw_fd());
+    loop {
+        let range = CloneRange { src_fd, src_offset: 0, src_length: len, dest_offset: 0 };
+        // SAFETY: FICLONERANGE reads exactly a `struct file_clone_range` (32 bytes, above).
+        let setter = unsafe { rustix::ioctl::Setter::<OPCODE, CloneRange>::new(range) };
+        // SAFETY: the opcode and input type agree; both fds are borrowed for the call.
+        match unsafe { rustix::ioctl::ioctl(dst, setter) } {
             Err(Errno::INTR) => continue,
             other => return other,
         }

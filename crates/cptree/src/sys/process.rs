@@ -12,11 +12,33 @@ pub(crate) fn umask() -> u32 {
 /// The walk holds two directory fds per level of the tree it is in (up to what the limit
 /// allows: see `open_file_limit`): lift the soft limit on open files to the hard one, so a
 /// deep tree keeps them all open rather than opening directories again.
+///
+/// Then sizes the file-descriptor table for what a tree copy holds at once, while the
+/// process may still have one thread: a table shared by threads grows only after an RCU
+/// grace period (`synchronize_rcu` in the kernel's `expand_fdtable`), 5-16 ms measured here
+/// each time a copy's open files passed 128, 256, 512.
 pub fn raise_open_file_limit() {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
         let _ = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, ..limit });
+    }
+    size_fd_table(open_file_limit().min(FD_TABLE));
+}
+
+/// Entries the file-descriptor table is given before a tree copy (a 50,000-file copy
+/// held up to 383 files open: directories waiting for their attributes, queued jobs).
+const FD_TABLE: usize = 1024;
+
+/// Grows the file-descriptor table to `entries` by taking the descriptor `entries - 1` for
+/// a moment (the kernel never shrinks a table).
+fn size_fd_table(entries: usize) {
+    use rustix::fs::{Mode, OFlags, open};
+    let Some(highest) = entries.checked_sub(1).and_then(|n| i32::try_from(n).ok()) else {
+        return;
+    };
+    if let Ok(fd) = open("/", OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
+        let _ = rustix::io::fcntl_dupfd_cloexec(&fd, highest);
     }
 }
 
