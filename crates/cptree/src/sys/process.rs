@@ -1,5 +1,6 @@
-//! Process-wide facts and limits: the umask, the open-file limit a deep walk needs, and
-//! which run of rcp this is (`Run`: names left in shared directories say it).
+//! Process-wide facts and limits: the umask, the open-file limit a deep walk needs (and the
+//! fd table sized for it before threads start), and which run of rcp this is (`Run`: names
+//! left in shared directories say it).
 
 /// The process umask (read by setting it and putting it back, before any file is made).
 pub(crate) fn umask() -> u32 {
