@@ -35,6 +35,12 @@ fn night_one(src: &Path) {
     crate::common::write_pattern(&src.join("b/big"), 1 << 20, 11);
 }
 
+/// Night 1 in `root`: its source `src`, copied with `-a` to `into`.
+fn first_night(root: &Path, into: &str) {
+    night_one(&root.join("src"));
+    assert!(rcp_in(root, &["-a", "src/.", into]).status.success(), "night 1 into {into}");
+}
+
 /// What changes by night 2 (1 is `-a`: mode, owner and time count as changes).
 fn day_two(src: &Path) {
     fs::write(src.join("a/edited"), "second night, longer\n").unwrap();
@@ -82,8 +88,7 @@ fn link_dest_links_unchanged_files_and_copies_the_rest() {
     let test = "link-dest";
     let Some(dir) = dir_on(Fs::Ext4, "link-dest") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    first_night(root, "n1");
     day_two(&root.join("src"));
     let out = copied(test, root, &["-a", "--link-dest=../n1", "--report=json", "src/.", "n2"]);
     let records = by_source(&out);
@@ -162,8 +167,7 @@ fn compare_dest_leaves_unchanged_files_out() {
     let test = "compare-dest";
     let Some(dir) = dir_on(Fs::Xfs, "compare-dest") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "full"]).status.success());
+    first_night(root, "full");
     day_two(&root.join("src"));
     let out =
         copied(test, root, &["-a", "--compare-dest=../full", "--report=json", "src/.", "incr"]);
@@ -208,8 +212,7 @@ fn a_file_at_its_link_limit_is_copied() {
     let test = "link-dest EMLINK";
     let Some(dir) = dir_on(Fs::Ext4, "link-dest-emlink") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    first_night(root, "n1");
     let (src, n1, n2) = (root.join("src/."), root.join("n1"), root.join("n2"));
     let args = [
         "-a".as_ref(),
@@ -271,8 +274,7 @@ fn dry_run_exclude_resume_and_workers_with_earlier_copies() {
     let test = "link-dest options";
     let Some(dir) = dir_on(Fs::Ext4, "link-dest-options") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    first_night(root, "n1");
     let args = ["-a", "--link-dest=../n1", "--dry-run", "--report=json", "src/.", "n2"];
     let out = copied(test, root, &args);
     assert!(!root.join("n2").exists(), "{test}: the dry run wrote");
@@ -350,8 +352,7 @@ fn each_option_with_dry_run_exclude_resume_and_verify() {
     let test = "earlier copies with options";
     let Some(dir) = dir_on(Fs::Btrfs, "earlier-options") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    first_night(root, "n1");
     for (option, strategy) in [
         ("--link-dest=../n1", "link"),
         ("--copy-dest=../n1", "clone"),
@@ -400,8 +401,7 @@ fn a_rerun_never_writes_into_the_earlier_snapshot() {
     let test = "earlier snapshot untouched";
     let Some(dir) = dir_on(Fs::Ext4, "earlier-untouched") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    first_night(root, "n1");
     let before = fs::metadata(root.join("n1/a/same")).unwrap();
     let run = |args: &[&str]| {
         let out = rcp_in(root, args);
@@ -433,8 +433,7 @@ fn compare_dest_removes_a_stale_file_from_the_incremental() {
     let test = "compare-dest stale";
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "full"]).status.success());
+    first_night(root, "full");
     for incr in ["incr", "kept"] {
         fs::create_dir_all(root.join(incr).join("a")).unwrap();
         fs::write(root.join(incr).join("a/same"), "stale\n").unwrap();
@@ -454,8 +453,7 @@ fn verify_dry_run_across_filesystems_and_a_single_file() {
     let test = "link-dest verify";
     let Some(dir) = dir_on(Fs::Ext4, "link-dest-verify") else { return };
     let root = dir.path();
-    night_one(&root.join("src"));
-    assert!(rcp_in(root, &["-a", "src/.", "n1"]).status.success());
+    first_night(root, "n1");
     fs::write(root.join("n1/a/same"), "unchangeD\n").unwrap();
     let t = root.join("src/a/same");
     Command::new("touch").arg("-r").arg(&t).arg(root.join("n1/a/same")).status().unwrap();

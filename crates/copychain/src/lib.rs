@@ -247,22 +247,19 @@ fn try_clone(
     if let Some(errno) = w.known(pair, Strategy::Clone) {
         return Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: true });
     }
-    let exactly = match src.size {
-        0 => Err(Errno::INVAL),
-        size => ranges::clone_exactly(src.fd, dst.fd, size),
+    let whole = || ranges::clone_file(src.fd, dst.fd).map(|()| Cloned::AsItIsNow);
+    let cloned = match src.size {
+        0 => whole(),
+        size => match ranges::clone_exactly(src.fd, dst.fd, size) {
+            Ok(()) => Ok(Cloned::AsOpened),
+            Err(Errno::INVAL) => whole(),
+            Err(errno) => Err(errno),
+        },
     };
-    let whole = match exactly {
-        Ok(()) => return Ok(Cloned::AsOpened),
-        Err(Errno::INVAL) => ranges::clone_file(src.fd, dst.fd),
-        Err(errno) => Err(errno),
-    };
-    match whole {
-        Ok(()) => Ok(Cloned::AsItIsNow),
-        Err(errno) => {
-            w.support.remember(pair, Strategy::Clone, errno);
-            Err(Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: false })
-        }
-    }
+    cloned.map_err(|errno| {
+        w.support.remember(pair, Strategy::Clone, errno);
+        Fallback { strategy: Strategy::Clone, errno: Some(errno), cached: false }
+    })
 }
 
 fn copy_data(

@@ -730,7 +730,7 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     let out = rules.out.job_printer(seq, &tally);
     match job {
         Job::Fill { src, dst, ends } => {
-            let earlier = ends.earlier.clone();
+            let earlier = ends.earlier().cloned();
             fill_one(out, (&src, &dst, earlier.as_ref()), rules, |s, d, a| {
                 fill_and_close(s, d, *ends, scratch, a)
             });

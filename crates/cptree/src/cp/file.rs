@@ -108,10 +108,17 @@ pub(crate) struct Ends {
     /// An existing destination opened without truncating it: it is emptied once a clone
     /// is known to work (`--reflink=always`), and left as it was if none can.
     empty_if_clonable: bool,
-    /// `--copy-dest`: the unchanged earlier copy the data is read from (the attributes
-    /// are still the source's), and what the record says of it.
-    data: Option<(OwnedFd, Stat)>,
-    pub(crate) earlier: Option<Earlier>,
+    /// `--copy-dest`: the unchanged earlier copy the data is read from (boxed: every
+    /// file's ends are moved along the walk, and few have one).
+    earlier: Option<Box<ReadFrom>>,
+}
+
+/// `--copy-dest`: an earlier copy opened to read the data from (the attributes are still
+/// the source's), and what the record says of it.
+struct ReadFrom {
+    fd: OwnedFd,
+    st: Stat,
+    earlier: Earlier,
 }
 
 impl Ends {
@@ -125,6 +132,11 @@ impl Ends {
         ino(&self.open_st)
     }
 
+    /// `--copy-dest`: the earlier copy the data is read from, as the record names it.
+    pub(crate) fn earlier(&self) -> Option<&Earlier> {
+        self.earlier.as_ref().map(|from| &from.earlier)
+    }
+
     /// `--copy-dest`: the data comes from `found`, the source's unchanged earlier copy,
     /// if it opens (never through a symlink) as the file that was looked at; else from the
     /// source.
@@ -135,8 +147,7 @@ impl Ends {
         let Ok(fd) = opened.or_else(|_| found.at.open(flags, Mode::empty())) else { return };
         match fstat(&fd) {
             Ok(st) if ino(&st) == ino(&found.st) && st.st_size == self.src_st.st_size => {
-                self.data = Some((fd, st));
-                self.earlier = Some(found.earlier.clone());
+                self.earlier = Some(Box::new(ReadFrom { fd, st, earlier: found.earlier.clone() }));
             }
             _ => {}
         }
@@ -169,7 +180,6 @@ pub(crate) fn open_pair(
             created: true,
             temp,
             empty_if_clonable,
-            data: None,
             earlier: None,
         });
     }
@@ -190,7 +200,6 @@ pub(crate) fn open_pair(
         created,
         temp,
         empty_if_clonable,
-        data: None,
         earlier: None,
     })
 }
@@ -300,7 +309,6 @@ pub(crate) fn copy_new_file(
         created: true,
         temp,
         empty_if_clonable: false,
-        data: None,
         earlier: None,
     };
     fill_and_close(src, dst, ends, worker, attrs)
@@ -520,7 +528,7 @@ fn fill(
     worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, data, .. } = ends;
+    let Ends { src_fd, dst_fd, open_st, src_st, plan, created, earlier, .. } = ends;
     let (created, p) = (*created, attrs.opts.preserve);
     // A file rcp just created is a regular file on the directory's device, owned by rcp:
     // no need to ask, unless its owner matters (-p) or its mode is being adjusted.
@@ -542,7 +550,7 @@ fn fill(
             n => kept_prefix(&source, dst_fd, n).map_err(|e| Error::new(Op::Read, dst, e))?,
         };
         // `--copy-dest`: the data from the earlier copy; `--verify` still reads the source.
-        let data = data.as_ref().map(|(fd, st)| crate::cp::file::source(fd, st));
+        let data = earlier.as_ref().map(|from| crate::cp::file::source(&from.fd, &from.st));
         let mut copied = engine::copy_from(
             data.as_ref().unwrap_or(&source),
             &dest,

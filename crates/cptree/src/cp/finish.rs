@@ -31,7 +31,7 @@ impl<'a> Cp<'a> {
     pub(crate) fn fill_here(&mut self, src: &At, dst: &At, f: FileNext, w: &mut Scratch) -> Status {
         let FileNext { ends, undo, command_line, .. } = f;
         let mut attrs = self.attrs();
-        let earlier = ends.earlier.clone();
+        let earlier = ends.earlier().cloned();
         let result = file::fill_and_close(src, dst, ends, w, &mut attrs);
         let said = (&attrs.messages[..], attrs.failed);
         file::report_file(&self.out, (src, dst), (&result, earlier.as_ref()), said);
