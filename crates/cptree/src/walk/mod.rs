@@ -41,7 +41,8 @@ const BIG_FILE: u64 = 64 << 20;
 
 /// A run's walk: GNU's decisions (`cp`), the scheduler, and what the walk itself tracks.
 pub(crate) struct Walk<'a, 'scope, 'env> {
-    /// Who watches the copy (a progress display), told when the copy is worth watching.
+    /// Who watches the copy (a progress display), told once, when the copy is worth
+    /// watching (then `None`: no call per file).
     watch: Option<&'env mut (dyn Watch + 'env)>,
     pub(crate) cp: Cp<'a>,
     sched: Sched<'scope, 'env>,
@@ -524,9 +525,10 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         stack.first_open = stack.first_open.min(start.saturating_sub(1));
     }
 
-    /// The copy is worth watching (a directory, a second file, a big one).
+    /// The copy is worth watching (a directory, a second file, a big one): the watcher is
+    /// told, once.
     fn wake_monitor(&mut self) {
-        if let Some(watch) = &mut self.watch {
+        if let Some(watch) = self.watch.take() {
             watch.wake();
         }
     }
@@ -731,7 +733,7 @@ fn walk_tree<'s, 'e>(tree: Tree, cp: Cp<'e>, sched: Sched<'s, 'e>) -> Scratch {
 /// watching — it met a directory, a second file, or a big one — so that a single small
 /// file starts nothing.
 pub trait Watch {
-    /// The copy is worth watching.
+    /// The copy is worth watching. Called at most once a run.
     fn wake(&mut self);
 }
 
