@@ -4,6 +4,9 @@
 //! each and the rcp/cp ratio, plus syscalls per file (strace -f -c) and rcp's peak RSS on a
 //! 200,000-file tree. Needs root (loop mounts); says so and exits 0 otherwise.
 //!
+//! Above each row a comment gives the noise: every program's spread, and rcp against each
+//! other program round by round (see `noise`).
+//!
 //! RCP_BENCH_RUNS (default 5) sets the runs per program; RCP_BENCH_ONLY=name,name picks
 //! workloads (matched against "NAME FS", e.g. `checkout`, `dirs xfs`); RCP_BENCH_ARGS adds
 //! options to rcp's command line only (e.g. `-j4`); RCP_BENCH_BIN runs another rcp binary
@@ -426,6 +429,37 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// How far to trust a row (printed as a comment above it): each program's spread (fastest
+/// to slowest run, as a share of its median), and rcp against each other program round by
+/// round — the rounds alternate, so a round's two runs met the same machine — as the median
+/// of rcp's time over the other's and the rounds rcp was the faster in.
+fn noise(lineup: &[Program], times: &[Vec<Duration>]) -> String {
+    let spread: Vec<String> = lineup
+        .iter()
+        .zip(times)
+        .map(|(p, t)| {
+            let (lo, hi) = (t.iter().min().unwrap(), t.iter().max().unwrap());
+            let share = (hi.as_secs_f64() - lo.as_secs_f64()) / median(t.clone()).as_secs_f64();
+            format!("{} {:.0}%", p.name, share * 100.0)
+        })
+        .collect();
+    let rcp = &times[1];
+    let against: Vec<String> = lineup
+        .iter()
+        .zip(times)
+        .filter(|(p, _)| p.name != "rcp")
+        .map(|(p, t)| {
+            let mut ratios: Vec<f64> =
+                rcp.iter().zip(t).map(|(r, o)| r.as_secs_f64() / o.as_secs_f64()).collect();
+            ratios.sort_by(f64::total_cmp);
+            let ahead = ratios.iter().filter(|&&x| x < 1.0).count();
+            let n = ratios.len();
+            format!("{} {:.3} (faster in {ahead}/{n})", p.name, ratios[n / 2])
+        })
+        .collect();
+    format!("<!-- spread: {}; rcp over, by round: {} -->", spread.join(", "), against.join(", "))
+}
+
 /// Syscalls per file of one run under `strace -f -c` (the total, less a run on an empty
 /// directory, over the number of files).
 fn syscalls(program: &str, args: &[&str], w: &Workload, cwd: &Path) -> Option<f64> {
@@ -552,6 +586,7 @@ fn main() {
                 times[i].push(timed(&p.program, &p.args(), w.source, "out", &m.point));
             }
         }
+        println!("{}", noise(&lineup, &times));
         let medians: Vec<Duration> = times.into_iter().map(median).collect();
         let (g, o) = (medians[0], medians[1]);
         let peer_cells: String = peers
