@@ -443,11 +443,13 @@ fn noise(lineup: &[Program], times: &[Vec<Duration>]) -> String {
             format!("{} {:.0}%", p.name, share * 100.0)
         })
         .collect();
+    // The lineup is GNU cp, rcp, then the peers (a peer may be named anything).
     let rcp = &times[1];
     let against: Vec<String> = lineup
         .iter()
         .zip(times)
-        .filter(|(p, _)| p.name != "rcp")
+        .enumerate()
+        .filter_map(|(i, row)| (i != 1).then_some(row))
         .map(|(p, t)| {
             let mut ratios: Vec<f64> =
                 rcp.iter().zip(t).map(|(r, o)| r.as_secs_f64() / o.as_secs_f64()).collect();
