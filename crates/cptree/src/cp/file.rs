@@ -294,7 +294,20 @@ pub(crate) fn copy_new_file(
     worker: &mut Scratch,
     attrs: &mut Attrs,
 ) -> Result<Option<Copied>, FileError> {
-    let (src_fd, st) = open_walked(src)?;
+    let opened = open_walked(src)?;
+    fill_new_file(src, dst, opened, dst_dir, worker, attrs)
+}
+
+/// `copy_new_file` once the source is open (`src_fd`, its fstat `st`): creates the
+/// destination and fills it.
+pub(crate) fn fill_new_file(
+    src: &At,
+    dst: &At,
+    (src_fd, st): (OwnedFd, Stat),
+    dst_dir: Option<DstDir>,
+    worker: &mut Scratch,
+    attrs: &mut Attrs,
+) -> Result<Option<Copied>, FileError> {
     let plan = RegularPlan { dst_dir, ..RegularPlan::new(st.st_mode, attrs.opts, attrs.root) };
     let (dst_fd, temp) = match atomic_temp(attrs.opts, dst, &plan)? {
         Some((fd, temp)) => (fd, Some(temp)),

@@ -43,6 +43,24 @@ impl<'a> Cp<'a> {
         Status::Ok
     }
 
+    /// A regular file the walk opened (`opened`) in a directory rcp just made (`dst_dir`):
+    /// nothing can be there, so none of GNU's decisions about a destination apply — made,
+    /// filled and reported here, as a worker does a batch of them. For runs where such a
+    /// file needs no more (`Cp::copies_new_directly`).
+    pub(crate) fn copy_new(
+        &mut self,
+        (src, dst): (&At, &At),
+        opened: Opened,
+        dst_dir: Option<DstDir>,
+        w: &mut Scratch,
+    ) {
+        self.starting(src.path(), dst.path(), None);
+        let mut attrs = self.attrs();
+        let result = file::fill_new_file(src, dst, (opened.fd, opened.st), dst_dir, w, &mut attrs);
+        let said = (&attrs.messages[..], attrs.failed);
+        file::report_file(&self.out, (src, dst), (&result, None), said);
+    }
+
     /// A file given to a worker counts as copied for now (its outcome is reported in order
     /// when it is done). Returns its open ends.
     pub(crate) fn hand_over(&mut self, dst: &At, f: FileNext) -> Ends {

@@ -255,6 +255,16 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         self.cp.fill_here(src, dst, file, self.sched.scratch())
     }
 
+    /// A regular file the walk opened, into a directory rcp just made: copied here with
+    /// none of GNU's decisions about what is at the destination (nothing is).
+    fn copy_new(&mut self, (src, dst): (&At, &At), opened: Opened, dst_dir: Option<DstDir>) {
+        self.files += 1;
+        if self.files > 1 || opened.st.st_size as u64 >= BIG_FILE {
+            self.wake_monitor();
+        }
+        self.cp.copy_new((src, dst), opened, dst_dir, self.sched.scratch());
+    }
+
     /// A directory: its source opened and its entries read (GNU's `copy_dir` up to its
     /// loop), ready for the walk to go through; or, with no contents to copy (`-x`) or
     /// none that could be read, finished here.
@@ -398,10 +408,14 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
         let new_dst = frame.contents.new_dst;
         let nonexistent = if new_dst { Nonexistent::Yes } else { Nonexistent::Unknown };
         let open_early = new_dst && !opts.hard_link && !opts.symbolic_link;
-        // Batches are filled with no look at each file: none where files are looked up in
-        // earlier copies.
-        let hand_over =
-            open_early && !opts.preserve.links && self.cp.bases.is_none() && self.sched.parallel();
+        // New files are made with no look at each (here, or by a worker a batch at a time):
+        // not where files are looked up in earlier copies or hard links are kept.
+        let direct = open_early
+            && dst_fd.is_some()
+            && !opts.dry_run
+            && !opts.preserve.links
+            && self.cp.bases.is_none();
+        let hand_over = direct && self.sched.parallel();
         while frame.next < frame.entries.len() && !frame.into_self {
             if self.cp.out.stopping() {
                 break;
@@ -434,6 +448,13 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
             }
             let opened = if open_early && regular { open_regular(&s) } else { None };
+            let opened = match opened {
+                Some(opened) if direct => {
+                    self.copy_new((&s, &d), opened, dst_dir);
+                    continue;
+                }
+                opened => opened,
+            };
             let first_dir = frame.first_dir;
             let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
             match self.visit(visit, frame.dirs_left > 0) {
