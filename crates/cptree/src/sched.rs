@@ -32,7 +32,7 @@ use crate::error::Error;
 use crate::options::Options;
 use crate::plan::Bases;
 use crate::report::{Earlier, Printer, Reporter};
-use crate::sys::at::At;
+use crate::sys::at::{At, Pairs};
 use crate::sys::process::{Usage, usage};
 use crate::sys::{Ino, interrupt};
 use copychain::fs::allocation_group_shift;
@@ -124,7 +124,7 @@ pub(crate) enum Job {
     /// New files in a directory rcp made, one after the other on one worker (workers
     /// creating in the same directory would contend for its lock): open, create, fill,
     /// close.
-    Batch { files: Vec<(At, At)>, dst_dir: Option<DstDir> },
+    Batch { files: Box<Pairs>, dst_dir: Option<DstDir> },
     /// A directory rcp has just made, with everything below it: walked on the worker.
     Tree(Box<Tree>),
 }
@@ -737,12 +737,15 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
         }
         Job::Batch { files, dst_dir } => {
             // After SIGINT/SIGTERM, files not started yet are not created at all.
-            for (src, dst) in files.iter().take_while(|_| !rules.out.stop().requested()) {
-                out.starting(src.path(), dst.path(), None);
-                fill_one(out, (src, dst, None), rules, |s, d, a| {
-                    copy_new_file(s, d, dst_dir, scratch, a)
-                });
-            }
+            files.each(
+                || !rules.out.stop().requested(),
+                |src, dst| {
+                    out.starting(src.path(), dst.path(), None);
+                    fill_one(out, (src, dst, None), rules, |s, d, a| {
+                        copy_new_file(s, d, dst_dir, scratch, a)
+                    });
+                },
+            );
         }
         Job::Tree(tree) => {
             let mut cp = Cp::new(rules.opts, out.waiting_at_cap(), rules.env, false);
@@ -780,8 +783,11 @@ mod tests {
 
     fn queued(jobs: &[(u64, u64)]) -> Queued {
         let mut queued = Queued::default();
+        let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY;
+        let root = rustix::fs::open("/", flags, rustix::fs::Mode::empty()).expect("/ opens");
+        let root = (&std::sync::Arc::new(root), std::path::Path::new("/"));
         for (seq, &(src, dst)) in (1..).zip(jobs) {
-            let job = Job::Batch { files: Vec::new(), dst_dir: None };
+            let job = Job::Batch { files: Box::new(Pairs::new(root, root)), dst_dir: None };
             queued.jobs.push_back(Taken { seq, job, lanes: lanes(src, dst) });
         }
         queued

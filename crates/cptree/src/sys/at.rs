@@ -77,6 +77,19 @@ impl At {
         }
     }
 
+    /// Another entry `name` of the same directory, in place of this one (what `At::child`
+    /// would make of it, without allocating once the path buffer is big enough).
+    pub(crate) fn rename(&mut self, name: &OsStr) {
+        if self.dir.is_none() {
+            *self = At::planned(dir_of(&self.path), name);
+            return;
+        }
+        let mut bytes = std::mem::take(&mut self.path).into_os_string().into_vec();
+        bytes.truncate(self.name_at);
+        bytes.extend_from_slice(name.as_bytes());
+        self.path = PathBuf::from(OsString::from_vec(bytes));
+    }
+
     /// This name with `suffix` appended (trailing slashes dropped first): `f` → `f~`.
     pub(crate) fn with_suffix(&self, suffix: &[u8]) -> At {
         // The name is the path's tail, so it keeps its start.
@@ -334,6 +347,70 @@ impl Entries {
     }
 }
 
+/// Room for the names of a batch of short-named files, reserved once.
+const BATCH_NAMES: usize = 2048;
+
+/// Names under two open directories at once — new files for a directory rcp just made,
+/// each read from a name under the source directory into the same name under the
+/// destination — kept in one buffer. The `At`s are made a pair at a time by the thread
+/// that copies them (and so freed there: paths made on the walk and dropped on a worker
+/// miss both threads' allocator caches).
+pub(crate) struct Pairs {
+    src: (DirFd, PathBuf),
+    dst: (DirFd, PathBuf),
+    names: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Pairs {
+    /// No names yet, under the source directory `src` and the destination directory `dst`
+    /// (each its fd and the path it is shown as).
+    pub(crate) fn new(src: (&DirFd, &Path), dst: (&DirFd, &Path)) -> Pairs {
+        Pairs {
+            src: (src.0.clone(), src.1.to_path_buf()),
+            dst: (dst.0.clone(), dst.1.to_path_buf()),
+            names: Vec::with_capacity(BATCH_NAMES),
+            ends: Vec::with_capacity(BATCH_NAMES / 8),
+        }
+    }
+
+    pub(crate) fn push(&mut self, name: &OsStr) {
+        self.names.extend_from_slice(name.as_bytes());
+        self.ends.push(self.names.len());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Calls `f` with each name as its source and destination entries, while `more` says
+    /// so (two paths made in all, renamed from one name to the next).
+    pub(crate) fn each(&self, mut more: impl FnMut() -> bool, mut f: impl FnMut(&At, &At)) {
+        let mut named: Option<(At, At)> = None;
+        let mut start = 0;
+        for &end in &self.ends {
+            if !more() {
+                return;
+            }
+            let name = OsStr::from_bytes(&self.names[start..end]);
+            start = end;
+            let (src, dst) = match &mut named {
+                Some((src, dst)) => {
+                    src.rename(name);
+                    dst.rename(name);
+                    (&*src, &*dst)
+                }
+                None => {
+                    let src = At::child(&self.src.0, &self.src.1, name);
+                    let (src, dst) = named.insert((src, At::child(&self.dst.0, &self.dst.1, name)));
+                    (&*src, &*dst)
+                }
+            };
+            f(src, dst);
+        }
+    }
+}
+
 /// A directory's entries in inode order (as GNU's savedir gives them). Reads `dir` itself,
 /// so call it once, on a freshly opened fd (no dup, no fcntl, one `getdents64` per 32 KiB).
 pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
@@ -366,4 +443,61 @@ pub(crate) fn read_entries(dir: &DirFd) -> Result<Entries, Errno> {
         entries.list.sort_by_key(|&(ino, ..)| ino);
         Ok(entries)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> DirFd {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Arc::new(openat(CWD, "/", flags, Mode::empty()).expect("/ opens"))
+    }
+
+    #[test]
+    fn a_renamed_entry_is_what_child_makes_of_the_new_name() {
+        let dir = root();
+        let mut at = At::child(&dir, Path::new("top//"), OsStr::new("a-long-first-name"));
+        at.rename(OsStr::new("b"));
+        let made = At::child(&dir, Path::new("top//"), OsStr::new("b"));
+        assert_eq!((at.path(), at.name()), (made.path(), made.name()));
+        assert_eq!(at.path(), Path::new("top/b"));
+        assert_eq!(at.fd().as_raw_fd(), dir.as_raw_fd());
+        // One a dry run would make is named by its whole path.
+        let mut planned = At::planned(Path::new("out/new"), OsStr::new("x"));
+        planned.rename(OsStr::new("y"));
+        assert_eq!(
+            (planned.path(), planned.name()),
+            (Path::new("out/new/y"), Path::new("out/new/y"))
+        );
+    }
+
+    #[test]
+    fn pairs_name_each_file_under_both_directories_until_told_to_stop() {
+        let dir = root();
+        let mut pairs = Pairs::new((&dir, Path::new("src")), (&dir, Path::new("dst/")));
+        for name in ["f1", "a-much-longer-name", "g"] {
+            pairs.push(OsStr::new(name));
+        }
+        assert_eq!(pairs.len(), 3);
+        let mut seen = Vec::new();
+        pairs.each(|| true, |s, d| seen.push((s.path().to_owned(), d.path().to_owned())));
+        let want = [
+            ("src/f1", "dst/f1"),
+            ("src/a-much-longer-name", "dst/a-much-longer-name"),
+            ("src/g", "dst/g"),
+        ];
+        let want: Vec<_> = want.iter().map(|(s, d)| (PathBuf::from(s), PathBuf::from(d))).collect();
+        assert_eq!(seen, want);
+        let mut left = 2;
+        let mut count = 0;
+        pairs.each(
+            || {
+                left -= 1;
+                left >= 0
+            },
+            |_, _| count += 1,
+        );
+        assert_eq!(count, 2, "stopped before the third");
+    }
 }

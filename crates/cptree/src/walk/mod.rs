@@ -8,6 +8,7 @@
 mod stack;
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::path::Path;
 
@@ -23,7 +24,7 @@ use crate::plan::{Nonexistent, Pair, Plan};
 use crate::report::{Kind, Reporter};
 use crate::sched::{Job, Lanes, LateDir, Sched, Spill, Tree};
 use crate::select;
-use crate::sys::at::{At, DirFd, Entries, find_below, read_entries};
+use crate::sys::at::{At, DirFd, Entries, Pairs, find_below, read_entries};
 use crate::sys::path::{dir_of, strip_slashes};
 use crate::sys::{Ino, Seen, ino};
 use copychain::Scratch;
@@ -309,7 +310,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             dirs_left,
             first_dir,
             lanes,
-            batch: Vec::new(),
+            batch: None,
             into_self: false,
             deferred: false,
             lost: None,
@@ -416,6 +417,8 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             && !opts.preserve.links
             && self.cp.bases.is_none();
         let hand_over = direct && self.sched.parallel();
+        // The entry's names, made once and renamed from one entry to the next.
+        let mut names = None;
         while frame.next < frame.entries.len() && !frame.into_self {
             if self.cp.out.stopping() {
                 break;
@@ -424,39 +427,45 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
             frame.next += 1;
             let regular = kind == FileType::RegularFile;
             frame.dirs_left -= usize::from(may_be_dir(kind));
-            let s = At::child(&src_fd, src, name);
-            let d = match &dst_fd {
-                Some(fd) => At::child(fd, dst, name),
-                None => At::planned(dst, name),
-            };
-            if let Some(kind) = self.excluded(&s, kind, frame.contents.deref) {
+            let batched = hand_over && regular && self.files > 0;
+            // A batched file is named by the worker that copies it (unless --exclude needs
+            // its name here).
+            let named = (!batched || opts.exclude.is_some())
+                .then(|| name_entry(&mut names, (&src_fd, src), (dst_fd.as_ref(), dst), name));
+            if let Some((s, d)) = named
+                && let Some(kind) = self.excluded(s, kind, frame.contents.deref)
+            {
                 // Its record comes after those of the files batched before it.
-                if !frame.batch.is_empty() {
-                    self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
+                if let Some(batch) = frame.batch.take() {
+                    self.hand_over_new_files(batch, dst_dir, from);
                 }
-                self.cp.excluded(&s, &d, kind);
+                self.cp.excluded(s, d, kind);
                 continue;
             }
-            if hand_over && regular && self.files > 0 {
-                frame.batch.push((s, d));
-                if frame.batch.len() == BATCH {
-                    self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
+            if let (true, Some(dst_fd)) = (batched, &dst_fd) {
+                let dirs = ((&src_fd, src.as_path()), (dst_fd, dst.as_path()));
+                let batch = frame.batch.get_or_insert_with(|| Pairs::new(dirs.0, dirs.1));
+                batch.push(name);
+                if batch.len() == BATCH {
+                    let batch = frame.batch.take().expect("the batch just filled");
+                    self.hand_over_new_files(batch, dst_dir, from);
                 }
                 continue;
             }
-            if !frame.batch.is_empty() {
-                self.hand_over_new_files(std::mem::take(&mut frame.batch), dst_dir, from);
+            if let Some(batch) = frame.batch.take() {
+                self.hand_over_new_files(batch, dst_dir, from);
             }
-            let opened = if open_early && regular { open_regular(&s) } else { None };
+            let (s, d) = named.expect("an entry not batched is named");
+            let opened = if open_early && regular { open_regular(s) } else { None };
             let opened = match opened {
                 Some(opened) if direct => {
-                    self.copy_new((&s, &d), opened, dst_dir);
+                    self.copy_new((s, d), opened, dst_dir);
                     continue;
                 }
                 opened => opened,
             };
             let first_dir = frame.first_dir;
-            let visit = Visit { src: &s, dst: &d, nonexistent, place: &place, opened, first_dir };
+            let visit = Visit { src: s, dst: d, nonexistent, place: &place, opened, first_dir };
             match self.visit(visit, frame.dirs_left > 0) {
                 Step::Done(entry) => {
                     frame.into_self |= entry.into_self;
@@ -472,8 +481,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// attributes are set (or deferred). Returns how it went.
     fn leave_frame(&mut self, stack: &mut Stack) -> Visited {
         let top = stack.frames.last_mut().expect("a directory to leave");
-        if !top.batch.is_empty() {
-            let batch = std::mem::take(&mut top.batch);
+        if let Some(batch) = top.batch.take() {
             let from = ino(&top.contents.src_st);
             self.hand_over_new_files(batch, top.contents.dst_dir, from);
         }
@@ -556,9 +564,9 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 
     /// Regular files for a directory rcp just made go to one worker, whole (`from`: the
     /// source directory they are read from).
-    fn hand_over_new_files(&mut self, files: Vec<(At, At)>, dst_dir: Option<DstDir>, from: Ino) {
+    fn hand_over_new_files(&mut self, files: Pairs, dst_dir: Option<DstDir>, from: Ino) {
         self.files += files.len() as u64;
-        self.submit(Job::Batch { files, dst_dir }, from);
+        self.submit(Job::Batch { files: Box::new(files), dst_dir }, from);
     }
 
     /// Hands a job that `reads` a file (or a directory's files) to the scheduler and keeps
@@ -697,6 +705,28 @@ fn read_source_dir(src: &At, dir: &Contents) -> Result<(DirFd, Entries), Error> 
 /// stat-then-open path, which reports any error in GNU's order.
 fn open_regular(path: &At) -> Option<Opened> {
     cp::file::open_walked(path).ok().map(|(fd, st)| Opened { fd, st })
+}
+
+/// The entry `name` under the source directory `src` and the destination directory `dst`
+/// (none: one a dry run would make), in `names`: made the first time, renamed in place
+/// after.
+fn name_entry<'n>(
+    names: &'n mut Option<(At, At)>,
+    src: (&DirFd, &Path),
+    dst: (Option<&DirFd>, &Path),
+    name: &OsStr,
+) -> &'n (At, At) {
+    if let Some((s, d)) = names {
+        s.rename(name);
+        d.rename(name);
+    }
+    names.get_or_insert_with(|| {
+        let d = match dst.0 {
+            Some(fd) => At::child(fd, dst.1, name),
+            None => At::planned(dst.1, name),
+        };
+        (At::child(src.0, src.1, name), d)
+    })
 }
 
 /// Whether directories may be copied on workers whole under `opts`: nothing one subtree

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::cp::{Contents, Finish};
 use crate::error::Error;
 use crate::sched::Lanes;
-use crate::sys::at::{At, DirFd, Entries};
+use crate::sys::at::{At, DirFd, Entries, Pairs};
 use crate::sys::{Ino, ino};
 use rustix::fs::Stat;
 use rustix::io::Errno;
@@ -37,7 +37,7 @@ pub(super) struct Frame {
     /// Its files' jobs go out in these.
     pub(super) lanes: Lanes,
     /// New files waiting to go to a worker together.
-    pub(super) batch: Vec<(At, At)>,
+    pub(super) batch: Option<Pairs>,
     /// An entry ran into itself: the operand's walk stops.
     pub(super) into_self: bool,
     /// A file was left to the rank owning its inode: its attributes wait (`LateDir`).
