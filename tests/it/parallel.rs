@@ -369,3 +369,54 @@ fn trees_go_to_workers_where_entries_have_no_type() {
     assert!(threads.len() > 1, "{test}: one thread made every file");
     assert_eq!(fs::read_to_string(dir.path().join("back/dst/d5/f5")).unwrap(), "data");
 }
+
+/// As `nobody`, a source directory it may list but not search (mode 644): each file in it
+/// fails as GNU's does, `cannot stat` (GNU stats before it opens), whether the walk copies
+/// it (-j1) or hands it to a worker in a batch of new files (-j4: a file was copied
+/// before, and the directory is the walk's own, being the last); the rest is copied and
+/// the run fails.
+#[test]
+fn a_file_in_an_unsearchable_directory_cannot_be_stat_ed_on_any_thread() {
+    let euid_root = rustix::process::geteuid().is_root();
+    if !crate::common::have("setpriv") || !euid_root {
+        crate::common::skip("unsearchable_directory", "needs root and setpriv");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+    // Made in this order, so walked in it (inode order): a file, a directory, and last the
+    // one that may not be searched.
+    fs::create_dir(d.join("src")).unwrap();
+    fs::write(d.join("src/first"), "a\n").unwrap();
+    fs::create_dir(d.join("src/open")).unwrap();
+    fs::create_dir(d.join("src/closed")).unwrap();
+    for f in 0..40 {
+        fs::write(d.join(format!("src/open/f{f}")), "y\n").unwrap();
+        fs::write(d.join(format!("src/closed/f{f}")), "x\n").unwrap();
+    }
+    fs::set_permissions(d.join("src/closed"), fs::Permissions::from_mode(0o644)).unwrap();
+    let as_nobody = |program: &str, args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", program])
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let mut lines: Vec<String> =
+            stderr.lines().map(|l| l.split_once(": ").unwrap().1.into()).collect();
+        lines.sort();
+        (out.status.code(), lines)
+    };
+    let gnu = as_nobody("/usr/bin/cp", &["-r", "src", "gnu"]);
+    assert_eq!(gnu.1.len(), 40, "{gnu:?}");
+    assert!(gnu.1[0].starts_with("cannot stat 'src/closed/f"), "{gnu:?}");
+    for jobs in ["-j1", "-j4"] {
+        let dst = format!("out{jobs}");
+        let rcp = as_nobody(env!("CARGO_BIN_EXE_rcp"), &[jobs, "-r", "src", &dst]);
+        assert_eq!(rcp, gnu, "{jobs}");
+        assert_eq!(fs::read_to_string(d.join(&dst).join("first")).unwrap(), "a\n", "{jobs}");
+        assert_eq!(fs::read_dir(d.join(&dst).join("open")).unwrap().count(), 40, "{jobs}");
+    }
+}

@@ -270,12 +270,15 @@ pub(crate) fn open_source(src: &At, src_st: &Stat, follow: bool) -> Result<(Owne
 }
 
 /// Opens a source the walk saw as a regular file, never following a symlink swapped in
-/// since; anything but a regular file now is "replaced while being copied".
+/// since; anything but a regular file now is "replaced while being copied". A source that
+/// cannot be opened is reported in GNU's order, which stats it first: `cannot stat` if
+/// that fails too (a directory that may not be searched, a file gone), else `cannot open`.
 pub(crate) fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
-    let fd = src.open(flags, Mode::empty()).map_err(|e| match e {
-        Errno::LOOP => Error::refusal(Op::Replaced, src.path()),
-        e => Error::new(Op::OpenRead, src.path(), e),
+    let fd = src.open(flags, Mode::empty()).map_err(|e| match (e, src.lstat()) {
+        (Errno::LOOP, _) => Error::refusal(Op::Replaced, src.path()),
+        (_, Err(stat)) => Error::new(Op::Stat, src.path(), stat),
+        (e, Ok(_)) => Error::new(Op::OpenRead, src.path(), e),
     })?;
     let st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src.path(), e))?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
