@@ -124,15 +124,7 @@ fn atomic_says_it_is_the_temporary_that_cannot_be_created() {
     fs::write(d.join("ro/f"), "old\n").unwrap();
     fs::set_permissions(d.join("ro/f"), fs::Permissions::from_mode(0o666)).unwrap();
     fs::set_permissions(d.join("ro"), fs::Permissions::from_mode(0o555)).unwrap();
-    let as_nobody = |args: &[&str]| {
-        Command::new("setpriv")
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_rcp"))
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap()
-    };
+    let as_nobody = |args: &[&str]| crate::common::as_nobody(env!("CARGO_BIN_EXE_rcp"), args, d);
     let out = as_nobody(&["--atomic", "src", "ro/f"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

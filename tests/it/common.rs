@@ -143,6 +143,16 @@ fn clean_stale_mounts() {
     }
 }
 
+/// Runs `program` with `args` in `dir` as `nobody` (through `setpriv`; needs root).
+pub fn as_nobody(program: &str, args: &[&str], dir: &Path) -> Output {
+    Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", program])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 pub fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")

@@ -397,12 +397,7 @@ fn a_file_in_an_unsearchable_directory_cannot_be_stat_ed_on_any_thread() {
     }
     fs::set_permissions(d.join("src/closed"), fs::Permissions::from_mode(0o644)).unwrap();
     let as_nobody = |program: &str, args: &[&str]| {
-        let out = Command::new("setpriv")
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", program])
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
+        let out = crate::common::as_nobody(program, args, d);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let mut lines: Vec<String> =
             stderr.lines().map(|l| l.split_once(": ").unwrap().1.into()).collect();

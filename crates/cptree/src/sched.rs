@@ -25,18 +25,18 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::Stat;
 
-use crate::cp::file::{DstDir, Ends, FileError, copy_new_file, fill_and_close, report_file};
+use crate::cp::file::{DstDir, Ends, copy_new_file, fill_and_close, fill_reported};
 use crate::cp::preserve::{Attrs, Env};
 use crate::cp::{Cp, Deferred, DirNext, Finish, HeldDir};
 use crate::error::Error;
 use crate::options::Options;
 use crate::plan::Bases;
-use crate::report::{Earlier, Printer, Reporter};
+use crate::report::Reporter;
 use crate::sys::at::{At, Pairs};
 use crate::sys::process::{Usage, usage};
 use crate::sys::{Ino, interrupt};
+use copychain::Scratch;
 use copychain::fs::allocation_group_shift;
-use copychain::{Copied, Scratch};
 
 /// Files waiting for a worker, at most: memory stays flat however big the tree.
 const QUEUE: usize = 64;
@@ -731,7 +731,8 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     match job {
         Job::Fill { src, dst, ends } => {
             let earlier = ends.earlier().cloned();
-            fill_one(out, (&src, &dst, earlier.as_ref()), rules, |s, d, a| {
+            let attrs = Attrs::new(rules.opts, rules.env);
+            fill_reported(&out, attrs, (&src, &dst, earlier.as_ref()), |s, d, a| {
                 fill_and_close(s, d, *ends, scratch, a)
             });
         }
@@ -741,7 +742,8 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
                 || !rules.out.stop().requested(),
                 |src, dst| {
                     out.starting(src.path(), dst.path(), None);
-                    fill_one(out, (src, dst, None), rules, |s, d, a| {
+                    let attrs = Attrs::new(rules.opts, rules.env);
+                    fill_reported(&out, attrs, (src, dst, None), |s, d, a| {
                         copy_new_file(s, d, dst_dir, scratch, a)
                     });
                 },
@@ -757,19 +759,6 @@ fn run_job(seq: u64, job: Job, scratch: &mut Scratch, rules: Rules) -> Done {
     }
     rules.out.job_done(seq, tally);
     Done { seq }
-}
-
-/// Fills one file with `fill` and reports it through its job's printer, with what the
-/// attribute rules had to say.
-fn fill_one(
-    out: Printer,
-    (src, dst, earlier): (&At, &At, Option<&Earlier>),
-    rules: Rules,
-    fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
-) {
-    let mut attrs = Attrs::new(rules.opts, rules.env);
-    let result = fill(src, dst, &mut attrs);
-    report_file(&out, (src, dst), (&result, earlier), (&attrs.messages, attrs.failed));
 }
 
 #[cfg(test)]

@@ -275,10 +275,12 @@ pub(crate) fn open_source(src: &At, src_st: &Stat, follow: bool) -> Result<(Owne
 /// that fails too (a directory that may not be searched, a file gone), else `cannot open`.
 pub(crate) fn open_walked(src: &At) -> Result<(OwnedFd, Stat), Error> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NOCTTY;
-    let fd = src.open(flags, Mode::empty()).map_err(|e| match (e, src.lstat()) {
-        (Errno::LOOP, _) => Error::refusal(Op::Replaced, src.path()),
-        (_, Err(stat)) => Error::new(Op::Stat, src.path(), stat),
-        (e, Ok(_)) => Error::new(Op::OpenRead, src.path(), e),
+    let fd = src.open(flags, Mode::empty()).map_err(|e| match e {
+        Errno::LOOP => Error::refusal(Op::Replaced, src.path()),
+        e => match src.lstat() {
+            Err(stat) => Error::new(Op::Stat, src.path(), stat),
+            Ok(_) => Error::new(Op::OpenRead, src.path(), e),
+        },
     })?;
     let st = fstat(&fd).map_err(|e| Error::new(Op::Fstat, src.path(), e))?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
@@ -707,6 +709,19 @@ pub(crate) fn report_file(
         earlier,
     };
     out.finished_after(said, failed, entry);
+}
+
+/// Fills one file with `fill` (given the attribute rules `attrs`) and reports it through
+/// `out` with what those rules had to say. Returns whether it was copied.
+pub(crate) fn fill_reported(
+    out: &Printer,
+    mut attrs: Attrs,
+    (src, dst, earlier): (&At, &At, Option<&Earlier>),
+    fill: impl FnOnce(&At, &At, &mut Attrs) -> Result<Option<Copied>, FileError>,
+) -> bool {
+    let result = fill(src, dst, &mut attrs);
+    report_file(out, (src, dst), (&result, earlier), (&attrs.messages, attrs.failed));
+    result.is_ok()
 }
 
 /// What happened to a file, for its record: failed with its error (printed with the record),

@@ -30,12 +30,11 @@ impl<'a> Cp<'a> {
     /// Fills an opened file on this thread and finishes it.
     pub(crate) fn fill_here(&mut self, src: &At, dst: &At, f: FileNext, w: &mut Scratch) -> Status {
         let FileNext { ends, undo, command_line, .. } = f;
-        let mut attrs = self.attrs();
         let earlier = ends.earlier().cloned();
-        let result = file::fill_and_close(src, dst, ends, w, &mut attrs);
-        let said = (&attrs.messages[..], attrs.failed);
-        file::report_file(&self.out, (src, dst), (&result, earlier.as_ref()), said);
-        if result.is_err() {
+        let fill = |s: &At, d: &At, a: &mut Attrs| file::fill_and_close(s, d, ends, w, a);
+        let copied =
+            file::fill_reported(&self.out, self.attrs(), (src, dst, earlier.as_ref()), fill);
+        if !copied {
             self.undo(dst, undo);
             return Status::Failed;
         }
@@ -45,8 +44,7 @@ impl<'a> Cp<'a> {
 
     /// A regular file the walk opened (`opened`) in a directory rcp just made (`dst_dir`):
     /// nothing can be there, so none of GNU's decisions about a destination apply — made,
-    /// filled and reported here, as a worker does a batch of them. For runs where such a
-    /// file needs no more (`Cp::copies_new_directly`).
+    /// filled and reported here, as a worker does a batch of them.
     pub(crate) fn copy_new(
         &mut self,
         (src, dst): (&At, &At),
@@ -55,10 +53,9 @@ impl<'a> Cp<'a> {
         w: &mut Scratch,
     ) {
         self.starting(src.path(), dst.path(), None);
-        let mut attrs = self.attrs();
-        let result = file::fill_new_file(src, dst, (opened.fd, opened.st), dst_dir, w, &mut attrs);
-        let said = (&attrs.messages[..], attrs.failed);
-        file::report_file(&self.out, (src, dst), (&result, None), said);
+        file::fill_reported(&self.out, self.attrs(), (src, dst, None), |s, d, a| {
+            file::fill_new_file(s, d, (opened.fd, opened.st), dst_dir, w, a)
+        });
     }
 
     /// A file given to a worker counts as copied for now (its outcome is reported in order

@@ -242,10 +242,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
 
     /// A regular file: filled here, or by a worker when nothing after it depends on it.
     fn copy_file(&mut self, src: &At, dst: &At, file: FileNext) -> Status {
-        self.files += 1;
-        if self.files > 1 || file.ends.size() >= BIG_FILE {
-            self.wake_monitor();
-        }
+        self.count_file(file.ends.size());
         if file.independent && self.files > 1 && self.sched.parallel() {
             let ends = self.cp.hand_over(dst, file);
             let reads = ends.source();
@@ -259,11 +256,17 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
     /// A regular file the walk opened, into a directory rcp just made: copied here with
     /// none of GNU's decisions about what is at the destination (nothing is).
     fn copy_new(&mut self, (src, dst): (&At, &At), opened: Opened, dst_dir: Option<DstDir>) {
+        self.count_file(opened.st.st_size as u64);
+        self.cp.copy_new((src, dst), opened, dst_dir, self.sched.scratch());
+    }
+
+    /// A file (of `size` bytes) about to be copied here: the watcher is woken once the
+    /// copy is worth watching (a second file, or a big one).
+    fn count_file(&mut self, size: u64) {
         self.files += 1;
-        if self.files > 1 || opened.st.st_size as u64 >= BIG_FILE {
+        if self.files > 1 || size >= BIG_FILE {
             self.wake_monitor();
         }
-        self.cp.copy_new((src, dst), opened, dst_dir, self.sched.scratch());
     }
 
     /// A directory: its source opened and its entries read (GNU's `copy_dir` up to its
@@ -442,7 +445,7 @@ impl<'a, 'scope, 'env> Walk<'a, 'scope, 'env> {
                 self.cp.excluded(s, d, kind);
                 continue;
             }
-            if let (true, Some(dst_fd)) = (batched, &dst_fd) {
+            if batched && let Some(dst_fd) = &dst_fd {
                 let dirs = ((&src_fd, src.as_path()), (dst_fd, dst.as_path()));
                 let batch = frame.batch.get_or_insert_with(|| Pairs::new(dirs.0, dirs.1));
                 batch.push(name);
