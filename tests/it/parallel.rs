@@ -415,3 +415,33 @@ fn a_file_in_an_unsearchable_directory_cannot_be_stat_ed_on_any_thread() {
         assert_eq!(fs::read_dir(d.join(&dst).join("open")).unwrap().count(), 40, "{jobs}");
     }
 }
+
+/// Names a batch of new files carries in one buffer and renames its entries through: 255
+/// bytes, one byte, not UTF-8, a newline, each a prefix of the next. Whether the walk
+/// copies them (-j1) or workers take them in batches (-j4), `-v` says the same (GNU's
+/// words, in GNU's order) and the copy is the source.
+#[test]
+fn odd_names_go_through_batches_as_through_the_walk() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let src = root.join("src/d");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(root.join("src/first"), "first\n").unwrap();
+    let mut names: Vec<Vec<u8>> = vec![vec![b'x'; 255], b"a".to_vec(), b"ab".to_vec()];
+    names.extend([b"abc".to_vec(), b"new\nline".to_vec(), vec![0xff, 0xfe], b"q'uote".to_vec()]);
+    names.extend((0..300).map(|i| format!("{}{i}", "n".repeat(i % 200)).into_bytes()));
+    for (i, name) in names.iter().enumerate() {
+        fs::write(src.join(OsStr::from_bytes(name)), format!("{i}\n")).unwrap();
+    }
+    let gnu = run("/usr/bin/cp", root, &["-rv", "src", "out"]);
+    fs::remove_dir_all(root.join("out")).unwrap();
+    for jobs in ["-j1", "-j4"] {
+        let ours = run(rcp, root, &[jobs, "-rv", "src", "out"]);
+        assert_eq!((ours.0, &ours.1, &ours.2), (gnu.0, &gnu.1, &gnu.2), "{jobs}");
+        assert_eq!(snapshot(&root.join("out")), snapshot(&root.join("src")), "{jobs}");
+        fs::remove_dir_all(root.join("out")).unwrap();
+    }
+}
