@@ -257,6 +257,70 @@ fn directories_on_workers_copy_and_print_as_a_sequential_copy() {
 }
 
 /// Threads rcp started copying `src` to `to` in `root` (no `-j`), as strace saw them.
+/// On XFS a new directory goes to the next allocation group and an inode number carries
+/// its group, so GNU's inode order gives a directory's subdirectories one group at a time;
+/// two threads cloning from one group take turns on its lock. Jobs there may queue deep
+/// enough for a thread to take one in another group: with every clone slowed (5 ms), a
+/// directory's files are made while one more than 100 places before it in walk order is
+/// not started yet (the queue of 64 jobs it had could not reach so far ahead), and still
+/// the `-v` lines are a sequential copy's, and the tree is the source's.
+#[test]
+fn on_xfs_threads_take_jobs_far_ahead_in_other_groups_and_print_in_order() {
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    if !crate::common::have("strace") {
+        return crate::common::skip("xfs_groups_far_ahead", "strace is not installed");
+    }
+    let Some(dir) = dir_on(Fs::Xfs, "groups") else { return };
+    let root = dir.path();
+    let dirs = 1000;
+    for d in 0..dirs {
+        let sub = root.join(format!("src/d{d:04}"));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(sub.join(format!("d{d:04}_f")), format!("{d}\n")).unwrap();
+    }
+    let seq = run(rcp, root, &["-j1", "-rv", "src", "seq"]);
+    assert_eq!(seq.0, Some(0), "{}", seq.2);
+    // The directories in walk order, from the sequential copy's lines.
+    let walked: Vec<String> = seq
+        .1
+        .lines()
+        .filter_map(|l| l.strip_prefix("'src/")?.split_once("' -> ").map(|(d, _)| d.to_string()))
+        .filter(|d| !d.contains('/'))
+        .collect();
+    assert_eq!(walked.len(), dirs, "one -v line per directory");
+    let script = format!(
+        "ulimit -n 65536; exec strace -f -qq -e trace=openat,ioctl -e inject=ioctl:delay_exit=5000 \
+         -o trace {rcp} -j2 -rv src par"
+    );
+    let par = run("sh", root, &["-c", &script]);
+    assert_eq!(par.0, Some(0), "{}", par.2);
+    let lines = |text: &str, name: &str| -> Vec<String> {
+        text.lines().map(|l| l.replace(&format!("'{name}"), "'DST")).collect()
+    };
+    same_lines(&lines(&par.1, "par"), &lines(&seq.1, "seq"), "-j2 -v lines against -j1's");
+    assert!(snapshot(&root.join("par")) == snapshot(&root.join("src")), "-j2 tree");
+    // When each directory's file was made, against the walk's order: how far ahead of the
+    // first directory not started yet a thread was.
+    let trace = fs::read_to_string(root.join("trace")).unwrap();
+    let position: std::collections::HashMap<&str, usize> =
+        walked.iter().enumerate().map(|(at, d)| (d.as_str(), at)).collect();
+    let mut started = vec![false; dirs];
+    let (mut first_waiting, mut furthest) = (0, 0);
+    for line in trace.lines().filter(|l| l.contains("O_CREAT")) {
+        let Some(name) = line.split('"').nth(1).and_then(|n| n.strip_suffix("_f")) else {
+            continue;
+        };
+        let at = position[name];
+        started[at] = true;
+        furthest = furthest.max(at.saturating_sub(first_waiting));
+        while first_waiting < dirs && started[first_waiting] {
+            first_waiting += 1;
+        }
+    }
+    assert!(started.iter().all(|&s| s), "every file made");
+    assert!(furthest > 100, "a thread was at most {furthest} directories ahead");
+}
+
 fn threads_started(rcp: &str, root: &Path, to: &str) -> usize {
     let args = ["-f", "-qq", "-e", "trace=clone3,clone", "-o", "clones", rcp, "-r", "src", to];
     let out = run("strace", root, &args);

@@ -12,7 +12,8 @@
 //!
 //! On XFS a thread takes the first queued job whose allocation groups no other thread is
 //! making files in or cloning from (`Lanes`): two threads in one group take turns on its
-//! locks. Elsewhere jobs go in order.
+//! locks. Such jobs may queue deeper (`LANE_QUEUE`), far enough ahead of the first to
+//! reach another group. Elsewhere jobs go in order.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap, VecDeque};
