@@ -376,11 +376,15 @@ fn a_cold_copy_starts_more_workers_than_a_warm_one() {
     }
     let Some(dir) = dir_on(Fs::Ext4, "cold") else { return };
     let root = dir.path();
-    for d in 0..80 {
-        let sub = root.join(format!("src/d{d:02}"));
+    // Many directories of a few files: a job each, handed over all through the copy (the
+    // walk is at most a queue ahead), so the threads are looked at again and again; with
+    // 80 of 40 the walk could hand over the last before the first look was due, and the
+    // copy then ran as it began (seen once under a loaded machine).
+    for d in 0..320 {
+        let sub = root.join(format!("src/d{d:03}"));
         fs::create_dir_all(&sub).unwrap();
-        for f in 0..40 {
-            write_pattern(&sub.join(format!("f{f}")), 16 << 10, (d * 40 + f) as u64);
+        for f in 0..10 {
+            write_pattern(&sub.join(format!("f{f}")), 16 << 10, (d * 10 + f) as u64);
         }
     }
     assert!(Command::new("sync").status().unwrap().success());
