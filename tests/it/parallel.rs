@@ -321,6 +321,55 @@ fn on_xfs_threads_take_jobs_far_ahead_in_other_groups_and_print_in_order() {
     assert!(furthest > 100, "a thread was at most {furthest} directories ahead");
 }
 
+/// Files the walk has opened (and so made, its `-v` line said) wait for a worker 64 at
+/// most, on XFS too, where other jobs may queue 256 deep: interrupted, `-av` (every file
+/// opened by the walk) from ext4 onto XFS (data moved, so a stop cancels a file) leaves at
+/// most that many `-v` lines naming a file it made and removed again — 254 when they
+/// queued as deep as the rest (found by an attack) — no file in the copy differs from its
+/// source, and the status is SIGINT's.
+#[test]
+fn an_interrupted_copy_onto_xfs_said_it_began_few_files_it_removed() {
+    let rcp = env!("CARGO_BIN_EXE_rcp");
+    if !crate::common::have("strace") {
+        return crate::common::skip("xfs_interrupted_fills", "strace is not installed");
+    }
+    let Some(from) = dir_on(Fs::Ext4, "fills") else { return };
+    let Some(dir) = dir_on(Fs::Xfs, "fills") else { return };
+    let (src, root) = (from.path().join("src"), dir.path());
+    for d in 0..600 {
+        let sub = src.join(format!("d{d:03}"));
+        fs::create_dir_all(&sub).unwrap();
+        for f in 0..3 {
+            write_pattern(&sub.join(format!("f{f}")), 4096, (d * 3 + f) as u64);
+        }
+    }
+    // Every splice slowed 2 ms: the 1,800 files take over 3.6 s on two threads; SIGINT at
+    // 1.5 s, long after the walk filled the queue.
+    let script = format!(
+        "ulimit -n 65536; strace -f -qq -e trace=splice -e inject=splice:delay_exit=2000 \
+         -o /dev/null {rcp} -j2 -av {} dst > out 2> err & s=$!; sleep 1.5; \
+         kill -INT $(cat /proc/$s/task/$s/children); wait $s; echo $? > status",
+        src.display()
+    );
+    let out = run("sh", root, &["-c", &script]);
+    assert_eq!(out.0, Some(0), "{}", out.2);
+    let status = fs::read_to_string(root.join("status")).unwrap();
+    assert_eq!(status.trim(), "130", "{}", fs::read_to_string(root.join("err")).unwrap());
+    let said = fs::read_to_string(root.join("out")).unwrap();
+    let files: Vec<&str> = said
+        .lines()
+        .filter_map(|l| l.split_once(" -> '")?.1.strip_suffix('\''))
+        .filter(|d| d.contains("/f"))
+        .collect();
+    assert!(files.len() > 100, "{} files begun before SIGINT", files.len());
+    let removed = files.iter().filter(|d| !root.join(d).exists()).count();
+    assert!(removed <= 64 + 4, "{removed} -v lines name a file that is not there");
+    for d in files.iter().filter(|d| root.join(d).exists()) {
+        let original = src.join(d.strip_prefix("dst/").unwrap());
+        assert!(fs::read(root.join(d)).unwrap() == fs::read(original).unwrap(), "{d} differs");
+    }
+}
+
 fn threads_started(rcp: &str, root: &Path, to: &str) -> usize {
     let args = ["-f", "-qq", "-e", "trace=clone3,clone", "-o", "clones", rcp, "-r", "src", to];
     let out = run("strace", root, &args);

@@ -13,7 +13,8 @@
 //! On XFS a thread takes the first queued job whose allocation groups no other thread is
 //! making files in or cloning from (`Lanes`): two threads in one group take turns on its
 //! locks. Such jobs may queue deeper (`LANE_QUEUE`), far enough ahead of the first to
-//! reach another group. Elsewhere jobs go in order.
+//! reach another group — but for files the walk has opened (made, their `-v` lines
+//! said), which wait `QUEUE` deep at most anywhere. Elsewhere jobs go in order.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -233,6 +234,8 @@ struct Queued {
     idle: usize,
     /// Workers started.
     workers: usize,
+    /// Queued jobs that are files the walk opened (`Job::Fill`).
+    fills: usize,
     closed: bool,
 }
 
@@ -245,12 +248,15 @@ impl Queue {
         Queue { capacity, state: Mutex::default(), more: Condvar::default() }
     }
 
-    /// Queues a job unless `capacity` jobs wait already (`QUEUE` for a job without
-    /// lanes: there is nothing to choose between); then it comes back.
+    /// Queues a job unless `capacity` jobs wait already; then it comes back. Only a job in
+    /// lanes that makes its files when it runs may wait beyond `QUEUE`: without lanes
+    /// there is nothing to choose between, and a file the walk has opened (`Fill`) is made
+    /// already, its `-v` line said — a stop would find that many made and removed again.
     fn push(&self, seq: u64, job: Job, lanes: Lanes) -> Result<(), Job> {
         let mut queued = self.lock();
-        let capacity = if lanes.is_empty() { self.capacity.min(QUEUE) } else { self.capacity };
-        if queued.jobs.len() >= capacity {
+        let deep = !lanes.is_empty() && !is_fill(&job);
+        let capacity = if deep { self.capacity } else { self.capacity.min(QUEUE) };
+        if queued.jobs.len() >= capacity || is_fill(&job) && queued.fills >= QUEUE {
             return Err(job);
         }
         queued.push(Taken { seq, job, lanes }, &self.more);
@@ -280,9 +286,16 @@ impl Queue {
     }
 
     /// The queue is full: queues `job` anyway and takes one for the walk to fill itself,
-    /// preferring (as any thread does) one in lanes no other thread is in.
+    /// preferring (as any thread does) one in lanes no other thread is in. A file the walk
+    /// opened, with `QUEUE` of them waiting already, is given back to fill in line.
     fn swap_for_walk(&self, job: Taken) -> Taken {
         let mut queued = self.lock();
+        if is_fill(&job.job) && queued.fills >= QUEUE {
+            // Its lanes are busy while it runs, as a taken job's.
+            queued.busy.extend(job.lanes.each());
+            return job;
+        }
+        queued.fills += usize::from(is_fill(&job.job));
         queued.jobs.push_back(job);
         queued.take(|job| !matches!(job, Job::Tree(_))).expect("the job just queued")
     }
@@ -302,6 +315,7 @@ impl Queue {
 
 impl Queued {
     fn push(&mut self, job: Taken, more: &Condvar) {
+        self.fills += usize::from(is_fill(&job.job));
         self.jobs.push_back(job);
         if self.idle > 0 {
             more.notify_one();
@@ -315,6 +329,7 @@ impl Queued {
         let at = (self.jobs.iter().position(|job| allowed(&job.job) && free(job)))
             .or_else(|| self.jobs.iter().position(|job| allowed(&job.job)))?;
         let job = self.jobs.remove(at)?;
+        self.fills -= usize::from(is_fill(&job.job));
         self.busy.extend(job.lanes.each());
         Some(job)
     }
@@ -332,6 +347,11 @@ impl Queued {
     fn has_room_for_a_tree(&self) -> bool {
         self.jobs.len() < self.workers
     }
+}
+
+/// Whether `job` is a file the walk has opened (made, if new) for a worker to fill.
+fn is_fill(job: &Job) -> bool {
+    matches!(job, Job::Fill { .. })
 }
 
 /// A job the worker has finished (its lines are printed already).
