@@ -256,7 +256,6 @@ fn directories_on_workers_copy_and_print_as_a_sequential_copy() {
     }
 }
 
-/// Threads rcp started copying `src` to `to` in `root` (no `-j`), as strace saw them.
 /// On XFS a new directory goes to the next allocation group and an inode number carries
 /// its group, so GNU's inode order gives a directory's subdirectories one group at a time;
 /// two threads cloning from one group take turns on its lock. Jobs there may queue deep
@@ -370,6 +369,7 @@ fn an_interrupted_copy_onto_xfs_said_it_began_few_files_it_removed() {
     }
 }
 
+/// Threads rcp started copying `src` to `to` in `root` (no `-j`), as strace saw them.
 fn threads_started(rcp: &str, root: &Path, to: &str) -> usize {
     let args = ["-f", "-qq", "-e", "trace=clone3,clone", "-o", "clones", rcp, "-r", "src", to];
     let out = run("strace", root, &args);

@@ -234,8 +234,6 @@ struct Queued {
     idle: usize,
     /// Workers started.
     workers: usize,
-    /// Queued jobs that are files the walk opened (`Job::Fill`).
-    fills: usize,
     closed: bool,
 }
 
@@ -248,15 +246,13 @@ impl Queue {
         Queue { capacity, state: Mutex::default(), more: Condvar::default() }
     }
 
-    /// Queues a job unless `capacity` jobs wait already; then it comes back. Only a job in
-    /// lanes that makes its files when it runs may wait beyond `QUEUE`: without lanes
-    /// there is nothing to choose between, and a file the walk has opened (`Fill`) is made
-    /// already, its `-v` line said — a stop would find that many made and removed again.
+    /// Queues a job unless `capacity` jobs wait already (`QUEUE` unless it `waits_deep`);
+    /// then it comes back.
     fn push(&self, seq: u64, job: Job, lanes: Lanes) -> Result<(), Job> {
         let mut queued = self.lock();
-        let deep = !lanes.is_empty() && !is_fill(&job);
-        let capacity = if deep { self.capacity } else { self.capacity.min(QUEUE) };
-        if queued.jobs.len() >= capacity || is_fill(&job) && queued.fills >= QUEUE {
+        let capacity =
+            if waits_deep(&job, lanes) { self.capacity } else { self.capacity.min(QUEUE) };
+        if queued.jobs.len() >= capacity {
             return Err(job);
         }
         queued.push(Taken { seq, job, lanes }, &self.more);
@@ -286,16 +282,9 @@ impl Queue {
     }
 
     /// The queue is full: queues `job` anyway and takes one for the walk to fill itself,
-    /// preferring (as any thread does) one in lanes no other thread is in. A file the walk
-    /// opened, with `QUEUE` of them waiting already, is given back to fill in line.
+    /// preferring (as any thread does) one in lanes no other thread is in.
     fn swap_for_walk(&self, job: Taken) -> Taken {
         let mut queued = self.lock();
-        if is_fill(&job.job) && queued.fills >= QUEUE {
-            // Its lanes are busy while it runs, as a taken job's.
-            queued.busy.extend(job.lanes.each());
-            return job;
-        }
-        queued.fills += usize::from(is_fill(&job.job));
         queued.jobs.push_back(job);
         queued.take(|job| !matches!(job, Job::Tree(_))).expect("the job just queued")
     }
@@ -315,7 +304,6 @@ impl Queue {
 
 impl Queued {
     fn push(&mut self, job: Taken, more: &Condvar) {
-        self.fills += usize::from(is_fill(&job.job));
         self.jobs.push_back(job);
         if self.idle > 0 {
             more.notify_one();
@@ -329,7 +317,6 @@ impl Queued {
         let at = (self.jobs.iter().position(|job| allowed(&job.job) && free(job)))
             .or_else(|| self.jobs.iter().position(|job| allowed(&job.job)))?;
         let job = self.jobs.remove(at)?;
-        self.fills -= usize::from(is_fill(&job.job));
         self.busy.extend(job.lanes.each());
         Some(job)
     }
@@ -349,9 +336,13 @@ impl Queued {
     }
 }
 
-/// Whether `job` is a file the walk has opened (made, if new) for a worker to fill.
-fn is_fill(job: &Job) -> bool {
-    matches!(job, Job::Fill { .. })
+/// Whether `job` (in `lanes`) may wait beyond `QUEUE`, and be swapped for a queued one
+/// when the queue is full: only a job in lanes (there is something to choose between)
+/// that makes its files when it runs. A file the walk has opened (`Fill`) is made already,
+/// its `-v` line said: a stop would find that many made and removed again, so it waits as
+/// elsewhere and, refused, is filled in line.
+fn waits_deep(job: &Job, lanes: Lanes) -> bool {
+    !lanes.is_empty() && !matches!(job, Job::Fill { .. })
 }
 
 /// A job the worker has finished (its lines are printed already).
@@ -546,7 +537,7 @@ impl<'scope, 'env> Sched<'scope, 'env> {
         let queue = self.started();
         match queue.push(seq, job, lanes) {
             Ok(()) => self.grow_if_none_free(&queue),
-            Err(job) if lanes.is_empty() => {
+            Err(job) if !waits_deep(&job, lanes) => {
                 let done = run_job(seq, job, &mut self.scratch, self.rules);
                 self.done_tx.send(done).expect("the receiver is ours");
             }
