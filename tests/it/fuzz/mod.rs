@@ -87,7 +87,7 @@ struct Twin {
 fn twin(case: &Case, program: &Path, args: &[Arg], dir: &Path) -> Twin {
     let root = dir.join("t");
     if root.exists() {
-        fs::remove_dir_all(&root).unwrap_or_else(|e| panic!("remove {root:?}: {e}"));
+        remove_tree(&root);
     }
     fs::create_dir(&root).unwrap_or_else(|e| panic!("mkdir {root:?}: {e}"));
     fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).expect("chmod the twin root");
@@ -104,8 +104,18 @@ fn twin(case: &Case, program: &Path, args: &[Arg], dir: &Path) -> Twin {
     };
     let run = exec(program, &root, &how);
     let after = walk_order(&root);
-    fs::remove_dir_all(&root).unwrap_or_else(|e| panic!("remove {root:?}: {e}"));
+    remove_tree(&root);
     Twin { before, after, run }
+}
+
+/// Removes a twin however deep a run made it: GNU's copy into itself through a symlink
+/// goes down until PATH_MAX (2,000 levels), a bug could go further, and std's
+/// `remove_dir_all` recurses once a level (16,000 levels overflow a test's stack, which
+/// aborts the whole run without naming the case). GNU rm walks any depth.
+fn remove_tree(root: &Path) {
+    let status = std::process::Command::new("rm").arg("-rf").arg("--").arg(root).status();
+    let status = status.unwrap_or_else(|e| panic!("rm -rf {root:?}: {e}"));
+    assert!(status.success() && !root.exists(), "rm -rf {root:?}: {status}");
 }
 
 /// A run with its output lines sorted.
@@ -329,6 +339,10 @@ fn run(test: &str, seeds: impl Iterator<Item = u64>, deadline: Option<Instant>) 
             break;
         }
         let case = generate::case(seed);
+        if std::env::var_os("RCP_FUZZ_DEBUG").is_some() {
+            // Names the case a crash of this harness happened in.
+            eprintln!("fuzz: case seed {seed}");
+        }
         let started = Instant::now();
         let Some(verdict) = programs.check(&case) else { return };
         if started.elapsed() > Duration::from_secs(3) {
