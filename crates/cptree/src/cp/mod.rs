@@ -704,7 +704,11 @@ impl<'a> Cp<'a> {
             return Break(self.link_to_earlier(w, &earlier));
         }
         let (src, dst) = (w.src.path(), w.dst.path());
-        if same_name(src, &earlier) {
+        // Met again under -L (or -R --link) through a symlink to a directory this run made,
+        // it would be copied into itself, one level deeper each time: GNU goes on until
+        // the paths outgrow PATH_MAX; rcp, which has no such limit, would fill the disk.
+        let feeds_on_itself = w.dereference && crate::sys::fs::is_within(dir_of(dst), id);
+        if same_name(src, &earlier) || feeds_on_itself {
             let (top_src, top_dst) = self.top.clone();
             self.fail_entry(w.names(), &Error::refusal(Op::IntoItself(top_dst), &top_src));
             self.undo(w.dst, Undo { backup: w.backup.take(), remembered: None });
