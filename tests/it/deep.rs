@@ -235,48 +235,65 @@ fn ten_thousand_levels_copy_whole() {
 }
 
 /// A symlink inside the source to the directory the copy is making (`x/a -> x`, `cp -RL x
-/// ./x`: `x/a` is then `x/x`) is met again and again, one level deeper each time. GNU goes
-/// on until paths outgrow PATH_MAX (2,050 directories here) and then says the copy was
-/// into itself; rcp, which has no PATH_MAX to stop it, went on until killed (118,000
-/// directories in 10 s: a full disk, given time). Now it says so where the copy starts to
-/// feed on itself: GNU's message and status, three directories. (Found by the fuzzer,
+/// ./x`: `x/a` is then `x/x`; or `src/link -> ../dst`, `cp -RL src dst`) is met again and
+/// again, one level deeper each time. GNU goes on until paths outgrow PATH_MAX (2,050
+/// directories for the first, 821 for the second) and stops with `File name too long`;
+/// rcp, which has no PATH_MAX to stop it, went on until killed (118,000 and 58,000
+/// directories in 10 s: a full disk, given time). Now it says it is a copy into itself
+/// where it starts to feed on itself: status 1, nothing made below. (Found by the fuzzer,
 /// whose cleanup such a tree overflowed: std's `remove_dir_all` recurses once a level.)
 #[test]
 fn a_copy_feeding_on_itself_through_a_symlink_stops_at_once() {
     let dir = scratch();
     let root = dir.path();
-    for args in [&["-RL"][..], &["-R", "--link"], &["-rL", "-j4"], &["-RL", "--dry-run"]] {
-        let twin = root.join("twin");
-        fs::create_dir(&twin).unwrap();
-        fs::create_dir(twin.join("x")).unwrap();
-        std::os::unix::fs::symlink("x", twin.join("x/a")).unwrap();
-        let mut child = rcp()
-            .current_dir(&twin)
-            .args(args)
-            .args(["x", "./x"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(20));
+    let into_itself = |what: &str| format!("{}: cannot copy a directory, {what}", rcp_name());
+    let stat_link = format!("{}: cannot stat 'src/link': No such file or directory", rcp_name());
+    // The link and its target, the operands, the copy's name, the directories below, and
+    // what a dry run says (where it makes no `dst`, `src/link` dangles).
+    let cases = [
+        ("x/a", "x", "x", "./x", "./x/x", ["x/x", "x/x/a", "x/x/a/a"], None),
+        (
+            "src/link",
+            "../dst",
+            "src",
+            "dst",
+            "dst",
+            ["dst", "dst/link", "dst/link/link"],
+            Some(stat_link),
+        ),
+    ];
+    for (link, target, src, dst, copy, below, dry) in cases {
+        let runs = [&["-RL"][..], &["-R", "--link"], &["-rL", "-j4"], &["-RL", "--dry-run"]];
+        for args in runs {
+            let twin = root.join("twin");
+            fs::create_dir_all(twin.join(src)).unwrap();
+            std::os::unix::fs::symlink(target, twin.join(link)).unwrap();
+            let out = run_for_at_most(rcp().current_dir(&twin).args(args).args([src, dst]), 20);
+            let dirs = below.map(|d| twin.join(d).is_dir());
+            // Before any assertion: a tree that deep is more than the test's stack can unwind.
+            remove(&twin);
+            let (text, run) = (stderr(&out), format!("rcp {args:?} {src} {dst}"));
+            assert_eq!(out.status.code(), Some(1), "{run}: {:?}\n{text}", out.status);
+            let made = !args.contains(&"--dry-run");
+            let said = match &dry {
+                Some(line) if !made => line.clone(),
+                _ => into_itself(&format!("'{src}', into itself, '{copy}'")),
+            };
+            assert_eq!(text.lines().collect::<Vec<_>>(), [said], "{run}");
+            assert_eq!(dirs, [made, false, false], "{run}: the directories left");
         }
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap();
-        let dirs = ["x", "x/x", "x/x/a", "x/x/a/a"].map(|d| twin.join(d).is_dir());
-        // Before any assertion: a tree that deep is more than the test's stack can unwind.
-        remove(&twin);
-        let text = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "rcp {args:?}: {:?}\n{text}", out.status);
-        assert_eq!(
-            text.lines().collect::<Vec<_>>(),
-            [format!("{}: cannot copy a directory, 'x', into itself, './x/x'", rcp_name())],
-            "rcp {args:?}"
-        );
-        let made = !args.contains(&"--dry-run");
-        assert_eq!(dirs, [true, made, false, false], "rcp {args:?}: the directories left");
     }
+}
+
+/// Runs `cmd` (stderr kept), killed after `secs` seconds if it has not ended.
+fn run_for_at_most(cmd: &mut Command, secs: u64) -> Output {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
 }
 
 #[test]
