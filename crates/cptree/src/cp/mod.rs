@@ -704,24 +704,33 @@ impl<'a> Cp<'a> {
             return Break(self.link_to_earlier(w, &earlier));
         }
         let (src, dst) = (w.src.path(), w.dst.path());
-        // Met again under -L (or -R --link) through a symlink to a directory this run made,
-        // it would be copied into itself, one level deeper each time: GNU goes on until
-        // the paths outgrow PATH_MAX; rcp, which has no such limit, would fill the disk.
-        let feeds_on_itself = w.dereference && crate::sys::fs::is_within(dir_of(dst), id);
-        if same_name(src, &earlier) || feeds_on_itself {
+        // The same directory met again through symlinks under -L (or -R --link): copied
+        // again — unless it is a directory this run made (the one remembered: `earlier`
+        // itself) with the copy landing inside it, which would feed on itself one level
+        // deeper each time: GNU goes on until the paths outgrow PATH_MAX; rcp, which has
+        // no such limit, would fill the disk. (One of the source's own ancestors is a
+        // cyclic symlink, said as GNU says it.)
+        let feeds_on_itself = || {
+            let made_here =
+                statat(CWD, &earlier, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| ino(&st) == id);
+            made_here
+                && !w.place.ancestors.contains(&id)
+                && crate::sys::fs::is_within(dir_of(dst), id)
+        };
+        let repeated = same_name(dst, &earlier);
+        if same_name(src, &earlier) || (!repeated && w.dereference && feeds_on_itself()) {
             let (top_src, top_dst) = self.top.clone();
             self.fail_entry(w.names(), &Error::refusal(Op::IntoItself(top_dst), &top_src));
             self.undo(w.dst, Undo { backup: w.backup.take(), remembered: None });
             return Break(Next::Done(Status::IntoItself));
         }
-        if same_name(dst, &earlier) {
+        if repeated {
             let quoted = crate::quote::quote(&self.top.0);
             self.out
                 .message(&format!("warning: source directory {quoted} specified more than once"));
             return Break(self.skip(w.names(), Skip::Repeated));
         }
         if w.dereference {
-            // The same directory met again through symlinks under -L: copy it again.
             return Continue(None);
         }
         self.fail_entry(w.names(), &Error::refusal(Op::LinkToDirectory(earlier), dst));
