@@ -283,6 +283,19 @@ fn a_copy_feeding_on_itself_through_a_symlink_stops_at_once() {
             assert_eq!(dirs, [made, false, false], "{run}: the directories left");
         }
     }
+    // Two links to the same place, four threads, 16 open files: stopped all the same.
+    let twin = root.join("twin");
+    fs::create_dir_all(twin.join("x")).unwrap();
+    for link in ["x/a", "x/b"] {
+        std::os::unix::fs::symlink("x", twin.join(link)).unwrap();
+    }
+    let mut cmd = rcp();
+    cmd.current_dir(&twin).args(["-RL", "-j4", "x", "./x"]);
+    let out = run_for_at_most(with_open_files(&mut cmd, 16), 20);
+    let deeper = ["x/x/a/a", "x/x/a/b", "x/x/b/a", "x/x/b/b"].map(|d| twin.join(d).is_dir());
+    remove(&twin);
+    assert_eq!(out.status.code(), Some(1), "two links, ulimit -n 16: {}", stderr(&out));
+    assert_eq!(deeper, [false; 4], "two links, ulimit -n 16: nothing made two levels down");
 }
 
 /// What the check above must leave as GNU does it (three shapes the fuzzer found a first
